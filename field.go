@@ -1,0 +1,256 @@
+package restkit
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeLayout is the storage form of datetimes: UTC with a fixed-width fraction, so the
+// text sorts in time order (RFC 3339's own form trims zeros and does not).
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// valueError is a client-facing reason a value is rejected, without the field name.
+type valueError struct{ Message string }
+
+func bad(format string, args ...any) *valueError {
+	return &valueError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Canonical converts v to the field's canonical Go value (see FieldType). It accepts
+// what the JSON decoder yields (string, json.Number, bool) and canonical values
+// themselves, plus Go ints and floats from declarations made in code or YAML. It checks
+// the type only; Check tests constraints. A nil v gives nil.
+func (f *Field) Canonical(v any) (any, *valueError) {
+	if v == nil {
+		return nil, nil
+	}
+	switch f.Type {
+	case TypeString, TypeEnum, TypeEmail, TypeURL:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("must be a string")
+		}
+		return s, nil
+	case TypeBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad("must be true or false")
+		}
+		return b, nil
+	case TypeInteger:
+		switch n := v.(type) {
+		case int64:
+			return n, nil
+		case int:
+			return int64(n), nil
+		case uint64:
+			if n > math.MaxInt64 {
+				return nil, bad("is out of range")
+			}
+			return int64(n), nil
+		case float64:
+			return floatToInt(n)
+		case json.Number:
+			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				return i, nil
+			}
+			x, err := strconv.ParseFloat(string(n), 64)
+			if err != nil {
+				return nil, bad("is out of range")
+			}
+			return floatToInt(x)
+		}
+		return nil, bad("must be an integer")
+	case TypeNumber:
+		switch n := v.(type) {
+		case float64:
+			return n, nil
+		case int64:
+			return float64(n), nil
+		case int:
+			return float64(n), nil
+		case uint64:
+			return float64(n), nil
+		case json.Number:
+			x, err := strconv.ParseFloat(string(n), 64)
+			if err != nil || math.IsInf(x, 0) {
+				return nil, bad("is out of range")
+			}
+			return x, nil
+		}
+		return nil, bad("must be a number")
+	case TypeDatetime:
+		switch t := v.(type) {
+		case time.Time:
+			return t.UTC(), nil
+		case string:
+			p, err := time.Parse(time.RFC3339Nano, t)
+			if err != nil || p.Year() < 1 || p.Year() > 9999 {
+				return nil, bad("must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z")
+			}
+			return p.UTC(), nil
+		}
+		return nil, bad("must be an RFC 3339 date-time string")
+	}
+	return nil, bad("has an unknown type")
+}
+
+func floatToInt(x float64) (any, *valueError) {
+	if x != math.Trunc(x) {
+		return nil, bad("must be an integer")
+	}
+	if x < -(1<<63) || x >= 1<<63 {
+		return nil, bad("is out of range")
+	}
+	return int64(x), nil
+}
+
+// Check tests a canonical value against the field's constraints and returns the
+// client-facing reason it fails, or "".
+func (f *Field) Check(v any) string {
+	switch x := v.(type) {
+	case string:
+		n := utf8.RuneCountInString(x)
+		if f.MinLength != nil && n < *f.MinLength {
+			return fmt.Sprintf("must be at least %d characters long", *f.MinLength)
+		}
+		if f.MaxLength != nil && n > *f.MaxLength {
+			return fmt.Sprintf("must be at most %d characters long", *f.MaxLength)
+		}
+		if f.pattern != nil && !f.pattern.MatchString(x) {
+			return fmt.Sprintf("must match the pattern %s", f.Pattern)
+		}
+		switch f.Type {
+		case TypeEnum:
+			if !contains(f.Values, x) {
+				return "must be one of " + strings.Join(f.Values, ", ")
+			}
+		case TypeEmail:
+			if a, err := mail.ParseAddress(x); err != nil || a.Address != x || a.Name != "" {
+				return "must be an email address such as name@example.com"
+			}
+		case TypeURL:
+			u, err := url.Parse(x)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return "must be an absolute http or https URL"
+			}
+		}
+	case int64:
+		return f.checkRange(float64(x))
+	case float64:
+		return f.checkRange(x)
+	}
+	return ""
+}
+
+func (f *Field) checkRange(x float64) string {
+	if f.Min != nil && x < *f.Min {
+		return fmt.Sprintf("must be at least %v", *f.Min)
+	}
+	if f.Max != nil && x > *f.Max {
+		return fmt.Sprintf("must be at most %v", *f.Max)
+	}
+	return ""
+}
+
+// Parse converts the text form of a value (a URL path segment, a query parameter) to
+// the field's canonical value. Strings are taken as they are; booleans are true/false.
+func (f *Field) Parse(s string) (any, error) {
+	var v any = s
+	switch f.Type {
+	case TypeInteger, TypeNumber:
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("%s: %q is not a number", f.Name, s)}
+		}
+		v = json.Number(s)
+	case TypeBoolean:
+		b, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false") {
+			return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("%s: %q is not true or false", f.Name, s)}
+		}
+		v = b
+	}
+	c, verr := f.Canonical(v)
+	if verr != nil {
+		return nil, &Error{Kind: Invalid, Message: f.Name + " " + verr.Message}
+	}
+	return c, nil
+}
+
+// Format returns the text form of a canonical value, the inverse of Parse.
+func Format(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+// Equal reports whether two canonical values are the same value.
+func Equal(a, b any) bool {
+	if ta, ok := a.(time.Time); ok {
+		tb, ok := b.(time.Time)
+		return ok && ta.Equal(tb)
+	}
+	return a == b
+}
+
+// Compare orders two canonical values of one field type: -1, 0 or +1. nil sorts first.
+func Compare(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch x := a.(type) {
+	case string:
+		return strings.Compare(x, b.(string))
+	case int64:
+		y := b.(int64)
+		return cmpOrdered(x, y)
+	case float64:
+		return cmpOrdered(x, b.(float64))
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case time.Time:
+		return x.Compare(b.(time.Time))
+	}
+	panic(fmt.Sprintf("restkit.Compare: %T is not a canonical value", a))
+}
+
+func cmpOrdered[T int64 | float64](x, y T) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}

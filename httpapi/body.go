@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"restkit"
+)
+
+// readObject reads a JSON object body of at most limit bytes through the strict parser.
+// Order of checks: a declared length over the limit (413) before anything is read, then
+// the media type (415), then size while reading (413), then the JSON itself (400).
+func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit.Limits) (map[string]any, error) {
+	if r.ContentLength > limit {
+		return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
+	}
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return restkit.ParseObject(nil, lim)
+	}
+	if err := checkContentType(r); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
+		}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the body could not be read", Op: "httpapi.readObject", Err: err}
+	}
+	lim.MaxBytes = int(limit)
+	return restkit.ParseObject(data, lim)
+}
+
+// ETags and preconditions.
+//
+// An ETag is strong and derived from the revision and the creation time, so it changes
+// on every write and a record deleted and made again never repeats an old tag.
+
+func etagOf(rec *restkit.Record) string {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = appendBase36(b, rec.Rev)
+	b = append(b, '-')
+	b = appendBase36(b, rec.Created.UnixNano())
+	return string(append(b, '"'))
+}
+
+func appendBase36(b []byte, n int64) []byte {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	if n < 0 {
+		n = -n
+	}
+	var buf [16]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = digits[n%36]
+		n /= 36
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, buf[i:]...)
+}
+
+// etagListMatch reports whether the If-Match / If-None-Match list names etag ("*" is
+// handled by callers). Weak tags never match (strong comparison).
+func etagListMatch(list, etag string) bool {
+	for len(list) > 0 {
+		var tag string
+		list = trimOWS(list)
+		if list == "" {
+			break
+		}
+		if list[0] == ',' {
+			list = list[1:]
+			continue
+		}
+		end := 0
+		if list[0] == '"' || (len(list) > 2 && list[:2] == "W/") {
+			start := 1
+			if list[0] == 'W' {
+				start = 3
+			}
+			end = start
+			for end < len(list) && list[end] != '"' {
+				end++
+			}
+			if end < len(list) {
+				end++
+			}
+			tag = list[:end]
+		} else {
+			for end < len(list) && list[end] != ',' {
+				end++
+			}
+			tag = list[:end]
+		}
+		if tag == etag {
+			return true
+		}
+		list = list[end:]
+	}
+	return false
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+// checkWrite tests the write preconditions (RFC 9110 §13) against the current record,
+// inside the store's transaction so that the test and the write are one atomic step.
+func checkWrite(r *http.Request, cur *restkit.Record) error {
+	failed := restkit.Errorf(restkit.PreconditionFailed, "the record has changed (or does not exist); GET it again for its current ETag")
+	if im := r.Header.Get("If-Match"); im != "" {
+		if cur == nil || (im != "*" && !etagListMatch(im, etagOf(cur))) {
+			return failed
+		}
+	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" && cur != nil {
+		if t, err := http.ParseTime(ius); err == nil && cur.Updated.Truncate(time.Second).After(t) {
+			return failed
+		}
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && cur != nil {
+		if inm == "*" || etagListMatch(inm, etagOf(cur)) {
+			return restkit.Errorf(restkit.PreconditionFailed, "the record exists and If-None-Match forbids replacing it")
+		}
+	}
+	return nil
+}
+
+// notModified reports whether a GET or HEAD can be answered 304.
+func notModified(r *http.Request, rec *restkit.Record, etag string) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		return inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag)
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !rec.Updated.IsZero() {
+		if t, err := http.ParseTime(ims); err == nil && !rec.Updated.Truncate(time.Second).After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// setValidators sets ETag, Last-Modified and Cache-Control for one record or state.
+func setValidators(h http.Header, rec *restkit.Record, etag string) {
+	h.Set("ETag", etag)
+	if !rec.Updated.IsZero() {
+		h.Set("Last-Modified", rec.Updated.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Cache-Control", "no-cache")
+}

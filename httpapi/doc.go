@@ -1,0 +1,18 @@
+// Package httpapi serves a restkit.Schema over HTTP: routing, content negotiation,
+// conditional requests, paging links, body parsing and error rendering.
+//
+// Decisions live in one place each: statusOf maps error kinds to status codes;
+// parseList parses every list query string; readObject and restkit.ParseObject parse
+// every body; checkWrite and notModified evaluate every precondition. Handlers never
+// build SQL and the store never sees HTTP.
+//
+// Writes are read-modify-write through restkit.Store.WriteRecord: the handler passes a
+// Change that checks If-Match and validates the body against the record as it is inside
+// the store's transaction, so a precondition can never pass on a stale read.
+//
+// Paging is keyset by default. A list is ordered by its sort fields and then the key,
+// which makes the order total; a page boundary is the sort values of its edge row,
+// carried in an opaque signed cursor. The store seeks to the boundary through an index,
+// so page 50,000 costs what page 1 costs. page=N offset paging exists for small sets and
+// is capped at MaxOffset rows.
+package httpapi

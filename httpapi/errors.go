@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"restkit"
+)
+
+// statusOf is the one table from error kind to HTTP status. The Go client holds the
+// same table reversed.
+var statusOf = map[restkit.Kind]int{
+	restkit.Invalid:              http.StatusBadRequest,
+	restkit.Unauthorized:         http.StatusUnauthorized,
+	restkit.Forbidden:            http.StatusForbidden,
+	restkit.NotFound:             http.StatusNotFound,
+	restkit.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	restkit.NotAcceptable:        http.StatusNotAcceptable,
+	restkit.Conflict:             http.StatusConflict,
+	restkit.PreconditionFailed:   http.StatusPreconditionFailed,
+	restkit.TooLarge:             http.StatusRequestEntityTooLarge,
+	restkit.UnsupportedMedia:     http.StatusUnsupportedMediaType,
+	restkit.PreconditionRequired: http.StatusPreconditionRequired,
+	restkit.RateLimited:          http.StatusTooManyRequests,
+	restkit.Unavailable:          http.StatusServiceUnavailable,
+	restkit.Internal:             http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for an error: the status of its kind.
+func StatusOf(err error) int {
+	if s, ok := statusOf[restkit.ErrorKind(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type   string               `json:"type"`
+	Title  string               `json:"title"`
+	Status int                  `json:"status"`
+	Detail string               `json:"detail"`
+	Errors []restkit.FieldError `json:"errors,omitempty"`
+}
+
+// envelopeError is the error body of an API with envelope: true.
+type envelopeError struct {
+	Status  string               `json:"status"`
+	Message string               `json:"message"`
+	Errors  []restkit.FieldError `json:"errors"`
+}
+
+// writeError renders err as problem+json (or the envelope) with the status of its kind.
+// Internal errors are logged with their whole chain and shown as "internal error":
+// no Go error text, SQL or path ever reaches the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope bool, err error) {
+	status := StatusOf(err)
+	if status >= 500 {
+		if errors.Is(err, context.Canceled) {
+			status = 499 // the client went away; nobody reads the body
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Any(keyError, err))
+	} else if s.debug {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
+			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Int(keyStatus, status), slog.Any(keyError, err))
+	}
+	msg := restkit.ErrorMessage(err)
+	fields := restkit.ErrorFields(err)
+	h := w.Header()
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	if envelope {
+		if fields == nil {
+			fields = []restkit.FieldError{}
+		}
+		writeJSON(w, status, "application/json", envelopeError{Status: "error", Message: msg, Errors: fields})
+		return
+	}
+	writeJSON(w, status, "application/problem+json", problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg, Errors: fields,
+	})
+}

@@ -1,0 +1,361 @@
+package httpapi
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"restkit"
+)
+
+// Reserved list parameters; every other parameter is a filter.
+const (
+	paramLimit  = "limit"
+	paramCursor = "cursor"
+	paramPage   = "page"
+	paramSort   = "sort"
+	paramFields = "fields"
+	paramCount  = "count"
+)
+
+// MaxOffset bounds page=N paging: deeper offsets cost a scan past every skipped row,
+// so past this many rows clients must follow cursors.
+const MaxOffset = 10000
+
+const maxInValues = 100
+
+// listRequest is a parsed list query string.
+type listRequest struct {
+	q      restkit.Query
+	view   view
+	page   int        // page=N (1-based) when offset paging, else 0
+	params url.Values // filters, sort, fields, count, limit: carried into Link URLs
+}
+
+// parseList parses and checks a list query string against the resource: limit,
+// cursor, page, sort, fields, count and filters (field=v, field[op]=v). Every problem
+// is an Invalid error naming the parameter.
+func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest, error) {
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, restkit.Errorf(restkit.Invalid, "the query string is malformed")
+	}
+	lr := &listRequest{params: url.Values{}, view: fullView(res.Fields, res.Timestamps)}
+	var errs []restkit.FieldError
+	bad := func(param, format string, args ...any) {
+		errs = append(errs, restkit.FieldError{Field: param, Message: fmt.Sprintf(format, args...)})
+	}
+	one := func(name string) (string, bool) {
+		v, ok := vals[name]
+		if !ok {
+			return "", false
+		}
+		if len(v) > 1 {
+			bad(name, "is given more than once")
+		}
+		return v[0], true
+	}
+
+	lr.q.Limit = res.PageSize
+	if s, ok := one(paramLimit); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > res.MaxPageSize {
+			bad(paramLimit, "must be a whole number from 1 to %d", res.MaxPageSize)
+		} else {
+			lr.q.Limit = n
+			lr.params.Set(paramLimit, s)
+		}
+	}
+	if s, ok := one(paramCount); ok {
+		switch s {
+		case "true", "1":
+			lr.q.Count = true
+			lr.params.Set(paramCount, "true")
+		case "false", "0":
+		default:
+			bad(paramCount, "must be true or false")
+		}
+	}
+
+	// sort: a comma list of fields, - for descending; the key ends every order.
+	sortSpec := ""
+	if s, ok := one(paramSort); ok {
+		sortSpec = s
+		lr.params.Set(paramSort, s)
+		seen := map[string]bool{}
+		for _, part := range strings.Split(s, ",") {
+			desc := strings.HasPrefix(part, "-")
+			name := strings.TrimPrefix(part, "-")
+			f := res.Field(name)
+			switch {
+			case name == "":
+				bad(paramSort, "has an empty field name")
+			case f == nil:
+				bad(paramSort, "%q is not a field of %s", name, res.Name)
+			case !f.Sortable:
+				bad(paramSort, "%s is not sortable; sortable fields: %s", name, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Sortable }), ", "))
+			case seen[name]:
+				bad(paramSort, "names %s twice", name)
+			default:
+				seen[name] = true
+				lr.q.Sort = append(lr.q.Sort, restkit.SortKey{Field: name, Desc: desc})
+			}
+		}
+	}
+	if !hasSortKey(lr.q.Sort, res.Key) {
+		lr.q.Sort = append(lr.q.Sort, restkit.SortKey{Field: res.Key})
+	}
+
+	if s, ok := one(paramFields); ok {
+		lr.params.Set(paramFields, s)
+		want := map[string]bool{}
+		for _, name := range strings.Split(s, ",") {
+			if res.Field(name) == nil {
+				bad(paramFields, "%q is not a field of %s", name, res.Name)
+			}
+			want[name] = true
+		}
+		var fields []*restkit.Field
+		for _, f := range res.Fields {
+			if want[f.Name] {
+				fields = append(fields, f)
+			}
+		}
+		lr.view = view{fields: fields}
+	}
+
+	cursor, hasCursor := one(paramCursor)
+	pageStr, hasPage := one(paramPage)
+	switch {
+	case hasCursor && hasPage:
+		bad(paramPage, "cannot be combined with cursor")
+	case hasCursor:
+		if err := decodeCursor(res, cursor, sortSpec, key, &lr.q); err != nil {
+			bad(paramCursor, "%s", restkit.ErrorMessage(err))
+		}
+	case hasPage:
+		n, err := strconv.Atoi(pageStr)
+		switch {
+		case err != nil || n < 1:
+			bad(paramPage, "must be a whole number from 1")
+		case (n-1)*lr.q.Limit > MaxOffset:
+			bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", MaxOffset)
+		default:
+			lr.page = n
+			lr.q.Offset = (n - 1) * lr.q.Limit
+		}
+	}
+
+	for name, vs := range vals {
+		switch name {
+		case paramLimit, paramCursor, paramPage, paramSort, paramFields, paramCount:
+			continue
+		}
+		fname, op := name, restkit.OpEq
+		if i := strings.IndexByte(name, '['); i >= 0 && strings.HasSuffix(name, "]") {
+			fname, op = name[:i], restkit.Op(name[i+1:len(name)-1])
+		}
+		f := res.Field(fname)
+		if f == nil {
+			bad(name, "is not a field of %s, nor one of the parameters limit, cursor, page, sort, fields, count", res.Name)
+			continue
+		}
+		if !f.Filterable {
+			bad(name, "%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
+			continue
+		}
+		if len(vs) > 1 {
+			bad(name, "is given more than once; to match several values use %s[in]=a,b", fname)
+			continue
+		}
+		flt, err := parseFilter(f, op, vs[0])
+		if err != nil {
+			bad(name, "%s", restkit.ErrorMessage(err))
+			continue
+		}
+		lr.q.Filters = append(lr.q.Filters, flt)
+		lr.params.Set(name, vs[0])
+	}
+	if len(errs) > 0 {
+		sortErrors(errs)
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: errs}
+	}
+	return lr, nil
+}
+
+func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, error) {
+	flt := restkit.Filter{Field: f.Name, Op: op}
+	stringy := f.Type == restkit.TypeString || f.Type == restkit.TypeEmail || f.Type == restkit.TypeURL || f.Type == restkit.TypeEnum
+	switch op {
+	case restkit.OpEq, restkit.OpNe:
+	case restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
+		if f.Type == restkit.TypeBoolean {
+			return flt, restkit.Errorf(restkit.Invalid, "%s is a boolean; use eq, ne, in or null", f.Name)
+		}
+	case restkit.OpPrefix:
+		if !stringy {
+			return flt, restkit.Errorf(restkit.Invalid, "prefix applies to text fields; %s is %s", f.Name, f.Type)
+		}
+		flt.Value = raw
+		return flt, nil
+	case restkit.OpIn:
+		parts := strings.Split(raw, ",")
+		if len(parts) > maxInValues {
+			return flt, restkit.Errorf(restkit.Invalid, "in takes at most %d values", maxInValues)
+		}
+		for _, p := range parts {
+			v, err := f.Parse(p)
+			if err != nil {
+				return flt, err
+			}
+			flt.Values = append(flt.Values, v)
+		}
+		return flt, nil
+	case restkit.OpNull:
+		switch raw {
+		case "true":
+			flt.Value = true
+		case "false":
+			flt.Value = false
+		default:
+			return flt, restkit.Errorf(restkit.Invalid, "null takes true or false")
+		}
+		return flt, nil
+	default:
+		ops := make([]string, len(restkit.Ops))
+		for i, o := range restkit.Ops {
+			ops[i] = string(o)
+		}
+		return flt, restkit.Errorf(restkit.Invalid, "unknown operator %q; one of %s", op, strings.Join(ops, ", "))
+	}
+	v, err := f.Parse(raw)
+	if err != nil {
+		return flt, err
+	}
+	flt.Value = v
+	return flt, nil
+}
+
+func hasSortKey(sort []restkit.SortKey, name string) bool {
+	for _, k := range sort {
+		if k.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+func fieldNames(res *restkit.Resource, keep func(*restkit.Field) bool) []string {
+	var names []string
+	for _, f := range res.Fields {
+		if keep(f) {
+			names = append(names, f.Name)
+		}
+	}
+	if len(names) == 0 {
+		return []string{"(none)"}
+	}
+	return names
+}
+
+// Cursors.
+//
+// A cursor names a page boundary by the sort values of the row at its edge, plus the
+// direction to read and the sort it belongs to. It is opaque and tamper-evident:
+// base64url(JSON payload) "." base64url(HMAC-SHA256(key, payload)[:16]). A cursor that
+// was edited, or that belongs to another sort, is a 400 rather than a wrong page.
+
+const (
+	dirAfter  = "a"
+	dirBefore = "b"
+	dirLast   = "l"
+)
+
+type cursorPayload struct {
+	Res  string    `json:"r"`
+	Sort string    `json:"s"`
+	Dir  string    `json:"d"`
+	Vals []*string `json:"v,omitempty"`
+}
+
+func encodeCursor(res *restkit.Resource, sortSpec, dir string, rec *restkit.Record, sort []restkit.SortKey, key []byte) string {
+	p := cursorPayload{Res: res.StoreName, Sort: sortSpec, Dir: dir}
+	if rec != nil {
+		p.Vals = make([]*string, len(sort))
+		for i, k := range sort {
+			if v, ok := rec.Values[k.Field]; ok && v != nil {
+				s := restkit.Format(v)
+				p.Vals[i] = &s
+			}
+		}
+	}
+	payload, _ := json.Marshal(p)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sign(key, payload))
+}
+
+func sign(key, payload []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(payload)
+	return m.Sum(nil)[:16]
+}
+
+func decodeCursor(res *restkit.Resource, s, sortSpec string, key []byte, q *restkit.Query) error {
+	invalid := restkit.Errorf(restkit.Invalid, "is not a cursor this server issued; start again from the first page")
+	body, mac, ok := strings.Cut(s, ".")
+	if !ok || len(s) > 4096 {
+		return invalid
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(body)
+	sum, err2 := base64.RawURLEncoding.DecodeString(mac)
+	if err1 != nil || err2 != nil || !hmac.Equal(sum, sign(key, payload)) {
+		return invalid
+	}
+	var p cursorPayload
+	if json.Unmarshal(payload, &p) != nil || p.Res != res.StoreName {
+		return invalid
+	}
+	if p.Sort != sortSpec {
+		return restkit.Errorf(restkit.Invalid, "belongs to sort=%q; a cursor must be used with the sort it came from", p.Sort)
+	}
+	if p.Dir == dirLast {
+		q.Last = true
+		return nil
+	}
+	if len(p.Vals) != len(q.Sort) {
+		return invalid
+	}
+	vals := make([]any, len(p.Vals))
+	for i, v := range p.Vals {
+		if v == nil {
+			continue
+		}
+		f := res.Field(q.Sort[i].Field)
+		c, err := f.Parse(*v)
+		if err != nil {
+			return invalid
+		}
+		vals[i] = c
+	}
+	switch p.Dir {
+	case dirAfter:
+		q.After = vals
+	case dirBefore:
+		q.Before = vals
+	default:
+		return invalid
+	}
+	return nil
+}
+
+func sortErrors(errs []restkit.FieldError) {
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+}

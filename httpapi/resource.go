@@ -1,0 +1,426 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"restkit"
+)
+
+// resourceHandler serves one declared collection and its items.
+type resourceHandler struct {
+	s    *Server
+	api  *restkit.API
+	res  *restkit.Resource
+	view view
+}
+
+func (h *resourceHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.s.writeError(w, r, h.api.Envelope, err)
+}
+
+func (h *resourceHandler) serveCollection(w http.ResponseWriter, r *http.Request) {
+	verb := r.Method
+	if verb == http.MethodHead {
+		verb = http.MethodGet
+	}
+	switch {
+	case verb == http.MethodOptions:
+		w.Header().Set("Allow", allowHeader(h.res.Collection))
+		w.WriteHeader(http.StatusNoContent)
+	case !h.res.Allows(verb, false):
+		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Collection))
+	case verb == http.MethodGet:
+		h.list(w, r)
+	case verb == http.MethodPost:
+		h.create(w, r)
+	}
+}
+
+func (h *resourceHandler) serveItem(w http.ResponseWriter, r *http.Request) {
+	verb := r.Method
+	if verb == http.MethodHead {
+		verb = http.MethodGet
+	}
+	switch {
+	case verb == http.MethodOptions:
+		w.Header().Set("Allow", allowHeader(h.res.Item))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case !h.res.Allows(verb, true):
+		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Item))
+		return
+	}
+	key, err := h.parseKey(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch verb {
+	case http.MethodGet:
+		h.get(w, r, key)
+	case http.MethodPut:
+		h.put(w, r, key)
+	case http.MethodPatch:
+		h.patch(w, r, key)
+	case http.MethodDelete:
+		h.delete(w, r, key)
+	}
+}
+
+// parseKey reads the key from the URL: it must be a valid value of the key field and,
+// for string keys, valid UTF-8 without control characters.
+func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
+	raw := r.PathValue("key")
+	f := h.res.KeyField()
+	invalid := func(msg string) error {
+		return &restkit.Error{Kind: restkit.Invalid, Message: "invalid key in the URL",
+			Fields: []restkit.FieldError{{Field: f.Name, Message: msg}}}
+	}
+	if !utf8.ValidString(raw) || strings.IndexFunc(raw, unicode.IsControl) >= 0 {
+		return nil, invalid("must be valid UTF-8 without control characters")
+	}
+	v, err := f.Parse(raw)
+	if err != nil {
+		return nil, invalid(fmt.Sprintf("%q is not a valid %s", raw, f.Type))
+	}
+	if msg := f.Check(v); msg != "" {
+		return nil, invalid(msg)
+	}
+	return v, nil
+}
+
+func (h *resourceHandler) notFound(key any) error {
+	return restkit.Errorf(restkit.NotFound, "no %s with %s %s", h.res.Singular, h.res.Key, restkit.Format(key))
+}
+
+func (h *resourceHandler) location(key any) string {
+	return h.api.Base + "/" + h.res.Name + "/" + escapeKey(key)
+}
+
+// negotiateItem picks the representation of one record, or redirects browsers to the docs.
+func (h *resourceHandler) negotiateItem(w http.ResponseWriter, r *http.Request, offers ...string) (string, bool) {
+	media, err := negotiate(r, offers...)
+	if err != nil {
+		h.fail(w, r, err)
+		return "", false
+	}
+	if media == mediaHTML {
+		http.Redirect(w, r, docsAnchor(h.api, h.res.Name), http.StatusSeeOther)
+		return "", false
+	}
+	return media, true
+}
+
+func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
+	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML, mediaHTML)
+	if !ok {
+		return
+	}
+	v := h.view
+	if r.URL.RawQuery != "" {
+		var err error
+		if v, err = h.itemView(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	rec, err := h.s.store.FindRecord(r.Context(), h.res, key)
+	if restkit.IsKind(err, restkit.NotFound) {
+		err = h.notFound(key)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	etag := etagOf(rec)
+	setValidators(w.Header(), rec, etag)
+	if notModified(r, rec, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, media, v, rec)
+}
+
+// itemView applies fields= on a single record; no other parameter is meaningful there.
+func (h *resourceHandler) itemView(r *http.Request) (view, error) {
+	q := r.URL.Query()
+	for name := range q {
+		if name != paramFields {
+			return view{}, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter of a single " + h.res.Singular + "; only fields is"}}}
+		}
+	}
+	lr, err := parseList(h.res, paramFields+"="+url.QueryEscape(q.Get(paramFields)), h.s.cursorKey)
+	if err != nil {
+		return view{}, err
+	}
+	return lr.view, nil
+}
+
+func (h *resourceHandler) writeRecord(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record) {
+	buf := make([]byte, 0, 256)
+	if media == mediaXML {
+		buf = append(buf, xmlHeader...)
+		buf = v.appendXMLRecord(buf, h.res.Singular, rec)
+		writeBody(w, status, "application/xml; charset=utf-8", append(buf, '\n'))
+		return
+	}
+	buf = v.appendRecord(buf, rec)
+	if h.api.Envelope {
+		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
+	}
+	writeBody(w, status, mediaJSON, append(buf, '\n'))
+}
+
+func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
+	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML)
+	if !ok {
+		return
+	}
+	in, err := readObject(w, r, h.res.MaxBody, restkit.Limits{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var key any
+	if h.res.KeySource == restkit.KeyGenerated {
+		key = restkit.NewKey()
+	}
+	values, err := h.res.Build(in, nil, key, restkit.Create)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	key = values[h.res.Key]
+	now := h.s.now().UTC()
+	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if cur != nil {
+			return nil, &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("a %s with %s %s already exists", h.res.Singular, h.res.Key, restkit.Format(key)),
+				Fields: []restkit.FieldError{{Field: h.res.Key, Message: "already exists"}}}
+		}
+		return &restkit.Record{Values: values, Created: now, Updated: now}, nil
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", h.location(key))
+	setValidators(w.Header(), rec, etagOf(rec))
+	h.writeRecord(w, http.StatusCreated, media, h.view, rec)
+}
+
+// write runs a PUT or PATCH: preconditions and validation happen inside the store's
+// transaction, against the record as it is at that instant.
+func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any, mode restkit.WriteMode) {
+	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML)
+	if !ok {
+		return
+	}
+	in, err := readObject(w, r, h.res.MaxBody, restkit.Limits{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.s.now().UTC()
+	created := false
+	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := checkWrite(r, cur); err != nil {
+			return nil, err
+		}
+		if cur == nil && (mode == restkit.Patch || !h.res.PutCreates) {
+			return nil, h.notFound(key)
+		}
+		values, err := h.res.Build(in, cur, key, mode)
+		if err != nil {
+			return nil, err
+		}
+		next := &restkit.Record{Values: values, Updated: now}
+		if cur == nil {
+			created = true
+			next.Created = now
+		}
+		return next, nil
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", h.location(key))
+	}
+	setValidators(w.Header(), rec, etagOf(rec))
+	h.writeRecord(w, status, media, h.view, rec)
+}
+
+func (h *resourceHandler) put(w http.ResponseWriter, r *http.Request, key any) {
+	h.write(w, r, key, restkit.Replace)
+}
+
+func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any) {
+	h.write(w, r, key, restkit.Patch)
+}
+
+func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
+	_, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := checkWrite(r, cur); err != nil {
+			return nil, err
+		}
+		if cur == nil {
+			return nil, h.notFound(key)
+		}
+		return nil, nil
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
+	media, err := negotiate(r, mediaJSON, mediaXML, mediaCSV, mediaHTML)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if media == mediaHTML {
+		http.Redirect(w, r, docsAnchor(h.api, h.res.Name), http.StatusSeeOther)
+		return
+	}
+	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursorKey)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page, err := h.s.store.ListRecords(r.Context(), h.res, &lr.q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if h.s.debug {
+		h.s.log.LogAttrs(r.Context(), slog.LevelDebug, "list", slog.String(keyDecision, fmt.Sprintf("sort=%v filters=%d limit=%d after=%v before=%v last=%v offset=%d -> %d rows, more=%v",
+			lr.q.Sort, len(lr.q.Filters), lr.q.Limit, lr.q.After != nil, lr.q.Before != nil, lr.q.Last, lr.q.Offset, len(page.Records), page.More)))
+	}
+	hdr := w.Header()
+	if links := h.links(lr, page); links != "" {
+		hdr.Set("Link", links)
+	}
+	if lr.q.Count {
+		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
+	}
+	hdr.Set("Cache-Control", "no-cache")
+	switch media {
+	case mediaXML:
+		buf := append(make([]byte, 0, 4096), xmlHeader...)
+		buf = append(buf, '<')
+		buf = append(buf, h.res.Name...)
+		buf = append(buf, '>')
+		for _, rec := range page.Records {
+			buf = lr.view.appendXMLRecord(buf, h.res.Singular, rec)
+		}
+		buf = append(buf, "</"...)
+		buf = append(buf, h.res.Name...)
+		buf = append(buf, ">\n"...)
+		writeBody(w, http.StatusOK, "application/xml; charset=utf-8", buf)
+	case mediaCSV:
+		hdr.Set("Content-Type", "text/csv; charset=utf-8; header=present")
+		cw := csv.NewWriter(w)
+		row := make([]string, 0, len(lr.view.fields))
+		for _, f := range lr.view.fields {
+			row = append(row, f.Name)
+		}
+		_ = cw.Write(row)
+		for _, rec := range page.Records {
+			row = row[:0]
+			for _, f := range lr.view.fields {
+				row = append(row, restkit.Format(rec.Values[f.Name]))
+			}
+			_ = cw.Write(row)
+		}
+		cw.Flush()
+	default:
+		buf := make([]byte, 0, 128*len(page.Records)+64)
+		if h.api.Envelope {
+			buf = append(buf, `{"status":"ok","result":`...)
+		}
+		buf = append(buf, '[')
+		for i, rec := range page.Records {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = lr.view.appendRecord(buf, rec)
+		}
+		buf = append(buf, ']')
+		if h.api.Envelope {
+			buf = append(buf, '}')
+		}
+		writeBody(w, http.StatusOK, mediaJSON, append(buf, '\n'))
+	}
+}
+
+// links builds the RFC 8288 Link header of a list page: next and prev follow cursors
+// from the page's edge rows (or page numbers in offset mode), first drops the cursor,
+// last (when counted) is a cursor that reads backward from the end.
+func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
+	base := h.api.Base + "/" + h.res.Name
+	sortSpec := lr.params.Get(paramSort)
+	link := func(rel string, set func(url.Values)) string {
+		v := url.Values{}
+		for k, vs := range lr.params {
+			v[k] = vs
+		}
+		set(v)
+		u := base
+		if enc := v.Encode(); enc != "" {
+			u += "?" + enc
+		}
+		return "<" + u + `>; rel="` + rel + `"`
+	}
+	cursorLink := func(rel, dir string, rec *restkit.Record) string {
+		c := encodeCursor(h.res, sortSpec, dir, rec, lr.q.Sort, h.s.cursorKey)
+		return link(rel, func(v url.Values) { v.Set(paramCursor, c) })
+	}
+	var out []string
+	recs := page.Records
+	if lr.page > 0 { // offset paging
+		pageLink := func(rel string, n int) string {
+			return link(rel, func(v url.Values) { v.Set(paramPage, strconv.Itoa(n)) })
+		}
+		if page.More {
+			out = append(out, pageLink("next", lr.page+1))
+		}
+		if lr.page > 1 {
+			out = append(out, pageLink("prev", lr.page-1))
+		}
+		out = append(out, pageLink("first", 1))
+		if lr.q.Count {
+			last := max(1, int((page.Total+int64(lr.q.Limit)-1)/int64(lr.q.Limit)))
+			out = append(out, pageLink("last", last))
+		}
+		return strings.Join(out, ", ")
+	}
+	backward := lr.q.Backward()
+	hasNext := (!backward && page.More) || (lr.q.Before != nil && len(recs) > 0)
+	hasPrev := (backward && page.More) || (lr.q.After != nil && len(recs) > 0)
+	if hasNext {
+		out = append(out, cursorLink("next", dirAfter, recs[len(recs)-1]))
+	}
+	if hasPrev {
+		out = append(out, cursorLink("prev", dirBefore, recs[0]))
+	}
+	out = append(out, link("first", func(url.Values) {}))
+	if lr.q.Count {
+		out = append(out, cursorLink("last", dirLast, nil))
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"restkit"
+)
+
+// Log keys, shared by every line this package writes.
+const (
+	keyMethod   = "method"
+	keyPath     = "path"
+	keyStatus   = "status"
+	keyBytes    = "bytes"
+	keyDuration = "duration_ms"
+	keyRemote   = "remote"
+	keyError    = "error"
+	keyDecision = "decision"
+)
+
+// Options configure a Server.
+type Options struct {
+	Schema *restkit.Schema // prepared
+	Store  restkit.Store   // migrated for Schema
+	Logger *slog.Logger    // nil: discard
+	Debug  bool            // log every decision, not only one line per request
+	// CursorKey signs paging cursors. Nodes that serve one store must share it;
+	// nil makes a random key, so cursors do not survive a restart.
+	CursorKey []byte
+	// Now is the clock for timestamps; nil is time.Now.
+	Now func() time.Time
+}
+
+// Server serves the APIs of a Schema over a Store. It is an http.Handler.
+type Server struct {
+	schema    *restkit.Schema
+	store     restkit.Store
+	log       *slog.Logger
+	debug     bool
+	cursorKey []byte
+	now       func() time.Time
+	mux       *http.ServeMux
+	handler   http.Handler
+}
+
+// New builds the routes of every API, resource and noun in opts.Schema.
+func New(opts Options) *Server {
+	s := &Server{
+		schema:    opts.Schema,
+		store:     opts.Store,
+		log:       opts.Logger,
+		debug:     opts.Debug,
+		cursorKey: opts.CursorKey,
+		now:       opts.Now,
+		mux:       http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cursorKey == nil {
+		s.cursorKey = make([]byte, 32)
+		_, _ = rand.Read(s.cursorKey)
+	}
+	for _, api := range s.schema.APIs {
+		for _, res := range api.Resources {
+			h := &resourceHandler{s: s, api: api, res: res, view: fullView(res.Fields, res.Timestamps)}
+			s.route(api.Base+"/"+res.Name, h.serveCollection)
+			s.route(api.Base+"/"+res.Name+"/{key}", h.serveItem)
+		}
+		for _, n := range api.Nouns {
+			h := &nounHandler{s: s, api: api, noun: n, view: fullView(n.Fields, false)}
+			s.route(api.Base+"/"+n.Name, h.serve)
+		}
+	}
+	s.mux.HandleFunc("/healthz", s.serveHealth)
+	s.mux.HandleFunc("/{$}", s.serveIndex)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, false, restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
+	})
+	s.handler = s.logRequests(secureHeaders(s.mux))
+	return s
+}
+
+// route registers a pattern with and without a trailing slash. Patterns carry no
+// method: handlers choose, so a wrong verb gets our 405 with our Allow header.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.mux.HandleFunc(pattern+"/{$}", h)
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.writeError(w, r, false, restkit.Errorf(restkit.MethodNotAllowed, "%s is not allowed here; allowed: GET, HEAD", r.Method))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, mediaJSON, map[string]string{"status": "ok"})
+}
+
+// serveIndex lists what this server serves, so a client can start from /.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.writeError(w, r, false, restkit.Errorf(restkit.MethodNotAllowed, "%s is not allowed here; allowed: GET, HEAD", r.Method))
+		return
+	}
+	type entry struct {
+		Path string `json:"path"`
+		Kind string `json:"kind"`
+	}
+	var list []entry
+	for _, api := range s.schema.APIs {
+		for _, res := range api.Resources {
+			list = append(list, entry{api.Base + "/" + res.Name, "resource"})
+		}
+		for _, n := range api.Nouns {
+			list = append(list, entry{api.Base + "/" + n.Name, "noun"})
+		}
+	}
+	writeJSON(w, http.StatusOK, mediaJSON, map[string]any{"name": "restkit", "routes": list, "docs": "/docs"})
+}
+
+// methodNotAllowed answers a verb the declaration does not allow, with Allow.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, envelope bool, allow string) {
+	w.Header().Set("Allow", allow)
+	s.writeError(w, r, envelope, restkit.Errorf(restkit.MethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allow))
+}
+
+// allowHeader lists the declared verbs plus the automatic HEAD and OPTIONS.
+func allowHeader(verbs []string) string {
+	out := make([]string, 0, len(verbs)+2)
+	for _, v := range verbs {
+		out = append(out, v)
+		if v == http.MethodGet {
+			out = append(out, http.MethodHead)
+		}
+	}
+	return strings.Join(append(out, http.MethodOptions), ", ")
+}
+
+// docsAnchor is where text/html requests for a resource or noun are sent.
+func docsAnchor(api *restkit.API, name string) string {
+	if api.Name == "" {
+		return "/docs#" + name
+	}
+	return "/docs#" + api.Name + "-" + name
+}
+
+func escapeKey(v any) string { return url.PathEscape(restkit.Format(v)) }

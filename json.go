@@ -1,0 +1,167 @@
+package restkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Limits bound what ParseObject accepts. Zero fields take the defaults below.
+type Limits struct {
+	MaxBytes   int  // whole document; default 1 MiB
+	MaxMembers int  // members of the top-level object; default 1000
+	MaxDepth   int  // nesting of objects and arrays; default 32
+	Flat       bool // only scalars as member values: no arrays, no objects (nouns)
+	AllowEmpty bool // an empty or all-whitespace body gives a nil map instead of an error
+}
+
+// NounLimits is the strict subset nouns accept: a small flat object.
+var NounLimits = Limits{MaxBytes: 16 << 10, MaxMembers: 64, MaxDepth: 1, Flat: true}
+
+// ParseObject decodes a JSON request body that must be one object. It is strict where
+// encoding/json is lenient, because the body is hostile input: invalid UTF-8, duplicate
+// member names and data after the object are errors, sizes are bounded, and numbers stay
+// json.Number so integers beyond 2^53 are not rounded. Values are string, json.Number,
+// bool, nil, []any and map[string]any. Errors are Invalid (or TooLarge) with a message
+// that says where the input went wrong.
+func ParseObject(data []byte, lim Limits) (map[string]any, error) {
+	if lim.MaxBytes == 0 {
+		lim.MaxBytes = DefaultMaxBody
+	}
+	if lim.MaxMembers == 0 {
+		lim.MaxMembers = 1000
+	}
+	if lim.MaxDepth == 0 {
+		lim.MaxDepth = 32
+	}
+	if len(data) > lim.MaxBytes {
+		return nil, Errorf(TooLarge, "the body is larger than %d bytes", lim.MaxBytes)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if lim.AllowEmpty {
+			return nil, nil
+		}
+		return nil, Errorf(Invalid, "the body is empty; send a JSON object")
+	}
+	if !utf8.Valid(data) {
+		return nil, Errorf(Invalid, "the body is not valid UTF-8")
+	}
+	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
+	p.dec.UseNumber()
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, Errorf(Invalid, "the body must be a JSON object")
+	}
+	obj, err := p.object(1, "")
+	if err != nil {
+		return nil, err
+	}
+	end := p.dec.InputOffset()
+	if _, err := p.dec.Token(); err != io.EOF {
+		return nil, Errorf(Invalid, "unexpected data after the JSON object, which ends at byte %d", end)
+	}
+	return obj, nil
+}
+
+type objectParser struct {
+	dec *json.Decoder
+	lim Limits
+}
+
+func (p *objectParser) token() (json.Token, error) {
+	tok, err := p.dec.Token()
+	if err == nil {
+		return tok, nil
+	}
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return nil, Errorf(Invalid, "malformed JSON at byte %d", syn.Offset)
+	case err == io.EOF, errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, Errorf(Invalid, "the JSON ends too early")
+	}
+	return nil, Errorf(Invalid, "malformed JSON at byte %d", p.dec.InputOffset())
+}
+
+// object reads members after an opening '{'. path names the object in errors.
+func (p *objectParser) object(depth int, path string) (map[string]any, error) {
+	obj := map[string]any{}
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := tok.(json.Delim); ok && d == '}' {
+			return obj, nil
+		}
+		name, ok := tok.(string)
+		if !ok { // the decoder only yields strings here; defensive
+			return nil, Errorf(Invalid, "malformed JSON at byte %d", p.dec.InputOffset())
+		}
+		if _, dup := obj[name]; dup {
+			return nil, Errorf(Invalid, "duplicate member %q%s", name, in(path))
+		}
+		if depth == 1 && len(obj) >= p.lim.MaxMembers {
+			return nil, Errorf(Invalid, "the object has more than %d members", p.lim.MaxMembers)
+		}
+		v, err := p.value(depth, join(path, name))
+		if err != nil {
+			return nil, err
+		}
+		obj[name] = v
+	}
+}
+
+func (p *objectParser) value(depth int, path string) (any, error) {
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	if p.lim.Flat {
+		return nil, Errorf(Invalid, "%s: only strings, numbers, booleans and null are accepted here, not objects or arrays", path)
+	}
+	if depth >= p.lim.MaxDepth {
+		return nil, Errorf(Invalid, "%s: nested deeper than %d levels", path, p.lim.MaxDepth)
+	}
+	if d == '{' {
+		return p.object(depth+1, path)
+	}
+	arr := []any{}
+	for i := 0; ; i++ {
+		if !p.dec.More() {
+			if _, err := p.token(); err != nil { // the closing ']'
+				return nil, err
+			}
+			return arr, nil
+		}
+		v, err := p.value(depth+1, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func in(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " in " + path
+}

@@ -1,0 +1,93 @@
+package restkit
+
+import (
+	"context"
+	"maps"
+)
+
+// Defaults returns a noun's initial state: every field with a default, and null for
+// nullable fields without one.
+func (n *Noun) Defaults() map[string]any {
+	out := make(map[string]any, len(n.Fields))
+	for _, f := range n.Fields {
+		switch {
+		case f.Default != nil:
+			out[f.Name] = f.Default
+		case f.Nullable:
+			out[f.Name] = nil
+		}
+	}
+	return out
+}
+
+// Set validates a PUT body: the new state is exactly the body, with absent fields
+// taking their defaults. Read-only fields keep their current values.
+func (n *Noun) Set(in, cur map[string]any) (map[string]any, error) {
+	return n.build(in, cur, Replace)
+}
+
+// Apply runs the noun's POST update on a copy of cur and validates the result. body is
+// the parsed request body (nil when empty); toggle and increment accept none.
+func (n *Noun) Apply(ctx context.Context, cur, body map[string]any) (map[string]any, error) {
+	u := n.Update
+	if u.Op != UpdateMerge && u.Op != UpdateHook && len(body) > 0 {
+		return nil, Errorf(Invalid, "POST %s takes no body: it runs %s %s", n.Name, u.Op, u.Field)
+	}
+	next := maps.Clone(cur)
+	switch u.Op {
+	case UpdateMerge:
+		return n.build(body, cur, Patch)
+	case UpdateToggle:
+		f := n.byName[u.Field]
+		if f.Type == TypeBoolean {
+			b, _ := next[f.Name].(bool)
+			next[f.Name] = !b
+		} else if s, _ := next[f.Name].(string); s == f.Values[0] {
+			next[f.Name] = f.Values[1]
+		} else {
+			next[f.Name] = f.Values[0]
+		}
+	case UpdateIncrement:
+		f := n.byName[u.Field]
+		switch v := next[f.Name].(type) {
+		case int64:
+			next[f.Name] = v + int64(u.By)
+		case float64:
+			next[f.Name] = v + u.By
+		default: // unset: start from zero
+			if f.Type == TypeInteger {
+				next[f.Name] = int64(u.By)
+			} else {
+				next[f.Name] = u.By
+			}
+		}
+		if msg := f.Check(next[f.Name]); msg != "" {
+			return nil, &Error{Kind: Conflict, Message: "the update would leave the state invalid",
+				Fields: []FieldError{{f.Name, msg}}}
+		}
+		return next, nil
+	case UpdateHook:
+		out, err := u.Hook(ctx, next, body)
+		if err != nil {
+			return nil, err
+		}
+		return n.build(out, cur, Replace)
+	}
+	return next, nil
+}
+
+func (n *Noun) build(in, cur map[string]any, mode WriteMode) (map[string]any, error) {
+	var errs []FieldError
+	for name := range in {
+		if n.byName[name] == nil {
+			errs = append(errs, FieldError{Field: name, Message: "is not a field of " + n.Name})
+		}
+	}
+	out := make(map[string]any, len(n.Fields))
+	errs = append(errs, buildFields(n.Fields, "", in, cur, mode, out)...)
+	if len(errs) > 0 {
+		sortFieldErrors(errs)
+		return nil, &Error{Kind: Invalid, Message: "validation failed", Fields: errs}
+	}
+	return out, nil
+}

@@ -1,0 +1,472 @@
+package restkit
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// FieldType is the declared type of a field. Every type has one canonical Go
+// representation (see Field.Canonical), which is what Records hold and stores persist.
+type FieldType string
+
+const (
+	TypeString   FieldType = "string"   // Go string
+	TypeInteger  FieldType = "integer"  // Go int64
+	TypeNumber   FieldType = "number"   // Go float64
+	TypeBoolean  FieldType = "boolean"  // Go bool
+	TypeDatetime FieldType = "datetime" // Go time.Time in UTC (RFC 3339 on the wire)
+	TypeEnum     FieldType = "enum"     // Go string, one of Field.Values
+	TypeEmail    FieldType = "email"    // Go string, a bare address
+	TypeURL      FieldType = "url"      // Go string, an absolute http(s) URL
+)
+
+// FieldTypes lists every field type, in documentation order.
+var FieldTypes = []FieldType{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeDatetime, TypeEnum, TypeEmail, TypeURL}
+
+// Field is one declared, typed, validated field. The same declaration validates
+// requests, shapes the store's columns and writes the OpenAPI schema.
+type Field struct {
+	Name        string
+	Type        FieldType
+	Description string
+	Required    bool // must be present on create and replace
+	Nullable    bool // null is a value; an unset nullable field reads as null
+	Default     any  // canonical value used when the field is absent; nil for none
+	Min, Max    *float64
+	MinLength   *int // in characters (runes), for string-like types
+	MaxLength   *int
+	Pattern     string   // RE2 regular expression a string value must match (unanchored unless written ^…$)
+	Values      []string // allowed values of an enum
+	ReadOnly    bool     // set by the server (default or hook); clients may echo it back unchanged
+	Unique      bool     // no two records share a non-null value
+	Sortable    bool     // may appear in sort=
+	Filterable  bool     // may appear as a filter
+
+	pattern *regexp.Regexp
+}
+
+// Verbs.
+const (
+	GET    = http.MethodGet
+	POST   = http.MethodPost
+	PUT    = http.MethodPut
+	PATCH  = http.MethodPatch
+	DELETE = http.MethodDelete
+)
+
+// KeySource says where a resource's key value comes from.
+type KeySource string
+
+const (
+	KeyFromBody  KeySource = "body"      // the client supplies it in the body (POST) or the URL must match it (PUT)
+	KeyFromURL   KeySource = "url"       // the client names it in the URL: PUT /people/fred creates fred
+	KeyGenerated KeySource = "generated" // the server makes a UUIDv7; a client-supplied key is a 400
+)
+
+// Resource is a declared collection of records.
+type Resource struct {
+	Name        string // URL segment, e.g. "cars"
+	StoreName   string // unique name for storage (table), set by Prepare: "cars", or "v1_people" under API v1
+	Singular    string // XML element of one record; derived from Name when empty
+	Description string
+	Fields      []*Field // in declaration order, which is also the order of JSON and XML output
+	Key         string   // the name of the key field, one of Fields (integer or string; string when generated)
+	KeySource   KeySource
+	Collection  []string // verbs allowed on the collection: GET, POST
+	Item        []string // verbs allowed on an item: GET, PUT, PATCH, DELETE
+	PutCreates  bool     // PUT on an absent item creates it (201)
+	PageSize    int      // default limit of a list
+	MaxPageSize int      // largest accepted limit
+	MaxBody     int64    // largest accepted request body in bytes
+	History     bool     // keep every past revision
+	Timestamps  bool     // add created/updated to the representation
+
+	byName map[string]*Field
+}
+
+// UpdateOp is the kind of POST update a noun performs.
+type UpdateOp string
+
+const (
+	UpdateToggle    UpdateOp = "toggle"    // flip a boolean, or a two-valued enum
+	UpdateIncrement UpdateOp = "increment" // add By to an integer or number
+	UpdateMerge     UpdateOp = "merge"     // merge the body into the state (JSON Merge Patch of a flat object)
+	UpdateHook      UpdateOp = "hook"      // call Hook
+)
+
+// UpdateFunc is a Go hook run by POST on a noun. It receives a copy of the current state
+// and the request body (flat, already parsed; nil when the body was empty) and returns
+// the new state, which is then validated like a PUT. Returning an *Error rejects the
+// request with that error and changes nothing.
+type UpdateFunc func(ctx context.Context, state map[string]any, body map[string]any) (map[string]any, error)
+
+// Update is a noun's POST behaviour.
+type Update struct {
+	Op    UpdateOp
+	Field string  // for toggle and increment
+	By    float64 // for increment; 1 when zero
+	Hook  UpdateFunc
+}
+
+// Noun is a singleton state object in the device style: GET reads, PUT sets exactly,
+// POST runs Update, DELETE resets to defaults.
+type Noun struct {
+	Name        string
+	StoreName   string // unique name for storage, set by Prepare like Resource.StoreName
+	Description string
+	Fields      []*Field
+	Update      Update
+
+	byName map[string]*Field
+}
+
+// API is a group of resources and nouns under one URL base.
+type API struct {
+	Name      string // used in doc anchors; derived from Base when empty ("v1" for /v1, "" for the root)
+	Base      string // "" or a path like "/v1"
+	Envelope  bool   // wrap bodies as {"status":"ok","result":…} / {"status":"error",…}
+	Resources []*Resource
+	Nouns     []*Noun
+}
+
+// Schema is a whole declaration: every API a server serves.
+type Schema struct {
+	APIs []*API
+}
+
+// Defaults applied by Prepare.
+const (
+	DefaultPageSize    = 20
+	DefaultMaxPageSize = 100
+	DefaultMaxBody     = 1 << 20
+)
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	baseRE = regexp.MustCompile(`^(/[a-zA-Z0-9._~-]+)+$`)
+)
+
+// Prepare checks the declaration, fills defaults and compiles patterns. It must be
+// called once before a Schema is used; it returns an Invalid *Error listing every
+// problem, each Field naming its place ("apis[0].resources.cars.fields.year").
+func (s *Schema) Prepare() error {
+	var errs []FieldError
+	add := func(where, format string, args ...any) {
+		errs = append(errs, FieldError{Field: where, Message: fmt.Sprintf(format, args...)})
+	}
+	routes := map[string]string{}
+	claim := func(where, path string) {
+		if prev, ok := routes[path]; ok {
+			add(where, "path %s is already used by %s", path, prev)
+			return
+		}
+		routes[path] = where
+	}
+	if len(s.APIs) == 0 {
+		add("apis", "at least one API is required")
+	}
+	for i, a := range s.APIs {
+		at := fmt.Sprintf("apis[%d]", i)
+		a.Base = strings.TrimSuffix(a.Base, "/")
+		if a.Base != "" && !baseRE.MatchString(a.Base) {
+			add(at+".base", "base must be empty or a path like /v1, got %q", a.Base)
+		}
+		if a.Name == "" {
+			a.Name = strings.ReplaceAll(strings.TrimPrefix(a.Base, "/"), "/", "-")
+		}
+		for _, r := range a.Resources {
+			rat := at + ".resources." + r.Name
+			if !nameRE.MatchString(r.Name) {
+				add(rat, "resource name must match %s", nameRE)
+			}
+			claim(rat, a.Base+"/"+r.Name)
+			r.StoreName = storeName(a, r.Name)
+			prepareResource(r, rat, add)
+		}
+		for _, n := range a.Nouns {
+			nat := at + ".nouns." + n.Name
+			if !nameRE.MatchString(n.Name) {
+				add(nat, "noun name must match %s", nameRE)
+			}
+			claim(nat, a.Base+"/"+n.Name)
+			n.StoreName = storeName(a, n.Name)
+			prepareNoun(n, nat, add)
+		}
+	}
+	if len(errs) > 0 {
+		return &Error{Kind: Invalid, Message: "invalid declaration", Fields: errs}
+	}
+	return nil
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// storeName names a resource or noun for storage: unique across APIs and safe as an
+// SQL identifier (still quoted by the stores).
+func storeName(a *API, name string) string {
+	if a.Name == "" {
+		return name
+	}
+	return unsafeName.ReplaceAllString(strings.ToLower(a.Name), "_") + "_" + name
+}
+
+type addFunc func(where, format string, args ...any)
+
+func prepareFields(fields []*Field, at string, add addFunc) map[string]*Field {
+	byName := make(map[string]*Field, len(fields))
+	for _, f := range fields {
+		fat := at + ".fields." + f.Name
+		if !nameRE.MatchString(f.Name) {
+			add(fat, "field name must match %s", nameRE)
+		}
+		if _, dup := byName[f.Name]; dup {
+			add(fat, "field %s is declared twice", f.Name)
+		}
+		byName[f.Name] = f
+		prepareField(f, fat, add)
+	}
+	return byName
+}
+
+func prepareField(f *Field, at string, add addFunc) {
+	known := false
+	for _, t := range FieldTypes {
+		known = known || f.Type == t
+	}
+	if !known {
+		add(at+".type", "unknown type %q; one of %s", f.Type, joinTypes())
+		return
+	}
+	if f.Type == TypeEnum {
+		if len(f.Values) == 0 {
+			add(at+".values", "an enum needs values")
+		}
+		seen := map[string]bool{}
+		for _, v := range f.Values {
+			if seen[v] {
+				add(at+".values", "value %q is listed twice", v)
+			}
+			seen[v] = true
+		}
+	} else if len(f.Values) > 0 {
+		add(at+".values", "values are only for enum fields")
+	}
+	numeric := f.Type == TypeInteger || f.Type == TypeNumber
+	stringy := f.Type == TypeString || f.Type == TypeEmail || f.Type == TypeURL
+	if (f.Min != nil || f.Max != nil) && !numeric {
+		add(at, "min and max are only for integer and number fields")
+	}
+	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		add(at, "min %v is greater than max %v", *f.Min, *f.Max)
+	}
+	if (f.MinLength != nil || f.MaxLength != nil) && !stringy {
+		add(at, "minLength and maxLength are only for string, email and url fields")
+	}
+	if (f.MinLength != nil && *f.MinLength < 0) || (f.MaxLength != nil && *f.MaxLength < 0) {
+		add(at, "minLength and maxLength must not be negative")
+	}
+	if f.MinLength != nil && f.MaxLength != nil && *f.MinLength > *f.MaxLength {
+		add(at, "minLength %d is greater than maxLength %d", *f.MinLength, *f.MaxLength)
+	}
+	if f.Pattern != "" {
+		if !stringy {
+			add(at+".pattern", "pattern is only for string, email and url fields")
+		}
+		re, err := regexp.Compile(f.Pattern)
+		if err != nil {
+			add(at+".pattern", "pattern does not compile: %v", err)
+		}
+		f.pattern = re
+	}
+	if f.Default != nil {
+		v, err := f.Canonical(f.Default)
+		if err != nil {
+			add(at+".default", "default %s", err.Message)
+		} else if msg := f.Check(v); msg != "" {
+			add(at+".default", "default %s", msg)
+		} else {
+			f.Default = v
+		}
+	}
+	if f.Unique && f.Type == TypeBoolean {
+		add(at+".unique", "a boolean field cannot be unique")
+	}
+}
+
+func prepareResource(r *Resource, at string, add addFunc) {
+	r.byName = prepareFields(r.Fields, at, add)
+	if r.Singular == "" {
+		r.Singular = Singular(r.Name)
+	}
+	key, ok := r.byName[r.Key]
+	switch {
+	case r.Key == "":
+		add(at+".key", "a resource needs a key field")
+	case !ok:
+		add(at+".key", "key %q is not a declared field", r.Key)
+	default:
+		if r.KeySource == "" {
+			r.KeySource = KeyFromBody
+		}
+		switch r.KeySource {
+		case KeyFromBody, KeyFromURL:
+			if key.Type != TypeInteger && key.Type != TypeString {
+				add(at+".key", "a key must be an integer or a string, not %s", key.Type)
+			}
+		case KeyGenerated:
+			if key.Type != TypeString {
+				add(at+".key", "a generated key (UUIDv7) must be a string field")
+			}
+			key.ReadOnly = true
+		default:
+			add(at+".key", "key source must be body, url or generated, not %q", r.KeySource)
+		}
+		if key.Nullable || key.Default != nil {
+			add(at+".key", "a key cannot be nullable or have a default")
+		}
+		key.Required = r.KeySource != KeyGenerated
+		key.Unique = true
+		key.Sortable = true
+		key.Filterable = true
+	}
+	if r.Collection == nil {
+		r.Collection = []string{GET, POST}
+	}
+	if r.Item == nil {
+		r.Item = []string{GET, PUT, PATCH, DELETE}
+	}
+	checkVerbs(r.Collection, []string{GET, POST}, at+".collection", add)
+	checkVerbs(r.Item, []string{GET, PUT, PATCH, DELETE}, at+".item", add)
+	if r.KeySource == KeyFromURL && contains(r.Collection, POST) {
+		add(at+".collection", "POST on the collection needs a key from the body or generated; this key comes from the URL (use PUT with put_creates)")
+	}
+	if r.PutCreates && r.KeySource == KeyGenerated {
+		add(at+".put_creates", "put_creates needs a client-supplied key")
+	}
+	if r.PageSize == 0 {
+		r.PageSize = DefaultPageSize
+	}
+	if r.MaxPageSize == 0 {
+		r.MaxPageSize = max(DefaultMaxPageSize, r.PageSize)
+	}
+	if r.PageSize < 1 || r.PageSize > r.MaxPageSize {
+		add(at+".page_size", "page_size must be between 1 and max_page_size (%d)", r.MaxPageSize)
+	}
+	if r.MaxBody == 0 {
+		r.MaxBody = DefaultMaxBody
+	}
+	if r.Timestamps {
+		for _, n := range []string{"created", "updated"} {
+			if _, clash := r.byName[n]; clash {
+				add(at+".fields."+n, "field %s clashes with timestamps: true", n)
+			}
+		}
+	}
+}
+
+func prepareNoun(n *Noun, at string, add addFunc) {
+	n.byName = prepareFields(n.Fields, at, add)
+	for _, f := range n.Fields {
+		if f.Unique {
+			add(at+".fields."+f.Name, "a noun's field cannot be unique")
+		}
+	}
+	u := &n.Update
+	switch u.Op {
+	case "":
+		u.Op = UpdateMerge
+	case UpdateMerge:
+	case UpdateToggle:
+		f, ok := n.byName[u.Field]
+		switch {
+		case !ok:
+			add(at+".update", "toggle names %q, which is not a field", u.Field)
+		case f.Type == TypeBoolean, f.Type == TypeEnum && len(f.Values) == 2:
+		default:
+			add(at+".update", "toggle needs a boolean or a two-valued enum field, %s is %s", f.Name, f.Type)
+		}
+	case UpdateIncrement:
+		f, ok := n.byName[u.Field]
+		switch {
+		case !ok:
+			add(at+".update", "increment names %q, which is not a field", u.Field)
+		case f.Type != TypeInteger && f.Type != TypeNumber:
+			add(at+".update", "increment needs an integer or number field, %s is %s", f.Name, f.Type)
+		case f.Type == TypeInteger && u.By != float64(int64(u.By)):
+			add(at+".update", "increment of an integer field needs a whole step, not %v", u.By)
+		}
+		if u.By == 0 {
+			u.By = 1
+		}
+	case UpdateHook:
+		if u.Hook == nil {
+			add(at+".update", "a hook update needs a Go function (Update.Hook)")
+		}
+	default:
+		add(at+".update", "update must be toggle FIELD, increment FIELD [BY], merge or a Go hook, not %q", u.Op)
+	}
+}
+
+func checkVerbs(verbs, allowed []string, at string, add addFunc) {
+	for _, v := range verbs {
+		if !contains(allowed, v) {
+			add(at, "verb %q is not one of %s", v, strings.Join(allowed, " "))
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinTypes() string {
+	s := make([]string, len(FieldTypes))
+	for i, t := range FieldTypes {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Field returns the declared field with the name, or nil.
+func (r *Resource) Field(name string) *Field { return r.byName[name] }
+
+// KeyField returns the key's declaration.
+func (r *Resource) KeyField() *Field { return r.byName[r.Key] }
+
+// Allows reports whether verb is allowed on the collection (item false) or an item.
+func (r *Resource) Allows(verb string, item bool) bool {
+	if item {
+		return contains(r.Item, verb)
+	}
+	return contains(r.Collection, verb)
+}
+
+// Field returns the declared field with the name, or nil.
+func (n *Noun) Field(name string) *Field { return n.byName[name] }
+
+var irregular = map[string]string{"people": "person", "children": "child", "men": "man", "women": "woman", "mice": "mouse", "geese": "goose", "data": "datum", "media": "medium"}
+
+// Singular derives an element name for one item of a collection: people → person,
+// categories → category, boxes → box, cars → car. Names it cannot shorten get "_item".
+func Singular(name string) string {
+	if s, ok := irregular[name]; ok {
+		return s
+	}
+	switch {
+	case strings.HasSuffix(name, "ies") && len(name) > 3:
+		return name[:len(name)-3] + "y"
+	case strings.HasSuffix(name, "sses"), strings.HasSuffix(name, "xes"), strings.HasSuffix(name, "ches"), strings.HasSuffix(name, "shes"):
+		return name[:len(name)-2]
+	case strings.HasSuffix(name, "s") && !strings.HasSuffix(name, "ss") && len(name) > 1:
+		return name[:len(name)-1]
+	}
+	return name + "_item"
+}

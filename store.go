@@ -1,0 +1,43 @@
+package restkit
+
+import "context"
+
+// Change decides a write from the current record (nil when absent). It returns the
+// record to store, or nil to delete cur, or an error to abort with nothing written.
+// The store calls it inside its transaction with the record locked, so a
+// read-modify-write through a Change is atomic: concurrent writers to one key are
+// serialised and none loses the other's update. A Change must be quick and must not
+// call the store.
+type Change func(cur *Record) (next *Record, err error)
+
+// Store keeps the records of resources and the state of nouns.
+//
+// Errors are *Error: NotFound for an absent record, Conflict for a key or unique
+// value already taken (naming the field), Invalid for a declaration the store cannot
+// adopt (Migrate), and whatever kind a Change returned; anything else is Internal.
+type Store interface {
+	// Migrate prepares storage for a prepared Schema: creates what is missing and
+	// applies additive changes. It refuses destructive ones (a field removed or
+	// retyped while data may depend on it) with an Invalid error that says what to do.
+	Migrate(ctx context.Context, s *Schema) error
+
+	// FindRecord returns the record with the key.
+	FindRecord(ctx context.Context, res *Resource, key any) (*Record, error)
+
+	// ListRecords returns one page of the records matching q.
+	ListRecords(ctx context.Context, res *Resource, q *Query) (*Page, error)
+
+	// WriteRecord runs change on the record with the key and stores its decision.
+	// The store sets Rev (cur.Rev+1, or 1 for a new record), keeps Created from cur
+	// when next.Created is zero, and returns what it stored (nil after a delete).
+	WriteRecord(ctx context.Context, res *Resource, key any, change Change) (*Record, error)
+
+	// FindNoun returns the stored state of a noun, NotFound when never written.
+	FindNoun(ctx context.Context, n *Noun) (*Record, error)
+
+	// WriteNoun runs change on a noun's state (cur nil when never written) and stores
+	// the result atomically, as WriteRecord does; change must not return nil.
+	WriteNoun(ctx context.Context, n *Noun, change Change) (*Record, error)
+
+	Close() error
+}
