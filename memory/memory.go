@@ -1,0 +1,340 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"restkit"
+)
+
+// Store is an in-memory restkit.Store. The zero value is not usable; call New.
+type Store struct {
+	mu     sync.RWMutex
+	tables map[string]*table          // by Resource.StoreName, filled by Migrate
+	nouns  map[string]*restkit.Record // by Noun.StoreName
+}
+
+var _ restkit.Store = (*Store)(nil)
+
+// table holds the records of one resource.
+type table struct {
+	res    *restkit.Resource       // the declaration adopted by the last Migrate
+	rows   map[any]*restkit.Record // canonical key → record
+	unique map[string]map[any]any  // unique field → value → key
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}}
+}
+
+// Close does nothing and may be called more than once; the data stays readable.
+func (s *Store) Close() error { return nil }
+
+// Migrate adopts the resources of a prepared schema. A resource seen for the first
+// time starts empty. One seen before keeps its records: values of fields no longer
+// declared, or no longer of the declared type, are dropped. It refuses (Invalid) a
+// changed key while records exist and a new unique field whose values repeat.
+// Nothing changes unless every resource can be adopted.
+func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := map[string]*table{}
+	for _, api := range sc.APIs {
+		for _, res := range api.Resources {
+			if res.StoreName == "" || res.KeyField() == nil {
+				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
+			}
+			if _, dup := next[res.StoreName]; dup {
+				return restkit.Errorf(restkit.Invalid, "resource %s: another resource is stored under the same name %q", res.Name, res.StoreName)
+			}
+			t, err := adopt(s.tables[res.StoreName], res)
+			if err != nil {
+				return err
+			}
+			next[res.StoreName] = t
+		}
+	}
+	for name, t := range next {
+		s.tables[name] = t
+	}
+	return nil
+}
+
+// adopt builds the table of res from old (nil when new).
+func adopt(old *table, res *restkit.Resource) (*table, error) {
+	t := &table{res: res, rows: map[any]*restkit.Record{}, unique: map[string]map[any]any{}}
+	for _, f := range res.Fields {
+		if f.Unique && f.Name != res.Key {
+			t.unique[f.Name] = map[any]any{}
+		}
+	}
+	if old == nil {
+		return t, nil
+	}
+	ok, nk := old.res.KeyField(), res.KeyField()
+	if len(old.rows) > 0 && (ok.Name != nk.Name || ok.Type != nk.Type) {
+		return nil, restkit.Errorf(restkit.Invalid, "resource %s: the key changed from %q (%s) to %q (%s) while records exist",
+			res.Name, ok.Name, ok.Type, nk.Name, nk.Type)
+	}
+	for key, rec := range old.rows {
+		c := &restkit.Record{Values: make(map[string]any, len(rec.Values)), Rev: rec.Rev, Created: rec.Created, Updated: rec.Updated}
+		for name, v := range rec.Values {
+			f := res.Field(name)
+			if f == nil {
+				continue
+			}
+			if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+				c.Values[name] = cv
+			}
+		}
+		for name, idx := range t.unique {
+			v, has := c.Values[name]
+			if !has {
+				continue
+			}
+			if _, taken := idx[v]; taken {
+				return nil, restkit.Errorf(restkit.Invalid, "resource %s: field %q is unique but the records hold duplicate values; remove the duplicates first, or leave the field non-unique", res.Name, name)
+			}
+			idx[v] = key
+		}
+		t.rows[key] = c
+	}
+	return t, nil
+}
+
+// tableOf returns the table of res; the caller holds s.mu.
+func (s *Store) tableOf(res *restkit.Resource, op string) (*table, error) {
+	t := s.tables[res.StoreName]
+	if t == nil {
+		return nil, restkit.Wrap(op, fmt.Errorf("resource %q is not in the migrated schema", res.StoreName))
+	}
+	return t, nil
+}
+
+// canonKey converts a key to its canonical form, Invalid when it cannot be one.
+func canonKey(res *restkit.Resource, key any) (any, error) {
+	kf := res.KeyField()
+	k, verr := kf.Canonical(key)
+	if verr != nil || k == nil {
+		msg := "is required"
+		if verr != nil {
+			msg = verr.Message
+		}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: kf.Name + " " + msg,
+			Fields: []restkit.FieldError{{Field: kf.Name, Message: msg}}}
+	}
+	return k, nil
+}
+
+// conflict is the error for a unique value already taken; package sqlite returns the
+// same one.
+func conflict(res *restkit.Resource, field string) error {
+	return &restkit.Error{Kind: restkit.Conflict,
+		Message: fmt.Sprintf("another %s already has this %s", res.Singular, field),
+		Fields:  []restkit.FieldError{{Field: field, Message: "is already taken"}}}
+}
+
+func notFound(res *restkit.Resource, key any) error {
+	return restkit.Errorf(restkit.NotFound, "%s %s not found", res.Singular, restkit.Format(key))
+}
+
+// FindRecord returns a copy of the record with the key: NotFound when absent,
+// Invalid when the key is not of the key's type.
+func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, err := s.tableOf(res, "memory.FindRecord")
+	if err != nil {
+		return nil, err
+	}
+	k, err := canonKey(t.res, key)
+	if err != nil {
+		return nil, err
+	}
+	rec := t.rows[k]
+	if rec == nil {
+		return nil, notFound(t.res, k)
+	}
+	return rec.Clone(), nil
+}
+
+// WriteRecord runs change on a copy of the current record under the store's write
+// lock and stores its decision (see restkit.Store). A Change error is returned as it
+// is; a unique value already taken is a Conflict naming the field; a value of an
+// undeclared field or of the wrong type is Internal.
+func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any, change restkit.Change) (*restkit.Record, error) {
+	const op = "memory.WriteRecord"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	k, err := canonKey(t.res, key)
+	if err != nil {
+		return nil, err
+	}
+	cur := t.rows[k]
+	next, err := change(cur.Clone())
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		if cur != nil {
+			t.unindex(cur)
+			delete(t.rows, k)
+		}
+		return nil, nil
+	}
+	rec, err := t.normalize(next, k, op)
+	if err != nil {
+		return nil, err
+	}
+	stamp(rec, cur)
+	for name, idx := range t.unique {
+		v, has := rec.Values[name]
+		if !has {
+			continue
+		}
+		if owner, taken := idx[v]; taken && owner != k {
+			return nil, conflict(t.res, name)
+		}
+	}
+	if cur != nil {
+		t.unindex(cur)
+	}
+	for name, idx := range t.unique {
+		if v, has := rec.Values[name]; has {
+			idx[v] = k
+		}
+	}
+	t.rows[k] = rec
+	return rec.Clone(), nil
+}
+
+func (t *table) unindex(rec *restkit.Record) {
+	for name, idx := range t.unique {
+		if v, has := rec.Values[name]; has {
+			delete(idx, v)
+		}
+	}
+}
+
+// normalize returns a copy of next holding only canonical, non-nil values of
+// declared fields and the key k. Anything else is an Internal error: Build produces
+// canonical values, so a stray value is a programming error, not a client's.
+func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Record, error) {
+	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
+	for name, v := range next.Values {
+		f := t.res.Field(name)
+		if f == nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
+		}
+		cv, verr := f.Canonical(v)
+		if verr != nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
+		}
+		if cv != nil {
+			rec.Values[name] = cv
+		}
+	}
+	if got, has := rec.Values[t.res.Key]; has && !restkit.Equal(got, k) {
+		return nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
+	}
+	rec.Values[t.res.Key] = k
+	return rec, nil
+}
+
+// stamp sets Rev, Created and Updated as the Store contract says: Rev is cur.Rev+1
+// (1 when new); a zero Updated becomes now; a zero Created is cur's, or Updated for a
+// new record. Times are kept in UTC without a monotonic reading, as package sqlite
+// returns them.
+func stamp(rec, cur *restkit.Record) {
+	rec.Rev = 1
+	if cur != nil {
+		rec.Rev = cur.Rev + 1
+	}
+	if rec.Updated.IsZero() {
+		rec.Updated = time.Now()
+	}
+	rec.Updated = rec.Updated.UTC()
+	if rec.Created.IsZero() {
+		if cur != nil {
+			rec.Created = cur.Created
+		} else {
+			rec.Created = rec.Updated
+		}
+	}
+	rec.Created = rec.Created.UTC()
+}
+
+// FindNoun returns the state of a noun, NotFound when never written. Stored members
+// whose field is no longer declared, or no longer of its type, are left out.
+func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec := s.nouns[n.StoreName]
+	if rec == nil {
+		return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
+	}
+	return nounView(n, rec), nil
+}
+
+// nounView copies rec keeping only values that fit n's declaration.
+func nounView(n *restkit.Noun, rec *restkit.Record) *restkit.Record {
+	c := &restkit.Record{Values: make(map[string]any, len(rec.Values)), Rev: rec.Rev, Created: rec.Created, Updated: rec.Updated}
+	for name, v := range rec.Values {
+		if f := n.Field(name); f != nil {
+			if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+				c.Values[name] = cv
+			}
+		}
+	}
+	return c
+}
+
+// WriteNoun runs change on a copy of the noun's state (nil when never written) under
+// the write lock and stores the result. A Change error is returned as it is; a nil
+// result, an undeclared field or a value of the wrong type is Internal.
+func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.Change) (*restkit.Record, error) {
+	const op = "memory.WriteNoun"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur *restkit.Record
+	if stored := s.nouns[n.StoreName]; stored != nil {
+		cur = nounView(n, stored)
+	}
+	next, err := change(cur.Clone())
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
+	}
+	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
+	for name, v := range next.Values {
+		f := n.Field(name)
+		if f == nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
+		}
+		cv, verr := f.Canonical(v)
+		if verr != nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
+		}
+		if cv != nil {
+			rec.Values[name] = cv
+		}
+	}
+	stamp(rec, cur)
+	s.nouns[n.StoreName] = rec
+	return rec.Clone(), nil
+}
