@@ -93,15 +93,10 @@ func negotiate(r *http.Request, offers ...string) (string, error) {
 	return best, nil
 }
 
-// matchesSuffix lets application/problem+json and text/xml stand for our JSON and XML.
+// matchesSuffix lets application/problem+json (and other +json types) stand for our
+// JSON. +xml is not matched: browsers ask for application/xhtml+xml, which is not ours.
 func matchesSuffix(asked, offered string) bool {
-	switch offered {
-	case "json":
-		return strings.HasSuffix(asked, "+json")
-	case "xml":
-		return strings.HasSuffix(asked, "+xml")
-	}
-	return false
+	return offered == "json" && strings.HasSuffix(asked, "+json")
 }
 
 // checkContentType accepts JSON bodies: application/json or any +json type (such as

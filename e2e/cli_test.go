@@ -1,0 +1,16 @@
+package e2e
+
+import (
+	"os/exec"
+	"testing"
+)
+
+// runCLI runs the restkit binary with args and extra environment, returning its
+// combined output.
+func runCLI(t testing.TB, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
