@@ -23,7 +23,7 @@ func (n *Noun) Defaults() map[string]any {
 // Set validates a PUT body: the new state is exactly the body, with absent fields
 // taking their defaults. Read-only fields keep their current values.
 func (n *Noun) Set(in, cur map[string]any) (map[string]any, error) {
-	return n.build(in, cur, Replace)
+	return n.build(in, cur, Replace, false)
 }
 
 // Apply runs the noun's POST update on a copy of cur and validates the result. body is
@@ -36,7 +36,7 @@ func (n *Noun) Apply(ctx context.Context, cur, body map[string]any) (map[string]
 	next := maps.Clone(cur)
 	switch u.Op {
 	case UpdateMerge:
-		return n.build(body, cur, Patch)
+		return n.build(body, cur, Patch, false)
 	case UpdateToggle:
 		f := n.byName[u.Field]
 		if f.Type == TypeBoolean {
@@ -71,12 +71,12 @@ func (n *Noun) Apply(ctx context.Context, cur, body map[string]any) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		return n.build(out, cur, Replace)
+		return n.build(out, cur, Replace, true) // the hook is the server: it may set read-only fields
 	}
 	return next, nil
 }
 
-func (n *Noun) build(in, cur map[string]any, mode WriteMode) (map[string]any, error) {
+func (n *Noun) build(in, cur map[string]any, mode WriteMode, trusted bool) (map[string]any, error) {
 	var errs []FieldError
 	for name := range in {
 		if n.byName[name] == nil {
@@ -84,7 +84,7 @@ func (n *Noun) build(in, cur map[string]any, mode WriteMode) (map[string]any, er
 		}
 	}
 	out := make(map[string]any, len(n.Fields))
-	errs = append(errs, buildFields(n.Fields, "", in, cur, mode, out)...)
+	errs = append(errs, buildFields(n.Fields, "", in, cur, mode, trusted, out)...)
 	if len(errs) > 0 {
 		sortFieldErrors(errs)
 		return nil, &Error{Kind: Invalid, Message: "validation failed", Fields: errs}

@@ -93,7 +93,7 @@ func (r *Resource) Build(in map[string]any, cur *Record, key any, mode WriteMode
 			out[f.Name] = key
 		}
 	}
-	errs = append(errs, buildFields(r.Fields, r.Key, in, curValues, mode, out)...)
+	errs = append(errs, buildFields(r.Fields, r.Key, in, curValues, mode, false, out)...)
 	if len(errs) > 0 {
 		sortFieldErrors(errs)
 		return nil, &Error{Kind: Invalid, Message: "validation failed", Fields: errs}
@@ -114,8 +114,9 @@ func canonicalChecked(f *Field, raw any, present bool) (any, string) {
 }
 
 // buildFields is the per-field half of Build, shared with nouns. skip names a field
-// handled by the caller (the key).
-func buildFields(fields []*Field, skip string, in, cur map[string]any, mode WriteMode, out map[string]any) []FieldError {
+// handled by the caller (the key). trusted input comes from the server itself (a Go
+// hook), which may set read-only fields.
+func buildFields(fields []*Field, skip string, in, cur map[string]any, mode WriteMode, trusted bool, out map[string]any) []FieldError {
 	var errs []FieldError
 	for _, f := range fields {
 		if f.Name == skip {
@@ -123,7 +124,7 @@ func buildFields(fields []*Field, skip string, in, cur map[string]any, mode Writ
 		}
 		raw, present := in[f.Name]
 		curV, hasCur := cur[f.Name]
-		if f.ReadOnly {
+		if f.ReadOnly && !trusted {
 			keep, has := curV, hasCur
 			if cur == nil {
 				keep, has = f.Default, f.Default != nil
