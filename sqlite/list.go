@@ -1,0 +1,405 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"restkit"
+)
+
+// ListRecords returns one page of the records matching q, read with one SELECT
+// built from q (see the package doc for keyset paging), plus a COUNT(*) with the same
+// filters in the same read transaction when q.Count. Limit <= 0 means no limit.
+//
+// Errors: Invalid for a query that names an unknown field, an operator that does not
+// fit the field, a value of the wrong type, a cursor of the wrong length, or Offset
+// combined with a cursor; Internal for database failures.
+func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restkit.Query) (*restkit.Page, error) {
+	const op = "sqlite.ListRecords"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	lq, err := t.buildList(q)
+	if err != nil {
+		return nil, err
+	}
+	pageStmt, err := s.listStmt(ctx, t, lq.page)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	page := &restkit.Page{Total: -1}
+	var rows *sql.Rows
+	if q.Count {
+		countStmt, err := s.listStmt(ctx, t, lq.count)
+		if err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		// One read transaction: the count and the page see the same snapshot.
+		tx, err := s.r.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		defer tx.Rollback()
+		var row *sql.Row
+		if countStmt != nil {
+			row = tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, lq.countArgs...)
+		} else {
+			row = tx.QueryRowContext(ctx, lq.count, lq.countArgs...)
+		}
+		if err := row.Scan(&page.Total); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		if pageStmt != nil {
+			rows, err = tx.StmtContext(ctx, pageStmt).QueryContext(ctx, lq.args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, lq.page, lq.args...)
+		}
+		if err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+	} else {
+		if pageStmt != nil {
+			rows, err = pageStmt.QueryContext(ctx, lq.args...)
+		} else {
+			rows, err = s.r.QueryContext(ctx, lq.page, lq.args...)
+		}
+		if err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+	}
+	defer rows.Close()
+	recs, err := t.scanAll(rows, q.Limit)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	if q.Limit > 0 && len(recs) > q.Limit {
+		page.More = true
+		recs = recs[:q.Limit]
+	}
+	if lq.backward {
+		slices.Reverse(recs)
+	}
+	page.Records = recs
+	return page, nil
+}
+
+// scanAll reads every row into records.
+func (t *table) scanAll(rows *sql.Rows, limit int) ([]*restkit.Record, error) {
+	b := t.bufs.Get().(*scanBuf)
+	defer t.bufs.Put(b)
+	recs := make([]*restkit.Record, 0, min(max(limit+1, 1), 101))
+	for rows.Next() {
+		if err := rows.Scan(b.ptrs...); err != nil {
+			return nil, err
+		}
+		rec, err := t.decodeRow(b.vals)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	clear(b.vals)
+	return recs, rows.Err()
+}
+
+// stmtCache holds a table's prepared list statements by SQL text. Values are always
+// bound parameters, so the text depends only on the shape of a query (which filters,
+// sort and cursor nulls), and a handful of shapes cover a client's paging.
+type stmtCache struct {
+	m sync.Map // string → *sql.Stmt
+	n atomic.Int32
+}
+
+// maxListStmts bounds the statements prepared per table; further shapes run unprepared.
+const maxListStmts = 256
+
+// listStmt returns the prepared statement for query, preparing it on first use, or
+// nil once the table's cache is full.
+func (s *Store) listStmt(ctx context.Context, t *table, query string) (*sql.Stmt, error) {
+	if v, ok := t.lists.m.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	if t.lists.n.Load() >= maxListStmts {
+		return nil, nil
+	}
+	st, err := s.prepare(ctx, s.r, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := t.lists.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	t.lists.n.Add(1)
+	return st, nil
+}
+
+// listQuery is the SQL of one list request.
+type listQuery struct {
+	page      string
+	args      []any
+	count     string
+	countArgs []any
+	backward  bool
+}
+
+func invalid(field, msg string) error {
+	return &restkit.Error{Kind: restkit.Invalid, Message: field + " " + msg,
+		Fields: []restkit.FieldError{{Field: field, Message: msg}}}
+}
+
+var comparisons = map[restkit.Op]string{
+	restkit.OpEq: " = ?", restkit.OpLt: " < ?", restkit.OpLte: " <= ?", restkit.OpGt: " > ?", restkit.OpGte: " >= ?",
+	restkit.OpNe: " IS NOT ?", // "is distinct from": true when the column is NULL
+}
+
+// buildList checks q against the table and writes its SQL. Every value is a bound
+// parameter; identifiers come from the declaration and are quoted.
+//
+// prefix is a range, col >= p AND col < p', where p' is p with its last byte
+// incremented: under SQLite's BINARY collation text compares as bytes, so this is
+// exactly "starts with p" — % and _ are ordinary characters, unlike LIKE — and, unlike
+// substr(col, 1, length(p)) = p, a range can use the column's index.
+func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
+	var b strings.Builder
+	var args []any
+	where := func() {
+		if b.Len() == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+	}
+	for _, f := range q.Filters {
+		i, ok := t.byName[f.Field]
+		if !ok {
+			return nil, invalid(f.Field, "is not a field of "+t.res.Name)
+		}
+		c := &t.cols[i]
+		switch f.Op {
+		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
+			v, verr := c.field.Canonical(f.Value)
+			if verr != nil {
+				return nil, invalid(f.Field, verr.Message)
+			}
+			where()
+			b.WriteString(c.q)
+			b.WriteString(comparisons[f.Op])
+			args = append(args, encode(v))
+		case restkit.OpIn:
+			vals := make([]any, len(f.Values))
+			for j, x := range f.Values {
+				v, verr := c.field.Canonical(x)
+				if verr != nil {
+					return nil, invalid(f.Field, verr.Message)
+				}
+				vals[j] = encode(v)
+			}
+			where()
+			if len(vals) == 0 {
+				b.WriteString("0")
+				continue
+			}
+			b.WriteString(c.q)
+			b.WriteString(" IN (?")
+			b.WriteString(strings.Repeat(", ?", len(vals)-1))
+			b.WriteString(")")
+			args = append(args, vals...)
+		case restkit.OpPrefix:
+			p, ok := f.Value.(string)
+			if !ok || c.kind != kText {
+				return nil, invalid(f.Field, "does not take prefix: it needs a string field and a string value")
+			}
+			where()
+			b.WriteString(c.q)
+			b.WriteString(" >= ?")
+			args = append(args, p)
+			if upper, ok := prefixUpper(p); ok {
+				b.WriteString(" AND ")
+				b.WriteString(c.q)
+				b.WriteString(" < ?")
+				args = append(args, upper)
+			}
+		case restkit.OpNull:
+			isNull, ok := f.Value.(bool)
+			if !ok {
+				return nil, invalid(f.Field, "null takes true or false")
+			}
+			where()
+			b.WriteString(c.q)
+			if isNull {
+				b.WriteString(" IS NULL")
+			} else {
+				b.WriteString(" IS NOT NULL")
+			}
+		default:
+			return nil, invalid(f.Field, "has an unknown operator "+string(f.Op))
+		}
+	}
+	filters := b.String()
+	lq := &listQuery{count: "SELECT count(*) FROM " + t.q + filters, countArgs: slices.Clip(args)}
+
+	sort := q.Sort
+	for _, k := range sort {
+		if _, ok := t.byName[k.Field]; !ok {
+			return nil, invalid(k.Field, "is not a field of "+t.res.Name)
+		}
+	}
+	if len(sort) == 0 || sort[len(sort)-1].Field != t.res.Key {
+		sort = append(slices.Clip(sort), restkit.SortKey{Field: t.res.Key})
+	}
+	bound, after := q.After, true
+	switch {
+	case q.After != nil && q.Before != nil:
+		return nil, restkit.Errorf(restkit.Invalid, "a list reads after a cursor or before one, not both")
+	case q.Offset < 0:
+		return nil, restkit.Errorf(restkit.Invalid, "the offset must not be negative")
+	case q.Offset > 0 && (q.After != nil || q.Before != nil || q.Last):
+		return nil, restkit.Errorf(restkit.Invalid, "an offset cannot be combined with a cursor")
+	case q.Before != nil:
+		bound, after = q.Before, false
+	}
+	lq.backward = q.Backward()
+
+	var p strings.Builder
+	p.Grow(len(t.selectList) + len(filters) + 128)
+	p.WriteString("SELECT ")
+	p.WriteString(t.selectList)
+	p.WriteString(" FROM ")
+	p.WriteString(t.q)
+	p.WriteString(filters)
+	if bound != nil {
+		if len(bound) != len(sort) {
+			return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
+		}
+		enc := make([]any, len(bound))
+		for i, k := range sort {
+			v, verr := t.cols[t.byName[k.Field]].field.Canonical(bound[i])
+			if verr != nil {
+				return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
+			}
+			enc[i] = encode(v)
+		}
+		if filters == "" {
+			p.WriteString(" WHERE ")
+		} else {
+			p.WriteString(" AND ")
+		}
+		args = t.keyset(&p, args, sort, enc, after)
+	}
+	p.WriteString(" ORDER BY ")
+	for i, k := range sort {
+		if i > 0 {
+			p.WriteString(", ")
+		}
+		p.WriteString(t.cols[t.byName[k.Field]].q)
+		if k.Desc != lq.backward {
+			p.WriteString(" DESC")
+		} else {
+			p.WriteString(" ASC")
+		}
+	}
+	switch {
+	case q.Limit > 0:
+		p.WriteString(" LIMIT ?")
+		args = append(args, int64(q.Limit)+1)
+	case q.Offset > 0:
+		p.WriteString(" LIMIT -1")
+	}
+	if q.Offset > 0 {
+		p.WriteString(" OFFSET ?")
+		args = append(args, int64(q.Offset))
+	}
+	lq.page, lq.args = p.String(), args
+	return lq, nil
+}
+
+// keyset writes the predicate "the row comes strictly after (after) or before
+// (!after) the cursor vals in the order sort", and returns args with its parameters.
+// See the package doc for the form and the handling of NULLs.
+func (t *table) keyset(b *strings.Builder, args []any, sort []restkit.SortKey, vals []any, after bool) []any {
+	col := func(i int) *column { return &t.cols[t.byName[sort[i].Field]] }
+	// toward larger values (in ascending terms, where NULL is the smallest)?
+	larger := func(i int) bool { return after != sort[i].Desc }
+
+	// The leading bound on the first column lets SQLite seek in an index on it.
+	if len(sort) > 1 {
+		switch c := col(0); {
+		case vals[0] != nil && larger(0):
+			b.WriteString(c.q)
+			b.WriteString(" >= ? AND ")
+			args = append(args, vals[0])
+		case vals[0] == nil && !larger(0):
+			b.WriteString(c.q)
+			b.WriteString(" IS NULL AND ")
+		}
+	}
+	b.WriteString("(")
+	terms := 0
+	for i := range sort {
+		c := col(i)
+		if vals[i] == nil && !larger(i) {
+			continue // nothing is smaller than NULL
+		}
+		if terms > 0 {
+			b.WriteString(" OR ")
+		}
+		terms++
+		b.WriteString("(")
+		for j := 0; j < i; j++ {
+			cj := col(j)
+			b.WriteString(cj.q)
+			if vals[j] == nil {
+				b.WriteString(" IS NULL AND ")
+			} else {
+				b.WriteString(" = ? AND ")
+				args = append(args, vals[j])
+			}
+		}
+		switch {
+		case vals[i] == nil: // and larger
+			b.WriteString(c.q)
+			b.WriteString(" IS NOT NULL")
+		case larger(i):
+			b.WriteString(c.q)
+			b.WriteString(" > ?")
+			args = append(args, vals[i])
+		case c.key:
+			b.WriteString(c.q)
+			b.WriteString(" < ?")
+			args = append(args, vals[i])
+		default:
+			b.WriteString("(")
+			b.WriteString(c.q)
+			b.WriteString(" < ? OR ")
+			b.WriteString(c.q)
+			b.WriteString(" IS NULL)")
+			args = append(args, vals[i])
+		}
+		b.WriteString(")")
+	}
+	if terms == 0 {
+		b.WriteString("0")
+	}
+	b.WriteString(")")
+	return args
+}
+
+// prefixUpper returns the smallest string greater than every string starting with p,
+// or false when there is none (p empty or all 0xFF bytes).
+func prefixUpper(p string) (string, bool) {
+	u := []byte(p)
+	for len(u) > 0 && u[len(u)-1] == 0xFF {
+		u = u[:len(u)-1]
+	}
+	if len(u) == 0 {
+		return "", false
+	}
+	u[len(u)-1]++
+	return string(u), true
+}

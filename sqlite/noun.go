@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"restkit"
+)
+
+// FindNoun returns the stored state of a noun, NotFound when never written.
+// Members whose field is no longer declared, or whose value no longer fits the
+// field's type, are left out (the noun falls back to unset for them).
+func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
+	rec, err := readNoun(s.nounFind.QueryRowContext(ctx, n.StoreName), n)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
+		}
+		return nil, restkit.Wrap("sqlite.FindNoun", err)
+	}
+	return rec, nil
+}
+
+// readNoun scans and decodes a row of _restkit_nouns.
+func readNoun(row *sql.Row, n *restkit.Noun) (*restkit.Record, error) {
+	var state, created, updated string
+	rec := &restkit.Record{}
+	if err := row.Scan(&state, &rec.Rev, &created, &updated); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
+	}
+	rec.Values = make(map[string]any, len(raw))
+	for name, v := range raw {
+		f := n.Field(name)
+		if f == nil {
+			continue
+		}
+		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+			rec.Values[name] = cv
+		}
+	}
+	var err error
+	if rec.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if rec.Updated, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// WriteNoun runs change on the noun's state (nil when never written) inside a
+// transaction on the writer connection and stores the result, as WriteRecord does.
+// The state is kept as a JSON object; datetimes as RFC 3339 strings.
+//
+// Errors: a Change's error, unchanged; Internal for a nil result, a value of an
+// undeclared field or of the wrong type, and database failures.
+func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.Change) (*restkit.Record, error) {
+	const op = "sqlite.WriteNoun"
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	cur, err := readNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		cur = nil
+	case err != nil:
+		return nil, restkit.Wrap(op, err)
+	}
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
+	}
+	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Rev: curRev + 1}
+	state := make(map[string]any, len(next.Values))
+	for name, v := range next.Values {
+		f := n.Field(name)
+		if f == nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
+		}
+		cv, verr := f.Canonical(v)
+		if verr != nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
+		}
+		if cv == nil {
+			continue
+		}
+		rec.Values[name] = cv
+		if t, ok := cv.(time.Time); ok {
+			state[name] = t.Format(time.RFC3339Nano)
+		} else {
+			state[name] = cv
+		}
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	rec.Updated = next.Updated
+	if rec.Updated.IsZero() {
+		rec.Updated = time.Now()
+	}
+	rec.Updated = rec.Updated.UTC()
+	rec.Created = next.Created
+	if rec.Created.IsZero() {
+		rec.Created = curCreated
+		if curRev == 0 {
+			rec.Created = rec.Updated
+		}
+	}
+	rec.Created = rec.Created.UTC()
+	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, string(data), rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,354 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"restkit"
+)
+
+// table is a migrated resource: its columns and its prepared statements.
+type table struct {
+	res    *restkit.Resource // the declaration adopted by Migrate
+	name   string            // StoreName
+	q      string            // quoted table name
+	cols   []column          // the key first, then the other fields in declaration order
+	byName map[string]int    // field name → index in cols
+
+	selectList string // the columns of a record, as SELECT lists them
+	sig        string // what the statements depend on; equal sig, same statements
+
+	find   *sql.Stmt // reader: SELECT … WHERE key = ?
+	wFind  *sql.Stmt // writer: the same
+	insert *sql.Stmt
+	update *sql.Stmt
+	delete *sql.Stmt
+
+	lists *stmtCache // list statements by SQL text
+	bufs  sync.Pool  // *scanBuf
+}
+
+type column struct {
+	field *restkit.Field
+	name  string
+	q     string // quoted
+	kind  kind
+	key   bool
+}
+
+// scanBuf is where one row is scanned: vals receives the columns, ptrs points at them.
+type scanBuf struct {
+	vals []any
+	ptrs []any
+}
+
+// newTable lays out the table of res. Statements are prepared by prepareTable.
+func newTable(res *restkit.Resource) *table {
+	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}}
+	kf := res.KeyField()
+	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: kindOf(kf.Type), key: true})
+	for _, f := range res.Fields {
+		if f.Name != res.Key {
+			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: kindOf(f.Type)})
+		}
+	}
+	names := make([]string, 0, len(t.cols)+3)
+	for i, c := range t.cols {
+		t.byName[c.name] = i
+		names = append(names, c.q)
+	}
+	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
+	t.sig = t.q + " " + t.selectList
+	n := len(t.cols) + 3
+	t.bufs.New = func() any {
+		b := &scanBuf{vals: make([]any, n), ptrs: make([]any, n)}
+		for i := range b.vals {
+			b.ptrs[i] = &b.vals[i]
+		}
+		return b
+	}
+	return t
+}
+
+// prepareTable prepares t's statements, or takes them from old when its layout is
+// the same (a repeated Migrate).
+func (s *Store) prepareTable(ctx context.Context, t, old *table) error {
+	if old != nil && old.sig == t.sig {
+		t.find, t.wFind, t.insert, t.update, t.delete, t.lists = old.find, old.wFind, old.insert, old.update, old.delete, old.lists
+		return nil
+	}
+	key := t.cols[0].q
+	sel := "SELECT " + t.selectList + " FROM " + t.q + " WHERE " + key + " = ?"
+	var cols, marks, sets []string
+	for _, c := range t.cols {
+		cols = append(cols, c.q)
+		marks = append(marks, "?")
+		if !c.key {
+			sets = append(sets, c.q+" = ?")
+		}
+	}
+	cols = append(cols, "_rev", "_created", "_updated")
+	marks = append(marks, "?", "?", "?")
+	sets = append(sets, "_rev = ?", "_created = ?", "_updated = ?")
+	var err error
+	if t.find, err = s.prepare(ctx, s.r, sel); err != nil {
+		return err
+	}
+	if t.wFind, err = s.prepare(ctx, s.w, sel); err != nil {
+		return err
+	}
+	if t.insert, err = s.prepare(ctx, s.w, "INSERT INTO "+t.q+" ("+strings.Join(cols, ", ")+") VALUES ("+strings.Join(marks, ", ")+")"); err != nil {
+		return err
+	}
+	if t.update, err = s.prepare(ctx, s.w, "UPDATE "+t.q+" SET "+strings.Join(sets, ", ")+" WHERE "+key+" = ?"); err != nil {
+		return err
+	}
+	if t.delete, err = s.prepare(ctx, s.w, "DELETE FROM "+t.q+" WHERE "+key+" = ?"); err != nil {
+		return err
+	}
+	t.lists = &stmtCache{}
+	return nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scan reads one row into a record.
+func (t *table) scan(row scanner) (*restkit.Record, error) {
+	b := t.bufs.Get().(*scanBuf)
+	defer t.bufs.Put(b)
+	if err := row.Scan(b.ptrs...); err != nil {
+		return nil, err
+	}
+	rec, err := t.decodeRow(b.vals)
+	clear(b.vals)
+	return rec, err
+}
+
+func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
+	rec := &restkit.Record{Values: make(map[string]any, len(t.cols))}
+	for i := range t.cols {
+		v := vals[i]
+		if v == nil {
+			continue
+		}
+		c := &t.cols[i]
+		dv, err := decode(c.kind, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+		}
+		rec.Values[c.name] = dv
+	}
+	n := len(t.cols)
+	rev, ok := vals[n].(int64)
+	created, ok2 := vals[n+1].(string)
+	updated, ok3 := vals[n+2].(string)
+	if !ok || !ok2 || !ok3 {
+		return nil, fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
+	}
+	var err error
+	rec.Rev = rev
+	if rec.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if rec.Updated, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// canonKey converts a key to its canonical form, Invalid when it cannot be one.
+func canonKey(res *restkit.Resource, key any) (any, error) {
+	kf := res.KeyField()
+	switch key.(type) { // the common cases, without a call
+	case int64:
+		if kf.Type == restkit.TypeInteger {
+			return key, nil
+		}
+	case string:
+		if kf.Type == restkit.TypeString {
+			return key, nil
+		}
+	}
+	k, verr := kf.Canonical(key)
+	if verr != nil || k == nil {
+		msg := "is required"
+		if verr != nil {
+			msg = verr.Message
+		}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: kf.Name + " " + msg,
+			Fields: []restkit.FieldError{{Field: kf.Name, Message: msg}}}
+	}
+	return k, nil
+}
+
+func notFound(res *restkit.Resource, key any) error {
+	return restkit.Errorf(restkit.NotFound, "%s %s not found", res.Singular, restkit.Format(key))
+}
+
+// FindRecord returns the record with the key: NotFound when absent, Invalid when
+// the key is not of the key's type.
+func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
+	const op = "sqlite.FindRecord"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	k, err := canonKey(t.res, key)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := t.scan(t.find.QueryRowContext(ctx, k))
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound(t.res, k)
+		}
+		return nil, restkit.Wrap(op, err)
+	}
+	return rec, nil
+}
+
+// WriteRecord runs change inside a transaction on the writer connection and stores
+// its decision (see restkit.Store): BEGIN IMMEDIATE; SELECT the current row; change;
+// INSERT, UPDATE or DELETE; COMMIT. Writes are serialised by the single writer
+// connection, so a read-modify-write through change never loses a concurrent update.
+//
+// Errors: a Change's error, unchanged; Conflict naming the field when a unique value
+// is taken ("is already taken") or the key exists ("already exists"); Invalid for a
+// key of the wrong type; Internal for a value of an undeclared field or of the wrong
+// type, and for database failures.
+func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any, change restkit.Change) (*restkit.Record, error) {
+	const op = "sqlite.WriteRecord"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	k, err := canonKey(t.res, key)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	cur, err := t.scan(tx.StmtContext(ctx, t.wFind).QueryRowContext(ctx, k))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		cur = nil
+	case err != nil:
+		return nil, restkit.Wrap(op, err)
+	}
+	// The change owns cur and may change it; keep what the store needs.
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		if curRev == 0 {
+			return nil, nil
+		}
+		if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		return nil, nil
+	}
+	rec, args, err := t.normalize(next, k, op)
+	if err != nil {
+		return nil, err
+	}
+	rec.Rev = curRev + 1
+	rec.Updated = next.Updated
+	if rec.Updated.IsZero() {
+		rec.Updated = time.Now()
+	}
+	rec.Updated = rec.Updated.UTC()
+	rec.Created = next.Created
+	if rec.Created.IsZero() {
+		rec.Created = curCreated
+		if curRev == 0 {
+			rec.Created = rec.Updated
+		}
+	}
+	rec.Created = rec.Created.UTC()
+	stmt := t.insert
+	if curRev != 0 {
+		stmt = t.update
+		args = append(args[1:], rec.Rev, formatTime(rec.Created), formatTime(rec.Updated), k)
+	} else {
+		args = append(args, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated))
+	}
+	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+		return nil, t.writeError(op, err, k)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return rec, nil
+}
+
+// normalize returns the record to store — next's values, canonical, without nils,
+// with the key — and the column values in cols order. A value of an undeclared field
+// or of the wrong type is Internal: Build produces canonical values, so it is a
+// programming error, not a client's.
+func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Record, []any, error) {
+	rec := &restkit.Record{Values: make(map[string]any, len(t.cols))}
+	args := make([]any, len(t.cols), len(t.cols)+5)
+	for name, v := range next.Values {
+		i, ok := t.byName[name]
+		if !ok {
+			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
+		}
+		cv, verr := t.cols[i].field.Canonical(v)
+		if verr != nil {
+			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
+		}
+		if cv == nil {
+			continue
+		}
+		rec.Values[name] = cv
+		args[i] = encode(cv)
+	}
+	if got, has := rec.Values[t.res.Key]; has && !restkit.Equal(got, k) {
+		return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
+	}
+	rec.Values[t.res.Key] = k
+	args[0] = k
+	return rec, args, nil
+}
+
+// writeError maps a failed INSERT or UPDATE: a UNIQUE or PRIMARY KEY failure becomes
+// a Conflict naming the field, anything else Internal. SQL text stays in Err, for
+// logs only.
+func (t *table) writeError(op string, err error, k any) error {
+	cols := constraintColumns(err, t.name)
+	if cols == nil {
+		return restkit.Wrap(op, err)
+	}
+	for _, name := range cols {
+		if name == t.res.Key {
+			return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
+				Message: fmt.Sprintf("%s %s already exists", t.res.Singular, restkit.Format(k)),
+				Fields:  []restkit.FieldError{{Field: name, Message: "already exists"}}}
+		}
+		if _, ok := t.byName[name]; ok {
+			return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
+				Message: fmt.Sprintf("another %s already has this %s", t.res.Singular, name),
+				Fields:  []restkit.FieldError{{Field: name, Message: "is already taken"}}}
+		}
+	}
+	return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err, Message: "a unique value is already taken"}
+}

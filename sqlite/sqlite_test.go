@@ -1,0 +1,584 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"restkit"
+	"restkit/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) restkit.Store {
+		return mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	})
+}
+
+// mustOpen opens a store and fails the test if it cannot. The caller closes it.
+func mustOpen(tb testing.TB, path string) *Store {
+	tb.Helper()
+	s, err := Open(path)
+	if err != nil {
+		tb.Fatalf("Open(%q): %v", path, err)
+	}
+	return s
+}
+
+var ctx = context.Background()
+
+var t0 = time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)
+
+// cars declares a one-resource schema for the migration tests; edit changes the
+// declaration before Prepare.
+func cars(tb testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
+	tb.Helper()
+	r := &restkit.Resource{Name: "cars", Key: "id", Fields: []*restkit.Field{
+		{Name: "id", Type: restkit.TypeInteger},
+		{Name: "model", Type: restkit.TypeString, Required: true, Filterable: true},
+		{Name: "color", Type: restkit.TypeString, Sortable: true, Filterable: true},
+		{Name: "year", Type: restkit.TypeInteger, Sortable: true, Filterable: true},
+	}}
+	if edit != nil {
+		edit(r)
+	}
+	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{r}}}}
+	if err := s.Prepare(); err != nil {
+		tb.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
+	}
+	return s
+}
+
+func field(r *restkit.Resource, name string) *restkit.Field {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	panic("no field " + name)
+}
+
+func without(r *restkit.Resource, name string) {
+	for i, f := range r.Fields {
+		if f.Name == name {
+			r.Fields = append(r.Fields[:i], r.Fields[i+1:]...)
+			return
+		}
+	}
+}
+
+func put(tb testing.TB, s *Store, res *restkit.Resource, values map[string]any) *restkit.Record {
+	tb.Helper()
+	rec, err := s.WriteRecord(ctx, res, values[res.Key], func(*restkit.Record) (*restkit.Record, error) {
+		return &restkit.Record{Values: values, Updated: t0}, nil
+	})
+	if err != nil {
+		tb.Fatalf("WriteRecord %v: %v", values, err)
+	}
+	return rec
+}
+
+func mustMigrate(tb testing.TB, s *Store, sc *restkit.Schema) {
+	tb.Helper()
+	if err := s.Migrate(ctx, sc); err != nil {
+		tb.Fatalf("Migrate: %v", err)
+	}
+}
+
+// wantRefusal fails unless Migrate refuses with exactly the message.
+func wantRefusal(tb testing.TB, s *Store, sc *restkit.Schema, message, field string) {
+	tb.Helper()
+	err := s.Migrate(ctx, sc)
+	if !restkit.IsKind(err, restkit.Invalid) {
+		tb.Fatalf("Migrate = %v, want an Invalid refusal", err)
+	}
+	if got := restkit.ErrorMessage(err); got != message {
+		tb.Errorf("refusal message:\ngot  %s\nwant %s", got, message)
+	}
+	if fe := restkit.ErrorFields(err); len(fe) != 1 || fe[0].Field != field || fe[0].Message != message {
+		tb.Errorf("refusal fields = %+v, want one for %s", fe, field)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restkit.db")
+	sc := cars(t, nil)
+	res := sc.APIs[0].Resources[0]
+	noun := &restkit.Noun{Name: "led", Fields: []*restkit.Field{
+		{Name: "state", Type: restkit.TypeEnum, Values: []string{"off", "on"}, Default: "off"},
+		{Name: "at", Type: restkit.TypeDatetime, Nullable: true},
+	}}
+	sc.APIs[0].Nouns = []*restkit.Noun{noun}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustOpen(t, path)
+	mustMigrate(t, s, sc)
+	want := put(t, s, res, map[string]any{"id": int64(1), "model": "T", "color": "black", "year": int64(1908)})
+	put(t, s, res, map[string]any{"id": int64(2), "model": "Beetle"})
+	wantNoun, err := s.WriteNoun(ctx, noun, func(*restkit.Record) (*restkit.Record, error) {
+		return &restkit.Record{Values: map[string]any{"state": "on", "at": t0}, Updated: t0}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustOpen(t, path)
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	got, err := s.FindRecord(ctx, res, int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rev != 1 || !got.Created.Equal(want.Created) || !got.Updated.Equal(want.Updated) || len(got.Values) != 4 ||
+		got.Values["model"] != "T" || got.Values["color"] != "black" || got.Values["year"] != int64(1908) {
+		t.Errorf("after reopen: %+v, want %+v", got, want)
+	}
+	p, err := s.ListRecords(ctx, res, &restkit.Query{Limit: 10, Count: true})
+	if err != nil || p.Total != 2 || len(p.Records) != 2 {
+		t.Fatalf("list after reopen: %+v, %v", p, err)
+	}
+	gotNoun, err := s.FindNoun(ctx, noun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotNoun.Rev != 1 || gotNoun.Values["state"] != "on" || !restkit.Equal(gotNoun.Values["at"], t0) || !gotNoun.Created.Equal(wantNoun.Created) {
+		t.Errorf("noun after reopen: %+v, want %+v", gotNoun, wantNoun)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	for _, c := range []struct {
+		db     string
+		pragma string
+		want   string
+	}{
+		{"writer", "journal_mode", "wal"},
+		{"reader", "journal_mode", "wal"},
+		{"writer", "synchronous", "1"}, // NORMAL
+		{"writer", "foreign_keys", "1"},
+		{"reader", "foreign_keys", "1"},
+		{"writer", "busy_timeout", "5000"},
+		{"reader", "busy_timeout", "5000"},
+		{"reader", "query_only", "1"},
+		{"writer", "query_only", "0"},
+	} {
+		db := s.w
+		if c.db == "reader" {
+			db = s.r
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: PRAGMA %s = %s, want %s", c.db, c.pragma, got, c.want)
+		}
+	}
+	if got := s.w.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", got)
+	}
+}
+
+func TestOpenRefusesNonFiles(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro"} {
+		if s, err := Open(path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+func TestMigrateCreatesTablesAndIndexes(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	sc := cars(t, func(r *restkit.Resource) { field(r, "model").Unique = true })
+	mustMigrate(t, s, sc)
+	mustMigrate(t, s, sc)
+	var sqlText string
+	if err := s.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'cars'`).Scan(&sqlText); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"id" INTEGER PRIMARY KEY NOT NULL`, `"model" TEXT`, `"year" INTEGER`, `_rev INTEGER NOT NULL`, `STRICT`} {
+		if !strings.Contains(sqlText, want) {
+			t.Errorf("table SQL lacks %s:\n%s", want, sqlText)
+		}
+	}
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:unique", "cars:year:sort")
+	var fields []string
+	rows, err := s.r.QueryContext(ctx, `SELECT field || ' ' || type || ' ' || position || ' ' || is_key FROM _restkit_fields WHERE store_name = 'cars' ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var f string
+		rows.Scan(&f)
+		fields = append(fields, f)
+	}
+	rows.Close()
+	if got, want := strings.Join(fields, ", "), "id integer 0 1, model string 1 0, color string 2 0, year integer 3 0"; got != want {
+		t.Errorf("_restkit_fields = %s, want %s", got, want)
+	}
+}
+
+func sameIndexes(tb testing.TB, s *Store, table string, want ...string) {
+	tb.Helper()
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name`, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		got = append(got, n)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		tb.Errorf("indexes of %s = %v, want %v", table, got, want)
+	}
+}
+
+func TestMigrateAddsFields(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T"})
+
+	// A field with a default: existing rows take it. A nullable one: they stay null.
+	// A required one with a default is fine too.
+	sc := cars(t, func(r *restkit.Resource) {
+		r.Fields = append(r.Fields,
+			&restkit.Field{Name: "doors", Type: restkit.TypeInteger, Default: 4, Sortable: true},
+			&restkit.Field{Name: "electric", Type: restkit.TypeBoolean, Required: true, Default: false},
+			&restkit.Field{Name: "sold", Type: restkit.TypeDatetime, Nullable: true},
+			&restkit.Field{Name: "price", Type: restkit.TypeNumber, Default: 9.5},
+		)
+	})
+	mustMigrate(t, s, sc)
+	res := sc.APIs[0].Resources[0]
+	rec, err := s.FindRecord(ctx, res, int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"id": int64(1), "model": "T", "doors": int64(4), "electric": false, "price": 9.5}
+	if len(rec.Values) != len(want) {
+		t.Errorf("values %v, want %v", rec.Values, want)
+	}
+	for k, v := range want {
+		if rec.Values[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, rec.Values[k], v)
+		}
+	}
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:doors:sort", "cars:model:sort", "cars:year:sort")
+	// The new columns are written and read like the old ones.
+	put(t, s, res, map[string]any{"id": int64(2), "model": "Leaf", "doors": int64(5), "electric": true, "sold": t0})
+	rec, _ = s.FindRecord(ctx, res, int64(2))
+	if rec.Values["electric"] != true || !restkit.Equal(rec.Values["sold"], t0) {
+		t.Errorf("record with new fields: %v", rec.Values)
+	}
+	mustMigrate(t, s, sc)
+}
+
+func TestMigrateRefusesRequiredFieldWithoutDefault(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	withVIN := func(r *restkit.Resource) {
+		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString, Required: true})
+	}
+	// On an empty table it is fine.
+	mustMigrate(t, s, cars(t, nil))
+	mustMigrate(t, s, cars(t, withVIN))
+
+	s2 := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s2.Close()
+	mustMigrate(t, s2, cars(t, nil))
+	put(t, s2, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T"})
+	wantRefusal(t, s2, cars(t, withVIN),
+		`resource cars: new field "vin" is required and has no default, but the table already holds records; give the field a default, or make it optional`,
+		"cars.vin")
+}
+
+func TestMigrateRefusesRemovedField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restkit.db")
+	s := mustOpen(t, path)
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	res := cars(t, nil).APIs[0].Resources[0]
+	put(t, s, res, map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
+
+	// year removed, and a new field added in the same declaration: the refusal
+	// leaves everything as it was, the new column included.
+	sc := cars(t, func(r *restkit.Resource) {
+		without(r, "year")
+		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
+	})
+	wantRefusal(t, s, sc,
+		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: sqlite3 `+
+			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
+		"cars.year")
+	cols := tableColumns(t, s, "cars")
+	if cols != "id model color year _rev _created _updated" {
+		t.Errorf("columns after a refusal: %s", cols)
+	}
+	rec, err := s.FindRecord(ctx, res, int64(1))
+	if err != nil || rec.Values["year"] != int64(1908) {
+		t.Errorf("record after a refusal: %v, %v", rec, err)
+	}
+
+	// Doing what the message says makes the migration go through.
+	if _, err := s.w.ExecContext(ctx, `DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"`); err != nil {
+		t.Fatal(err)
+	}
+	mustMigrate(t, s, sc)
+	if cols := tableColumns(t, s, "cars"); cols != "id model color _rev _created _updated doors" {
+		t.Errorf("columns after the migration: %s", cols)
+	}
+	rec, err = s.FindRecord(ctx, sc.APIs[0].Resources[0], int64(1))
+	if err != nil || len(rec.Values) != 2 || rec.Values["model"] != "T" {
+		t.Errorf("record after the migration: %v, %v", rec, err)
+	}
+	// Declaring year again later is a new, empty column.
+	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
+		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
+	}))
+	rec, _ = s.FindRecord(ctx, res, int64(1))
+	if _, has := rec.Values["year"]; has {
+		t.Errorf("year came back: %v", rec.Values)
+	}
+}
+
+func tableColumns(tb testing.TB, s *Store, table string) string {
+	tb.Helper()
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	return strings.Join(names, " ")
+}
+
+func TestMigrateRefusesRetypedField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restkit.db")
+	s := mustOpen(t, path)
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "year").Type = restkit.TypeString }),
+		`resource cars: field "year" changed type from integer to string, but its column holds integer values; restore the type, or declare the field under a new name and drop the old column yourself: sqlite3 `+
+			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
+		"cars.year")
+	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "color").Type = restkit.TypeDatetime }),
+		`resource cars: field "color" changed type from string to datetime, but its column holds string values; restore the type, or declare the field under a new name and drop the old column yourself: sqlite3 `+
+			shellQuote(path)+` 'DROP INDEX "cars:color:sort"; ALTER TABLE "cars" DROP COLUMN "color"'`,
+		"cars.color")
+	// Between string types that share TEXT, it is allowed.
+	toEnum := cars(t, func(r *restkit.Resource) {
+		f := field(r, "color")
+		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
+	})
+	mustMigrate(t, s, toEnum)
+	var typ string
+	if err := s.r.QueryRowContext(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'color'`).Scan(&typ); err != nil || typ != "enum" {
+		t.Errorf("recorded type of color = %q, %v; want enum", typ, err)
+	}
+}
+
+func TestMigrateRefusesChangedKey(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	wantRefusal(t, s, cars(t, func(r *restkit.Resource) {
+		r.Key = "vin"
+		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString})
+		without(r, "id")
+	}),
+		`resource cars: the key changed from "id" (integer) to "vin" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`,
+		"cars.vin")
+	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "id").Type = restkit.TypeString }),
+		`resource cars: the key changed from "id" (integer) to "id" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`,
+		"cars.id")
+}
+
+func TestMigrateIndexFlags(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	res := cars(t, nil).APIs[0].Resources[0]
+	put(t, s, res, map[string]any{"id": int64(1), "model": "T", "color": "black"})
+	put(t, s, res, map[string]any{"id": int64(2), "model": "T", "color": "red"})
+
+	// model made unique while two cars share "T": refused, naming the field.
+	unique := func(r *restkit.Resource) { field(r, "model").Unique = true }
+	wantRefusal(t, s, cars(t, unique),
+		`resource cars: field "model" is now unique, but the table holds duplicate values of it; remove the duplicates, or leave the field non-unique`,
+		"cars.model")
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:sort", "cars:year:sort")
+
+	put(t, s, res, map[string]any{"id": int64(2), "model": "Beetle", "color": "red"})
+	sc := cars(t, unique)
+	mustMigrate(t, s, sc)
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:unique", "cars:year:sort")
+	_, err := s.WriteRecord(ctx, sc.APIs[0].Resources[0], int64(3), func(*restkit.Record) (*restkit.Record, error) {
+		return &restkit.Record{Values: map[string]any{"id": int64(3), "model": "T"}}, nil
+	})
+	if fe := restkit.ErrorFields(err); !restkit.IsKind(err, restkit.Conflict) || len(fe) != 1 || fe[0].Field != "model" {
+		t.Errorf("duplicate model after the unique index: %v %+v", err, fe)
+	}
+
+	// color no longer sortable or filterable: its index goes; year unique instead of sortable.
+	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
+		unique(r)
+		f := field(r, "color")
+		f.Sortable, f.Filterable = false, false
+		field(r, "year").Unique = true
+	}))
+	sameIndexes(t, s, "cars", "cars:model:unique", "cars:year:unique")
+}
+
+func TestMigrateRefusesForeignTableAndDuplicateNames(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE cars (id INTEGER PRIMARY KEY, x TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, s, cars(t, nil),
+		`resource cars: table "cars" exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource`,
+		"cars")
+
+	// /v1/people and /v1_people both want table v1_people.
+	mk := func(name string) *restkit.Resource {
+		return &restkit.Resource{Name: name, Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}
+	}
+	sc := &restkit.Schema{APIs: []*restkit.API{
+		{Resources: []*restkit.Resource{mk("v1_people")}},
+		{Base: "/v1", Resources: []*restkit.Resource{mk("people")}},
+	}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, s, sc,
+		`resource people (table v1_people): it would be stored in table "v1_people", which resource v1_people already uses; rename one of them`,
+		"v1_people")
+}
+
+func TestMigrateRecreatesDroppedTable(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	sc := cars(t, nil)
+	mustMigrate(t, s, sc)
+	if _, err := s.w.ExecContext(ctx, `DROP TABLE cars`); err != nil {
+		t.Fatal(err)
+	}
+	mustMigrate(t, s, sc)
+	put(t, s, sc.APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T"})
+}
+
+// TestQueryPlans checks that filtered, sorted keyset pages by an indexed field are
+// answered from its index: no full scan of the table, no sorting step.
+func TestQueryPlans(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	sc := cars(t, func(r *restkit.Resource) { field(r, "model").Unique = true })
+	mustMigrate(t, s, sc)
+	res := sc.APIs[0].Resources[0]
+	tb, err := s.tableOf(res, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byYear := []restkit.SortKey{{Field: "year"}, {Field: "id"}}
+	byYearDesc := []restkit.SortKey{{Field: "year", Desc: true}, {Field: "id", Desc: true}}
+	for _, c := range []struct {
+		name  string
+		q     restkit.Query
+		index string
+	}{
+		{"year range by year", restkit.Query{Sort: byYear, Limit: 20,
+			Filters: []restkit.Filter{{Field: "year", Op: restkit.OpGte, Value: int64(2000)}}}, "cars:year:sort"},
+		{"after a cursor by year", restkit.Query{Sort: byYear, Limit: 20, After: []any{int64(2001), int64(7)},
+			Filters: []restkit.Filter{{Field: "year", Op: restkit.OpLt, Value: int64(2020)}}}, "cars:year:sort"},
+		{"before a cursor by year descending", restkit.Query{Sort: byYearDesc, Limit: 20, Before: []any{int64(2001), int64(7)}}, "cars:year:sort"},
+		{"last by year", restkit.Query{Sort: byYear, Limit: 20, Last: true}, "cars:year:sort"},
+		{"color prefix by color", restkit.Query{Sort: []restkit.SortKey{{Field: "color"}, {Field: "id"}}, Limit: 20,
+			Filters: []restkit.Filter{{Field: "color", Op: restkit.OpPrefix, Value: "bl%"}}}, "cars:color:sort"},
+		{"model equal", restkit.Query{Limit: 20, Filters: []restkit.Filter{{Field: "model", Op: restkit.OpEq, Value: "T"}}}, "cars:model:unique"},
+		{"after a key", restkit.Query{Limit: 20, After: []any{int64(10)}}, ""},
+	} {
+		lq, err := tb.buildList(&c.q)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		plan := explain(t, s, lq.page, lq.args)
+		for _, line := range plan {
+			if line == "SCAN cars" || strings.Contains(line, "TEMP B-TREE") {
+				t.Errorf("%s: plan has %q:\n%s\n%s", c.name, line, lq.page, strings.Join(plan, "\n"))
+			}
+		}
+		if c.index != "" && !strings.Contains(strings.Join(plan, "\n"), "INDEX "+c.index) {
+			t.Errorf("%s: plan does not use %s:\n%s\n%s", c.name, c.index, lq.page, strings.Join(plan, "\n"))
+		}
+	}
+}
+
+func explain(tb testing.TB, s *Store, query string, args []any) []string {
+	tb.Helper()
+	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		tb.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			tb.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
+
+func TestPrefixUpper(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", false},
+		{"a", "b", true},
+		{"ab", "ac", true},
+		{"a\xff", "b", true},
+		{"\xff\xff", "", false},
+		{"ü", "ý", true},
+	} {
+		got, ok := prefixUpper(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("prefixUpper(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, in := range []time.Time{t0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
+		got, err := parseTime(formatTime(in))
+		if err != nil || !got.Equal(in) || got.Location() != time.UTC {
+			t.Errorf("parseTime(formatTime(%v)) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := parseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
+		t.Error("month 13 parsed")
+	}
+}
