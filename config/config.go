@@ -1,0 +1,137 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"restkit"
+)
+
+//go:embed demo.yaml
+var demo []byte
+
+// Demo returns the embedded demo configuration's YAML bytes (a copy: the caller may
+// change them).
+func Demo() []byte { return bytes.Clone(demo) }
+
+// Config is a whole configuration file.
+type Config struct {
+	Server Server          // the optional server: section
+	Schema *restkit.Schema // prepared: Schema.Prepare has already succeeded
+}
+
+// Server is the optional server: section. Every setting is optional; command-line
+// flags and the environment override it.
+type Server struct {
+	Addr      string // addr: listen address, e.g. 127.0.0.1:8080
+	Data      string // data: the data directory
+	LogFormat string // log_format: text or json
+	Debug     bool   // debug: log every request and decision
+}
+
+// Load reads and parses the configuration file at path. A file that cannot be read
+// gives the *os.PathError (which names the path); anything else is as Parse.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a configuration from data; filename is used only in error positions.
+// It returns either a Config whose Schema is prepared, or Errors listing every
+// problem found (YAML syntax, unknown keys, values of the wrong type, and each
+// failure of restkit.Schema.Prepare), each at its line and column.
+func Parse(filename string, data []byte) (*Config, error) {
+	d := newDecoder(filename)
+	m := d.parseYAML(data)
+	if m == nil {
+		if len(d.errs) == 0 { // not expected: every way to nil reports why
+			d.errorAt(pos{1, 1}, "the configuration could not be read")
+		}
+		return nil, sortErrors(d.errs)
+	}
+	srv, schema := d.document(m)
+	if d.tooLarge {
+		return nil, sortErrors(d.errs)
+	}
+	if err := schema.Prepare(); err != nil {
+		d.prepareErrors(err)
+	}
+	if len(d.errs) > 0 {
+		return nil, sortErrors(d.errs)
+	}
+	return &Config{Server: srv, Schema: schema}, nil
+}
+
+// parseYAML parses data to the mapping at the top of its one document, or reports
+// why it cannot and returns nil.
+func (d *decoder) parseYAML(data []byte) *ast.MappingNode {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	f, err := parseBytes(data)
+	if err != nil {
+		d.syntaxError(err)
+		return nil
+	}
+	var body ast.Node
+	for _, doc := range f.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			d.errorAt(posOf(doc.Body), "a configuration is one YAML document; this is a second one")
+			return nil
+		}
+		body = doc.Body
+	}
+	if _, null := body.(*ast.NullNode); body == nil || null {
+		d.errorAt(pos{1, 1}, "the configuration is empty: it needs at least an apis list")
+		return nil
+	}
+	d.collectAnchors(body)
+	n := d.resolve(body)
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		if n != nil {
+			d.errorAt(posOf(body), "the configuration must be a mapping with apis (and optionally server), not %s", describe(n))
+		}
+		return nil
+	}
+	return m
+}
+
+// parseBytes runs the YAML parser, turning a panic on hostile input into an error.
+func parseBytes(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("the YAML parser failed on this input")
+		}
+	}()
+	// Duplicate keys are allowed here so that the decoder can report each with both lines.
+	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+}
+
+// syntaxError reports a YAML parse error as one line at its token, without the
+// source excerpt the parser's own message carries.
+func (d *decoder) syntaxError(err error) {
+	at := pos{1, 1}
+	msg := err.Error()
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		msg = ye.GetMessage()
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			at = pos{max(tk.Position.Line, 1), max(tk.Position.Column, 1)}
+		}
+	}
+	msg, _, _ = strings.Cut(strings.TrimSpace(msg), "\n")
+	d.errorAt(at, "YAML syntax error: %s", clipN(msg, 200))
+}

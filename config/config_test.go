@@ -1,0 +1,603 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode"
+
+	"restkit"
+)
+
+// mustParse parses src and fails the test on any error.
+func mustParse(tb testing.TB, src string) *Config {
+	tb.Helper()
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		tb.Fatalf("Parse: unexpected errors:\n%v", err)
+	}
+	return c
+}
+
+// lines returns the messages of a Parse error, one per problem.
+func lines(tb testing.TB, err error) []string {
+	tb.Helper()
+	var es Errors
+	if !errors.As(err, &es) {
+		tb.Fatalf("Parse error is %T (%v), want config.Errors", err, err)
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+func fieldNames(fs []*restkit.Field) []string {
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+func TestDemo(t *testing.T) {
+	c, err := Parse("demo.yaml", Demo())
+	if err != nil {
+		t.Fatalf("the demo does not parse:\n%v", err)
+	}
+	if got, want := c.Server, (Server{Addr: "127.0.0.1:8080", Data: "./restkit-data"}); got != want {
+		t.Errorf("server = %+v, want %+v", got, want)
+	}
+	apis := c.Schema.APIs
+	if len(apis) != 2 {
+		t.Fatalf("%d APIs, want 2", len(apis))
+	}
+
+	root := apis[0]
+	if root.Base != "" || root.Envelope || len(root.Resources) != 1 || len(root.Nouns) != 1 {
+		t.Fatalf("API 0 = base %q envelope %v, %d resources, %d nouns; want \"\", false, [cars], [led]",
+			root.Base, root.Envelope, len(root.Resources), len(root.Nouns))
+	}
+	cars := root.Resources[0]
+	if cars.Name != "cars" || cars.Key != "id" || cars.KeySource != restkit.KeyFromBody || !cars.History {
+		t.Errorf("cars = name %q key %q from %q history %v", cars.Name, cars.Key, cars.KeySource, cars.History)
+	}
+	if got, want := fieldNames(cars.Fields), []string{"id", "model", "color", "year"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("cars fields = %v, want %v (declaration order)", got, want)
+	}
+	if got := cars.Collection; !reflect.DeepEqual(got, []string{"GET", "POST"}) {
+		t.Errorf("cars collection = %v", got)
+	}
+	if got := cars.Item; !reflect.DeepEqual(got, []string{"GET", "PUT", "PATCH", "DELETE"}) {
+		t.Errorf("cars item = %v", got)
+	}
+	if id := cars.Field("id"); id.Description != "The car's number, chosen by the client." || *id.Min != 1 {
+		t.Errorf("cars.id = %+v", *id)
+	}
+	if year := cars.Field("year"); *year.Min != 1886 || *year.Max != 2100 || !year.Sortable || !year.Filterable {
+		t.Errorf("cars.year = %+v", *year)
+	}
+
+	led := root.Nouns[0]
+	if led.Name != "led" || led.Update.Op != restkit.UpdateToggle || led.Update.Field != "state" {
+		t.Errorf("led = name %q update %+v, want toggle state", led.Name, led.Update)
+	}
+	state, brightness := led.Field("state"), led.Field("brightness")
+	if state.Type != restkit.TypeEnum || !reflect.DeepEqual(state.Values, []string{"on", "off"}) || state.Default != "off" {
+		t.Errorf("led.state = %+v, want enum [on off] default \"off\"", *state)
+	}
+	if brightness.Default != int64(50) {
+		t.Errorf("led.brightness default = %#v, want int64(50)", brightness.Default)
+	}
+
+	v1 := apis[1]
+	if v1.Base != "/v1" || !v1.Envelope || len(v1.Resources) != 1 || len(v1.Nouns) != 0 {
+		t.Fatalf("API 1 = base %q envelope %v, %d resources, %d nouns; want /v1, true, [people], []",
+			v1.Base, v1.Envelope, len(v1.Resources), len(v1.Nouns))
+	}
+	people := v1.Resources[0]
+	if people.Name != "people" || people.Key != "name" || people.KeySource != restkit.KeyFromURL || !people.PutCreates {
+		t.Errorf("people = name %q key %q from %q put_creates %v", people.Name, people.Key, people.KeySource, people.PutCreates)
+	}
+	if got, want := fieldNames(people.Fields), []string{"comment", "name", "email"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("people fields = %v, want %v (declaration order)", got, want)
+	}
+	if got := people.Collection; !reflect.DeepEqual(got, []string{"GET"}) {
+		t.Errorf("people collection = %v", got)
+	}
+	if email := people.Field("email"); email.Type != restkit.TypeEmail || !email.Required {
+		t.Errorf("people.email = %+v", *email)
+	}
+	if comment := people.Field("comment"); !comment.Nullable {
+		t.Errorf("people.comment = %+v, want nullable", *comment)
+	}
+}
+
+func TestDemoIsACopy(t *testing.T) {
+	b := Demo()
+	b[0] = 'X'
+	if Demo()[0] == 'X' {
+		t.Fatal("Demo returned the embedded bytes themselves")
+	}
+}
+
+// TestBooleanLookalikes pins the YAML 1.1 gotcha: on/off/yes/no unquoted are words,
+// and for string-like fields even true/false and numbers are taken as written.
+func TestBooleanLookalikes(t *testing.T) {
+	c := mustParse(t, `
+apis:
+  - nouns:
+      led:
+        fields:
+          state: {type: enum, values: [on, off], default: off}
+          answer: {type: enum, values: [yes, no, true, false], default: true}
+          level: {type: enum, values: [1, 2, 3], default: 2}
+          word: {type: string, default: 42}
+          flag: {type: boolean, default: false}
+          forced: {type: string, default: !!str true}
+`)
+	led := c.Schema.APIs[0].Nouns[0]
+	for _, tc := range []struct {
+		field  string
+		values []string
+		def    any
+	}{
+		{"state", []string{"on", "off"}, "off"},
+		{"answer", []string{"yes", "no", "true", "false"}, "true"},
+		{"level", []string{"1", "2", "3"}, "2"},
+		{"word", nil, "42"},
+		{"flag", nil, false},
+		{"forced", nil, "true"},
+	} {
+		f := led.Field(tc.field)
+		if !reflect.DeepEqual(f.Values, tc.values) || f.Default != tc.def {
+			t.Errorf("%s: values %q default %#v, want %q %#v", tc.field, f.Values, f.Default, tc.values, tc.def)
+		}
+	}
+}
+
+func TestOrderIsDeclarationOrder(t *testing.T) {
+	c := mustParse(t, `
+apis:
+  - resources:
+      zebras: {key: z, fields: {z: {type: integer}, b: {type: string}, a: {type: string}}}
+      apples: {key: id, fields: {id: {type: integer}}}
+      mangos:
+        key: m
+        fields:
+          y: {type: string}
+          m: {type: string}
+          c: {type: string}
+    nouns:
+      zz: {fields: {b: {type: integer}, a: {type: integer}}}
+      aa: {fields: {x: {type: integer}}}
+`)
+	a := c.Schema.APIs[0]
+	var resources, nouns []string
+	for _, r := range a.Resources {
+		resources = append(resources, r.Name)
+	}
+	for _, n := range a.Nouns {
+		nouns = append(nouns, n.Name)
+	}
+	check := func(what string, got, want []string) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	check("resources", resources, []string{"zebras", "apples", "mangos"})
+	check("nouns", nouns, []string{"zz", "aa"})
+	check("zebras fields", fieldNames(a.Resources[0].Fields), []string{"z", "b", "a"})
+	check("mangos fields", fieldNames(a.Resources[2].Fields), []string{"y", "m", "c"})
+	check("zz fields", fieldNames(a.Nouns[0].Fields), []string{"b", "a"})
+}
+
+func TestSettings(t *testing.T) {
+	c := mustParse(t, `
+server:
+  addr: ":9090"
+  data: /var/lib/restkit
+  log_format: json
+  debug: true
+apis:
+  - name: store
+    base: /api/v2
+    resources:
+      items:
+        description: Things.
+        singular: thing
+        key: id
+        key_from: generated
+        timestamps: true
+        page_size: 10
+        max_page_size: 50
+        max_body: 512KiB
+        collection: [get, Post]
+        item: [GET, delete]
+        fields:
+          id: {type: string}
+          price: {type: number, min: 0.5, max: 1e3, default: 2}
+          name: {type: string, minLength: 1, maxLength: 80, pattern: "^[a-z]+$", unique: true}
+          seen: {type: datetime, readOnly: true, default: 2024-05-01T12:00:00Z}
+    nouns:
+      counter:
+        fields:
+          n: {type: integer, default: 0}
+        update: increment n 5
+      knob:
+        fields:
+          x: {type: number}
+        update: Increment x
+      bag:
+        update: merge
+      plain:
+        fields:
+          x: {type: string}
+`)
+	if got, want := c.Server, (Server{Addr: ":9090", Data: "/var/lib/restkit", LogFormat: "json", Debug: true}); got != want {
+		t.Errorf("server = %+v, want %+v", got, want)
+	}
+	a := c.Schema.APIs[0]
+	if a.Name != "store" || a.Base != "/api/v2" {
+		t.Errorf("api = %q %q", a.Name, a.Base)
+	}
+	r := a.Resources[0]
+	if r.Description != "Things." || r.Singular != "thing" || r.KeySource != restkit.KeyGenerated || !r.Timestamps ||
+		r.PageSize != 10 || r.MaxPageSize != 50 || r.MaxBody != 512<<10 {
+		t.Errorf("items = %+v", *r)
+	}
+	if !reflect.DeepEqual(r.Collection, []string{"GET", "POST"}) || !reflect.DeepEqual(r.Item, []string{"GET", "DELETE"}) {
+		t.Errorf("verbs = %v %v, want upper case", r.Collection, r.Item)
+	}
+	if p := r.Field("price"); *p.Min != 0.5 || *p.Max != 1000 || p.Default != float64(2) {
+		t.Errorf("price = min %v max %v default %#v", *p.Min, *p.Max, p.Default)
+	}
+	if n := r.Field("name"); *n.MinLength != 1 || *n.MaxLength != 80 || n.Pattern != "^[a-z]+$" || !n.Unique {
+		t.Errorf("name = %+v", *n)
+	}
+	if s := r.Field("seen"); !s.ReadOnly || restkit.Format(s.Default) != "2024-05-01T12:00:00Z" {
+		t.Errorf("seen = %+v", *s)
+	}
+	for i, want := range []restkit.Update{
+		{Op: restkit.UpdateIncrement, Field: "n", By: 5},
+		{Op: restkit.UpdateIncrement, Field: "x", By: 1},
+		{Op: restkit.UpdateMerge},
+		{Op: restkit.UpdateMerge},
+	} {
+		if got := a.Nouns[i].Update; got.Op != want.Op || got.Field != want.Field || got.By != want.By {
+			t.Errorf("noun %s update = %+v, want %+v", a.Nouns[i].Name, got, want)
+		}
+	}
+}
+
+func TestMaxBody(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"1048576", 1 << 20},
+		{"1MiB", 1 << 20},
+		{`"1 MiB"`, 1 << 20},
+		{"512KiB", 512 << 10},
+		{"10MB", 10_000_000},
+		{"2kb", 2000},
+		{"1.5KiB", 1536},
+		{"0x100", 256},
+	} {
+		c := mustParse(t, "apis:\n  - resources:\n      r:\n        key: id\n        max_body: "+tc.in+"\n        fields: {id: {type: integer}}\n")
+		if got := c.Schema.APIs[0].Resources[0].MaxBody; got != tc.want {
+			t.Errorf("max_body: %s = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	c := mustParse(t, `
+apis:
+  - resources:
+      cars:
+        key: id
+        fields: &common
+          id: {type: integer}
+          note: &note {type: string, maxLength: 10}
+      boats:
+        key: id
+        fields:
+          <<: *common
+          note: {<<: *note, nullable: true}
+          hull: *note
+`)
+	boats := c.Schema.APIs[0].Resources[1]
+	if got, want := fieldNames(boats.Fields), []string{"id", "note", "hull"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("boats fields = %v, want %v", got, want)
+	}
+	note, hull := boats.Field("note"), boats.Field("hull")
+	if !note.Nullable || *note.MaxLength != 10 || hull.Nullable || *hull.MaxLength != 10 {
+		t.Errorf("note = %+v, hull = %+v", *note, *hull)
+	}
+	if cars := c.Schema.APIs[0].Resources[0]; cars.Field("note").Nullable {
+		t.Error("the merge changed the anchored original")
+	}
+}
+
+// TestParseErrors lists broken configurations and every message each must give,
+// exactly, in file order.
+func TestParseErrors(t *testing.T) {
+	// cars is a valid resource to add mistakes to: its fields start on line 6.
+	const cars = `apis:
+  - resources:
+      cars:
+        key: id
+        fields:
+          id: {type: integer}
+`
+	const led = `apis:
+  - nouns:
+      led:
+        fields:
+          state: {type: string}
+`
+	for _, tc := range []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"unknown field setting with suggestion", cars + "          year: {type: integer, requird: true}\n",
+			[]string{`t.yaml:7:33: unknown key "requird" in field cars.year; did you mean "required"?`}},
+		{"snake case for camel case", cars + "          name: {type: string, max_length: 5}\n",
+			[]string{`t.yaml:7:32: unknown key "max_length" in field cars.name; did you mean "maxLength"?`}},
+		{"unknown key without suggestion", "apis: []\nextra: 1\n",
+			[]string{
+				`t.yaml:1:1: at least one API is required`,
+				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, apis`,
+			}},
+		{"unknown resource setting", cars + "        colection: [GET]\n",
+			[]string{`t.yaml:7:9: unknown key "colection" in resource cars; did you mean "collection"?`}},
+		{"bad type name", cars + "          year: {type: strng}\n",
+			[]string{`t.yaml:7:24: unknown type "strng"; did you mean "string"?`}},
+		{"type far from any", cars + "          year: {type: blob}\n",
+			[]string{`t.yaml:7:24: unknown type "blob"; one of string, integer, number, boolean, datetime, enum, email, url`}},
+		{"abbreviated type", cars + "          done: {type: bool}\n",
+			[]string{`t.yaml:7:24: unknown type "bool"; did you mean "boolean"?`}},
+		{"misspelt type key is one problem", strings.Replace(cars, "{type: integer}", "{typ: integer}", 1),
+			[]string{`t.yaml:6:16: unknown key "typ" in field cars.id; did you mean "type"?`}},
+		{"missing type", cars + "          year: {min: 1}\n",
+			[]string{`t.yaml:7:11: field cars.year needs a type: one of string, integer, number, boolean, datetime, enum, email, url`}},
+		{"min greater than max", cars + "          year: {type: integer, min: 5, max: 1}\n",
+			[]string{`t.yaml:7:11: min 5 is greater than max 1`}},
+		{"enum without values", cars + "          state: {type: enum}\n",
+			[]string{`t.yaml:7:11: an enum needs values`}},
+		{"enum value twice points at the second", cars + "          state: {type: enum, values: [a, b, a]}\n",
+			[]string{`t.yaml:7:46: value "a" is listed twice`}},
+		{"default outside the enum", cars + "          state: {type: enum, values: [on, off], default: dim}\n",
+			[]string{`t.yaml:7:59: default must be one of on, off`}},
+		{"key not a field", strings.Replace(cars, "key: id", "key: idd", 1),
+			[]string{`t.yaml:4:14: key "idd" is not a declared field`}},
+		{"no key", strings.Replace(cars, "        key: id\n", "", 1),
+			[]string{`t.yaml:3:7: a resource needs a key field`}},
+		{"duplicate field", cars + "          id: {type: string}\n",
+			[]string{`t.yaml:7:11: duplicate key "id"; first declared at line 6`}},
+		{"duplicate resource", cars + "      cars: {key: id}\n",
+			[]string{`t.yaml:7:7: duplicate key "cars"; first declared at line 3`}},
+		{"unknown verb", cars + "        collection: [get, putt]\n",
+			[]string{`t.yaml:7:27: verb "PUTT" is not one of GET POST`}},
+		{"verb not allowed there", cars + "        item:\n          - GET\n          - POST\n",
+			[]string{`t.yaml:9:13: verb "POST" is not one of GET PUT PATCH DELETE`}},
+		{"verbs not a list", cars + "        item: GET\n",
+			[]string{`t.yaml:7:15: item must be a list, not "GET"`}},
+		{"bad key_from", cars + "        key_from: bdy\n",
+			[]string{`t.yaml:7:19: key_from must be one of body, url, generated, not "bdy"; did you mean "body"?`}},
+		{"url key with POST", cars + "        key_from: url\n",
+			[]string{`t.yaml:3:7: POST on the collection needs a key from the body or generated; this key comes from the URL (use PUT with put_creates)`}},
+		{"non-integer page_size", cars + "        page_size: ten\n",
+			[]string{`t.yaml:7:20: page_size must be an integer, not "ten"`}},
+		{"fractional page_size", cars + "        page_size: 2.5\n",
+			[]string{`t.yaml:7:20: page_size must be an integer, not "2.5"`}},
+		{"zero page_size", cars + "        page_size: 0\n",
+			[]string{`t.yaml:7:20: page_size must be at least 1, not "0"`}},
+		{"page_size over max", cars + "        page_size: 200\n        max_page_size: 100\n",
+			[]string{`t.yaml:7:20: page_size must be between 1 and max_page_size (100)`}},
+		{"bad max_body", cars + "        max_body: lots\n",
+			[]string{`t.yaml:7:19: max_body must be a positive size in bytes such as 1048576, 512KiB, 1MiB or 10MB, not "lots"`}},
+		{"negative max_body", cars + "        max_body: -5\n",
+			[]string{`t.yaml:7:19: max_body must be a positive size in bytes such as 1048576, 512KiB, 1MiB or 10MB, not "-5"`}},
+		{"bad update", led + "        update: flip state\n",
+			[]string{`t.yaml:6:17: update must be "toggle FIELD", "increment FIELD [BY]" or "merge", not "flip state"`}},
+		{"misspelt update", led + "        update: toggel state\n",
+			[]string{`t.yaml:6:17: update must be "toggle FIELD", "increment FIELD [BY]" or "merge", not "toggel state"; did you mean "toggle state"?`}},
+		{"increment of a string field", led + "        update: increment state\n",
+			[]string{`t.yaml:6:17: increment needs an integer or number field, state is string`}},
+		{"increment step not a number", led + "        update: increment state lots\n",
+			[]string{`t.yaml:6:17: the step of increment must be a non-zero number, not "lots"`}},
+		{"toggle of a missing field", led + "        update: toggle power\n",
+			[]string{`t.yaml:6:17: toggle names "power", which is not a field`}},
+		{"hook in YAML", led + "        update: hook\n",
+			[]string{`t.yaml:6:17: a hook update is a Go function (restkit.Update.Hook); it cannot be declared in YAML`}},
+		{"wrong YAML types", cars + `          year:
+            type: integer
+            required: yes please
+            min: abc
+          color: {type: enum, values: red}
+`, []string{
+			`t.yaml:9:23: required must be true or false, not "yes please"`,
+			`t.yaml:10:18: min must be a number, not "abc"`,
+			`t.yaml:11:39: values must be a list, not "red"`,
+		}},
+		{"yes is not a boolean", cars + "          year: {type: integer, sortable: yes}\n",
+			[]string{`t.yaml:7:43: sortable must be true or false, not "yes"`}},
+		{"default of the wrong type", cars + "          year: {type: integer, default: soon}\n",
+			[]string{`t.yaml:7:42: default must be an integer`}},
+		{"infinite default", cars + "          year: {type: number, default: .inf}\n",
+			[]string{`t.yaml:7:41: default must be a finite number, not ".inf"`}},
+		{"two problems at once", cars + "          year: {type: integer, min: 5, max: 1}\n        page_size: many\n",
+			[]string{
+				`t.yaml:7:11: min 5 is greater than max 1`,
+				`t.yaml:8:20: page_size must be an integer, not "many"`,
+			}},
+		{"problems in two APIs", cars + "  - base: v1\n    resources:\n      Bad: {key: id, fields: {id: {type: integer}}}\n",
+			[]string{
+				`t.yaml:7:11: base must be empty or a path like /v1, got "v1"`,
+				`t.yaml:9:7: resource name must match ^[a-z][a-z0-9_]{0,62}$`,
+			}},
+		{"server section", "server:\n  adr: x\n  log_format: xml\n  debug: on\napis: []\n",
+			[]string{
+				`t.yaml:2:3: unknown key "adr" in server; did you mean "addr"?`,
+				`t.yaml:3:15: log_format must be text or json, not "xml"`,
+				`t.yaml:4:10: debug must be true or false, not "on"`,
+				`t.yaml:5:1: at least one API is required`,
+			}},
+		{"no apis", "server: {addr: x}\n",
+			[]string{`t.yaml:1:1: at least one API is required`}},
+		{"apis not a list", "apis: {cars: 1}\n",
+			[]string{`t.yaml:1:7: apis must be a list of APIs, not a mapping`}},
+		{"resource not a mapping", "apis:\n  - resources:\n      cars: 5\n",
+			[]string{`t.yaml:3:13: resource cars must be a mapping, not "5"`}},
+		{"undefined alias", cars + "          year: *nope\n",
+			[]string{`t.yaml:7:17: alias *nope does not name an earlier anchor`}},
+		{"syntax error", "apis: [\n",
+			[]string{`t.yaml:1:7: YAML syntax error: sequence end token ']' not found`}},
+		{"syntax error in the middle", cars + "        item: [GET\n        history: true\n",
+			[]string{`t.yaml:8:9: YAML syntax error: ',' or ']' must be specified`}},
+		{"tab indentation", "apis:\n\t- base: /v1\n",
+			[]string{`t.yaml:2:1: YAML syntax error: found character '\t' that cannot start any token`}},
+		{"empty file", "",
+			[]string{`t.yaml:1:1: the configuration is empty: it needs at least an apis list`}},
+		{"only a comment", "# nothing here\n",
+			[]string{`t.yaml:1:1: the configuration is empty: it needs at least an apis list`}},
+		{"not a mapping", "- apis\n",
+			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server), not a list`}},
+		{"a scalar", "hello\n",
+			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server), not "hello"`}},
+		{"two documents", "apis: []\n---\napis: []\n",
+			[]string{`t.yaml:3:1: a configuration is one YAML document; this is a second one`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("t.yaml", []byte(tc.src))
+			if err == nil {
+				t.Fatalf("Parse succeeded (%d APIs), want errors:\n%s", len(c.Schema.APIs), strings.Join(tc.want, "\n"))
+			}
+			if c != nil {
+				t.Errorf("Parse returned a config with its errors")
+			}
+			if got := lines(t, err); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestAliasBomb checks that aliases cannot expand a small file into an endless
+// walk: the budget stops it with one message.
+func TestAliasBomb(t *testing.T) {
+	// One API of 10 resources of 10 enum fields of 10 values, repeated by alias
+	// 100 times: a small file that names over a hundred thousand values.
+	var b strings.Builder
+	b.WriteString("apis:\n  - &api {resources: {r0: &r {key: id, fields: {id: {type: integer}, f0: &f {type: enum, values: [a, b, c, d, e, f, g, h, i, j]}")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, ", f%d: *f", i)
+	}
+	b.WriteString("}}")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, ", r%d: *r", i)
+	}
+	b.WriteString("}}\n")
+	for range 100 {
+		b.WriteString("  - *api\n")
+	}
+	_, err := Parse("t.yaml", []byte(b.String()))
+	want := []string{"t.yaml:1:1: the configuration is too large: its aliases expand to more than 100000 values"}
+	if got := lines(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestErrorsFormat(t *testing.T) {
+	_, err := Parse("api.yaml", []byte("apis: []\nfoo: 1\nbar: 2\n"))
+	want := "api.yaml:1:1: at least one API is required\n" +
+		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, apis\n" +
+		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, apis"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.File != "api.yaml" || e.Line != 1 || e.Column != 1 {
+		t.Errorf("errors.As(*Error) = %+v", e)
+	}
+	if got := (&Error{Line: 3, Column: 4, Message: "m"}).Error(); got != "3:4: m" {
+		t.Errorf("without a file: %q", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.yaml")
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want an error naming %s", err, missing)
+	}
+
+	good := filepath.Join(dir, "api.yaml")
+	if err := os.WriteFile(good, Demo(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(good)
+	if err != nil || len(c.Schema.APIs) != 2 {
+		t.Fatalf("Load(good) = %v, %v", c, err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apis: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":1:1: ") {
+		t.Errorf("Load(bad) = %v, want errors prefixed with the path", err)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	opts := []string{"type", "required", "minLength", "readOnly", "max"}
+	for word, want := range map[string]string{
+		"requird":    "required",
+		"Required":   "required",
+		"min_length": "minLength",
+		"read-only":  "readOnly",
+		"typ":        "type",
+		"mx":         "max",
+		"x":          "",
+		"colour":     "",
+		"":           "",
+	} {
+		if got := suggest(word, opts); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+// FuzzParse checks that no input makes Parse panic, and that every failure is
+// Errors with real positions. Seeds live in testdata/fuzz/FuzzParse.
+func FuzzParse(f *testing.F) {
+	f.Add(Demo())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.yaml", data)
+		if err == nil {
+			if c == nil || c.Schema == nil || len(c.Schema.APIs) == 0 {
+				t.Fatalf("no error and no usable config: %+v", c)
+			}
+			return
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("error %T %v, want non-empty Errors", err, err)
+		}
+		for _, e := range es {
+			if e.Line < 1 || e.Column < 1 || e.File != "f.yaml" || e.Message == "" || strings.ContainsFunc(e.Message, unicode.IsControl) {
+				t.Fatalf("bad error %#v", *e)
+			}
+		}
+	})
+}

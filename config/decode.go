@@ -1,0 +1,543 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+	"github.com/goccy/go-yaml/ast"
+
+	"restkit"
+)
+
+// The keys each mapping accepts, in documentation order (also the order in which an
+// unknown key's message lists them).
+var (
+	topKeys      = []string{"server", "apis"}
+	serverKeys   = []string{"addr", "data", "log_format", "debug"}
+	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
+	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "history", "timestamps"}
+	nounKeys     = []string{"description", "fields", "update"}
+	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
+)
+
+var (
+	logFormats = []string{"text", "json"}
+	keySources = []string{string(restkit.KeyFromBody), string(restkit.KeyFromURL), string(restkit.KeyGenerated)}
+	updateOps  = []string{string(restkit.UpdateToggle), string(restkit.UpdateIncrement), string(restkit.UpdateMerge)}
+)
+
+// recKey records that path is declared at e's key (a named thing: a resource, a
+// field); rec that it is declared at e's value (a setting).
+func (d *decoder) recKey(path string, e entry) { d.at[path] = e.keyAt }
+func (d *decoder) rec(path string, e entry)    { d.at[path] = e.at() }
+
+// document reads the top-level mapping.
+func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema) {
+	d.at[""] = posOf(m)
+	var srv Server
+	s := &restkit.Schema{}
+	for _, e := range d.entries(m, "at the top level", topKeys) {
+		switch e.key {
+		case "server":
+			srv = d.server(e)
+		case "apis":
+			d.recKey("apis", e)
+			s.APIs = d.apis(e)
+		}
+	}
+	return srv, s
+}
+
+func (d *decoder) server(e entry) Server {
+	var srv Server
+	es, _ := d.mapping(e.value, e.at(), "server", "in server", serverKeys)
+	for _, s := range es {
+		path := "server." + s.key
+		switch s.key {
+		case "addr":
+			srv.Addr, _ = d.str(s, path)
+		case "data":
+			srv.Data, _ = d.str(s, path)
+		case "log_format":
+			f, ok := d.str(s, path)
+			if ok && f != "" && !contains(logFormats, f) {
+				d.fail(path, s.at(), "log_format must be text or json, not %q", clip(f))
+				f = ""
+			}
+			srv.LogFormat = f
+		case "debug":
+			srv.Debug, _ = d.boolean(s, path)
+		}
+	}
+	return srv
+}
+
+func (d *decoder) apis(e entry) []*restkit.API {
+	if e.isNull() {
+		return nil
+	}
+	seq, ok := e.value.(*ast.SequenceNode)
+	if !ok {
+		d.fail("apis", e.at(), "apis must be a list of APIs, not %s", describe(e.value))
+		return nil
+	}
+	var apis []*restkit.API
+	for i, raw := range seq.Values {
+		if !d.spend() {
+			break
+		}
+		n := d.resolve(raw)
+		name := fmt.Sprintf("apis[%d]", i)
+		es, ok := d.mapping(n, posOf(raw), name, "in "+name, apiKeys)
+		if !ok {
+			continue
+		}
+		// Paths use the index in Schema.APIs, which is what Prepare counts.
+		path := fmt.Sprintf("apis[%d]", len(apis))
+		d.at[path] = posOf(raw)
+		api := &restkit.API{}
+		for _, s := range es {
+			p := path + "." + s.key
+			d.rec(p, s)
+			switch s.key {
+			case "name":
+				api.Name, _ = d.str(s, p)
+			case "base":
+				api.Base, _ = d.str(s, p)
+			case "envelope":
+				api.Envelope, _ = d.boolean(s, p)
+			case "resources":
+				d.recKey(p, s)
+				for _, r := range d.named(s, p, name) {
+					if res := d.resource(r, p+"."+r.key); res != nil {
+						api.Resources = append(api.Resources, res)
+					}
+				}
+			case "nouns":
+				d.recKey(p, s)
+				for _, r := range d.named(s, p, name) {
+					if noun := d.noun(r, p+"."+r.key); noun != nil {
+						api.Nouns = append(api.Nouns, noun)
+					}
+				}
+			}
+		}
+		apis = append(apis, api)
+	}
+	return apis
+}
+
+// named reads a mapping of names to declarations (resources, nouns, fields), in
+// declaration order, recording where each name is declared.
+func (d *decoder) named(e entry, path, owner string) []entry {
+	es, _ := d.mapping(e.value, e.at(), e.key, "in "+e.key+" of "+owner, nil)
+	for _, n := range es {
+		d.recKey(path+"."+n.key, n)
+	}
+	return es
+}
+
+func (d *decoder) resource(e entry, path string) *restkit.Resource {
+	what := "resource " + e.key
+	es, ok := d.mapping(e.value, e.at(), what, "in "+what, resourceKeys)
+	if !ok {
+		d.flagged[path] = true
+		return nil
+	}
+	r := &restkit.Resource{Name: e.key}
+	defer func() {
+		// A key naming a field whose type was reported would only be reported again.
+		if d.flagged[path+".fields."+r.Key+".type"] {
+			d.flagged[path+".key"] = true
+		}
+	}()
+	for _, s := range es {
+		p := path + "." + s.key
+		d.rec(p, s)
+		switch s.key {
+		case "description":
+			r.Description, _ = d.str(s, p)
+		case "singular":
+			r.Singular, _ = d.str(s, p)
+		case "key":
+			r.Key, _ = d.str(s, p)
+		case "key_from":
+			src, _ := d.oneOf(s, p, keySources)
+			r.KeySource = restkit.KeySource(src)
+		case "fields":
+			d.recKey(p, s)
+			r.Fields = d.fields(s, p, e.key)
+		case "collection":
+			r.Collection = d.verbs(s, p)
+		case "item":
+			r.Item = d.verbs(s, p)
+		case "put_creates":
+			r.PutCreates, _ = d.boolean(s, p)
+		case "page_size":
+			n, _ := d.integer(s, p, 1, math.MaxInt32)
+			r.PageSize = int(n)
+		case "max_page_size":
+			n, _ := d.integer(s, p, 1, math.MaxInt32)
+			r.MaxPageSize = int(n)
+		case "max_body":
+			r.MaxBody = d.size(s, p)
+		case "history":
+			r.History, _ = d.boolean(s, p)
+		case "timestamps":
+			r.Timestamps, _ = d.boolean(s, p)
+		}
+	}
+	return r
+}
+
+func (d *decoder) noun(e entry, path string) *restkit.Noun {
+	what := "noun " + e.key
+	es, ok := d.mapping(e.value, e.at(), what, "in "+what, nounKeys)
+	if !ok {
+		d.flagged[path] = true
+		return nil
+	}
+	n := &restkit.Noun{Name: e.key}
+	defer func() {
+		if n.Update.Field != "" && d.flagged[path+".fields."+n.Update.Field+".type"] {
+			d.flagged[path+".update"] = true
+		}
+	}()
+	for _, s := range es {
+		p := path + "." + s.key
+		d.rec(p, s)
+		switch s.key {
+		case "description":
+			n.Description, _ = d.str(s, p)
+		case "fields":
+			d.recKey(p, s)
+			n.Fields = d.fields(s, p, e.key)
+		case "update":
+			n.Update = d.update(s, p)
+		}
+	}
+	return n
+}
+
+// fields reads a fields mapping; owner names the resource or noun in messages.
+func (d *decoder) fields(e entry, path, owner string) []*restkit.Field {
+	var out []*restkit.Field
+	for _, fe := range d.named(e, path, owner) {
+		if f := d.field(fe, path+"."+fe.key, owner+"."+fe.key); f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (d *decoder) field(e entry, path, name string) *restkit.Field {
+	what := "field " + name
+	clear(d.meant)
+	es, ok := d.mapping(e.value, e.at(), what, "in "+what, fieldKeys)
+	if !ok {
+		d.flagged[path] = true
+		return nil
+	}
+	f := &restkit.Field{Name: e.key}
+	settings := byKey(es)
+	// The type first: how default is read depends on it.
+	if t, ok := settings["type"]; ok {
+		f.Type = d.fieldType(t, path+".type")
+	}
+	switch {
+	case f.Type != "" || d.flagged[path+".type"]:
+	case d.meant["type"]: // typ: integer has been reported as a misspelling
+		d.flagged[path+".type"] = true
+	default:
+		d.fail(path+".type", e.keyAt, "field %s needs a type: one of %s", name, typeList())
+	}
+	for _, s := range es {
+		p := path + "." + s.key
+		d.rec(p, s)
+		switch s.key {
+		case "description":
+			f.Description, _ = d.str(s, p)
+		case "required":
+			f.Required, _ = d.boolean(s, p)
+		case "nullable":
+			f.Nullable, _ = d.boolean(s, p)
+		case "default":
+			f.Default = d.defaultValue(s, p, f.Type)
+		case "min":
+			f.Min, _ = d.number(s, p)
+		case "max":
+			f.Max, _ = d.number(s, p)
+		case "minLength":
+			f.MinLength = d.length(s, p)
+		case "maxLength":
+			f.MaxLength = d.length(s, p)
+		case "pattern":
+			f.Pattern, _ = d.str(s, p)
+		case "values":
+			f.Values = d.list(s, p, "values", "a string")
+		case "readOnly":
+			f.ReadOnly, _ = d.boolean(s, p)
+		case "unique":
+			f.Unique, _ = d.boolean(s, p)
+		case "sortable":
+			f.Sortable, _ = d.boolean(s, p)
+		case "filterable":
+			f.Filterable, _ = d.boolean(s, p)
+		}
+	}
+	return f
+}
+
+func (d *decoder) fieldType(e entry, path string) restkit.FieldType {
+	t, ok := d.str(e, path)
+	if !ok || t == "" {
+		return ""
+	}
+	for _, known := range restkit.FieldTypes {
+		if t == string(known) {
+			return known
+		}
+	}
+	names := make([]string, len(restkit.FieldTypes))
+	for i, known := range restkit.FieldTypes {
+		names[i] = string(known)
+	}
+	if s := suggest(t, names); s != "" {
+		d.fail(path, e.at(), "unknown type %q; did you mean %q?", clip(t), s)
+	} else {
+		d.fail(path, e.at(), "unknown type %q; one of %s", clip(t), typeList())
+	}
+	return ""
+}
+
+func typeList() string {
+	names := make([]string, len(restkit.FieldTypes))
+	for i, t := range restkit.FieldTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// defaultValue reads a default as the field's type wants it: YAML integers as
+// int64, floats as float64, and for the string-like types any scalar as its source
+// text, so that default: off, default: 42 and values: [on, off] mean the words
+// written. Field.Canonical (in Prepare) checks the result.
+func (d *decoder) defaultValue(e entry, path string, t restkit.FieldType) any {
+	if e.isNull() {
+		return nil
+	}
+	s, ok := scalarOf(e.value)
+	if !ok {
+		d.fail(path, e.at(), "default must be a single value, not %s", describe(e.value))
+		return nil
+	}
+	switch t {
+	case restkit.TypeInteger, restkit.TypeNumber:
+		v, ok := numeric(s)
+		if !ok {
+			return s.text // Canonical says it is not a number
+		}
+		if f, isFloat := v.(float64); isFloat && (math.IsInf(f, 0) || math.IsNaN(f)) {
+			d.fail(path, e.at(), "default must be a finite number, not %s", describe(e.value))
+			return nil
+		}
+		return v
+	case restkit.TypeBoolean:
+		if s.forced {
+			return s.text
+		}
+		return s.value
+	}
+	return s.text
+}
+
+// length reads minLength or maxLength.
+func (d *decoder) length(e entry, path string) *int {
+	if e.isNull() {
+		return nil
+	}
+	n, ok := d.integer(e, path, math.MinInt32, math.MaxInt32)
+	if !ok {
+		return nil
+	}
+	i := int(n)
+	return &i
+}
+
+// list reads a list of scalars as their source text, remembering each element's
+// place so that an error quoting one points at it. A null list is nil; an empty one
+// is empty.
+func (d *decoder) list(e entry, path, name, want string) []string {
+	if e.isNull() {
+		return nil
+	}
+	seq, ok := e.value.(*ast.SequenceNode)
+	if !ok {
+		d.fail(path, e.at(), "%s must be a list, not %s", name, describe(e.value))
+		return nil
+	}
+	out := []string{}
+	for i, raw := range seq.Values {
+		if !d.spend() {
+			break
+		}
+		n := d.resolve(raw)
+		s, ok := scalarOf(n)
+		if !ok || s.null {
+			d.errorAt(posOf(raw), "%s[%d] must be %s, not %s", name, i, want, describe(n))
+			continue
+		}
+		out = append(out, s.text)
+		d.items[path] = append(d.items[path], item{text: s.text, at: posOf(raw)})
+	}
+	return out
+}
+
+// verbs reads a collection or item verb list, case-insensitively.
+func (d *decoder) verbs(e entry, path string) []string {
+	vs := d.list(e, path, e.key, "a verb such as GET")
+	for i, v := range vs {
+		vs[i] = strings.ToUpper(v)
+	}
+	for i := range d.items[path] {
+		d.items[path][i].text = strings.ToUpper(d.items[path][i].text)
+	}
+	return vs
+}
+
+// oneOf reads a string setting that must be one of options.
+func (d *decoder) oneOf(e entry, path string, options []string) (string, bool) {
+	v, ok := d.str(e, path)
+	if !ok || v == "" || contains(options, v) {
+		return v, ok
+	}
+	if s := suggest(v, options); s != "" {
+		d.fail(path, e.at(), "%s must be one of %s, not %q; did you mean %q?", e.key, strings.Join(options, ", "), clip(v), s)
+	} else {
+		d.fail(path, e.at(), "%s must be one of %s, not %q", e.key, strings.Join(options, ", "), clip(v))
+	}
+	return "", false
+}
+
+// size reads a byte count: an integer, or a string such as "512KiB", "1MiB", "10MB".
+func (d *decoder) size(e entry, path string) int64 {
+	if e.isNull() {
+		return 0
+	}
+	if s, ok := scalarOf(e.value); ok {
+		var n uint64
+		var err error
+		switch v := s.value.(type) {
+		case int64:
+			n = uint64(max(v, 0))
+		case uint64:
+			n = v
+		case string:
+			n, err = humanize.ParseBytes(strings.TrimSpace(v))
+		default:
+			err = errors.New("not a size")
+		}
+		if err == nil && n >= 1 && n <= math.MaxInt64 {
+			return int64(n)
+		}
+	}
+	d.fail(path, e.at(), "%s must be a positive size in bytes such as 1048576, 512KiB, 1MiB or 10MB, not %s", e.key, describe(e.value))
+	return 0
+}
+
+// update reads a noun's update: "toggle FIELD", "increment FIELD [BY]" or "merge".
+// Whether FIELD exists and has a fitting type is Prepare's to say.
+func (d *decoder) update(e entry, path string) restkit.Update {
+	if e.isNull() {
+		return restkit.Update{}
+	}
+	text, ok := d.str(e, path)
+	if !ok {
+		return restkit.Update{}
+	}
+	words := strings.Fields(text)
+	op := ""
+	if len(words) > 0 {
+		op = strings.ToLower(words[0])
+	}
+	switch {
+	case op == string(restkit.UpdateMerge) && len(words) == 1:
+		return restkit.Update{Op: restkit.UpdateMerge}
+	case op == string(restkit.UpdateToggle) && len(words) == 2:
+		return restkit.Update{Op: restkit.UpdateToggle, Field: words[1]}
+	case op == string(restkit.UpdateIncrement) && (len(words) == 2 || len(words) == 3):
+		u := restkit.Update{Op: restkit.UpdateIncrement, Field: words[1]}
+		if len(words) == 3 {
+			by, err := strconv.ParseFloat(words[2], 64)
+			if err != nil || by == 0 || math.IsInf(by, 0) || math.IsNaN(by) {
+				d.fail(path, e.at(), "the step of increment must be a non-zero number, not %q", clip(words[2]))
+				return restkit.Update{}
+			}
+			u.By = by
+		}
+		return u
+	case op == string(restkit.UpdateHook):
+		d.fail(path, e.at(), "a hook update is a Go function (restkit.Update.Hook); it cannot be declared in YAML")
+		return restkit.Update{}
+	}
+	msg := fmt.Sprintf(`update must be "toggle FIELD", "increment FIELD [BY]" or "merge", not %q`, clip(text))
+	if s := suggest(op, updateOps); s != "" && s != op {
+		msg += fmt.Sprintf("; did you mean %q?", strings.Join(append([]string{s}, words[1:]...), " "))
+	}
+	d.fail(path, e.at(), "%s", msg)
+	return restkit.Update{}
+}
+
+// prepareErrors turns Prepare's failures into positioned errors: each at the
+// element its message quotes, or else at the nearest recorded prefix of its path.
+// Failures about a path the decoder already reported are consequences, and dropped.
+func (d *decoder) prepareErrors(err error) {
+	var re *restkit.Error
+	if !errors.As(err, &re) || len(re.Fields) == 0 {
+		d.errorAt(d.where("", ""), "%s", restkit.ErrorMessage(err))
+		return
+	}
+	for _, fe := range re.Fields {
+		if !d.reported(fe.Field) {
+			d.errorAt(d.where(fe.Field, fe.Message), "%s", fe.Message)
+		}
+	}
+}
+
+func (d *decoder) where(path, msg string) pos {
+	items := d.items[path]
+	for i := len(items) - 1; i >= 0; i-- {
+		if strings.Contains(msg, strconv.Quote(items[i].text)) {
+			return items[i].at
+		}
+	}
+	for p := path; ; p = parent(p) {
+		if at, ok := d.at[p]; ok {
+			return at
+		}
+		if p == "" {
+			return pos{1, 1}
+		}
+	}
+}
+
+func (d *decoder) reported(path string) bool {
+	for p := path; p != ""; p = parent(p) {
+		if d.flagged[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// parent strips a path's last step: a.b.c → a.b, apis[0] → apis.
+func parent(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}

@@ -1,0 +1,77 @@
+// Package config turns a YAML configuration file into a prepared *restkit.Schema
+// (and the optional server settings), reporting every mistake with its line.
+//
+// It exists so that the domain package stays free of YAML and of file positions:
+// restkit.Schema.Prepare knows what a valid declaration is, and this package knows
+// where in the file each part of that declaration was written. A configuration
+// is read by people and by `restkit check` in CI, so a typo must never pass
+// silently and one run must show every problem, not the first.
+//
+// # Format
+//
+// The demo served by `restkit serve` (see Demo, and demo.yaml beside this file) is
+// the format by example:
+//
+//	server:                       # optional; flags and environment override it
+//	  addr: 127.0.0.1:8080
+//	  data: ./restkit-data
+//	  log_format: text            # text or json
+//	  debug: false
+//	apis:                         # a list; each API has its own URL base
+//	  - base: /v1                 # "" (the root) or a path
+//	    name: v1                  # optional; derived from base
+//	    envelope: true            # {"status":"ok","result":…} bodies
+//	    resources:                # name → resource, in declaration order
+//	      cars:
+//	        key: id               # a field's name
+//	        key_from: body        # body (default), url or generated
+//	        fields:               # name → field; this order is the JSON/XML order
+//	          id: {type: integer, min: 1}
+//	          color: {type: enum, values: [red, blue], default: red}
+//	        collection: [GET, POST]           # verbs, any case
+//	        item: [GET, PUT, PATCH, DELETE]
+//	        put_creates: false
+//	        page_size: 20
+//	        max_page_size: 100
+//	        max_body: 1MiB        # bytes, or "512KiB", "10MB", …
+//	        history: false
+//	        timestamps: false
+//	        description: …
+//	        singular: car         # XML element name; derived when absent
+//	    nouns:                    # name → noun (a device-style singleton)
+//	      led:
+//	        fields:
+//	          state: {type: enum, values: [on, off], default: off}
+//	        update: toggle state  # or increment FIELD [BY], or merge
+//
+// A field has a type (string, integer, number, boolean, datetime, enum, email,
+// url) and optionally description, required, nullable, default, min, max,
+// minLength, maxLength, pattern, values, readOnly, unique, sortable, filterable.
+// Mappings of names (resources, nouns, fields) keep the order they are written
+// in, which is why the package walks goccy/go-yaml's syntax tree instead of
+// decoding into Go maps. Anchors, aliases and merge keys (<<) work as in YAML.
+//
+// Scalars are read as YAML 1.2 does (goccy/go-yaml's choice): on, off, yes and
+// no are words, not booleans, so values: [on, off] means what it says and
+// required: yes is an error, not a surprise. For the string-like field types
+// (string, enum, email, url, datetime) a default or an enum value is taken as
+// written whatever YAML would make of it: default: 42 on a string field is "42".
+//
+// # Errors
+//
+// Parse returns Errors, one *Error per problem in file order, each formatted as
+// "file:line:col: message". Problems come from three places, all in one run:
+//
+//   - the YAML parser (syntax errors, at the token it stopped at);
+//   - the walk over the tree: unknown keys (with "did you mean" for a near miss),
+//     repeated keys (naming the first line), values of the wrong YAML type,
+//     unknown field types, verbs and update forms, each at the offending node;
+//   - restkit.Schema.Prepare, whose failures name paths such as
+//     apis[0].resources.cars.fields.year.default. While walking, the decoder
+//     records where each such path was written, so each failure is placed at
+//     its path's node, or, for something missing, at the nearest recorded
+//     prefix (the mapping that lacks it). A failure that quotes one element of
+//     a list (a verb, an enum value) points at that element. Prepare's
+//     complaints about a path the walk has already reported are dropped as
+//     consequences of the first mistake.
+package config
