@@ -56,6 +56,9 @@ func (f *Field) Canonical(v any) (any, *valueError) {
 			}
 			return int64(n), nil
 		case float64:
+			if math.IsInf(n, 0) || math.IsNaN(n) {
+				return nil, bad("must be a finite number")
+			}
 			return floatToInt(n)
 		case json.Number:
 			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
@@ -71,6 +74,9 @@ func (f *Field) Canonical(v any) (any, *valueError) {
 	case TypeNumber:
 		switch n := v.(type) {
 		case float64:
+			if math.IsInf(n, 0) || math.IsNaN(n) {
+				return nil, bad("must be a finite number")
+			}
 			return n, nil
 		case int64:
 			return float64(n), nil

@@ -314,7 +314,7 @@ func prepareResource(r *Resource, at string, add addFunc) {
 		switch r.KeySource {
 		case KeyFromBody, KeyFromURL:
 			if key.Type != TypeInteger && key.Type != TypeString {
-				add(at+".key", "a key must be an integer or a string, not %s", key.Type)
+				add(at+".key", "a key must be an integer or a string, not %q", key.Type)
 			}
 		case KeyGenerated:
 			if key.Type != TypeString {
@@ -357,6 +357,9 @@ func prepareResource(r *Resource, at string, add addFunc) {
 	}
 	if r.MaxBody == 0 {
 		r.MaxBody = DefaultMaxBody
+	}
+	if r.MaxBody < 0 {
+		add(at+".max_body", "max_body must be positive")
 	}
 	if r.Timestamps {
 		for _, n := range []string{"created", "updated"} {
