@@ -57,6 +57,15 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			next[res.StoreName] = t
 		}
 	}
+	nouns := map[string]string{}
+	for _, api := range sc.APIs {
+		for _, n := range api.Nouns {
+			if other, dup := nouns[n.StoreName]; dup {
+				return restkit.Errorf(restkit.Invalid, "noun %s: noun %s is stored under the same name %q; rename one of them", n.Name, other, n.StoreName)
+			}
+			nouns[n.StoreName] = n.Name
+		}
+	}
 	for name, t := range next {
 		s.tables[name] = t
 	}

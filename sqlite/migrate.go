@@ -45,6 +45,16 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			resources = append(resources, res)
 		}
 	}
+	nouns := map[string]string{}
+	for _, api := range sc.APIs {
+		for _, n := range api.Nouns {
+			if other, dup := nouns[n.StoreName]; dup {
+				problems = append(problems, restkit.FieldError{Field: n.StoreName,
+					Message: fmt.Sprintf("noun %s: its state would be stored as %q, which noun %s already uses; rename one of them", n.Name, n.StoreName, other)})
+			}
+			nouns[n.StoreName] = n.Name
+		}
+	}
 	if len(problems) > 0 {
 		return refusal(problems)
 	}

@@ -473,6 +473,15 @@ func TestMigrateRefusesForeignTableAndDuplicateNames(t *testing.T) {
 	wantRefusal(t, s, sc,
 		`resource people (table v1_people): it would be stored in table "v1_people", which resource v1_people already uses; rename one of them`,
 		"v1_people")
+
+	nouns := &restkit.Schema{APIs: []*restkit.API{
+		{Nouns: []*restkit.Noun{{Name: "v1_led"}}},
+		{Base: "/v1", Nouns: []*restkit.Noun{{Name: "led"}}},
+	}}
+	if err := nouns.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, s, nouns, `noun led: its state would be stored as "v1_led", which noun v1_led already uses; rename one of them`, "v1_led")
 }
 
 func TestMigrateRecreatesDroppedTable(t *testing.T) {
