@@ -68,8 +68,7 @@
 // What an operating-system crash or power loss can cost is durability of the last few
 // transactions committed since the last sync; a crash of the process alone loses
 // nothing, since committed log pages are already in the operating system. That trade
-// (about an order of magnitude more writes per second) is the one SQLite recommends
-// for WAL.
+// (no fsync per commit) is the one SQLite's documentation recommends for WAL mode.
 //
 // # Keyset paging
 //
