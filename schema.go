@@ -165,6 +165,14 @@ func (s *Schema) Prepare() error {
 		}
 		routes[path] = where
 	}
+	stores := map[string]string{}
+	claimStore := func(where, name string) {
+		if prev, ok := stores[name]; ok {
+			add(where, "its storage name %q is also %s's; rename one of them", name, prev)
+			return
+		}
+		stores[name] = where
+	}
 	if len(s.APIs) == 0 {
 		add("apis", "at least one API is required")
 	}
@@ -184,6 +192,7 @@ func (s *Schema) Prepare() error {
 			}
 			claim(rat, a.Base+"/"+r.Name)
 			r.StoreName = storeName(a, r.Name)
+			claimStore(rat, r.StoreName)
 			prepareResource(r, rat, add)
 		}
 		for _, n := range a.Nouns {
@@ -193,6 +202,7 @@ func (s *Schema) Prepare() error {
 			}
 			claim(nat, a.Base+"/"+n.Name)
 			n.StoreName = storeName(a, n.Name)
+			claimStore(nat, n.StoreName)
 			prepareNoun(n, nat, add)
 		}
 	}

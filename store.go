@@ -24,12 +24,18 @@ type Store interface {
 	// FindRecord returns the record with the key.
 	FindRecord(ctx context.Context, res *Resource, key any) (*Record, error)
 
-	// ListRecords returns one page of the records matching q.
+	// ListRecords returns one page of the records matching q (a Limit of 0 or less
+	// means no limit). Total counts every row matching the filters, whatever the
+	// cursor, read in the same snapshot as the page.
 	ListRecords(ctx context.Context, res *Resource, q *Query) (*Page, error)
 
 	// WriteRecord runs change on the record with the key and stores its decision.
-	// The store sets Rev (cur.Rev+1, or 1 for a new record), keeps Created from cur
-	// when next.Created is zero, and returns what it stored (nil after a delete).
+	// Stamps: the store sets Rev (cur.Rev+1, or 1 for a new record) whatever next
+	// says; a zero next.Updated becomes the write time; a zero next.Created keeps
+	// cur's, or equals Updated for a new record; times come back in UTC. It returns
+	// what it stored, or nil after a delete. A change returning nil when cur is nil
+	// writes nothing and returns (nil, nil). Values of nil are stored as null and
+	// come back absent from Values.
 	WriteRecord(ctx context.Context, res *Resource, key any, change Change) (*Record, error)
 
 	// FindNoun returns the stored state of a noun, NotFound when never written.

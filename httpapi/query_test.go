@@ -40,8 +40,8 @@ func TestParseList(t *testing.T) {
 	}{
 		{"", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id"}}}, 0},
 		{"limit=5&count=true", restkit.Query{Limit: 5, Count: true, Sort: []restkit.SortKey{{Field: "id"}}}, 0},
-		{"sort=-year,color", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{"year", true}, {"color", false}, {"id", false}}}, 0},
-		{"sort=-id", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{"id", true}}}, 0},
+		{"sort=-year,color", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "year", Desc: true}, {Field: "color"}, {Field: "id"}}}, 0},
+		{"sort=-id", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id", Desc: true}}}, 0},
 		{"page=3&limit=10", restkit.Query{Limit: 10, Offset: 20, Sort: []restkit.SortKey{{Field: "id"}}}, 3},
 		{"color=red", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id"}}, Filters: []restkit.Filter{{Field: "color", Op: restkit.OpEq, Value: "red"}}}, 0},
 		{"year[gte]=2010", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id"}}, Filters: []restkit.Filter{{Field: "year", Op: restkit.OpGte, Value: int64(2010)}}}, 0},

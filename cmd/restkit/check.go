@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"restkit/config"
+)
+
+func newCheckCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check CONFIG",
+		Short: "Validate a configuration file and print each error with its line",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := config.Load(args[0])
+			var errs config.Errors
+			switch {
+			case err == nil:
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", args[0])
+				return nil
+			case errors.As(err, &errs):
+				for _, e := range errs {
+					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
+				}
+				return exitError(1)
+			}
+			return err
+		},
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"restkit/config"
+	"restkit/httpapi"
+	"restkit/sqlite"
+)
+
+// serveConfig is everything serve needs, resolved from flags, env, file and defaults.
+type serveConfig struct {
+	Addr        string
+	Data        string
+	ConfigPath  string
+	Debug       bool
+	LogFormat   string
+	PrintConfig bool
+}
+
+// Defaults.
+const (
+	defaultAddr      = "127.0.0.1:8080"
+	defaultData      = "./restkit-data"
+	defaultLogFormat = "text"
+	shutdownTimeout  = 30 * time.Second
+)
+
+func newServeCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve an API (the built-in demo when no --config is given)",
+		Long: `Serve the APIs of a configuration file, or the built-in demo.
+
+Settings: a flag beats its environment variable (RESTKIT_ADDR, RESTKIT_DATA,
+RESTKIT_CONFIG, RESTKIT_DEBUG, RESTKIT_LOG_FORMAT), which beats the config
+file's server section, which beats the default.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, &c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Addr, "addr", defaultAddr, "address to listen on (RESTKIT_ADDR)")
+	f.StringVar(&c.Data, "data", defaultData, "data directory: the SQLite database and files (RESTKIT_DATA)")
+	f.StringVar(&c.ConfigPath, "config", "", "configuration file; the built-in demo when empty (RESTKIT_CONFIG)")
+	f.BoolVar(&c.Debug, "debug", false, "log every request and decision (RESTKIT_DEBUG)")
+	f.StringVar(&c.LogFormat, "log-format", defaultLogFormat, "log format: text or json (RESTKIT_LOG_FORMAT)")
+	f.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration that would be served and exit")
+	return cmd
+}
+
+// resolve applies env and the config file's server section beneath the flags.
+func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
+	set := cmd.Flags().Changed
+	pick := func(dst *string, flag, env, fromFile, def string) {
+		switch {
+		case set(flag):
+		case os.Getenv(env) != "":
+			*dst = os.Getenv(env)
+		case fromFile != "":
+			*dst = fromFile
+		default:
+			*dst = def
+		}
+	}
+	pick(&c.Addr, "addr", "RESTKIT_ADDR", file.Addr, defaultAddr)
+	pick(&c.Data, "data", "RESTKIT_DATA", file.Data, defaultData)
+	pick(&c.LogFormat, "log-format", "RESTKIT_LOG_FORMAT", file.LogFormat, defaultLogFormat)
+	if !set("debug") {
+		switch os.Getenv("RESTKIT_DEBUG") {
+		case "1", "true", "yes":
+			c.Debug = true
+		case "", "0", "false", "no":
+			c.Debug = file.Debug
+		default:
+			return fmt.Errorf("RESTKIT_DEBUG must be true or false, not %q", os.Getenv("RESTKIT_DEBUG"))
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	return nil
+}
+
+// loadConfig reads --config (or RESTKIT_CONFIG), or the embedded demo.
+func (c *serveConfig) loadConfig(cmd *cobra.Command) (*config.Config, []byte, error) {
+	if !cmd.Flags().Changed("config") {
+		c.ConfigPath = os.Getenv("RESTKIT_CONFIG")
+	}
+	if c.ConfigPath == "" {
+		cfg, err := config.Parse("demo.yaml", config.Demo())
+		return cfg, config.Demo(), err
+	}
+	data, err := os.ReadFile(c.ConfigPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the config: %w", err)
+	}
+	cfg, err := config.Parse(c.ConfigPath, data)
+	return cfg, data, err
+}
+
+func newLogger(c *serveConfig) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if c.Debug {
+		opts.Level = slog.LevelDebug
+	}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func runServe(cmd *cobra.Command, c *serveConfig) error {
+	cfg, raw, err := c.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if c.PrintConfig {
+		_, err := cmd.OutOrStdout().Write(raw)
+		return err
+	}
+	if err := c.resolve(cmd, cfg.Server); err != nil {
+		return err
+	}
+	log := newLogger(c)
+
+	if err := os.MkdirAll(c.Data, 0o750); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	key, err := cursorKey(c.Data)
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(filepath.Join(c.Data, "restkit.db"))
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	defer store.Close()
+	ctx := cmd.Context()
+	if err := store.Migrate(ctx, cfg.Schema); err != nil {
+		return fmt.Errorf("preparing the database: %w", err)
+	}
+
+	handler := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	log.Info("restkit serving", "addr", ln.Addr().String(), "data", c.Data, "config", configName(c.ConfigPath))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish, then close the store (deferred).
+	log.Info("restkit shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("restkit stopped")
+	return nil
+}
+
+func configName(path string) string {
+	if path == "" {
+		return "built-in demo"
+	}
+	return path
+}
+
+// cursorKey loads the key that signs paging cursors from the data directory, making
+// it on first start, so cursors stay valid across restarts.
+func cursorKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "cursor.key")
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading the cursor key: %w", err)
+	}
+	key = make([]byte, 32)
+	_, _ = rand.Read(key)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, key, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the cursor key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("writing the cursor key: %w", err)
+	}
+	return key, nil
+}
