@@ -175,6 +175,18 @@ func TestPrepareRejectsBadDeclarations(t *testing.T) {
 	}
 }
 
+func TestPrepareRejectsStorageCollisions(t *testing.T) {
+	field := func() []*restkit.Field { return []*restkit.Field{{Name: "k", Type: restkit.TypeString}} }
+	s := &restkit.Schema{APIs: []*restkit.API{
+		{Resources: []*restkit.Resource{{Name: "v1_people", Key: "k", Fields: field()}}},
+		{Base: "/v1", Resources: []*restkit.Resource{{Name: "people", Key: "k", Fields: field()}}},
+	}}
+	fe := restkit.ErrorFields(s.Prepare())
+	if len(fe) != 1 || fe[0].Message != `its storage name "v1_people" is also apis[0].resources.v1_people's; rename one of them` {
+		t.Fatalf("%v", fe)
+	}
+}
+
 func TestNounUpdates(t *testing.T) {
 	_, led := carsSchema(t)
 	ctx := context.Background()

@@ -158,12 +158,13 @@ func (s *Schema) Prepare() error {
 		errs = append(errs, FieldError{Field: where, Message: fmt.Sprintf(format, args...)})
 	}
 	routes := map[string]string{}
-	claim := func(where, path string) {
+	claim := func(where, path string) bool {
 		if prev, ok := routes[path]; ok {
 			add(where, "path %s is already used by %s", path, prev)
-			return
+			return false
 		}
 		routes[path] = where
+		return true
 	}
 	stores := map[string]string{}
 	claimStore := func(where, name string) {
@@ -190,9 +191,10 @@ func (s *Schema) Prepare() error {
 			if !nameRE.MatchString(r.Name) {
 				add(rat, "resource name must match %s", nameRE)
 			}
-			claim(rat, a.Base+"/"+r.Name)
 			r.StoreName = storeName(a, r.Name)
-			claimStore(rat, r.StoreName)
+			if claim(rat, a.Base+"/"+r.Name) {
+				claimStore(rat, r.StoreName)
+			}
 			prepareResource(r, rat, add)
 		}
 		for _, n := range a.Nouns {
@@ -200,9 +202,10 @@ func (s *Schema) Prepare() error {
 			if !nameRE.MatchString(n.Name) {
 				add(nat, "noun name must match %s", nameRE)
 			}
-			claim(nat, a.Base+"/"+n.Name)
 			n.StoreName = storeName(a, n.Name)
-			claimStore(nat, n.StoreName)
+			if claim(nat, a.Base+"/"+n.Name) {
+				claimStore(nat, n.StoreName)
+			}
 			prepareNoun(n, nat, add)
 		}
 	}
