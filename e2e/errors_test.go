@@ -21,7 +21,7 @@ func TestBodyErrors(t *testing.T) {
 		{name: "utf-8 charset is fine", method: "POST", path: "/cars", body: `{"id":30,"model":"A","color":"red"}`, headers: []string{"Content-Type", "application/json; charset=UTF-8"}, status: 201},
 		{name: "too large", method: "POST", path: "/cars", body: big, status: 413,
 			wantJSON: problemJSON(413, "the body is larger than the limit of 1048576 bytes")},
-		{name: "malformed", method: "POST", path: "/cars", body: `{"id":3,"model":}`, status: 400, wantJSON: problemJSON(400, "malformed JSON at byte 17")},
+		{name: "malformed", method: "POST", path: "/cars", body: `{"id":3,"model":}`, status: 400, wantJSON: problemJSON(400, "malformed JSON at byte 16")},
 		{name: "truncated", method: "POST", path: "/cars", body: `{"id":3`, status: 400, wantJSON: problemJSON(400, "the JSON ends too early")},
 		{name: "invalid utf-8", method: "POST", path: "/cars", body: "{\"id\":3,\"model\":\"\xc3\x28\",\"color\":\"red\"}", status: 400, wantJSON: problemJSON(400, "the body is not valid UTF-8")},
 		{name: "duplicate keys", method: "POST", path: "/cars", body: `{"id":3,"model":"A","model":"B","color":"red"}`, status: 400, wantJSON: problemJSON(400, `duplicate member "model"`)},
