@@ -41,29 +41,17 @@ func (s *Store) Close() error { return nil }
 func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := map[string]*table{}
+	next := map[string]*table{} // storage names are unique: Schema.Prepare refuses collisions
 	for _, api := range sc.APIs {
 		for _, res := range api.Resources {
 			if res.StoreName == "" || res.KeyField() == nil {
 				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
-			}
-			if _, dup := next[res.StoreName]; dup {
-				return restkit.Errorf(restkit.Invalid, "resource %s: another resource is stored under the same name %q", res.Name, res.StoreName)
 			}
 			t, err := adopt(s.tables[res.StoreName], res)
 			if err != nil {
 				return err
 			}
 			next[res.StoreName] = t
-		}
-	}
-	nouns := map[string]string{}
-	for _, api := range sc.APIs {
-		for _, n := range api.Nouns {
-			if other, dup := nouns[n.StoreName]; dup {
-				return restkit.Errorf(restkit.Invalid, "noun %s: noun %s is stored under the same name %q; rename one of them", n.Name, other, n.StoreName)
-			}
-			nouns[n.StoreName] = n.Name
 		}
 	}
 	for name, t := range next {

@@ -23,9 +23,9 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	const op = "sqlite.Migrate"
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Storage names are unique: Schema.Prepare refuses collisions.
 	var (
 		resources []*restkit.Resource
-		owner     = map[string]*restkit.Resource{}
 		problems  []restkit.FieldError
 	)
 	for _, api := range sc.APIs {
@@ -33,26 +33,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			if res.StoreName == "" || res.KeyField() == nil {
 				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
 			}
-			switch o := owner[res.StoreName]; {
-			case strings.HasPrefix(res.StoreName, "sqlite_"):
+			if strings.HasPrefix(res.StoreName, "sqlite_") {
 				problems = append(problems, restkit.FieldError{Field: res.StoreName,
 					Message: fmt.Sprintf("%s: table names starting with sqlite_ are reserved by SQLite; rename the resource", label(res))})
-			case o != nil:
-				problems = append(problems, restkit.FieldError{Field: res.StoreName,
-					Message: fmt.Sprintf("%s: it would be stored in table %q, which resource %s already uses; rename one of them", label(res), res.StoreName, o.Name)})
 			}
-			owner[res.StoreName] = res
 			resources = append(resources, res)
-		}
-	}
-	nouns := map[string]string{}
-	for _, api := range sc.APIs {
-		for _, n := range api.Nouns {
-			if other, dup := nouns[n.StoreName]; dup {
-				problems = append(problems, restkit.FieldError{Field: n.StoreName,
-					Message: fmt.Sprintf("noun %s: its state would be stored as %q, which noun %s already uses; rename one of them", n.Name, n.StoreName, other)})
-			}
-			nouns[n.StoreName] = n.Name
 		}
 	}
 	if len(problems) > 0 {

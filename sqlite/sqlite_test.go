@@ -449,7 +449,7 @@ func TestMigrateIndexFlags(t *testing.T) {
 	sameIndexes(t, s, "cars", "cars:model:unique", "cars:year:unique")
 }
 
-func TestMigrateRefusesForeignTableAndDuplicateNames(t *testing.T) {
+func TestMigrateRefusesForeignTable(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
 	defer s.Close()
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE cars (id INTEGER PRIMARY KEY, x TEXT)`); err != nil {
@@ -459,29 +459,6 @@ func TestMigrateRefusesForeignTableAndDuplicateNames(t *testing.T) {
 		`resource cars: table "cars" exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource`,
 		"cars")
 
-	// /v1/people and /v1_people both want table v1_people.
-	mk := func(name string) *restkit.Resource {
-		return &restkit.Resource{Name: name, Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}
-	}
-	sc := &restkit.Schema{APIs: []*restkit.API{
-		{Resources: []*restkit.Resource{mk("v1_people")}},
-		{Base: "/v1", Resources: []*restkit.Resource{mk("people")}},
-	}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	wantRefusal(t, s, sc,
-		`resource people (table v1_people): it would be stored in table "v1_people", which resource v1_people already uses; rename one of them`,
-		"v1_people")
-
-	nouns := &restkit.Schema{APIs: []*restkit.API{
-		{Nouns: []*restkit.Noun{{Name: "v1_led"}}},
-		{Base: "/v1", Nouns: []*restkit.Noun{{Name: "led"}}},
-	}}
-	if err := nouns.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	wantRefusal(t, s, nouns, `noun led: its state would be stored as "v1_led", which noun v1_led already uses; rename one of them`, "v1_led")
 }
 
 func TestMigrateRecreatesDroppedTable(t *testing.T) {
