@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// tourCommand is one "$ command" line of a README tour block and the output shown
+// under it.
+type tourCommand struct {
+	line int
+	cmd  string
+	want string
+}
+
+// readTour extracts the ```sh blocks that follow a "<!-- tour -->" line in README.md.
+func readTour(t *testing.T, path string) []tourCommand {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		out      []tourCommand
+		marked   bool
+		inBlock  bool
+		cur      *tourCommand
+		wantRows []string
+	)
+	flush := func() {
+		if cur != nil {
+			cur.want = strings.Join(wantRows, "\n")
+			out = append(out, *cur)
+			cur, wantRows = nil, nil
+		}
+	}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case strings.TrimSpace(line) == "<!-- tour -->":
+			marked = true
+		case marked && !inBlock && line == "```sh":
+			inBlock = true
+		case inBlock && line == "```":
+			flush()
+			inBlock, marked = false, false
+		case inBlock && strings.HasPrefix(line, "$ "):
+			flush()
+			cur = &tourCommand{line: n, cmd: strings.TrimPrefix(line, "$ ")}
+		case inBlock && cur != nil:
+			wantRows = append(wantRows, line)
+		case marked && !inBlock && strings.TrimSpace(line) != "":
+			t.Fatalf("README.md:%d: a tour marker must be followed by a ```sh block", n)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("README.md has no tour blocks")
+	}
+	return out
+}
+
+// TestReadmeTour runs every command of the README's tour, in order, against a fresh
+// demo server and requires exactly the output the README shows.
+func TestReadmeTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	s := startServer(t, "")
+	host := strings.TrimPrefix(s.URL, "http://")
+	for _, c := range readTour(t, "../README.md") {
+		cmd := exec.Command("sh", "-c", strings.ReplaceAll(c.cmd, "localhost:8080", host))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("README.md:%d: %s\nfailed: %v\n%s", c.line, c.cmd, err, out)
+		}
+		if got := strings.TrimRight(string(out), "\n"); got != c.want {
+			t.Errorf("README.md:%d: %s\ngot:\n%s\nREADME shows:\n%s", c.line, c.cmd, got, c.want)
+		}
+	}
+}
