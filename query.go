@@ -61,3 +61,94 @@ type Page struct {
 	More    bool      // more rows exist past this page in the direction read
 	Total   int64     // matching rows when Query.Count, else -1
 }
+
+// Resolve checks q against res and returns a copy in canonical form: every filter
+// names a declared field with an operator that fits it and canonical values, Sort
+// names declared fields and ends with the key (appended ascending when missing), and
+// the keyset bound (After or Before) has one canonical value per Sort entry. Every
+// Store calls it first, so all of them apply the same rules. Errors are Invalid.
+func (q *Query) Resolve(res *Resource) (*Query, error) {
+	out := &Query{Limit: q.Limit, Offset: q.Offset, Count: q.Count, Last: q.Last}
+	for _, f := range q.Filters {
+		fd := res.Field(f.Field)
+		if fd == nil {
+			return nil, invalidParam(f.Field, "is not a field of "+res.Name)
+		}
+		c := Filter{Field: f.Field, Op: f.Op}
+		switch f.Op {
+		case OpEq, OpNe, OpLt, OpLte, OpGt, OpGte:
+			v, verr := fd.Canonical(f.Value)
+			if verr != nil {
+				return nil, invalidParam(f.Field, verr.Message)
+			}
+			c.Value = v
+		case OpIn:
+			c.Values = make([]any, len(f.Values))
+			for i, x := range f.Values {
+				v, verr := fd.Canonical(x)
+				if verr != nil {
+					return nil, invalidParam(f.Field, verr.Message)
+				}
+				c.Values[i] = v
+			}
+		case OpPrefix:
+			s, ok := f.Value.(string)
+			if !ok || !fd.Type.Textual() {
+				return nil, invalidParam(f.Field, "does not take prefix: it needs a string field and a string value")
+			}
+			c.Value = s
+		case OpNull:
+			b, ok := f.Value.(bool)
+			if !ok {
+				return nil, invalidParam(f.Field, "null takes true or false")
+			}
+			c.Value = b
+		default:
+			return nil, invalidParam(f.Field, "has an unknown operator "+string(f.Op))
+		}
+		out.Filters = append(out.Filters, c)
+	}
+	for _, k := range q.Sort {
+		if res.Field(k.Field) == nil {
+			return nil, invalidParam(k.Field, "is not a field of "+res.Name)
+		}
+	}
+	out.Sort = q.Sort
+	if len(out.Sort) == 0 || out.Sort[len(out.Sort)-1].Field != res.Key {
+		out.Sort = append(out.Sort[:len(out.Sort):len(out.Sort)], SortKey{Field: res.Key})
+	}
+	bound := q.After
+	switch {
+	case q.After != nil && q.Before != nil:
+		return nil, Errorf(Invalid, "a list reads after a cursor or before one, not both")
+	case q.Offset < 0:
+		return nil, Errorf(Invalid, "the offset must not be negative")
+	case q.Offset > 0 && (q.After != nil || q.Before != nil || q.Last):
+		return nil, Errorf(Invalid, "an offset cannot be combined with a cursor")
+	case q.Before != nil:
+		bound = q.Before
+	}
+	if bound != nil {
+		if len(bound) != len(out.Sort) {
+			return nil, Errorf(Invalid, "the cursor does not fit the sort order")
+		}
+		canon := make([]any, len(bound))
+		for i, k := range out.Sort {
+			v, verr := res.Field(k.Field).Canonical(bound[i])
+			if verr != nil {
+				return nil, Errorf(Invalid, "the cursor does not fit the sort order")
+			}
+			canon[i] = v
+		}
+		if q.Before != nil {
+			out.Before = canon
+		} else {
+			out.After = canon
+		}
+	}
+	return out, nil
+}
+
+func invalidParam(field, msg string) error {
+	return &Error{Kind: Invalid, Message: field + " " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
+}

@@ -1,6 +1,7 @@
 package restkit
 
 import (
+	"fmt"
 	"maps"
 	"sort"
 	"time"
@@ -26,6 +27,42 @@ func (r *Record) Clone() *Record {
 	c := *r
 	c.Values = maps.Clone(r.Values)
 	return &c
+}
+
+// CanonicalKey converts a key value to the key field's canonical form; Invalid when it
+// cannot be one.
+func (r *Resource) CanonicalKey(key any) (any, error) {
+	kf := r.KeyField()
+	switch key.(type) { // the common cases, without a call
+	case int64:
+		if kf.Type == TypeInteger {
+			return key, nil
+		}
+	case string:
+		if kf.Type == TypeString {
+			return key, nil
+		}
+	}
+	k, verr := kf.Canonical(key)
+	if verr != nil || k == nil {
+		msg := "is required"
+		if verr != nil {
+			msg = verr.Message
+		}
+		return nil, invalidParam(kf.Name, msg)
+	}
+	return k, nil
+}
+
+// NotFound is the error for an absent record: "no car with id 7".
+func (r *Resource) NotFound(key any) error {
+	return Errorf(NotFound, "no %s with %s %s", r.Singular, r.Key, Format(key))
+}
+
+// Taken is the error for a unique value that another record already holds.
+func (r *Resource) Taken(field string) *Error {
+	return &Error{Kind: Conflict, Message: fmt.Sprintf("another %s already has this %s", r.Singular, field),
+		Fields: []FieldError{{Field: field, Message: "is already taken"}}}
 }
 
 // KeyOf returns the record's key value.

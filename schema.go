@@ -23,6 +23,12 @@ const (
 	TypeURL      FieldType = "url"      // Go string, an absolute http(s) URL
 )
 
+// Textual reports whether values of the type are Go strings compared as text (string,
+// enum, email, url): the types that take the prefix operator.
+func (t FieldType) Textual() bool {
+	return t == TypeString || t == TypeEnum || t == TypeEmail || t == TypeURL
+}
+
 // FieldTypes lists every field type, in documentation order.
 var FieldTypes = []FieldType{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeDatetime, TypeEnum, TypeEmail, TypeURL}
 

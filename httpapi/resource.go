@@ -97,10 +97,6 @@ func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 	return v, nil
 }
 
-func (h *resourceHandler) notFound(key any) error {
-	return restkit.Errorf(restkit.NotFound, "no %s with %s %s", h.res.Singular, h.res.Key, restkit.Format(key))
-}
-
 func (h *resourceHandler) location(key any) string {
 	return h.api.Base + "/" + h.res.Name + "/" + escapeKey(key)
 }
@@ -133,9 +129,6 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		}
 	}
 	rec, err := h.s.store.FindRecord(r.Context(), h.res, key)
-	if restkit.IsKind(err, restkit.NotFound) {
-		err = h.notFound(key)
-	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -236,7 +229,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 			return nil, err
 		}
 		if cur == nil && (mode == restkit.Patch || !h.res.PutCreates) {
-			return nil, h.notFound(key)
+			return nil, h.res.NotFound(key)
 		}
 		values, err := h.res.Build(in, cur, key, mode)
 		if err != nil {
@@ -276,7 +269,7 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any
 			return nil, err
 		}
 		if cur == nil {
-			return nil, h.notFound(key)
+			return nil, h.res.NotFound(key)
 		}
 		return nil, nil
 	})

@@ -161,90 +161,15 @@ func matches(v any, f *restkit.Filter) bool {
 	return false
 }
 
-func invalid(field, msg string) error {
-	return &restkit.Error{Kind: restkit.Invalid, Message: field + " " + msg,
-		Fields: []restkit.FieldError{{Field: field, Message: msg}}}
-}
-
-// resolve checks q against res and converts its values to canonical form. Package
-// sqlite applies the same rules.
+// resolve checks q against res (restkit.Query.Resolve: the rules every store shares).
 func resolve(res *restkit.Resource, q *restkit.Query) (*plan, error) {
-	p := &plan{}
-	for _, f := range q.Filters {
-		fd := res.Field(f.Field)
-		if fd == nil {
-			return nil, invalid(f.Field, "is not a field of "+res.Name)
-		}
-		c := restkit.Filter{Field: f.Field, Op: f.Op}
-		switch f.Op {
-		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
-			v, verr := fd.Canonical(f.Value)
-			if verr != nil {
-				return nil, invalid(f.Field, verr.Message)
-			}
-			c.Value = v
-		case restkit.OpIn:
-			c.Values = make([]any, len(f.Values))
-			for i, x := range f.Values {
-				v, verr := fd.Canonical(x)
-				if verr != nil {
-					return nil, invalid(f.Field, verr.Message)
-				}
-				c.Values[i] = v
-			}
-		case restkit.OpPrefix:
-			s, ok := f.Value.(string)
-			if !ok || !stringy(fd.Type) {
-				return nil, invalid(f.Field, "does not take prefix: it needs a string field and a string value")
-			}
-			c.Value = s
-		case restkit.OpNull:
-			b, ok := f.Value.(bool)
-			if !ok {
-				return nil, invalid(f.Field, "null takes true or false")
-			}
-			c.Value = b
-		default:
-			return nil, invalid(f.Field, "has an unknown operator "+string(f.Op))
-		}
-		p.filters = append(p.filters, c)
+	rq, err := q.Resolve(res)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range q.Sort {
-		if res.Field(k.Field) == nil {
-			return nil, invalid(k.Field, "is not a field of "+res.Name)
-		}
-	}
-	p.sort = q.Sort
-	if len(p.sort) == 0 || p.sort[len(p.sort)-1].Field != res.Key {
-		p.sort = append(slices.Clip(p.sort), restkit.SortKey{Field: res.Key})
-	}
-	bound := q.After
-	switch {
-	case q.After != nil && q.Before != nil:
-		return nil, restkit.Errorf(restkit.Invalid, "a list reads after a cursor or before one, not both")
-	case q.Offset < 0:
-		return nil, restkit.Errorf(restkit.Invalid, "the offset must not be negative")
-	case q.Offset > 0 && (q.After != nil || q.Before != nil || q.Last):
-		return nil, restkit.Errorf(restkit.Invalid, "an offset cannot be combined with a cursor")
-	case q.Before != nil:
-		bound = q.Before
-	}
-	if bound != nil {
-		if len(bound) != len(p.sort) {
-			return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
-		}
-		p.bound = make([]any, len(bound))
-		for i, k := range p.sort {
-			v, verr := res.Field(k.Field).Canonical(bound[i])
-			if verr != nil {
-				return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
-			}
-			p.bound[i] = v
-		}
+	p := &plan{filters: rq.Filters, sort: rq.Sort, bound: rq.After}
+	if rq.Before != nil {
+		p.bound = rq.Before
 	}
 	return p, nil
-}
-
-func stringy(t restkit.FieldType) bool {
-	return t == restkit.TypeString || t == restkit.TypeEnum || t == restkit.TypeEmail || t == restkit.TypeURL
 }

@@ -111,33 +111,6 @@ func (s *Store) tableOf(res *restkit.Resource, op string) (*table, error) {
 	return t, nil
 }
 
-// canonKey converts a key to its canonical form, Invalid when it cannot be one.
-func canonKey(res *restkit.Resource, key any) (any, error) {
-	kf := res.KeyField()
-	k, verr := kf.Canonical(key)
-	if verr != nil || k == nil {
-		msg := "is required"
-		if verr != nil {
-			msg = verr.Message
-		}
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: kf.Name + " " + msg,
-			Fields: []restkit.FieldError{{Field: kf.Name, Message: msg}}}
-	}
-	return k, nil
-}
-
-// conflict is the error for a unique value already taken; package sqlite returns the
-// same one.
-func conflict(res *restkit.Resource, field string) error {
-	return &restkit.Error{Kind: restkit.Conflict,
-		Message: fmt.Sprintf("another %s already has this %s", res.Singular, field),
-		Fields:  []restkit.FieldError{{Field: field, Message: "is already taken"}}}
-}
-
-func notFound(res *restkit.Resource, key any) error {
-	return restkit.Errorf(restkit.NotFound, "%s %s not found", res.Singular, restkit.Format(key))
-}
-
 // FindRecord returns a copy of the record with the key: NotFound when absent,
 // Invalid when the key is not of the key's type.
 func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
@@ -147,13 +120,13 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 	if err != nil {
 		return nil, err
 	}
-	k, err := canonKey(t.res, key)
+	k, err := t.res.CanonicalKey(key)
 	if err != nil {
 		return nil, err
 	}
 	rec := t.rows[k]
 	if rec == nil {
-		return nil, notFound(t.res, k)
+		return nil, t.res.NotFound(k)
 	}
 	return rec.Clone(), nil
 }
@@ -173,7 +146,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	k, err := canonKey(t.res, key)
+	k, err := t.res.CanonicalKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +173,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 			continue
 		}
 		if owner, taken := idx[v]; taken && owner != k {
-			return nil, conflict(t.res, name)
+			return nil, t.res.Taken(name)
 		}
 	}
 	if cur != nil {

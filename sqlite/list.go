@@ -148,11 +148,6 @@ type listQuery struct {
 	backward  bool
 }
 
-func invalid(field, msg string) error {
-	return &restkit.Error{Kind: restkit.Invalid, Message: field + " " + msg,
-		Fields: []restkit.FieldError{{Field: field, Message: msg}}}
-}
-
 var comparisons = map[restkit.Op]string{
 	restkit.OpEq: " = ?", restkit.OpLt: " < ?", restkit.OpLte: " <= ?", restkit.OpGt: " > ?", restkit.OpGte: " >= ?",
 	restkit.OpNe: " IS NOT ?", // "is distinct from": true when the column is NULL
@@ -166,6 +161,10 @@ var comparisons = map[restkit.Op]string{
 // exactly "starts with p" — % and _ are ordinary characters, unlike LIKE — and, unlike
 // substr(col, 1, length(p)) = p, a range can use the column's index.
 func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
+	q, err := q.Resolve(t.res)
+	if err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	var args []any
 	where := func() {
@@ -175,29 +174,17 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 			b.WriteString(" AND ")
 		}
 	}
-	for _, f := range q.Filters {
-		i, ok := t.byName[f.Field]
-		if !ok {
-			return nil, invalid(f.Field, "is not a field of "+t.res.Name)
-		}
-		c := &t.cols[i]
+	for _, f := range q.Filters { // resolved: declared fields, fitting ops, canonical values
+		c := &t.cols[t.byName[f.Field]]
 		switch f.Op {
 		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
-			v, verr := c.field.Canonical(f.Value)
-			if verr != nil {
-				return nil, invalid(f.Field, verr.Message)
-			}
 			where()
 			b.WriteString(c.q)
 			b.WriteString(comparisons[f.Op])
-			args = append(args, encode(v))
+			args = append(args, encode(f.Value))
 		case restkit.OpIn:
 			vals := make([]any, len(f.Values))
-			for j, x := range f.Values {
-				v, verr := c.field.Canonical(x)
-				if verr != nil {
-					return nil, invalid(f.Field, verr.Message)
-				}
+			for j, v := range f.Values {
 				vals[j] = encode(v)
 			}
 			where()
@@ -211,10 +198,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 			b.WriteString(")")
 			args = append(args, vals...)
 		case restkit.OpPrefix:
-			p, ok := f.Value.(string)
-			if !ok || c.kind != kText {
-				return nil, invalid(f.Field, "does not take prefix: it needs a string field and a string value")
-			}
+			p := f.Value.(string)
 			where()
 			b.WriteString(c.q)
 			b.WriteString(" >= ?")
@@ -226,10 +210,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 				args = append(args, upper)
 			}
 		case restkit.OpNull:
-			isNull, ok := f.Value.(bool)
-			if !ok {
-				return nil, invalid(f.Field, "null takes true or false")
-			}
+			isNull := f.Value.(bool)
 			where()
 			b.WriteString(c.q)
 			if isNull {
@@ -237,31 +218,14 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 			} else {
 				b.WriteString(" IS NOT NULL")
 			}
-		default:
-			return nil, invalid(f.Field, "has an unknown operator "+string(f.Op))
 		}
 	}
 	filters := b.String()
 	lq := &listQuery{count: "SELECT count(*) FROM " + t.q + filters, countArgs: slices.Clip(args)}
 
-	sort := q.Sort
-	for _, k := range sort {
-		if _, ok := t.byName[k.Field]; !ok {
-			return nil, invalid(k.Field, "is not a field of "+t.res.Name)
-		}
-	}
-	if len(sort) == 0 || sort[len(sort)-1].Field != t.res.Key {
-		sort = append(slices.Clip(sort), restkit.SortKey{Field: t.res.Key})
-	}
+	sort := q.Sort // resolved: ends with the key
 	bound, after := q.After, true
-	switch {
-	case q.After != nil && q.Before != nil:
-		return nil, restkit.Errorf(restkit.Invalid, "a list reads after a cursor or before one, not both")
-	case q.Offset < 0:
-		return nil, restkit.Errorf(restkit.Invalid, "the offset must not be negative")
-	case q.Offset > 0 && (q.After != nil || q.Before != nil || q.Last):
-		return nil, restkit.Errorf(restkit.Invalid, "an offset cannot be combined with a cursor")
-	case q.Before != nil:
+	if q.Before != nil {
 		bound, after = q.Before, false
 	}
 	lq.backward = q.Backward()
@@ -273,16 +237,9 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 	p.WriteString(" FROM ")
 	p.WriteString(t.q)
 	p.WriteString(filters)
-	if bound != nil {
-		if len(bound) != len(sort) {
-			return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
-		}
+	if bound != nil { // resolved: one canonical value per sort entry
 		enc := make([]any, len(bound))
-		for i, k := range sort {
-			v, verr := t.cols[t.byName[k.Field]].field.Canonical(bound[i])
-			if verr != nil {
-				return nil, restkit.Errorf(restkit.Invalid, "the cursor does not fit the sort order")
-			}
+		for i, v := range bound {
 			enc[i] = encode(v)
 		}
 		if filters == "" {

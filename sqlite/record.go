@@ -162,35 +162,6 @@ func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
 	return rec, nil
 }
 
-// canonKey converts a key to its canonical form, Invalid when it cannot be one.
-func canonKey(res *restkit.Resource, key any) (any, error) {
-	kf := res.KeyField()
-	switch key.(type) { // the common cases, without a call
-	case int64:
-		if kf.Type == restkit.TypeInteger {
-			return key, nil
-		}
-	case string:
-		if kf.Type == restkit.TypeString {
-			return key, nil
-		}
-	}
-	k, verr := kf.Canonical(key)
-	if verr != nil || k == nil {
-		msg := "is required"
-		if verr != nil {
-			msg = verr.Message
-		}
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: kf.Name + " " + msg,
-			Fields: []restkit.FieldError{{Field: kf.Name, Message: msg}}}
-	}
-	return k, nil
-}
-
-func notFound(res *restkit.Resource, key any) error {
-	return restkit.Errorf(restkit.NotFound, "%s %s not found", res.Singular, restkit.Format(key))
-}
-
 // FindRecord returns the record with the key: NotFound when absent, Invalid when
 // the key is not of the key's type.
 func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
@@ -199,14 +170,14 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 	if err != nil {
 		return nil, err
 	}
-	k, err := canonKey(t.res, key)
+	k, err := t.res.CanonicalKey(key)
 	if err != nil {
 		return nil, err
 	}
 	rec, err := t.scan(t.find.QueryRowContext(ctx, k))
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFound(t.res, k)
+			return nil, t.res.NotFound(k)
 		}
 		return nil, restkit.Wrap(op, err)
 	}
@@ -228,7 +199,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	k, err := canonKey(t.res, key)
+	k, err := t.res.CanonicalKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -345,9 +316,9 @@ func (t *table) writeError(op string, err error, k any) error {
 				Fields:  []restkit.FieldError{{Field: name, Message: "already exists"}}}
 		}
 		if _, ok := t.byName[name]; ok {
-			return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
-				Message: fmt.Sprintf("another %s already has this %s", t.res.Singular, name),
-				Fields:  []restkit.FieldError{{Field: name, Message: "is already taken"}}}
+			taken := t.res.Taken(name)
+			taken.Op, taken.Err = op, err
+			return taken
 		}
 	}
 	return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err, Message: "a unique value is already taken"}

@@ -42,7 +42,7 @@ func testCRUD(t *testing.T, open func(t *testing.T) restkit.Store) {
 
 	f.wantNotFound(t, f.things, int64(1))
 	_, err := f.s.FindRecord(f.ctx, f.things, int64(1))
-	if got, want := restkit.ErrorMessage(err), "thing 1 not found"; got != want {
+	if got, want := restkit.ErrorMessage(err), "no thing with id 1"; got != want {
 		t.Errorf("NotFound message = %q, want %q", got, want)
 	}
 

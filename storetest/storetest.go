@@ -25,7 +25,7 @@
 //     returns (nil, nil).
 //   - A unique value already taken: Conflict, Message "another <singular> already has
 //     this <field>", Fields [{<field>, "is already taken"}]. null never conflicts.
-//   - FindRecord of an absent key: NotFound "<singular> <key> not found". FindNoun of
+//   - FindRecord of an absent key: NotFound "no <singular> with <key field> <key>". FindNoun of
 //     a noun never written: NotFound.
 //   - Filters: comparisons against an unset field are false, except null and ne; ne is
 //     "is distinct from", so a null field matches ne v. prefix treats % and _ literally.
