@@ -8,6 +8,8 @@ package bench_test
 //	go test ./bench -run '^$' -bench 'GetByID/restkit' -cpuprofile cpu.out && go tool pprof -top cpu.out
 //
 // Nothing here runs without -bench: there are no tests, and the data is made on first use.
+// Besides ns/op each reports cpu-ns/op, the process's CPU time per request, which is the
+// number to compare on a machine where other work competes for the CPUs.
 
 import (
 	"bytes"
@@ -190,6 +192,14 @@ func each(b *testing.B, fn func(b *testing.B, h http.Handler, name string)) {
 func parallel(b *testing.B, h http.Handler, method string, next func(r *rand.Rand) (string, []byte), want int) {
 	b.ReportAllocs()
 	var seed atomic.Uint64
+	cpu0 := processCPU()
+	defer func() {
+		// CPU time per request (all goroutines, GC included): unlike ns/op it hardly
+		// moves when other processes compete for the CPUs.
+		if cpu := processCPU() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}()
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(seed.Add(1), 42))
 		for pb.Next() {

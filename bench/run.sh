@@ -91,11 +91,13 @@ cp "$WORK"/restkit-data/restkit.db* "$WORK/baseline-data/"
 # 2. Serve both.
 RK_PORT=$("$WORK/seed" -freeport)
 start_restkit "$RK_PORT"
+RK_PID=$PID
 RK="http://127.0.0.1:$RK_PORT"
 BL_PORT=$("$WORK/seed" -freeport)
 "$WORK/baseline" --addr "127.0.0.1:$BL_PORT" --db "$WORK/baseline-data/restkit.db" 2>>"$WORK/baseline.log" &
 PID=$!
 PIDS+=("$PID")
+BL_PID=$PID
 BL="http://127.0.0.1:$BL_PORT"
 wait_healthy "$BL" "$PID"
 
@@ -125,9 +127,18 @@ to_ms() { # wrk duration (123.45us, 1.23ms, 1.02s, 2.00m) -> milliseconds
 		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
 		printf "%.2f", n }'
 }
-load() { # name server url [script [args...]]; leaves the raw output in $OUT/wrk-name-server-rROUND.txt
-	local name=$1 server=$2 url=$3 script=${4:-}
-	shift 3
+cpu_ticks() { # pid -> user + system CPU time so far, in clock ticks
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# load: one warm-up and one measured wrk run against a server; prints
+# "req/s p99_ms non2xx cpu_us_per_request", the last being the server's own CPU time
+# (user + system, from /proc) over the measured run divided by its requests: unlike
+# req/s it hardly moves when something else competes for the CPUs.
+load() { # name server pid url [script [args...]]; leaves the raw output in $OUT/wrk-name-server-rROUND.txt
+	local name=$1 server=$2 pid=$3 url=$4 script=${5:-}
+	shift 4
 	shift $(($# > 0 ? 1 : 0))
 	local opts=(-t"$THREADS" -c"$CONNECTIONS")
 	[ -z "$script" ] || opts+=(-s "$script")
@@ -135,23 +146,28 @@ load() { # name server url [script [args...]]; leaves the raw output in $OUT/wrk
 	# id base, different for the warm-up and the measured run (see post.lua).
 	wrk "${opts[@]}" -d"$WARMUP" "$url" 0 "$@" >/dev/null
 	local raw=$OUT/wrk-$name-$server-r$round.txt
+	local t0 t1
+	t0=$(cpu_ticks "$pid")
 	wrk "${opts[@]}" -d"$DURATION" --latency "$url" 100000000 "$@" >"$raw"
-	local rps p99 non2xx errs
+	t1=$(cpu_ticks "$pid")
+	local rps p99 non2xx errs requests
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$raw")
 	p99=$(awk '$1 == "99%" {print $2}' "$raw")
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$raw")
 	errs=$(awk '/Socket errors:/ {print}' "$raw")
+	requests=$(awk '/requests in/ {print $1}' "$raw")
 	[ -n "$rps" ] && [ -n "$p99" ] || die "could not read wrk's output: $raw"
 	[ -z "$non2xx" ] || log "WARNING: $name on $server: $non2xx non-2xx responses (see $raw)"
 	[ -z "$errs" ] || log "WARNING: $name on $server: $errs"
-	printf '%s %s %s\n' "$rps" "$(to_ms "$p99")" "${non2xx:-0}"
+	printf '%s %s %s %s\n' "$rps" "$(to_ms "$p99")" "${non2xx:-0}" \
+		"$(awk -v t=$((t1 - t0)) -v us="$TICK_US" -v n="$requests" 'BEGIN {printf "%.1f", t * us / n}')"
 }
 
 median() { # numbers... -> their median
 	printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-declare -A RPS P99 NON2XX
+declare -A RPS P99 NON2XX CPU
 i=0
 for round in $(seq "$ROUNDS"); do
 	for scenario in get page post; do
@@ -165,10 +181,11 @@ for round in $(seq "$ROUNDS"); do
 		i=$((i + 1))
 		for server in $order; do
 			log "round $round/$ROUNDS, $scenario: $server ($WARMUP warm-up, $DURATION measured, $CONNECTIONS connections)"
-			if [ "$server" = baseline ]; then url=$bl_url; else url=$rk_url; fi
-			out=$(load "$scenario" "$server" "$url" "${args[@]}")
-			read -r rps p99 non2xx <<<"$out"
+			if [ "$server" = baseline ]; then url=$bl_url pid=$BL_PID; else url=$rk_url pid=$RK_PID; fi
+			out=$(load "$scenario" "$server" "$pid" "$url" "${args[@]}")
+			read -r rps p99 non2xx cpu <<<"$out"
 			RPS[$scenario-$server]+=" $rps"
+			CPU[$scenario-$server]+=" $cpu"
 			P99[$scenario-$server]+=" $p99"
 			NON2XX[$scenario-$server]=$((${NON2XX[$scenario-$server]:-0} + non2xx))
 		done
@@ -183,22 +200,29 @@ done
 	printf 'wrk -t%s -c%s -d%s (after %s warm-up), %s round(s), medians; loopback, %s cars, deep page after row %s\n' \
 		"$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$CARS" "$DEEP"
 	printf 'load average: %s at the start, %s at the end\n\n' "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
-	printf '%-12s %12s %12s %7s %8s %13s %12s\n' scenario 'baseline r/s' 'restkit r/s' ratio target 'baseline p99' 'restkit p99'
+	printf '%-12s %12s %12s %7s %8s %13s %12s   %s\n' scenario 'baseline r/s' 'restkit r/s' ratio target 'baseline p99' 'restkit p99' \
+		'server CPU µs/req: baseline restkit ratio'
 	for scenario in get page post; do
 		# shellcheck disable=SC2086 # word splitting of the per-round lists is meant
 		b_rps=$(median ${RPS[$scenario-baseline]}) b_p99=$(median ${P99[$scenario-baseline]})
 		# shellcheck disable=SC2086
 		r_rps=$(median ${RPS[$scenario-restkit]}) r_p99=$(median ${P99[$scenario-restkit]})
+		# shellcheck disable=SC2086
+		b_cpu=$(median ${CPU[$scenario-baseline]}) r_cpu=$(median ${CPU[$scenario-restkit]})
 		ratio=$(awk -v r="$r_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", r / b}')
+		cpu_ratio=$(awk -v r="$r_cpu" -v b="$b_cpu" 'BEGIN {printf "%.2f", b / r}')
 		case $scenario in
 		get) label="GET by id" target=$(awk -v x="$ratio" 'BEGIN {print (x >= 0.8) ? "ok" : "BELOW"}') ;;
 		page) label="deep page" target=$(awk -v x="$ratio" 'BEGIN {print (x >= 0.8) ? "ok" : "BELOW"}') ;;
 		post) label="POST" target="-" ;;
 		esac
-		printf '%-12s %12.0f %12.0f %6sx %8s %10.2f ms %9.2f ms\n' "$label" "$b_rps" "$r_rps" "$ratio" "$target" "$b_p99" "$r_p99"
+		printf '%-12s %12.0f %12.0f %6sx %8s %10.2f ms %9.2f ms   %26.1f %7.1f %5sx\n' "$label" "$b_rps" "$r_rps" "$ratio" "$target" \
+			"$b_p99" "$r_p99" "$b_cpu" "$r_cpu" "$cpu_ratio"
 	done
 	for k in "${!NON2XX[@]}"; do
 		[ "${NON2XX[$k]}" = 0 ] || printf 'WARNING: %s had %s non-2xx responses\n' "$k" "${NON2XX[$k]}"
 	done
-	printf '\ntarget: restkit >= 0.8x the baseline on GET by id and on the deep page. Raw wrk output: %s/wrk-*.txt\n' "$OUT"
+	printf '\nratio = restkit r/s / baseline r/s; the CPU ratio = baseline CPU/req / restkit CPU/req (same sense: 1.00 is parity,\n'
+	printf 'below 1 restkit costs more), which other load on the machine disturbs far less than r/s.\n'
+	printf 'target: restkit >= 0.8x the baseline on GET by id and on the deep page. Raw wrk output: %s/wrk-*.txt\n' "$OUT"
 } | tee "$OUT/results.txt"
