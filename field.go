@@ -93,17 +93,25 @@ func (f *Field) Canonical(v any) (any, *valueError) {
 		}
 		return nil, bad("must be a number")
 	case TypeDatetime:
+		var p time.Time
 		switch t := v.(type) {
 		case time.Time:
-			return t.UTC(), nil
+			p = t.UTC()
 		case string:
-			p, err := time.Parse(time.RFC3339Nano, t)
-			if err != nil || p.Year() < 1 || p.Year() > 9999 {
+			var err error
+			if p, err = time.Parse(time.RFC3339Nano, t); err != nil {
 				return nil, bad("must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z")
 			}
-			return p.UTC(), nil
+			p = p.UTC()
+		default:
+			return nil, bad("must be an RFC 3339 date-time string")
 		}
-		return nil, bad("must be an RFC 3339 date-time string")
+		// The range is checked in UTC, the form every store keeps: 9999-12-31T23:00:00-05:00
+		// is in year 10000 there, which four-digit storage cannot hold.
+		if p.Year() < 1 || p.Year() > 9999 {
+			return nil, bad("must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+		}
+		return p, nil
 	}
 	return nil, bad("has an unknown type")
 }

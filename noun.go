@@ -3,6 +3,7 @@ package restkit
 import (
 	"context"
 	"maps"
+	"math"
 )
 
 // Defaults returns a noun's initial state: every field with a default, and null for
@@ -15,6 +16,20 @@ func (n *Noun) Defaults() map[string]any {
 			out[f.Name] = f.Default
 		case f.Nullable:
 			out[f.Name] = nil
+		}
+	}
+	return out
+}
+
+// State returns the current state from what a store holds: the defaults, overlaid
+// with every stored value of a declared field. A field declared after the state was
+// last written so reads as its default (the additive schema change for nouns); nil
+// stored means never written.
+func (n *Noun) State(stored map[string]any) map[string]any {
+	out := n.Defaults()
+	for _, f := range n.Fields {
+		if v, ok := stored[f.Name]; ok {
+			out[f.Name] = v
 		}
 	}
 	return out
@@ -49,11 +64,19 @@ func (n *Noun) Apply(ctx context.Context, cur, body map[string]any) (map[string]
 		}
 	case UpdateIncrement:
 		f := n.byName[u.Field]
+		msg := ""
 		switch v := next[f.Name].(type) {
 		case int64:
-			next[f.Name] = v + int64(u.By)
+			sum := v + int64(u.By)
+			if (u.By > 0 && sum < v) || (u.By < 0 && sum > v) {
+				msg = "would overflow a 64-bit integer"
+			}
+			next[f.Name] = sum
 		case float64:
 			next[f.Name] = v + u.By
+			if math.IsInf(v+u.By, 0) {
+				msg = "would overflow a 64-bit float"
+			}
 		default: // unset: start from zero
 			if f.Type == TypeInteger {
 				next[f.Name] = int64(u.By)
@@ -61,7 +84,10 @@ func (n *Noun) Apply(ctx context.Context, cur, body map[string]any) (map[string]
 				next[f.Name] = u.By
 			}
 		}
-		if msg := f.Check(next[f.Name]); msg != "" {
+		if msg == "" {
+			msg = f.Check(next[f.Name])
+		}
+		if msg != "" {
 			return nil, &Error{Kind: Conflict, Message: "the update would leave the state invalid",
 				Fields: []FieldError{{f.Name, msg}}}
 		}
@@ -86,7 +112,7 @@ func (n *Noun) build(in, cur map[string]any, mode WriteMode, trusted bool) (map[
 	out := make(map[string]any, len(n.Fields))
 	errs = append(errs, buildFields(n.Fields, "", in, cur, mode, trusted, out)...)
 	if len(errs) > 0 {
-		sortFieldErrors(errs)
+		SortFieldErrors(errs)
 		return nil, &Error{Kind: Invalid, Message: "validation failed", Fields: errs}
 	}
 	return out, nil

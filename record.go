@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Record is one stored item of a resource, or the state of a noun.
@@ -65,8 +68,23 @@ func (r *Resource) Taken(field string) *Error {
 		Fields: []FieldError{{Field: field, Message: "is already taken"}}}
 }
 
-// KeyOf returns the record's key value.
-func (r *Resource) KeyOf(rec *Record) any { return rec.Values[r.Key] }
+// CheckKey returns why v cannot be a key of the resource, or "". A key must name a
+// record in a URL: so besides the key field's own constraints, a string key must be
+// non-empty, valid UTF-8, free of control characters and not "." or "..", which URL
+// resolution would turn into another path. Body keys and URL keys both pass here.
+func (r *Resource) CheckKey(v any) string {
+	if s, ok := v.(string); ok {
+		switch {
+		case s == "":
+			return "must not be empty"
+		case s == "." || s == "..":
+			return `must not be "." or ".."`
+		case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+			return "must be valid UTF-8 without control characters"
+		}
+	}
+	return r.KeyField().Check(v)
+}
 
 // WriteMode says how a request body becomes a record.
 type WriteMode int
@@ -92,10 +110,12 @@ const (
 func (r *Resource) Build(in map[string]any, cur *Record, key any, mode WriteMode) (map[string]any, error) {
 	var errs []FieldError
 	for name := range in {
-		if r.byName[name] == nil {
+		if r.byName[name] == nil && !(r.Timestamps && (name == "created" || name == "updated")) {
 			errs = append(errs, FieldError{Field: name, Message: "is not a field of " + r.Name})
 		}
 	}
+	// With timestamps: true, created and updated are the server's: a client that sends
+	// back what it read (GET, edit, PUT) has them ignored, like any echoed read-only value.
 	var curValues map[string]any
 	if cur != nil {
 		curValues = cur.Values
@@ -114,6 +134,9 @@ func (r *Resource) Build(in map[string]any, cur *Record, key any, mode WriteMode
 			out[f.Name] = key
 		case mode == Create:
 			v, msg := canonicalChecked(f, raw, present)
+			if msg == "" && v != nil {
+				msg = r.CheckKey(v)
+			}
 			if msg != "" {
 				errs = append(errs, FieldError{f.Name, msg})
 			}
@@ -132,7 +155,7 @@ func (r *Resource) Build(in map[string]any, cur *Record, key any, mode WriteMode
 	}
 	errs = append(errs, buildFields(r.Fields, r.Key, in, curValues, mode, false, out)...)
 	if len(errs) > 0 {
-		sortFieldErrors(errs)
+		SortFieldErrors(errs)
 		return nil, &Error{Kind: Invalid, Message: "validation failed", Fields: errs}
 	}
 	return out, nil
@@ -216,6 +239,7 @@ func buildFields(fields []*Field, skip string, in, cur map[string]any, mode Writ
 	return errs
 }
 
-func sortFieldErrors(errs []FieldError) {
+// SortFieldErrors orders field errors by field name, so responses are stable.
+func SortFieldErrors(errs []FieldError) {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
 }

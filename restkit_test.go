@@ -175,6 +175,74 @@ func TestPrepareRejectsBadDeclarations(t *testing.T) {
 	}
 }
 
+func TestDatetimeRangeIsCheckedInUTC(t *testing.T) {
+	f := &restkit.Field{Name: "d", Type: restkit.TypeDatetime}
+	for in, ok := range map[string]bool{
+		"9999-12-31T23:59:59Z":      true,
+		"9999-12-31T23:59:59-05:00": false, // year 10000 in UTC
+		"0001-01-01T00:00:00Z":      true,
+		"0001-01-01T00:00:00+01:00": false, // year 0 in UTC
+		"2024-02-30T00:00:00Z":      false,
+	} {
+		_, verr := f.Canonical(in)
+		if (verr == nil) != ok {
+			t.Errorf("%s: accepted=%v, want %v", in, verr == nil, ok)
+		}
+	}
+}
+
+func TestKeysMustBeAddressable(t *testing.T) {
+	notes := &restkit.Resource{Name: "notes", Key: "k", Fields: []*restkit.Field{{Name: "k", Type: restkit.TypeString}}}
+	if err := (&restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{notes}}}}).Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	for key, msg := range map[string]string{
+		"":         "must not be empty",
+		".":        `must not be "." or ".."`,
+		"..":       `must not be "." or ".."`,
+		`a\u0001b`: "must be valid UTF-8 without control characters",
+		"ok":       "",
+	} {
+		_, err := notes.Build(mustParse(t, `{"k":"`+key+`"}`), nil, nil, restkit.Create)
+		got := ""
+		if fe := restkit.ErrorFields(err); len(fe) > 0 {
+			got = fe[0].Message
+		}
+		if got != msg {
+			t.Errorf("key %q: %q, want %q", key, got, msg)
+		}
+	}
+}
+
+func TestIncrementOverflowIsAConflict(t *testing.T) {
+	for _, tt := range []struct {
+		typ restkit.FieldType
+		by  float64
+		cur any
+	}{
+		{restkit.TypeInteger, 1 << 62, int64(1 << 62)},
+		{restkit.TypeInteger, -(1 << 62), int64(-(1 << 62)) - 1},
+		{restkit.TypeNumber, 1e308, 1e308},
+	} {
+		n := &restkit.Noun{Name: "c", Fields: []*restkit.Field{{Name: "v", Type: tt.typ}}, Update: restkit.Update{Op: restkit.UpdateIncrement, Field: "v", By: tt.by}}
+		if err := (&restkit.Schema{APIs: []*restkit.API{{Nouns: []*restkit.Noun{n}}}}).Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := n.Apply(context.Background(), map[string]any{"v": tt.cur}, nil)
+		if !restkit.IsKind(err, restkit.Conflict) {
+			t.Errorf("%s %v + %v: %v, want Conflict", tt.typ, tt.cur, tt.by, err)
+		}
+	}
+}
+
+func TestNounStateAddsNewFieldsAndDropsOldOnes(t *testing.T) {
+	_, led := carsSchema(t)
+	got := led.State(map[string]any{"state": "on", "gone": 1})
+	if want := map[string]any{"state": "on", "brightness": int64(50), "label": nil}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("%#v", got)
+	}
+}
+
 func TestPrepareRejectsStorageCollisions(t *testing.T) {
 	field := func() []*restkit.Field { return []*restkit.Field{{Name: "k", Type: restkit.TypeString}} }
 	s := &restkit.Schema{APIs: []*restkit.API{

@@ -3,6 +3,7 @@ package restkit
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -152,7 +153,7 @@ const (
 
 var (
 	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-	baseRE = regexp.MustCompile(`^(/[a-zA-Z0-9._~-]+)+$`)
+	baseRE = regexp.MustCompile(`^(/[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*)+$`) // no "." or ".." segments
 )
 
 // Prepare checks the declaration, fills defaults and compiles patterns. It must be
@@ -417,6 +418,8 @@ func prepareNoun(n *Noun, at string, add addFunc) {
 			add(at+".update", "increment names %q, which is not a field", u.Field)
 		case f.Type != TypeInteger && f.Type != TypeNumber:
 			add(at+".update", "increment needs an integer or number field, %s is %s", f.Name, f.Type)
+		case math.IsInf(u.By, 0) || math.IsNaN(u.By):
+			add(at+".update", "increment needs a finite step, not %v", u.By)
 		case f.Type == TypeInteger && u.By != float64(int64(u.By)):
 			add(at+".update", "increment of an integer field needs a whole step, not %v", u.By)
 		}

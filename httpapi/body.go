@@ -11,16 +11,20 @@ import (
 
 // readObject reads a JSON object body of at most limit bytes through the strict parser.
 // Order of checks: a declared length over the limit (413) before anything is read, then
-// the media type (415), then size while reading (413), then the JSON itself (400).
+// the media type when there is a body or a declared type (415), then size while
+// reading (413), then the JSON itself (400).
 func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit.Limits) (map[string]any, error) {
 	if r.ContentLength > limit {
 		return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
 	}
-	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
-		return restkit.ParseObject(nil, lim)
+	empty := r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody
+	if !empty || r.Header.Get("Content-Type") != "" {
+		if err := checkContentType(r); err != nil {
+			return nil, err
+		}
 	}
-	if err := checkContentType(r); err != nil {
-		return nil, err
+	if empty {
+		return restkit.ParseObject(nil, lim)
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -40,19 +44,20 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit
 // on every write and a record deleted and made again never repeats an old tag.
 
 func etagOf(rec *restkit.Record) string {
+	var created uint64 // 0 for a noun never written (revision 0)
+	if !rec.Created.IsZero() {
+		created = uint64(rec.Created.UnixNano())
+	}
 	b := make([]byte, 0, 32)
 	b = append(b, '"')
-	b = appendBase36(b, rec.Rev)
+	b = appendBase36(b, uint64(rec.Rev))
 	b = append(b, '-')
-	b = appendBase36(b, rec.Created.UnixNano())
+	b = appendBase36(b, created)
 	return string(append(b, '"'))
 }
 
-func appendBase36(b []byte, n int64) []byte {
+func appendBase36(b []byte, n uint64) []byte {
 	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-	if n < 0 {
-		n = -n
-	}
 	var buf [16]byte
 	i := len(buf)
 	for {
@@ -128,7 +133,8 @@ func checkWrite(r *http.Request, cur *restkit.Record) error {
 		}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && cur != nil {
-		if inm == "*" || etagListMatch(inm, etagOf(cur)) {
+		etag := etagOf(cur) // If-None-Match compares weakly (RFC 9110 §13.1.2)
+		if inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag) {
 			return restkit.Errorf(restkit.PreconditionFailed, "the record exists and If-None-Match forbids replacing it")
 		}
 	}

@@ -57,13 +57,15 @@ type envelopeError struct {
 // no Go error text, SQL or path ever reaches the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope bool, err error) {
 	status := StatusOf(err)
-	if status >= 500 {
-		if errors.Is(err, context.Canceled) {
-			status = 499 // the client went away; nobody reads the body
-		}
+	switch {
+	case status >= 500 && errors.Is(err, context.Canceled):
+		status = 499 // the client went away: nobody reads the body, nothing failed here
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "client gone",
+			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path))
+	case status >= 500:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Any(keyError, err))
-	} else if s.debug {
+	case s.debug:
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Int(keyStatus, status), slog.Any(keyError, err))
 	}

@@ -107,6 +107,9 @@ func checkContentType(r *http.Request) error {
 		return restkit.Errorf(restkit.UnsupportedMedia, "the body needs Content-Type: application/json")
 	}
 	mt, params, err := mime.ParseMediaType(ct)
+	if mt == "application/json-patch+json" {
+		return restkit.Errorf(restkit.UnsupportedMedia, "JSON Patch (RFC 6902) is not supported; send a JSON Merge Patch as application/merge-patch+json")
+	}
 	if err != nil || (mt != mediaJSON && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
 		return restkit.Errorf(restkit.UnsupportedMedia, "the body must be application/json, not %q", ct)
 	}

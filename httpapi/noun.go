@@ -11,17 +11,12 @@ import (
 // the declared update, DELETE resets to the defaults. Bodies go through the bounded
 // flat parser (restkit.NounLimits): a noun is a device's state, and its input is hostile.
 type nounHandler struct {
-	s    *Server
-	api  *restkit.API
+	endpoint
 	noun *restkit.Noun
 	view view
 }
 
 const nounAllow = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
-
-func (h *nounHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.s.writeError(w, r, h.api.Envelope, err)
-}
 
 func (h *nounHandler) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
@@ -47,26 +42,28 @@ func (h *nounHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *nounHandler) negotiate(w http.ResponseWriter, r *http.Request, offers ...string) (string, bool) {
-	media, err := negotiate(r, offers...)
-	if err != nil {
-		h.fail(w, r, err)
-		return "", false
-	}
-	if media == mediaHTML {
-		http.Redirect(w, r, docsAnchor(h.api, h.noun.Name), http.StatusSeeOther)
-		return "", false
-	}
-	return media, true
-}
-
 // current returns the stored state, or the defaults (revision 0) before the first write.
 func (h *nounHandler) current(r *http.Request) (*restkit.Record, error) {
 	rec, err := h.s.store.FindNoun(r.Context(), h.noun)
 	if restkit.IsKind(err, restkit.NotFound) {
-		return &restkit.Record{Values: h.noun.Defaults()}, nil
+		rec, err = nil, nil
 	}
-	return rec, err
+	if err != nil {
+		return nil, err
+	}
+	return h.effective(rec), nil
+}
+
+// effective is the state clients see for what the store holds (nil before the first
+// write): the defaults overlaid with the stored values, so that GET, the ETag that
+// If-Match compares and the input of a write are one and the same.
+func (h *nounHandler) effective(stored *restkit.Record) *restkit.Record {
+	if stored == nil {
+		return &restkit.Record{Values: h.noun.Defaults()}
+	}
+	rec := *stored
+	rec.Values = h.noun.State(stored.Values)
+	return &rec
 }
 
 func (h *nounHandler) get(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +82,7 @@ func (h *nounHandler) get(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.render(w, media, rec)
+	h.writeItem(w, http.StatusOK, media, h.view, rec)
 }
 
 // write reads the body (optional for POST and DELETE), then, atomically in the store,
@@ -108,18 +105,18 @@ func (h *nounHandler) write(w http.ResponseWriter, r *http.Request, bodyOptional
 		return
 	}
 	now := h.s.now().UTC()
-	rec, err := h.s.store.WriteNoun(r.Context(), h.noun, func(cur *restkit.Record) (*restkit.Record, error) {
+	rec, err := h.s.store.WriteNoun(r.Context(), h.noun, func(stored *restkit.Record) (*restkit.Record, error) {
+		cur := h.effective(stored)
 		if err := checkWrite(r, cur); err != nil {
 			return nil, err
 		}
-		state := h.noun.Defaults()
-		created := now
-		if cur != nil {
-			state, created = maps.Clone(cur.Values), cur.Created
-		}
-		values, err := next(state, body)
+		values, err := next(maps.Clone(cur.Values), body)
 		if err != nil {
 			return nil, err
+		}
+		created := cur.Created
+		if stored == nil {
+			created = now
 		}
 		return &restkit.Record{Values: values, Created: created, Updated: now}, nil
 	})
@@ -128,20 +125,5 @@ func (h *nounHandler) write(w http.ResponseWriter, r *http.Request, bodyOptional
 		return
 	}
 	setValidators(w.Header(), rec, etagOf(rec))
-	h.render(w, media, rec)
-}
-
-func (h *nounHandler) render(w http.ResponseWriter, media string, rec *restkit.Record) {
-	buf := make([]byte, 0, 128)
-	if media == mediaXML {
-		buf = append(buf, xmlHeader...)
-		buf = h.view.appendXMLRecord(buf, h.noun.Name, rec)
-		writeBody(w, http.StatusOK, "application/xml; charset=utf-8", append(buf, '\n'))
-		return
-	}
-	buf = h.view.appendRecord(buf, rec)
-	if h.api.Envelope {
-		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
-	}
-	writeBody(w, http.StatusOK, mediaJSON, append(buf, '\n'))
+	h.writeItem(w, http.StatusOK, media, h.view, rec)
 }

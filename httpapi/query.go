@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,12 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 			}
 		}
 	}
-	if !hasSortKey(lr.q.Sort, res.Key) {
+	// The key ends every order, which makes it total. Fields after the key could never
+	// decide anything (the key is unique), so they are dropped: the order, and the
+	// cursor's values, then match what every store resolves.
+	if i := slices.IndexFunc(lr.q.Sort, func(k restkit.SortKey) bool { return k.Field == res.Key }); i >= 0 {
+		lr.q.Sort = lr.q.Sort[:i+1]
+	} else {
 		lr.q.Sort = append(lr.q.Sort, restkit.SortKey{Field: res.Key})
 	}
 
@@ -115,7 +121,8 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 		lr.params.Set(paramFields, s)
 		want := map[string]bool{}
 		for _, name := range strings.Split(s, ",") {
-			if res.Field(name) == nil {
+			stamp := res.Timestamps && (name == "created" || name == "updated")
+			if res.Field(name) == nil && !stamp {
 				bad(paramFields, "%q is not a field of %s", name, res.Name)
 			}
 			want[name] = true
@@ -126,7 +133,7 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 				fields = append(fields, f)
 			}
 		}
-		lr.view = view{fields: fields}
+		lr.view = view{fields: fields, timestamps: res.Timestamps && (want["created"] || want["updated"])}
 	}
 
 	cursor, hasCursor := one(paramCursor)
@@ -143,7 +150,7 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 		switch {
 		case err != nil || n < 1:
 			bad(paramPage, "must be a whole number from 1")
-		case (n-1)*lr.q.Limit > MaxOffset:
+		case n-1 > MaxOffset/lr.q.Limit || (n-1)*lr.q.Limit > MaxOffset: // the first test keeps the product from overflowing
 			bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", MaxOffset)
 		default:
 			lr.page = n
@@ -182,7 +189,7 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 		lr.params.Set(name, vs[0])
 	}
 	if len(errs) > 0 {
-		sortErrors(errs)
+		restkit.SortFieldErrors(errs)
 		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: errs}
 	}
 	return lr, nil
@@ -239,15 +246,6 @@ func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, e
 	}
 	flt.Value = v
 	return flt, nil
-}
-
-func hasSortKey(sort []restkit.SortKey, name string) bool {
-	for _, k := range sort {
-		if k.Field == name {
-			return true
-		}
-	}
-	return false
 }
 
 func fieldNames(res *restkit.Resource, keep func(*restkit.Field) bool) []string {
@@ -350,12 +348,4 @@ func decodeCursor(res *restkit.Resource, s, sortSpec string, key []byte, q *rest
 		return invalid
 	}
 	return nil
-}
-
-func sortErrors(errs []restkit.FieldError) {
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
-		}
-	}
 }

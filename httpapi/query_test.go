@@ -42,6 +42,7 @@ func TestParseList(t *testing.T) {
 		{"limit=5&count=true", restkit.Query{Limit: 5, Count: true, Sort: []restkit.SortKey{{Field: "id"}}}, 0},
 		{"sort=-year,color", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "year", Desc: true}, {Field: "color"}, {Field: "id"}}}, 0},
 		{"sort=-id", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id", Desc: true}}}, 0},
+		{"sort=year,id,color", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "year"}, {Field: "id"}}}, 0},
 		{"page=3&limit=10", restkit.Query{Limit: 10, Offset: 20, Sort: []restkit.SortKey{{Field: "id"}}}, 3},
 		{"color=red", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id"}}, Filters: []restkit.Filter{{Field: "color", Op: restkit.OpEq, Value: "red"}}}, 0},
 		{"year[gte]=2010", restkit.Query{Limit: 20, Sort: []restkit.SortKey{{Field: "id"}}, Filters: []restkit.Filter{{Field: "year", Op: restkit.OpGte, Value: int64(2010)}}}, 0},
@@ -151,7 +152,7 @@ func TestCursorRoundTripAndTamper(t *testing.T) {
 // the resource's limits and names only declared fields.
 func FuzzParseList(f *testing.F) {
 	res := testResource(f)
-	for _, s := range []string{"", "limit=5&sort=-year,color", "year[gte]=2010&color[in]=a,b", "page=2", "cursor=eyJ9.AAAA", "sold[null]=true", "%zz", "a[b]]=1", "year[]=1"} {
+	for _, s := range []string{"", "limit=5&sort=-year,color", "sort=id,year", "year[gte]=2010&color[in]=a,b", "page=2", "cursor=eyJ9.AAAA", "sold[null]=true", "%zz", "a[b]]=1", "year[]=1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -165,8 +166,14 @@ func FuzzParseList(f *testing.F) {
 		if lr.q.Limit < 1 || lr.q.Limit > res.MaxPageSize || lr.q.Offset < 0 || lr.q.Offset > MaxOffset {
 			t.Fatalf("%q: limits %+v", q, lr.q)
 		}
-		if last := lr.q.Sort[len(lr.q.Sort)-1]; last.Field != "id" && !hasSortKey(lr.q.Sort, "id") {
-			t.Fatalf("%q: sort lacks the key: %v", q, lr.q.Sort)
+		if lr.page > 0 && lr.q.Offset != (lr.page-1)*lr.q.Limit {
+			t.Fatalf("%q: page %d with limit %d gives offset %d", q, lr.page, lr.q.Limit, lr.q.Offset)
+		}
+		if lr.page == 0 && lr.q.Offset != 0 {
+			t.Fatalf("%q: offset %d without page", q, lr.q.Offset)
+		}
+		if last := lr.q.Sort[len(lr.q.Sort)-1]; last.Field != "id" {
+			t.Fatalf("%q: the key must end the sort: %v", q, lr.q.Sort)
 		}
 		for _, flt := range lr.q.Filters {
 			if res.Field(flt.Field) == nil {

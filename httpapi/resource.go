@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"restkit"
@@ -16,14 +15,9 @@ import (
 
 // resourceHandler serves one declared collection and its items.
 type resourceHandler struct {
-	s    *Server
-	api  *restkit.API
+	endpoint
 	res  *restkit.Resource
 	view view
-}
-
-func (h *resourceHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.s.writeError(w, r, h.api.Envelope, err)
 }
 
 func (h *resourceHandler) serveCollection(w http.ResponseWriter, r *http.Request) {
@@ -84,14 +78,18 @@ func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 		return &restkit.Error{Kind: restkit.Invalid, Message: "invalid key in the URL",
 			Fields: []restkit.FieldError{{Field: f.Name, Message: msg}}}
 	}
-	if !utf8.ValidString(raw) || strings.IndexFunc(raw, unicode.IsControl) >= 0 {
+	if !utf8.ValidString(raw) {
 		return nil, invalid("must be valid UTF-8 without control characters")
 	}
 	v, err := f.Parse(raw)
 	if err != nil {
 		return nil, invalid(fmt.Sprintf("%q is not a valid %s", raw, f.Type))
 	}
-	if msg := f.Check(v); msg != "" {
+	// One URL per record: /cars/1 only, not /cars/01, /cars/+1 or /cars/1e0.
+	if n, ok := v.(int64); ok && strconv.FormatInt(n, 10) != raw {
+		return nil, invalid(fmt.Sprintf("%q is not written as a plain integer; use %d", raw, n))
+	}
+	if msg := h.res.CheckKey(v); msg != "" {
 		return nil, invalid(msg)
 	}
 	return v, nil
@@ -101,22 +99,8 @@ func (h *resourceHandler) location(key any) string {
 	return h.api.Base + "/" + h.res.Name + "/" + escapeKey(key)
 }
 
-// negotiateItem picks the representation of one record, or redirects browsers to the docs.
-func (h *resourceHandler) negotiateItem(w http.ResponseWriter, r *http.Request, offers ...string) (string, bool) {
-	media, err := negotiate(r, offers...)
-	if err != nil {
-		h.fail(w, r, err)
-		return "", false
-	}
-	if media == mediaHTML {
-		http.Redirect(w, r, docsAnchor(h.api, h.res.Name), http.StatusSeeOther)
-		return "", false
-	}
-	return media, true
-}
-
 func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
-	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML, mediaHTML)
+	media, ok := h.negotiate(w, r, mediaJSON, mediaXML, mediaHTML)
 	if !ok {
 		return
 	}
@@ -139,7 +123,7 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.writeRecord(w, http.StatusOK, media, v, rec)
+	h.writeItem(w, http.StatusOK, media, v, rec)
 }
 
 // itemView applies fields= on a single record; no other parameter is meaningful there.
@@ -158,23 +142,8 @@ func (h *resourceHandler) itemView(r *http.Request) (view, error) {
 	return lr.view, nil
 }
 
-func (h *resourceHandler) writeRecord(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record) {
-	buf := make([]byte, 0, 256)
-	if media == mediaXML {
-		buf = append(buf, xmlHeader...)
-		buf = v.appendXMLRecord(buf, h.res.Singular, rec)
-		writeBody(w, status, "application/xml; charset=utf-8", append(buf, '\n'))
-		return
-	}
-	buf = v.appendRecord(buf, rec)
-	if h.api.Envelope {
-		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
-	}
-	writeBody(w, status, mediaJSON, append(buf, '\n'))
-}
-
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
-	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML)
+	media, ok := h.negotiate(w, r, mediaJSON, mediaXML)
 	if !ok {
 		return
 	}
@@ -207,13 +176,13 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", h.location(key))
 	setValidators(w.Header(), rec, etagOf(rec))
-	h.writeRecord(w, http.StatusCreated, media, h.view, rec)
+	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
 // write runs a PUT or PATCH: preconditions and validation happen inside the store's
 // transaction, against the record as it is at that instant.
 func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any, mode restkit.WriteMode) {
-	media, ok := h.negotiateItem(w, r, mediaJSON, mediaXML)
+	media, ok := h.negotiate(w, r, mediaJSON, mediaXML)
 	if !ok {
 		return
 	}
@@ -252,7 +221,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		w.Header().Set("Location", h.location(key))
 	}
 	setValidators(w.Header(), rec, etagOf(rec))
-	h.writeRecord(w, status, media, h.view, rec)
+	h.writeItem(w, status, media, h.view, rec)
 }
 
 func (h *resourceHandler) put(w http.ResponseWriter, r *http.Request, key any) {
@@ -281,13 +250,8 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any
 }
 
 func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
-	media, err := negotiate(r, mediaJSON, mediaXML, mediaCSV, mediaHTML)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if media == mediaHTML {
-		http.Redirect(w, r, docsAnchor(h.api, h.res.Name), http.StatusSeeOther)
+	media, ok := h.negotiate(w, r, mediaJSON, mediaXML, mediaCSV, mediaHTML)
+	if !ok {
 		return
 	}
 	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursorKey)
@@ -336,7 +300,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		for _, rec := range page.Records {
 			row = row[:0]
 			for _, f := range lr.view.fields {
-				row = append(row, restkit.Format(rec.Values[f.Name]))
+				row = append(row, csvCell(f, rec.Values[f.Name]))
 			}
 			_ = cw.Write(row)
 		}
@@ -359,6 +323,17 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		}
 		writeBody(w, http.StatusOK, mediaJSON, append(buf, '\n'))
 	}
+}
+
+// csvCell formats a value for CSV. Text that a spreadsheet would run as a formula
+// (starting with = + - @, tab or carriage return) gets a leading apostrophe, the
+// OWASP advice against CSV injection; numbers are never touched.
+func csvCell(f *restkit.Field, v any) string {
+	s := restkit.Format(v)
+	if f.Type.Textual() && s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // links builds the RFC 8288 Link header of a list page: next and prev follow cursors

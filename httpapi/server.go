@@ -71,19 +71,19 @@ func New(opts Options) *Server {
 	}
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
-			h := &resourceHandler{s: s, api: api, res: res, view: fullView(res.Fields, res.Timestamps)}
+			h := &resourceHandler{endpoint: endpoint{s, api, res.Name, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
 			s.route(api.Base+"/"+res.Name, h.serveCollection)
 			s.route(api.Base+"/"+res.Name+"/{key}", h.serveItem)
 		}
 		for _, n := range api.Nouns {
-			h := &nounHandler{s: s, api: api, noun: n, view: fullView(n.Fields, false)}
+			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
 			s.route(api.Base+"/"+n.Name, h.serve)
 		}
 	}
-	s.mux.HandleFunc("/healthz", s.serveHealth)
-	s.mux.HandleFunc("/{$}", s.serveIndex)
+	s.route("/healthz", readOnly(s, s.serveHealth))
+	s.mux.HandleFunc("/{$}", readOnly(s, s.serveIndex))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, false, restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
+		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
 	s.handler = s.logRequests(secureHeaders(s.mux))
 	return s
@@ -98,23 +98,40 @@ func (s *Server) route(pattern string, h http.HandlerFunc) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		s.writeError(w, r, false, restkit.Errorf(restkit.MethodNotAllowed, "%s is not allowed here; allowed: GET, HEAD", r.Method))
-		return
+// readOnly serves GET and HEAD with h, OPTIONS with Allow, and 405 otherwise.
+func readOnly(s *Server, h http.HandlerFunc) http.HandlerFunc {
+	const allow = "GET, HEAD, OPTIONS"
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			h(w, r)
+		case http.MethodOptions:
+			w.Header().Set("Allow", allow)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			s.methodNotAllowed(w, r, false, allow)
+		}
 	}
+}
+
+// envelopeFor reports whether path lies under an API that uses the status envelope,
+// so that even its unknown routes answer in its style.
+func (s *Server) envelopeFor(path string) bool {
+	for _, api := range s.schema.APIs {
+		if api.Base != "" && api.Envelope && (path == api.Base || strings.HasPrefix(path, api.Base+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, mediaJSON, map[string]string{"status": "ok"})
 }
 
 // serveIndex lists what this server serves, so a client can start from /.
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		s.writeError(w, r, false, restkit.Errorf(restkit.MethodNotAllowed, "%s is not allowed here; allowed: GET, HEAD", r.Method))
-		return
-	}
 	type entry struct {
 		Path string `json:"path"`
 		Kind string `json:"kind"`

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -55,6 +57,15 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		}
 		problems = append(problems, m.problems...)
 	}
+	for _, api := range sc.APIs {
+		for _, n := range api.Nouns {
+			p, err := s.checkNoun(ctx, tx, n)
+			if err != nil {
+				return restkit.Wrap(op, err)
+			}
+			problems = append(problems, p...)
+		}
+	}
 	if len(problems) > 0 {
 		return refusal(problems)
 	}
@@ -76,6 +87,52 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	s.tables.Store(&next)
 	return nil
+}
+
+// checkNoun compares a noun's stored state with its declaration. A field declared
+// since the state was written is additive (it reads as its default); a stored value
+// whose field was removed, or that no longer fits its field's type or constraints, is
+// a destructive change and refused: dropping it silently would lose device state.
+func (s *Store) checkNoun(ctx context.Context, tx *sql.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM _restkit_nouns WHERE name = ?`, n.StoreName).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(state))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
+	}
+	reset := "sqlite3 " + shellQuote(s.path) + " " + shellQuote("DELETE FROM _restkit_nouns WHERE name = '"+n.StoreName+"'")
+	var problems []restkit.FieldError
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := raw[name]
+		f := n.Field(name)
+		why := ""
+		if f == nil {
+			why = "was removed from the declaration"
+		} else if cv, verr := f.Canonical(v); verr != nil {
+			why = "no longer fits the declaration: the stored value " + verr.Message
+		} else if msg := f.Check(cv); cv != nil && msg != "" {
+			why = "no longer fits the declaration: the stored value " + msg
+		}
+		if why != "" {
+			problems = append(problems, restkit.FieldError{Field: n.StoreName + "." + name, Message: fmt.Sprintf(
+				"noun %s: field %q %s but the stored state holds %v; restore the field, or reset the noun to its defaults: %s",
+				n.Name, name, why, v, reset)})
+		}
+	}
+	return problems, nil
 }
 
 func refusal(problems []restkit.FieldError) error {

@@ -27,6 +27,7 @@ type serveConfig struct {
 	Debug       bool
 	LogFormat   string
 	PrintConfig bool
+	Drain       time.Duration // how long SIGTERM waits for requests in flight
 }
 
 // Defaults.
@@ -34,7 +35,7 @@ const (
 	defaultAddr      = "127.0.0.1:8080"
 	defaultData      = "./restkit-data"
 	defaultLogFormat = "text"
-	shutdownTimeout  = 30 * time.Second
+	defaultDrain     = 30 * time.Second
 )
 
 func newServeCmd() *cobra.Command {
@@ -59,6 +60,7 @@ file's server section, which beats the default.`,
 	f.BoolVar(&c.Debug, "debug", false, "log every request and decision (RESTKIT_DEBUG)")
 	f.StringVar(&c.LogFormat, "log-format", defaultLogFormat, "log format: text or json (RESTKIT_LOG_FORMAT)")
 	f.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration that would be served and exit")
+	f.DurationVar(&c.Drain, "shutdown-timeout", defaultDrain, "on SIGINT/SIGTERM, how long to let requests in flight finish before closing their connections")
 	return cmd
 }
 
@@ -176,11 +178,14 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	case <-ctx.Done():
 	}
 	// Stop accepting, let in-flight requests finish, then close the store (deferred).
-	log.Info("restkit shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	// A request still running after the drain time (a stalled upload, say) has its
+	// connection closed: an operator's SIGTERM must end the process.
+	log.Info("restkit shutting down", "drain", c.Drain.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.Drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		log.Warn("requests still running after the drain time; closing their connections", "error", err.Error())
+		_ = srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -1,0 +1,53 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"restkit"
+)
+
+// endpoint is what the handlers of a resource and of a noun share: the API they
+// belong to, the name the docs anchor them by, and the XML element of one item.
+type endpoint struct {
+	s    *Server
+	api  *restkit.API
+	name string // URL segment: "cars", "led"
+	elem string // XML element of one item: "car", "led"
+}
+
+// fail renders err in the API's error style (problem+json or the envelope).
+func (e *endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e.s.writeError(w, r, e.api.Envelope, err)
+}
+
+// negotiate picks the representation of one item, or redirects a browser (text/html)
+// to the reference page; false means the response is already written.
+func (e *endpoint) negotiate(w http.ResponseWriter, r *http.Request, offers ...string) (string, bool) {
+	media, err := negotiate(r, offers...)
+	if err != nil {
+		e.fail(w, r, err)
+		return "", false
+	}
+	if media == mediaHTML {
+		http.Redirect(w, r, docsAnchor(e.api, e.name), http.StatusSeeOther)
+		return "", false
+	}
+	return media, true
+}
+
+// writeItem writes one record or noun state as JSON (enveloped when the API says
+// so) or XML.
+func (e *endpoint) writeItem(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record) {
+	buf := make([]byte, 0, 256)
+	if media == mediaXML {
+		buf = append(buf, xmlHeader...)
+		buf = v.appendXMLRecord(buf, e.elem, rec)
+		writeBody(w, status, "application/xml; charset=utf-8", append(buf, '\n'))
+		return
+	}
+	buf = v.appendRecord(buf, rec)
+	if e.api.Envelope {
+		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
+	}
+	writeBody(w, status, mediaJSON, append(buf, '\n'))
+}
