@@ -83,6 +83,8 @@ func TestHTTPEdgesThatUsedToBeWrong(t *testing.T) {
 		{name: "JSON Patch is not Merge Patch", method: "PATCH", path: "/cars/1", body: `[{"op":"remove","path":"/year"}]`,
 			headers: []string{"Content-Type", "application/json-patch+json"}, status: 415,
 			wantJSON: problemJSON(415, "JSON Patch (RFC 6902) is not supported; send a JSON Merge Patch as application/merge-patch+json")},
+		{name: "fields twice on an item", method: "GET", path: "/cars/1?fields=id&fields=model", status: 400,
+			wantJSON: problemJSON(400, "invalid query parameters", "fields", "is given more than once")},
 		{name: "healthz with a slash", method: "GET", path: "/healthz/", status: 200, wantJSON: `{"status":"ok"}`},
 		{name: "OPTIONS healthz", method: "OPTIONS", path: "/healthz", status: 204, wantHeader: map[string]string{"Allow": "GET, HEAD, OPTIONS"}},
 		{name: "POST healthz", method: "POST", path: "/healthz", status: 405, wantHeader: map[string]string{"Allow": "GET, HEAD, OPTIONS"}},

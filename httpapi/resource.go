@@ -135,7 +135,7 @@ func (h *resourceHandler) itemView(r *http.Request) (view, error) {
 				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter of a single " + h.res.Singular + "; only fields is"}}}
 		}
 	}
-	lr, err := parseList(h.res, paramFields+"="+url.QueryEscape(q.Get(paramFields)), h.s.cursorKey)
+	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursorKey) // only fields= is left: it reports duplicates too
 	if err != nil {
 		return view{}, err
 	}
