@@ -1,10 +1,6 @@
 package httpapi
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -41,7 +37,7 @@ type listRequest struct {
 // parseList parses and checks a list query string against the resource: limit,
 // cursor, page, sort, fields, count and filters (field=v, field[op]=v). Every problem
 // is an Invalid error naming the parameter.
-func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest, error) {
+func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*listRequest, error) {
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, restkit.Errorf(restkit.Invalid, "the query string is malformed")
@@ -142,7 +138,7 @@ func parseList(res *restkit.Resource, rawQuery string, key []byte) (*listRequest
 	case hasCursor && hasPage:
 		bad(paramPage, "cannot be combined with cursor")
 	case hasCursor:
-		if err := decodeCursor(res, cursor, sortSpec, key, &lr.q); err != nil {
+		if err := cursors.decode(res, cursor, sortSpec, &lr.q); err != nil {
 			bad(paramCursor, "%s", restkit.ErrorMessage(err))
 		}
 	case hasPage:
@@ -259,93 +255,4 @@ func fieldNames(res *restkit.Resource, keep func(*restkit.Field) bool) []string 
 		return []string{"(none)"}
 	}
 	return names
-}
-
-// Cursors.
-//
-// A cursor names a page boundary by the sort values of the row at its edge, plus the
-// direction to read and the sort it belongs to. It is opaque and tamper-evident:
-// base64url(JSON payload) "." base64url(HMAC-SHA256(key, payload)[:16]). A cursor that
-// was edited, or that belongs to another sort, is a 400 rather than a wrong page.
-
-const (
-	dirAfter  = "a"
-	dirBefore = "b"
-	dirLast   = "l"
-)
-
-type cursorPayload struct {
-	Res  string    `json:"r"`
-	Sort string    `json:"s"`
-	Dir  string    `json:"d"`
-	Vals []*string `json:"v,omitempty"`
-}
-
-func encodeCursor(res *restkit.Resource, sortSpec, dir string, rec *restkit.Record, sort []restkit.SortKey, key []byte) string {
-	p := cursorPayload{Res: res.StoreName, Sort: sortSpec, Dir: dir}
-	if rec != nil {
-		p.Vals = make([]*string, len(sort))
-		for i, k := range sort {
-			if v, ok := rec.Values[k.Field]; ok && v != nil {
-				s := restkit.Format(v)
-				p.Vals[i] = &s
-			}
-		}
-	}
-	payload, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sign(key, payload))
-}
-
-func sign(key, payload []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(payload)
-	return m.Sum(nil)[:16]
-}
-
-func decodeCursor(res *restkit.Resource, s, sortSpec string, key []byte, q *restkit.Query) error {
-	invalid := restkit.Errorf(restkit.Invalid, "is not a cursor this server issued; start again from the first page")
-	body, mac, ok := strings.Cut(s, ".")
-	if !ok || len(s) > 4096 {
-		return invalid
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(body)
-	sum, err2 := base64.RawURLEncoding.DecodeString(mac)
-	if err1 != nil || err2 != nil || !hmac.Equal(sum, sign(key, payload)) {
-		return invalid
-	}
-	var p cursorPayload
-	if json.Unmarshal(payload, &p) != nil || p.Res != res.StoreName {
-		return invalid
-	}
-	if p.Sort != sortSpec {
-		return restkit.Errorf(restkit.Invalid, "belongs to sort=%q; a cursor must be used with the sort it came from", p.Sort)
-	}
-	if p.Dir == dirLast {
-		q.Last = true
-		return nil
-	}
-	if len(p.Vals) != len(q.Sort) {
-		return invalid
-	}
-	vals := make([]any, len(p.Vals))
-	for i, v := range p.Vals {
-		if v == nil {
-			continue
-		}
-		f := res.Field(q.Sort[i].Field)
-		c, err := f.Parse(*v)
-		if err != nil {
-			return invalid
-		}
-		vals[i] = c
-	}
-	switch p.Dir {
-	case dirAfter:
-		q.After = vals
-	case dirBefore:
-		q.Before = vals
-	default:
-		return invalid
-	}
-	return nil
 }

@@ -29,7 +29,7 @@ func testResource(t testing.TB) *restkit.Resource {
 	return res
 }
 
-var testKey = []byte("0123456789abcdef0123456789abcdef")
+var testKey = newCursorCodec([]byte("0123456789abcdef0123456789abcdef"))
 
 func TestParseList(t *testing.T) {
 	res := testResource(t)
@@ -117,7 +117,7 @@ func TestCursorRoundTripAndTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &restkit.Record{Values: map[string]any{"id": int64(7), "year": int64(2011)}}
-	c := encodeCursor(res, "-year", dirAfter, rec, lr.q.Sort, testKey)
+	c := testKey.encode(res, "-year", dirAfter, rec, lr.q.Sort)
 	got, err := parseList(res, "sort=-year&cursor="+c, testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -136,12 +136,12 @@ func TestCursorRoundTripAndTamper(t *testing.T) {
 		t.Fatalf("tampered cursor accepted")
 	}
 	// Another server's key.
-	if _, err := parseList(res, "sort=-year&cursor="+c, []byte("another key")); !restkit.IsKind(err, restkit.Invalid) {
+	if _, err := parseList(res, "sort=-year&cursor="+c, newCursorCodec([]byte("another key"))); !restkit.IsKind(err, restkit.Invalid) {
 		t.Fatalf("foreign cursor accepted")
 	}
 	// nil sort values survive (nullable fields).
 	lr, _ = parseList(res, "sort=sold", testKey)
-	c = encodeCursor(res, "sold", dirBefore, &restkit.Record{Values: map[string]any{"id": int64(1)}}, lr.q.Sort, testKey)
+	c = testKey.encode(res, "sold", dirBefore, &restkit.Record{Values: map[string]any{"id": int64(1)}}, lr.q.Sort)
 	got, err = parseList(res, "sort=sold&cursor="+c, testKey)
 	if err != nil || !reflect.DeepEqual(got.q.Before, []any{nil, int64(1)}) {
 		t.Fatalf("nil cursor value: %#v %v", got, err)

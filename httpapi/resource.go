@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -135,7 +134,7 @@ func (h *resourceHandler) itemView(r *http.Request) (view, error) {
 				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter of a single " + h.res.Singular + "; only fields is"}}}
 		}
 	}
-	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursorKey) // only fields= is left: it reports duplicates too
+	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursors) // only fields= is left: it reports duplicates too
 	if err != nil {
 		return view{}, err
 	}
@@ -254,7 +253,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursorKey)
+	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursors)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -340,55 +339,60 @@ func csvCell(f *restkit.Field, v any) string {
 // from the page's edge rows (or page numbers in offset mode), first drops the cursor,
 // last (when counted) is a cursor that reads backward from the end.
 func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
+	// The carried parameters (filters, sort, fields, limit, count) are encoded once;
+	// each link appends its own cursor or page number.
 	base := h.api.Base + "/" + h.res.Name
-	sortSpec := lr.params.Get(paramSort)
-	link := func(rel string, set func(url.Values)) string {
-		v := url.Values{}
-		for k, vs := range lr.params {
-			v[k] = vs
-		}
-		set(v)
-		u := base
-		if enc := v.Encode(); enc != "" {
-			u += "?" + enc
-		}
-		return "<" + u + `>; rel="` + rel + `"`
+	sep := "?"
+	if enc := lr.params.Encode(); enc != "" {
+		base += "?" + enc
+		sep = "&"
 	}
-	cursorLink := func(rel, dir string, rec *restkit.Record) string {
-		c := encodeCursor(h.res, sortSpec, dir, rec, lr.q.Sort, h.s.cursorKey)
-		return link(rel, func(v url.Values) { v.Set(paramCursor, c) })
+	b := make([]byte, 0, 2*len(base)+256)
+	add := func(rel, param, value string) {
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '<')
+		b = append(b, base...)
+		if param != "" {
+			b = append(b, sep...)
+			b = append(b, param...)
+			b = append(b, '=')
+			b = append(b, value...) // cursors are base64url and page numbers digits: nothing to escape
+		}
+		b = append(b, `>; rel="`...)
+		b = append(b, rel...)
+		b = append(b, '"')
 	}
-	var out []string
-	recs := page.Records
 	if lr.page > 0 { // offset paging
-		pageLink := func(rel string, n int) string {
-			return link(rel, func(v url.Values) { v.Set(paramPage, strconv.Itoa(n)) })
-		}
 		if page.More {
-			out = append(out, pageLink("next", lr.page+1))
+			add("next", paramPage, strconv.Itoa(lr.page+1))
 		}
 		if lr.page > 1 {
-			out = append(out, pageLink("prev", lr.page-1))
+			add("prev", paramPage, strconv.Itoa(lr.page-1))
 		}
-		out = append(out, pageLink("first", 1))
+		add("first", paramPage, "1")
 		if lr.q.Count {
 			last := max(1, int((page.Total+int64(lr.q.Limit)-1)/int64(lr.q.Limit)))
-			out = append(out, pageLink("last", last))
+			add("last", paramPage, strconv.Itoa(last))
 		}
-		return strings.Join(out, ", ")
+		return string(b)
 	}
+	sortSpec := lr.params.Get(paramSort)
+	cursor := func(dir byte, rec *restkit.Record) string {
+		return h.s.cursors.encode(h.res, sortSpec, dir, rec, lr.q.Sort)
+	}
+	recs := page.Records
 	backward := lr.q.Backward()
-	hasNext := (!backward && page.More) || (lr.q.Before != nil && len(recs) > 0)
-	hasPrev := (backward && page.More) || (lr.q.After != nil && len(recs) > 0)
-	if hasNext {
-		out = append(out, cursorLink("next", dirAfter, recs[len(recs)-1]))
+	if (!backward && page.More) || (lr.q.Before != nil && len(recs) > 0) {
+		add("next", paramCursor, cursor(dirAfter, recs[len(recs)-1]))
 	}
-	if hasPrev {
-		out = append(out, cursorLink("prev", dirBefore, recs[0]))
+	if (backward && page.More) || (lr.q.After != nil && len(recs) > 0) {
+		add("prev", paramCursor, cursor(dirBefore, recs[0]))
 	}
-	out = append(out, link("first", func(url.Values) {}))
+	add("first", "", "")
 	if lr.q.Count {
-		out = append(out, cursorLink("last", dirLast, nil))
+		add("last", paramCursor, cursor(dirLast, nil))
 	}
-	return strings.Join(out, ", ")
+	return string(b)
 }

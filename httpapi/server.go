@@ -38,26 +38,25 @@ type Options struct {
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
 type Server struct {
-	schema    *restkit.Schema
-	store     restkit.Store
-	log       *slog.Logger
-	debug     bool
-	cursorKey []byte
-	now       func() time.Time
-	mux       *http.ServeMux
-	handler   http.Handler
+	schema  *restkit.Schema
+	store   restkit.Store
+	log     *slog.Logger
+	debug   bool
+	cursors *cursorCodec
+	now     func() time.Time
+	mux     *http.ServeMux
+	handler http.Handler
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
 func New(opts Options) *Server {
 	s := &Server{
-		schema:    opts.Schema,
-		store:     opts.Store,
-		log:       opts.Logger,
-		debug:     opts.Debug,
-		cursorKey: opts.CursorKey,
-		now:       opts.Now,
-		mux:       http.NewServeMux(),
+		schema: opts.Schema,
+		store:  opts.Store,
+		log:    opts.Logger,
+		debug:  opts.Debug,
+		now:    opts.Now,
+		mux:    http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -65,10 +64,12 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.cursorKey == nil {
-		s.cursorKey = make([]byte, 32)
-		_, _ = rand.Read(s.cursorKey)
+	key := opts.CursorKey
+	if key == nil {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
 	}
+	s.cursors = newCursorCodec(key)
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Name, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}

@@ -92,13 +92,19 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 func (t *table) scanAll(rows *sql.Rows, limit int) ([]*restkit.Record, error) {
 	b := t.bufs.Get().(*scanBuf)
 	defer t.bufs.Put(b)
-	recs := make([]*restkit.Record, 0, min(max(limit+1, 1), 101))
+	n := min(max(limit+1, 1), 101)
+	recs := make([]*restkit.Record, 0, n)
+	block := make([]restkit.Record, n) // one allocation for a page's records
 	for rows.Next() {
 		if err := rows.Scan(b.ptrs...); err != nil {
 			return nil, err
 		}
-		rec, err := t.decodeRow(b.vals)
-		if err != nil {
+		if len(block) == 0 {
+			block = make([]restkit.Record, n)
+		}
+		rec := &block[0]
+		block = block[1:]
+		if err := t.decodeInto(rec, b.vals); err != nil {
 			return nil, err
 		}
 		recs = append(recs, rec)

@@ -131,7 +131,13 @@ func (t *table) scan(row scanner) (*restkit.Record, error) {
 }
 
 func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
-	rec := &restkit.Record{Values: make(map[string]any, len(t.cols))}
+	rec := &restkit.Record{}
+	return rec, t.decodeInto(rec, vals)
+}
+
+// decodeInto fills rec from one scanned row.
+func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
+	rec.Values = make(map[string]any, len(t.cols))
 	for i := range t.cols {
 		v := vals[i]
 		if v == nil {
@@ -140,7 +146,7 @@ func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
 		c := &t.cols[i]
 		dv, err := decode(c.kind, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+			return fmt.Errorf("%s.%s: %w", t.name, c.name, err)
 		}
 		rec.Values[c.name] = dv
 	}
@@ -149,17 +155,17 @@ func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
 	created, ok2 := vals[n+1].(string)
 	updated, ok3 := vals[n+2].(string)
 	if !ok || !ok2 || !ok3 {
-		return nil, fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
+		return fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
 	}
 	var err error
 	rec.Rev = rev
 	if rec.Created, err = parseTime(created); err != nil {
-		return nil, err
+		return err
 	}
 	if rec.Updated, err = parseTime(updated); err != nil {
-		return nil, err
+		return err
 	}
-	return rec, nil
+	return nil
 }
 
 // FindRecord returns the record with the key: NotFound when absent, Invalid when
