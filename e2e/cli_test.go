@@ -9,6 +9,7 @@ import (
 // combined output.
 func runCLI(t testing.TB, env []string, args ...string) (string, error) {
 	t.Helper()
+	consultOnce.Do(func() { consultSources("..") })
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(cleanEnv(), env...)
 	out, err := cmd.CombinedOutput()
