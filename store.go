@@ -1,6 +1,9 @@
 package restkit
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Change decides a write from the current record (nil when absent). It returns the
 // record to store, or nil to delete cur, or an error to abort with nothing written.
@@ -46,4 +49,24 @@ type Store interface {
 	WriteNoun(ctx context.Context, n *Noun, change Change) (*Record, error)
 
 	Close() error
+}
+
+// Stamp applies the stamping rules of Store.WriteRecord and WriteNoun to a record
+// about to replace one at revision curRev (0 when there is none) created at curCreated:
+// Rev is curRev+1; a zero Updated becomes now; a zero Created keeps curCreated, or
+// equals Updated for a new record; both end in UTC. Stores call it so that all of them
+// stamp alike.
+func (r *Record) Stamp(curRev int64, curCreated time.Time) {
+	r.Rev = curRev + 1
+	if r.Updated.IsZero() {
+		r.Updated = time.Now()
+	}
+	r.Updated = r.Updated.UTC()
+	if r.Created.IsZero() {
+		r.Created = curCreated
+		if curRev == 0 {
+			r.Created = r.Updated
+		}
+	}
+	r.Created = r.Created.UTC()
 }

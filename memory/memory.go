@@ -166,7 +166,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	stamp(rec, cur)
+	stampOver(rec, cur)
 	for name, idx := range t.unique {
 		v, has := rec.Values[name]
 		if !has {
@@ -219,29 +219,6 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 	}
 	rec.Values[t.res.Key] = k
 	return rec, nil
-}
-
-// stamp sets Rev, Created and Updated as the Store contract says: Rev is cur.Rev+1
-// (1 when new); a zero Updated becomes now; a zero Created is cur's, or Updated for a
-// new record. Times are kept in UTC without a monotonic reading, as package sqlite
-// returns them.
-func stamp(rec, cur *restkit.Record) {
-	rec.Rev = 1
-	if cur != nil {
-		rec.Rev = cur.Rev + 1
-	}
-	if rec.Updated.IsZero() {
-		rec.Updated = time.Now()
-	}
-	rec.Updated = rec.Updated.UTC()
-	if rec.Created.IsZero() {
-		if cur != nil {
-			rec.Created = cur.Created
-		} else {
-			rec.Created = rec.Updated
-		}
-	}
-	rec.Created = rec.Created.UTC()
 }
 
 // FindNoun returns the state of a noun, NotFound when never written. Stored members
@@ -304,7 +281,16 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 			rec.Values[name] = cv
 		}
 	}
-	stamp(rec, cur)
+	stampOver(rec, cur)
 	s.nouns[n.StoreName] = rec
 	return rec.Clone(), nil
+}
+
+// stampOver stamps rec as the successor of cur (nil when new): restkit.Record.Stamp.
+func stampOver(rec, cur *restkit.Record) {
+	if cur == nil {
+		rec.Stamp(0, time.Time{})
+		return
+	}
+	rec.Stamp(cur.Rev, cur.Created)
 }

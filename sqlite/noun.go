@@ -91,7 +91,8 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if next == nil {
 		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
 	}
-	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Rev: curRev + 1}
+	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
+	rec.Stamp(curRev, curCreated)
 	state := make(map[string]any, len(next.Values))
 	for name, v := range next.Values {
 		f := n.Field(name)
@@ -116,19 +117,6 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	rec.Updated = next.Updated
-	if rec.Updated.IsZero() {
-		rec.Updated = time.Now()
-	}
-	rec.Updated = rec.Updated.UTC()
-	rec.Created = next.Created
-	if rec.Created.IsZero() {
-		rec.Created = curCreated
-		if curRev == 0 {
-			rec.Created = rec.Updated
-		}
-	}
-	rec.Created = rec.Created.UTC()
 	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, string(data), rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}

@@ -247,20 +247,8 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	rec.Rev = curRev + 1
-	rec.Updated = next.Updated
-	if rec.Updated.IsZero() {
-		rec.Updated = time.Now()
-	}
-	rec.Updated = rec.Updated.UTC()
-	rec.Created = next.Created
-	if rec.Created.IsZero() {
-		rec.Created = curCreated
-		if curRev == 0 {
-			rec.Created = rec.Updated
-		}
-	}
-	rec.Created = rec.Created.UTC()
+	rec.Created, rec.Updated = next.Created, next.Updated
+	rec.Stamp(curRev, curCreated)
 	stmt := t.insert
 	if curRev != 0 {
 		stmt = t.update
