@@ -24,6 +24,7 @@ const (
 	PreconditionRequired Kind = "precondition_required" // 428
 	RateLimited          Kind = "rate_limited"          // 429
 	Unavailable          Kind = "unavailable"           // 503
+	InsufficientStorage  Kind = "insufficient_storage"  // 507: the disk is too full to take the upload
 	Internal             Kind = "internal"              // 500: anything not classified; details stay in the log
 )
 

@@ -25,6 +25,7 @@ var statusOf = map[restkit.Kind]int{
 	restkit.PreconditionRequired: http.StatusPreconditionRequired,
 	restkit.RateLimited:          http.StatusTooManyRequests,
 	restkit.Unavailable:          http.StatusServiceUnavailable,
+	restkit.InsufficientStorage:  http.StatusInsufficientStorage,
 	restkit.Internal:             http.StatusInternalServerError,
 }
 
