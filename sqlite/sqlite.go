@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	rev     INTEGER NOT NULL,
 	created TEXT NOT NULL,
 	updated TEXT NOT NULL
-) STRICT, WITHOUT ROWID;`
+) STRICT, WITHOUT ROWID;
+` + artefactSQL
 
 // Open opens (creating if needed) the database file at path, switches it to WAL
 // and prepares the store's own tables. Call Migrate before using resources. The path

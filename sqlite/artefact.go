@@ -1,0 +1,407 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"restkit"
+)
+
+// Artefact metadata.
+//
+// _restkit_artefact_versions holds one row per immutable version. _restkit_artefacts
+// holds one row per artefact: the next version number (so numbers are never reused
+// while the artefact exists, even after its newest version is deleted), when its first
+// version was stored, and a copy of its latest version's number, size and time, so that
+// a directory listing sorted by name, size or time is an index range scan over one
+// table instead of a "latest version per artefact" aggregate.
+const artefactSQL = `
+CREATE TABLE IF NOT EXISTS _restkit_artefacts (
+	directory    TEXT NOT NULL,
+	id           TEXT NOT NULL,
+	next_version INTEGER NOT NULL,
+	created      TEXT NOT NULL,
+	latest       INTEGER NOT NULL,
+	size         INTEGER NOT NULL,
+	updated      TEXT NOT NULL,
+	PRIMARY KEY (directory, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _restkit_artefacts_updated ON _restkit_artefacts (directory, updated, id);
+CREATE INDEX IF NOT EXISTS _restkit_artefacts_size ON _restkit_artefacts (directory, size, id);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_versions (
+	directory    TEXT NOT NULL,
+	id           TEXT NOT NULL,
+	version      INTEGER NOT NULL,
+	size         INTEGER NOT NULL,
+	sha256       TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	filename     TEXT NOT NULL,
+	stored       TEXT NOT NULL,
+	PRIMARY KEY (directory, id, version)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _restkit_artefact_versions_sha256 ON _restkit_artefact_versions (sha256);`
+
+var _ restkit.ArtefactStore = (*Store)(nil)
+
+const versionColumns = `v.directory, v.id, v.version, v.size, v.sha256, v.content_type, v.filename, a.created, v.stored`
+
+const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts a ON a.directory = v.directory AND a.id = v.id`
+
+func scanArtefact(sc interface{ Scan(...any) error }) (*restkit.Artefact, error) {
+	a := &restkit.Artefact{}
+	var created, stored string
+	if err := sc.Scan(&a.Directory, &a.ID, &a.Version, &a.Size, &a.SHA256, &a.ContentType, &a.Filename, &created, &stored); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if a.Updated, err = parseTime(stored); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func artefactNotFound(dir, id string, version int64) error {
+	if version > 0 {
+		return restkit.Errorf(restkit.NotFound, "artefact %s/%s has no version %d", dir, id, version)
+	}
+	return restkit.Errorf(restkit.NotFound, "no artefact %s/%s", dir, id)
+}
+
+// AddVersion stores a as the next version of its artefact, after check, and prunes
+// beyond keep, in one write transaction.
+func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+	const op = "sqlite.AddVersion"
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	latest, err := scanArtefact(tx.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+
+		` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, a.Directory, a.ID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		latest = nil
+	case err != nil:
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	if check != nil {
+		if err := check(latest); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := *a
+	out.Updated = a.Updated.UTC()
+	if out.Updated.IsZero() {
+		out.Updated = time.Now().UTC()
+	}
+	if latest == nil {
+		var next int64
+		err := tx.QueryRowContext(ctx, `SELECT next_version FROM _restkit_artefacts WHERE directory = ? AND id = ?`, a.Directory, a.ID).Scan(&next)
+		if errors.Is(err, sql.ErrNoRows) {
+			next, err = 1, nil
+		}
+		if err != nil {
+			return nil, nil, restkit.Wrap(op, err)
+		}
+		out.Version, out.Created = next, out.Updated
+	} else {
+		if err := tx.QueryRowContext(ctx, `SELECT next_version FROM _restkit_artefacts WHERE directory = ? AND id = ?`, a.Directory, a.ID).Scan(&out.Version); err != nil {
+			return nil, nil, restkit.Wrap(op, err)
+		}
+		out.Created = latest.Created
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, formatTime(out.Updated)); err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefacts (directory, id, next_version, created, latest, size, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version, latest = excluded.latest, size = excluded.size, updated = excluded.updated`,
+		out.Directory, out.ID, out.Version+1, formatTime(out.Created), out.Version, out.Size, formatTime(out.Updated)); err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	var freed []string
+	if keep > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT version, sha256 FROM _restkit_artefact_versions WHERE directory = ? AND id = ?
+			ORDER BY version DESC LIMIT -1 OFFSET ?`, out.Directory, out.ID, keep)
+		if err != nil {
+			return nil, nil, restkit.Wrap(op, err)
+		}
+		var old []int64
+		var digests []string
+		for rows.Next() {
+			var v int64
+			var d string
+			if err := rows.Scan(&v, &d); err != nil {
+				rows.Close()
+				return nil, nil, restkit.Wrap(op, err)
+			}
+			old, digests = append(old, v), append(digests, d)
+		}
+		rows.Close()
+		for _, v := range old {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = ? AND id = ? AND version = ?`, out.Directory, out.ID, v); err != nil {
+				return nil, nil, restkit.Wrap(op, err)
+			}
+		}
+		if freed, err = unreferenced(ctx, tx, digests); err != nil {
+			return nil, nil, restkit.Wrap(op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	return &out, freed, nil
+}
+
+// unreferenced returns the digests among ds that no version references.
+func unreferenced(ctx context.Context, tx *sql.Tx, ds []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM _restkit_artefact_versions WHERE sha256 = ? LIMIT 1`, d).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			out = append(out, d)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// FindArtefact returns one version, or the latest for version 0.
+func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
+	var row *sql.Row
+	if version > 0 {
+		row = s.r.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+` WHERE v.directory = ? AND v.id = ? AND v.version = ?`, dir, id, version)
+	} else {
+		row = s.r.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, dir, id)
+	}
+	a, err := scanArtefact(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, artefactNotFound(dir, id, version)
+	}
+	if err != nil {
+		return nil, restkit.Wrap("sqlite.FindArtefact", err)
+	}
+	return a, nil
+}
+
+func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...any) ([]*restkit.Artefact, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer rows.Close()
+	out := []*restkit.Artefact{}
+	for rows.Next() {
+		a, err := scanArtefact(rows)
+		if err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return out, nil
+}
+
+// ListVersions returns every version of an artefact, newest first.
+func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
+	out, err := s.queryArtefacts(ctx, "sqlite.ListVersions", `SELECT `+versionColumns+versionJoin+
+		` WHERE v.directory = ? AND v.id = ? ORDER BY v.version DESC`, dir, id)
+	if err == nil && len(out) == 0 {
+		return nil, artefactNotFound(dir, id, 0)
+	}
+	return out, err
+}
+
+// FindByDigest returns every version with the content, by directory, id and version.
+func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Artefact, error) {
+	return s.queryArtefacts(ctx, "sqlite.FindByDigest", `SELECT `+versionColumns+versionJoin+
+		` WHERE v.sha256 = ? ORDER BY v.directory, v.id, v.version`, sha256)
+}
+
+// artefactSorts maps a sort name to its column in _restkit_artefacts.
+var artefactSorts = map[string]string{"name": "a.id", "updated": "a.updated", "size": "a.size"}
+
+// ListArtefacts returns a page of a directory's latest versions, by keyset on
+// (sort column, id): an index range scan at any depth.
+func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
+	sortName, desc := strings.CutPrefix(q.Sort, "-")
+	if sortName == "" {
+		sortName = "name"
+	}
+	col, ok := artefactSorts[sortName]
+	if !ok {
+		return nil, restkit.Errorf(restkit.Invalid, "sort must be name, updated or size, with - for descending")
+	}
+	var b strings.Builder
+	args := []any{dir}
+	b.WriteString(`SELECT ` + versionColumns + versionJoin + ` WHERE a.directory = ? AND v.version = a.latest`)
+	if q.Prefix != "" {
+		b.WriteString(` AND a.id >= ?`)
+		args = append(args, q.Prefix)
+		if upper, ok := prefixUpper(q.Prefix); ok {
+			b.WriteString(` AND a.id < ?`)
+			args = append(args, upper)
+		}
+	}
+	cmp, dir2 := ">", "ASC"
+	if desc {
+		cmp, dir2 = "<", "DESC"
+	}
+	if c := q.After; c != nil {
+		var v any
+		switch x := c.Value.(type) {
+		case time.Time:
+			v = formatTime(x)
+		default:
+			v = x
+		}
+		if col == "a.id" {
+			b.WriteString(` AND a.id ` + cmp + ` ?`)
+			args = append(args, c.ID)
+		} else {
+			b.WriteString(` AND (` + col + ` ` + cmp + ` ? OR (` + col + ` = ? AND a.id ` + cmp + ` ?))`)
+			args = append(args, v, v, c.ID)
+		}
+	}
+	b.WriteString(` ORDER BY ` + col + ` ` + dir2)
+	if col != "a.id" {
+		b.WriteString(`, a.id ` + dir2)
+	}
+	if q.Limit > 0 {
+		b.WriteString(` LIMIT ?`)
+		args = append(args, q.Limit+1)
+	}
+	out, err := s.queryArtefacts(ctx, "sqlite.ListArtefacts", b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	page := &restkit.ArtefactPage{Artefacts: out}
+	if q.Limit > 0 && len(out) > q.Limit {
+		page.More, page.Artefacts = true, out[:q.Limit]
+	}
+	return page, nil
+}
+
+// ListDirectories summarises every directory.
+func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
+	const op = "sqlite.ListDirectories"
+	rows, err := s.r.QueryContext(ctx, `SELECT directory, count(*), sum(size), max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer rows.Close()
+	out := []*restkit.DirectoryInfo{}
+	for rows.Next() {
+		d := &restkit.DirectoryInfo{}
+		var updated string
+		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		if d.Updated, err = parseTime(updated); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		out = append(out, d)
+	}
+	return out, restkit.Wrap(op, rows.Err())
+}
+
+// DeleteArtefacts deletes a version, an artefact or a directory.
+func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
+	const op = "sqlite.DeleteArtefacts"
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	where, args := `directory = ?`, []any{dir}
+	if id != "" {
+		where, args = where+` AND id = ?`, append(args, id)
+	}
+	if version > 0 {
+		where, args = where+` AND version = ?`, append(args, version)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT sha256 FROM _restkit_artefact_versions WHERE `+where, args...)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	var digests []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return nil, restkit.Wrap(op, err)
+		}
+		digests = append(digests, d)
+	}
+	rows.Close()
+	if len(digests) == 0 {
+		switch {
+		case id == "":
+			return nil, restkit.Errorf(restkit.NotFound, "no directory %s", dir)
+		default:
+			return nil, artefactNotFound(dir, id, version)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where, args...); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	if version > 0 {
+		// The artefact keeps its row (and so its version counter) while versions remain;
+		// its latest-version copy moves to the newest one left.
+		var latest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM _restkit_artefact_versions WHERE directory = ? AND id = ?`, dir, id).Scan(&latest); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+		if latest.Valid {
+			_, err = tx.ExecContext(ctx, `UPDATE _restkit_artefacts SET latest = v.version, size = v.size, updated = v.stored
+				FROM (SELECT version, size, stored FROM _restkit_artefact_versions WHERE directory = ? AND id = ? AND version = ?) AS v
+				WHERE directory = ? AND id = ?`, dir, id, latest.Int64, dir, id)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM _restkit_artefacts WHERE directory = ? AND id = ?`, dir, id)
+		}
+	} else {
+		_, err = tx.ExecContext(ctx, `DELETE FROM _restkit_artefacts WHERE `+where, args...)
+	}
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	freed, err := unreferenced(ctx, tx, digests)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return freed, nil
+}
+
+// Referenced reports whether any version has the digest.
+func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
+	var one int
+	err := s.w.QueryRowContext(ctx, `SELECT 1 FROM _restkit_artefact_versions WHERE sha256 = ? LIMIT 1`, sha256).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, restkit.Wrap("sqlite.Referenced", err)
+	}
+	return true, nil
+}
