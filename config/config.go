@@ -24,8 +24,9 @@ func Demo() []byte { return bytes.Clone(demo) }
 
 // Config is a whole configuration file.
 type Config struct {
-	Server Server          // the optional server: section
-	Schema *restkit.Schema // prepared: Schema.Prepare has already succeeded
+	Server    Server          // the optional server: section
+	Schema    *restkit.Schema // prepared: Schema.Prepare has already succeeded
+	Artefacts *Artefacts      // the optional artefacts: section; nil when the file has none
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -60,17 +61,18 @@ func Parse(filename string, data []byte) (*Config, error) {
 		}
 		return nil, sortErrors(d.errs)
 	}
-	srv, schema := d.document(m)
+	srv, schema, art := d.document(m)
 	if d.tooLarge {
 		return nil, sortErrors(d.errs)
 	}
 	if err := schema.Prepare(); err != nil {
 		d.prepareErrors(err)
 	}
+	d.artefactsCollisions(art, schema) // after Prepare, which normalises each API's base
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
-	return &Config{Server: srv, Schema: schema}, nil
+	return &Config{Server: srv, Schema: schema, Artefacts: art}, nil
 }
 
 // parseYAML parses data to the mapping at the top of its one document, or reports
@@ -102,7 +104,7 @@ func (d *decoder) parseYAML(data []byte) *ast.MappingNode {
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		if n != nil {
-			d.errorAt(posOf(body), "the configuration must be a mapping with apis (and optionally server), not %s", describe(n))
+			d.errorAt(posOf(body), "the configuration must be a mapping with apis (and optionally server and artefacts), not %s", describe(n))
 		}
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"restkit"
+	"restkit/artefact"
 )
 
 // mustParse parses src and fails the test on any error.
@@ -52,6 +53,10 @@ func TestDemo(t *testing.T) {
 	}
 	if got, want := c.Server, (Server{Addr: "127.0.0.1:8080", Data: "./restkit-data"}); got != want {
 		t.Errorf("server = %+v, want %+v", got, want)
+	}
+	wantArt := &Artefacts{Path: "/artefacts", Policy: artefact.Policy{MaxSize: 1 << 30, MinFree: 64 << 20}}
+	if !reflect.DeepEqual(c.Artefacts, wantArt) {
+		t.Errorf("artefacts = %+v, want %+v", c.Artefacts, wantArt)
 	}
 	apis := c.Schema.APIs
 	if len(apis) != 2 {
@@ -297,6 +302,58 @@ func TestMaxBody(t *testing.T) {
 	}
 }
 
+func TestArtefacts(t *testing.T) {
+	const apis = "apis:\n  - nouns: {led: {fields: {on: {type: boolean}}}}\n"
+	defaults := artefact.Policy{MinFree: DefaultMinFree}
+	for _, tc := range []struct {
+		name, src string
+		want      *Artefacts
+	}{
+		{"absent", "", nil},
+		{"empty section", "artefacts: {}\n", &Artefacts{Path: "/artefacts", Policy: defaults}},
+		{"null section", "artefacts:\n", &Artefacts{Path: "/artefacts", Policy: defaults}},
+		{"null settings keep the defaults", "artefacts: {path: , min_free: , max_size: , keep_versions: , directories: }\n",
+			&Artefacts{Path: "/artefacts", Policy: defaults}},
+		{"zero is no limit", "artefacts: {max_size: 0, min_free: 0, keep_versions: 0}\n",
+			&Artefacts{Path: "/artefacts", Policy: artefact.Policy{}}},
+		{"every setting", `artefacts:
+  path: /store/files
+  max_size: 1GiB
+  keep_versions: 10
+  min_free: 1048576
+  directories:
+    releases: {keep_versions: 3}
+    "team-*": {max_size: 100MiB}
+    "[a-c]?": {keep_versions: 1, max_size: 2KB}
+    "*":
+`, &Artefacts{Path: "/store/files", Policy: artefact.Policy{
+			MaxSize: 1 << 30, KeepVersions: 10, MinFree: 1 << 20,
+			Directories: []artefact.DirectoryPolicy{
+				{Pattern: "releases", KeepVersions: 3},
+				{Pattern: "team-*", MaxSize: 100 << 20},
+				{Pattern: "[a-c]?", KeepVersions: 1, MaxSize: 2000},
+				{Pattern: "*"},
+			},
+		}}},
+		{"merge keys", `artefacts:
+  <<: {max_size: 1MiB}
+  directories:
+    zz: &rule {keep_versions: 2}
+    aa: {<<: *rule, max_size: 5}
+`, &Artefacts{Path: "/artefacts", Policy: artefact.Policy{
+			MaxSize: 1 << 20, MinFree: DefaultMinFree,
+			Directories: []artefact.DirectoryPolicy{{Pattern: "zz", KeepVersions: 2}, {Pattern: "aa", KeepVersions: 2, MaxSize: 5}},
+		}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustParse(t, apis+tc.src)
+			if !reflect.DeepEqual(c.Artefacts, tc.want) {
+				t.Errorf("artefacts = %+v, want %+v", c.Artefacts, tc.want)
+			}
+		})
+	}
+}
+
 func TestAnchorsAndMergeKeys(t *testing.T) {
 	c := mustParse(t, `
 apis:
@@ -355,7 +412,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key without suggestion", "apis: []\nextra: 1\n",
 			[]string{
 				`t.yaml:1:1: at least one API is required`,
-				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, apis`,
+				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, apis, artefacts`,
 			}},
 		{"unknown resource setting", cars + "        colection: [GET]\n",
 			[]string{`t.yaml:7:9: unknown key "colection" in resource cars; did you mean "collection"?`}},
@@ -471,11 +528,79 @@ func TestParseErrors(t *testing.T) {
 		{"only a comment", "# nothing here\n",
 			[]string{`t.yaml:1:1: the configuration is empty: it needs at least an apis list`}},
 		{"not a mapping", "- apis\n",
-			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server), not a list`}},
+			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server and artefacts), not a list`}},
 		{"a scalar", "hello\n",
-			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server), not "hello"`}},
+			[]string{`t.yaml:1:1: the configuration must be a mapping with apis (and optionally server and artefacts), not "hello"`}},
 		{"two documents", "apis: []\n---\napis: []\n",
 			[]string{`t.yaml:3:1: a configuration is one YAML document; this is a second one`}},
+
+		// artefacts: after cars, the section starts on line 7.
+		{"relative artefacts path", cars + "artefacts:\n  path: artefacts\n",
+			[]string{`t.yaml:8:9: path must be an absolute URL path such as /artefacts, not "artefacts"`}},
+		{"artefacts path with a trailing slash", cars + "artefacts:\n  path: /artefacts/\n",
+			[]string{`t.yaml:8:9: path must not end with a slash: write "/artefacts"`}},
+		{"artefacts path at the root", cars + "artefacts: {path: /}\n",
+			[]string{`t.yaml:7:19: path must not be the root "/"; choose one such as /artefacts`}},
+		{"artefacts path with a dot segment", cars + "artefacts:\n  path: /files/../etc\n",
+			[]string{`t.yaml:8:9: path must not contain . or .. segments, not "/files/../etc"`}},
+		{"artefacts path with an empty segment", cars + "artefacts:\n  path: /files//x\n",
+			[]string{`t.yaml:8:9: path must not contain an empty segment (//), not "/files//x"`}},
+		{"artefacts path with a query", cars + "artefacts:\n  path: /files?x=1\n",
+			[]string{`t.yaml:8:9: path may use only letters, digits and - . _ ~ between its slashes, not "/files?x=1"`}},
+		{"artefacts path not a string", cars + "artefacts:\n  path: [/a]\n",
+			[]string{`t.yaml:8:9: path must be a string, not a list`}},
+		{"artefacts path is a resource's", cars + "artefacts:\n  path: /cars\n",
+			[]string{`t.yaml:8:9: path /cars collides with resource cars at /cars, declared at line 3`}},
+		{"artefacts path inside a resource", cars + "artefacts:\n  path: /cars/old\n",
+			[]string{`t.yaml:8:9: path /cars/old collides with resource cars at /cars, declared at line 3`}},
+		{"artefacts path holding an API", cars + "  - base: /v1\n    nouns:\n      led: {fields: {on: {type: boolean}}}\nartefacts: {path: /v1}\n",
+			[]string{`t.yaml:10:19: path /v1 collides with noun led at /v1/led, declared at line 9`}},
+		{"default artefacts path is a resource's", strings.ReplaceAll(cars, "cars", "artefacts") + "artefacts: {max_size: 1MiB}\n",
+			[]string{`t.yaml:7:1: the repository's default path /artefacts collides with resource artefacts at /artefacts, declared at line 3; choose another with path:`}},
+		{"negative keep_versions", cars + "artefacts:\n  keep_versions: -1\n",
+			[]string{`t.yaml:8:18: keep_versions must be at least 0, not "-1"`}},
+		{"fractional keep_versions", cars + "artefacts:\n  keep_versions: 2.5\n",
+			[]string{`t.yaml:8:18: keep_versions must be an integer, not "2.5"`}},
+		{"bad max_size", cars + "artefacts:\n  max_size: 1 gigabyte\n",
+			[]string{`t.yaml:8:13: max_size must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not "1 gigabyte"`}},
+		{"negative min_free", cars + "artefacts:\n  min_free: -5\n",
+			[]string{`t.yaml:8:13: min_free must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not "-5"`}},
+		{"bad glob", cars + "artefacts:\n  directories:\n    releases: {keep_versions: 3}\n    \"team-[\": {max_size: 100MiB}\n",
+			[]string{`t.yaml:10:5: directory pattern "team-[" is not a valid glob: syntax error in pattern`}},
+		{"glob with a slash", cars + "artefacts:\n  directories:\n    releases/*: {keep_versions: 3}\n",
+			[]string{`t.yaml:9:5: directory pattern "releases/*" can never match: directory names have no /`}},
+		{"zero in a directory rule", cars + "artefacts:\n  directories:\n    releases: {keep_versions: 0, max_size: 0}\n",
+			[]string{
+				`t.yaml:9:31: keep_versions in a directory rule must be at least 1; 0 cannot lift the repository's limit`,
+				`t.yaml:9:44: max_size in a directory rule must be at least 1 byte; 0 cannot lift the repository's limit`,
+			}},
+		{"unknown artefacts key with suggestion", cars + "artefacts:\n  keep_version: 3\n",
+			[]string{`t.yaml:8:3: unknown key "keep_version" in artefacts; did you mean "keep_versions"?`}},
+		{"unknown directory rule key", cars + "artefacts:\n  directories:\n    releases: {keep: 3, min_free: 1}\n",
+			[]string{
+				`t.yaml:9:16: unknown key "keep" in directory rule "releases"; did you mean "keep_versions"?`,
+				`t.yaml:9:25: unknown key "min_free" in directory rule "releases"; expected one of: keep_versions, max_size`,
+			}},
+		{"artefacts of the wrong YAML types", cars + `artefacts:
+  directories:
+    releases: 3
+    nightly: {keep_versions: many}
+  max_size: {a: 1}
+`, []string{
+			`t.yaml:9:15: directory rule "releases" must be a mapping, not "3"`,
+			`t.yaml:10:30: keep_versions must be an integer, not "many"`,
+			`t.yaml:11:13: max_size must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not a mapping`,
+		}},
+		{"artefacts not a mapping", cars + "artefacts: /artefacts\n",
+			[]string{`t.yaml:7:12: artefacts must be a mapping, not "/artefacts"`}},
+		{"directories not a mapping", cars + "artefacts:\n  directories: [releases]\n",
+			[]string{`t.yaml:8:16: directories must be a mapping, not a list`}},
+		{"artefacts problems and schema problems at once", strings.Replace(cars, "key: id", "key: idd", 1) + "artefacts:\n  path: /cars\n  keep_versions: -3\n",
+			[]string{
+				`t.yaml:4:14: key "idd" is not a declared field`,
+				`t.yaml:8:9: path /cars collides with resource cars at /cars, declared at line 3`,
+				`t.yaml:9:18: keep_versions must be at least 0, not "-3"`,
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("t.yaml", []byte(tc.src))
@@ -520,8 +645,8 @@ func TestAliasBomb(t *testing.T) {
 func TestErrorsFormat(t *testing.T) {
 	_, err := Parse("api.yaml", []byte("apis: []\nfoo: 1\nbar: 2\n"))
 	want := "api.yaml:1:1: at least one API is required\n" +
-		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, apis\n" +
-		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, apis"
+		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, apis, artefacts\n" +
+		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, apis, artefacts"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}

@@ -16,7 +16,7 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "apis"}
+	topKeys      = []string{"server", "apis", "artefacts"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug"}
 	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
 	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "history", "timestamps"}
@@ -36,9 +36,10 @@ func (d *decoder) recKey(path string, e entry) { d.at[path] = e.keyAt }
 func (d *decoder) rec(path string, e entry)    { d.at[path] = e.at() }
 
 // document reads the top-level mapping.
-func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema) {
+func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefacts) {
 	d.at[""] = posOf(m)
 	var srv Server
+	var art *Artefacts
 	s := &restkit.Schema{}
 	for _, e := range d.entries(m, "at the top level", topKeys) {
 		switch e.key {
@@ -47,9 +48,11 @@ func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema) {
 		case "apis":
 			d.recKey("apis", e)
 			s.APIs = d.apis(e)
+		case "artefacts":
+			art = d.artefacts(e)
 		}
 	}
-	return srv, s
+	return srv, s, art
 }
 
 func (d *decoder) server(e entry) Server {
@@ -423,30 +426,58 @@ func (d *decoder) oneOf(e entry, path string, options []string) (string, bool) {
 	return "", false
 }
 
-// size reads a byte count: an integer, or a string such as "512KiB", "1MiB", "10MB".
+// size reads a positive byte count: an integer, or a string such as "512KiB",
+// "1MiB", "10MB". Null is unset (0).
 func (d *decoder) size(e entry, path string) int64 {
 	if e.isNull() {
 		return 0
 	}
-	if s, ok := scalarOf(e.value); ok {
-		var n uint64
-		var err error
-		switch v := s.value.(type) {
-		case int64:
-			n = uint64(max(v, 0))
-		case uint64:
-			n = v
-		case string:
-			n, err = humanize.ParseBytes(strings.TrimSpace(v))
-		default:
-			err = errors.New("not a size")
-		}
-		if err == nil && n >= 1 && n <= math.MaxInt64 {
-			return int64(n)
-		}
+	if n, ok := byteCount(e.value); ok && n >= 1 {
+		return n
 	}
 	d.fail(path, e.at(), "%s must be a positive size in bytes such as 1048576, 512KiB, 1MiB or 10MB, not %s", e.key, describe(e.value))
 	return 0
+}
+
+// sizeOrZero reads a byte count as size does, but also accepts 0, for the settings
+// where 0 means "no limit". Null is unset: ok is false, so the caller keeps its default.
+func (d *decoder) sizeOrZero(e entry, path string) (int64, bool) {
+	if e.isNull() {
+		return 0, false
+	}
+	if n, ok := byteCount(e.value); ok {
+		return n, true
+	}
+	d.fail(path, e.at(), "%s must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not %s", e.key, describe(e.value))
+	return 0, false
+}
+
+// byteCount reads a non-negative integer, or a string such as "512KiB" or "10MB",
+// as a number of bytes that fits an int64.
+func byteCount(n ast.Node) (int64, bool) {
+	s, ok := scalarOf(n)
+	if !ok {
+		return 0, false
+	}
+	var u uint64
+	var err error
+	switch v := s.value.(type) {
+	case int64:
+		if v < 0 {
+			return 0, false
+		}
+		u = uint64(v)
+	case uint64:
+		u = v
+	case string:
+		u, err = humanize.ParseBytes(strings.TrimSpace(v))
+	default:
+		err = errors.New("not a size")
+	}
+	if err != nil || u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
 }
 
 // update reads a noun's update: "toggle FIELD", "increment FIELD [BY]" or "merge".

@@ -1,5 +1,6 @@
 // Package config turns a YAML configuration file into a prepared *restkit.Schema
-// (and the optional server settings), reporting every mistake with its line.
+// (and the optional server and artefact repository settings), reporting every
+// mistake with its line.
 //
 // It exists so that the domain package stays free of YAML and of file positions:
 // restkit.Schema.Prepare knows what a valid declaration is, and this package knows
@@ -43,6 +44,14 @@
 //	        fields:
 //	          state: {type: enum, values: [on, off], default: off}
 //	        update: toggle state  # or increment FIELD [BY], or merge
+//	artefacts:                    # optional; the artefact repository (Config.Artefacts)
+//	  path: /artefacts            # the default; absolute, no trailing slash
+//	  max_size: 1GiB              # largest upload; 0 (the default): no limit
+//	  keep_versions: 10           # per artefact; 0 (the default): keep all
+//	  min_free: 64MiB             # the default; refuse uploads below this free space
+//	  directories:                # glob → overrides, in order; the first match wins
+//	    releases: {keep_versions: 3}
+//	    "team-*": {max_size: 100MiB}
 //
 // A field has a type (string, integer, number, boolean, datetime, enum, email,
 // url) and optionally description, required, nullable, default, min, max,
@@ -50,6 +59,14 @@
 // Mappings of names (resources, nouns, fields) keep the order they are written
 // in, which is why the package walks goccy/go-yaml's syntax tree instead of
 // decoding into Go maps. Anchors, aliases and merge keys (<<) work as in YAML.
+//
+// Without an artefacts section Config.Artefacts is nil; artefacts: with nothing
+// under it is the repository with every default. Its path must not overlap a
+// resource's or a noun's (be equal, or contain or lie inside one); the error
+// names the line of the declaration it collides with. Directory patterns use
+// path.Match syntax (*, ?, [a-z], \ escapes) against one directory name, so they
+// cannot contain /. In a directory rule a setting left out inherits the
+// repository's; 0 is refused there, since it cannot lift the repository's limit.
 //
 // Scalars are read as YAML 1.2 does (goccy/go-yaml's choice): on, off, yes and
 // no are words, not booleans, so values: [on, off] means what it says and

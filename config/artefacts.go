@@ -1,0 +1,188 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strconv"
+	"strings"
+
+	"restkit"
+	"restkit/artefact"
+)
+
+// Artefacts is the optional artefacts: section: where the artefact repository is
+// served, and its limits and retention.
+type Artefacts struct {
+	Path   string          // path: the repository's URL path, e.g. /artefacts (absolute, no trailing slash)
+	Policy artefact.Policy // max_size, keep_versions, min_free; Directories in file order
+}
+
+// Defaults of the artefacts: section. The other settings default to 0: no size
+// limit, keep every version.
+const (
+	DefaultArtefactsPath       = "/artefacts"
+	DefaultMinFree       int64 = 64 << 20 // 64 MiB
+)
+
+var (
+	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "directories"}
+	directoryKeys = []string{"keep_versions", "max_size"}
+)
+
+// artefacts reads the artefacts: section. A null section (artefacts: with nothing
+// under it) is the repository with every default, like artefacts: {}.
+func (d *decoder) artefacts(e entry) *Artefacts {
+	d.recKey("artefacts", e)
+	es, ok := d.mapping(e.value, e.at(), "artefacts", "in artefacts", artefactsKeys)
+	if !ok {
+		d.flagged["artefacts"] = true
+		return nil
+	}
+	a := &Artefacts{Path: DefaultArtefactsPath, Policy: artefact.Policy{MinFree: DefaultMinFree}}
+	for _, s := range es {
+		p := "artefacts." + s.key
+		d.rec(p, s)
+		switch s.key {
+		case "path":
+			v, ok := d.str(s, p)
+			if s.isNull() {
+				delete(d.at, p) // path: with no value is the default, not a path written here
+			}
+			if !ok || s.isNull() {
+				continue
+			}
+			if msg := badURLPath(v); msg != "" {
+				d.fail(p, s.at(), "%s", msg)
+				continue
+			}
+			a.Path = v
+		case "max_size":
+			if n, ok := d.sizeOrZero(s, p); ok {
+				a.Policy.MaxSize = n
+			}
+		case "keep_versions":
+			n, _ := d.integer(s, p, 0, math.MaxInt32)
+			a.Policy.KeepVersions = int(n)
+		case "min_free":
+			if n, ok := d.sizeOrZero(s, p); ok {
+				a.Policy.MinFree = n
+			}
+		case "directories":
+			a.Policy.Directories = d.directories(s, p)
+		}
+	}
+	return a
+}
+
+// badURLPath says what is wrong with p as the repository's URL path, or "".
+func badURLPath(p string) string {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("path must be an absolute URL path such as /artefacts, not %q", clip(p))
+	case p == "/":
+		return `path must not be the root "/"; choose one such as /artefacts`
+	case strings.HasSuffix(p, "/"):
+		return fmt.Sprintf("path must not end with a slash: write %q", clip(strings.TrimRight(p, "/")))
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		switch {
+		case seg == "":
+			return fmt.Sprintf("path must not contain an empty segment (//), not %q", clip(p))
+		case seg == "." || seg == "..":
+			return fmt.Sprintf("path must not contain . or .. segments, not %q", clip(p))
+		case strings.ContainsFunc(seg, func(r rune) bool { return !isPathChar(r) }):
+			return fmt.Sprintf("path may use only letters, digits and - . _ ~ between its slashes, not %q", clip(p))
+		}
+	}
+	return ""
+}
+
+// isPathChar reports whether r is an unreserved URL character (RFC 3986), the ones
+// a path segment can hold without escaping.
+func isPathChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r)
+}
+
+// directories reads the ordered mapping of directory-name globs to overrides.
+func (d *decoder) directories(e entry, p string) []artefact.DirectoryPolicy {
+	es, _ := d.mapping(e.value, e.at(), "directories", "in artefacts.directories", nil)
+	var out []artefact.DirectoryPolicy
+	for _, g := range es {
+		gp := p + "[" + strconv.Quote(g.key) + "]"
+		d.recKey(gp, g)
+		switch _, err := path.Match(g.key, ""); {
+		case g.key == "":
+			d.fail(gp, g.keyAt, "a directory pattern must not be empty")
+		case err != nil:
+			d.fail(gp, g.keyAt, "directory pattern %q is not a valid glob: %v", clip(g.key), err)
+		case strings.Contains(g.key, "/"):
+			d.fail(gp, g.keyAt, "directory pattern %q can never match: directory names have no /", clip(g.key))
+		}
+		what := "directory rule " + strconv.Quote(clip(g.key))
+		settings, ok := d.mapping(g.value, g.at(), what, "in "+what, directoryKeys)
+		if !ok {
+			continue
+		}
+		rule := artefact.DirectoryPolicy{Pattern: g.key}
+		for _, s := range settings {
+			sp := gp + "." + s.key
+			d.rec(sp, s)
+			// In a rule 0 means "inherit the repository's setting", which is not what
+			// keep_versions: 0 or max_size: 0 say at the top: refuse it rather than
+			// quietly doing the other thing.
+			switch s.key {
+			case "keep_versions":
+				n, ok := d.integer(s, sp, 0, math.MaxInt32)
+				if ok && n == 0 && !s.isNull() {
+					d.fail(sp, s.at(), "keep_versions in a directory rule must be at least 1; 0 cannot lift the repository's limit")
+				}
+				rule.KeepVersions = int(n)
+			case "max_size":
+				n, ok := d.sizeOrZero(s, sp)
+				if ok && n == 0 {
+					d.fail(sp, s.at(), "max_size in a directory rule must be at least 1 byte; 0 cannot lift the repository's limit")
+				}
+				rule.MaxSize = n
+			}
+		}
+		out = append(out, rule)
+	}
+	return out
+}
+
+// artefactsCollisions reports the repository's path when it overlaps a resource's or
+// a noun's: the same path, or one inside the other (/v1 would hold /v1/people as a
+// directory; /cars/old would be car "old"). The first overlap is reported, with the
+// line of the declaration it overlaps.
+func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
+	if a == nil || d.tooLarge || d.flagged["artefacts.path"] {
+		return
+	}
+	overlaps := func(route string) bool {
+		return a.Path == route || strings.HasPrefix(a.Path, route+"/") || strings.HasPrefix(route, a.Path+"/")
+	}
+	report := func(kind, name, route, declared string) {
+		line := d.where(declared, "").line
+		if _, explicit := d.at["artefacts.path"]; explicit {
+			d.errorAt(d.at["artefacts.path"], "path %s collides with %s %s at %s, declared at line %d", a.Path, kind, name, route, line)
+			return
+		}
+		d.errorAt(d.at["artefacts"], "the repository's default path %s collides with %s %s at %s, declared at line %d; choose another with path:", a.Path, kind, name, route, line)
+	}
+	for i, api := range s.APIs {
+		at := fmt.Sprintf("apis[%d]", i)
+		for _, r := range api.Resources {
+			if route := api.Base + "/" + r.Name; overlaps(route) {
+				report("resource", r.Name, route, at+".resources."+r.Name)
+				return
+			}
+		}
+		for _, n := range api.Nouns {
+			if route := api.Base + "/" + n.Name; overlaps(route) {
+				report("noun", n.Name, route, at+".nouns."+n.Name)
+				return
+			}
+		}
+	}
+}
