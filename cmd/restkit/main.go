@@ -48,5 +48,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newCheckCmd())
+	root.AddCommand(clientCommands(root)...)
 	return root
 }
