@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -344,4 +346,42 @@ func TestCLIServerAndErrors(t *testing.T) {
 		t.Fatalf("a bad name: %s", out)
 	}
 	cli.fails("", "rm", "nothing")
+}
+
+// ls DIR lists every artefact, past the server's page size (20), by following
+// the Link rel="next" of each page.
+func TestCLILsFollowsPages(t *testing.T) {
+	s := startServer(t, "")
+	cli := artefactCLI{t: t, url: s.URL}
+	tmp := t.TempDir()
+	const n = 23
+	var want []string
+	for i := range n {
+		id := fmt.Sprintf("item-%02d", i)
+		cli.ok("push", "many/"+id, cliWriteTemp(t, tmp, id, strings.Repeat("x", i+1)))
+		want = append(want, id)
+	}
+	ids := func(out string) string {
+		var got []string
+		for _, m := range cliJSONLines[cliMeta](t, out) {
+			got = append(got, m.ID)
+		}
+		return strings.Join(got, ",")
+	}
+	if got := ids(cli.ok("ls", "many")); got != strings.Join(want, ",") {
+		t.Fatalf("ls many:\n%s\nwant\n%s", got, strings.Join(want, ","))
+	}
+	slices.Reverse(want)
+	if got := ids(cli.ok("ls", "many", "--sort", "-size")); got != strings.Join(want, ",") {
+		t.Fatalf("ls many --sort -size:\n%s\nwant\n%s", got, strings.Join(want, ","))
+	}
+	if got := ids(cli.ok("ls", "many", "--prefix", "item-1")); got != "item-10,item-11,item-12,item-13,item-14,item-15,item-16,item-17,item-18,item-19" {
+		t.Fatalf("ls many --prefix item-1: %s", got)
+	}
+	// A table when asked, with a header and one row per artefact.
+	out := cli.ok("ls", "many", "--format", "table")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != n+1 || !strings.HasPrefix(lines[0], "ID") || !strings.HasPrefix(lines[1], "item-00 ") {
+		t.Fatalf("ls many --format table:\n%s", out)
+	}
+	cli.fails("sort", "ls", "many", "--sort", "colour")
 }
