@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"restkit"
 )
@@ -184,4 +187,60 @@ func (c *cursorCodec) decode(res *restkit.Resource, s, sortSpec string, q *restk
 		return errBadCursor
 	}
 	return nil
+}
+
+// Artefact listing cursors carry the directory, the sort, and the sort value and id
+// of the last artefact seen, in the same signed binary form.
+const dirArtefact = 'x'
+
+func (c *cursorCodec) encodeArtefact(dir, sortSpec string, a *restkit.Artefact) string {
+	b := make([]byte, 0, 96)
+	b = append(b, cursorVersion, dirArtefact)
+	b = appendField(b, dir)
+	b = appendField(b, sortSpec)
+	b = appendField(b, a.ID)
+	b = appendField(b, strconv.FormatInt(a.Size, 10))
+	b = appendField(b, a.Updated.UTC().Format(time.RFC3339Nano))
+	b = c.mac(b, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (c *cursorCodec) decodeArtefact(dir, sortSpec, s string) (*restkit.ArtefactCursor, error) {
+	if len(s) > 4096 {
+		return nil, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) < macSize+2 {
+		return nil, errBadCursor
+	}
+	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
+	var want [macSize]byte
+	if !hmac.Equal(sum, c.mac(want[:0], payload)) {
+		return nil, errBadCursor
+	}
+	r := &cursorReader{b: payload}
+	version, kind := r.byte(), r.byte()
+	d, sort, id, size, updated := r.string(), r.string(), r.string(), r.string(), r.string()
+	if r.bad || len(r.b) != 0 || version != cursorVersion || kind != dirArtefact || d != dir {
+		return nil, errBadCursor
+	}
+	if sort != sortSpec {
+		return nil, restkit.Errorf(restkit.Invalid, "belongs to sort=%q; a cursor must be used with the sort it came from", sort)
+	}
+	cur := &restkit.ArtefactCursor{ID: id}
+	switch strings.TrimPrefix(sortSpec, "-") {
+	case "size":
+		n, err := strconv.ParseInt(size, 10, 64)
+		if err != nil {
+			return nil, errBadCursor
+		}
+		cur.Value = n
+	case "updated":
+		t, err := time.Parse(time.RFC3339Nano, updated)
+		if err != nil {
+			return nil, errBadCursor
+		}
+		cur.Value = t
+	}
+	return cur, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/artefact"
 )
 
 // Log keys, shared by every line this package writes.
@@ -34,6 +35,9 @@ type Options struct {
 	CursorKey []byte
 	// Now is the clock for timestamps; nil is time.Now.
 	Now func() time.Time
+	// Artefacts, when set, is served under ArtefactsPath (default /artefacts).
+	Artefacts     *artefact.Repository
+	ArtefactsPath string
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -80,6 +84,13 @@ func New(opts Options) *Server {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
 			s.route(api.Base+"/"+n.Name, h.serve)
 		}
+	}
+	if opts.Artefacts != nil {
+		path := opts.ArtefactsPath
+		if path == "" {
+			path = "/artefacts"
+		}
+		s.routeArtefacts(opts.Artefacts, path)
 	}
 	s.route("/healthz", readOnly(s, s.serveHealth))
 	s.mux.HandleFunc("/{$}", readOnly(s, s.serveIndex))

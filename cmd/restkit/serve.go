@@ -14,7 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"restkit"
+	"restkit/artefact"
 	"restkit/config"
+	"restkit/fsblob"
 	"restkit/httpapi"
 	"restkit/sqlite"
 )
@@ -156,7 +159,15 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		return fmt.Errorf("preparing the database: %w", err)
 	}
 
-	handler := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key})
+	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key}
+	if cfg.Artefacts != nil {
+		repo, err := openArtefacts(ctx, c.Data, store, cfg.Artefacts, log)
+		if err != nil {
+			return err
+		}
+		opts.Artefacts, opts.ArtefactsPath = repo, cfg.Artefacts.Path
+	}
+	handler := httpapi.New(opts)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -192,6 +203,24 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	}
 	log.Info("restkit stopped")
 	return nil
+}
+
+// openArtefacts opens the blob store under the data directory and collects what a
+// crash may have left (staged uploads, blobs no version references) before serving.
+func openArtefacts(ctx context.Context, data string, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger) (*artefact.Repository, error) {
+	blobs, err := fsblob.Open(data)
+	if err != nil {
+		return nil, fmt.Errorf("opening the blob store: %w", err)
+	}
+	repo := artefact.New(artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log, DataDir: data})
+	n, err := repo.Collect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("collecting unreferenced blobs: %w", err)
+	}
+	if n > 0 {
+		log.Info("collected unreferenced blobs", "count", n)
+	}
+	return repo, nil
 }
 
 func configName(path string) string {

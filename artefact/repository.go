@@ -1,0 +1,271 @@
+package artefact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	"restkit"
+)
+
+// Repository is the artefact repository: content in a BlobStore, metadata in an
+// ArtefactStore, and the rules that keep the two consistent.
+type Repository struct {
+	blobs  restkit.BlobStore
+	meta   restkit.ArtefactStore
+	policy Policy
+	log    *slog.Logger
+	now    func() time.Time
+	// freeSpace reports the bytes available to the data directory (nil: unchecked).
+	freeSpace func() (int64, error)
+
+	// locks serialise, per digest, "publish a blob and record a reference to it"
+	// against "find a blob unreferenced and delete it". Without them a delete could
+	// remove a blob between an upload's commit and its metadata row, leaving a version
+	// whose content is gone. Striped: digests hash onto a fixed set of mutexes.
+	locks [64]sync.Mutex
+}
+
+// Options configure a Repository.
+type Options struct {
+	Blobs  restkit.BlobStore
+	Meta   restkit.ArtefactStore
+	Policy Policy
+	Logger *slog.Logger
+	// DataDir is where free space is measured for Policy.MinFree; "" skips the check.
+	DataDir string
+	Now     func() time.Time
+}
+
+// New returns a repository over opts.
+func New(opts Options) *Repository {
+	r := &Repository{blobs: opts.Blobs, meta: opts.Meta, policy: opts.Policy, log: opts.Logger, now: opts.Now}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if opts.DataDir != "" && opts.Policy.MinFree > 0 {
+		dir := opts.DataDir
+		r.freeSpace = func() (int64, error) {
+			var st syscall.Statfs_t
+			if err := syscall.Statfs(dir, &st); err != nil {
+				return 0, err
+			}
+			return int64(st.Bavail) * int64(st.Bsize), nil
+		}
+	}
+	return r
+}
+
+// Policy returns the repository's policy.
+func (r *Repository) Policy() Policy { return r.policy }
+
+func (r *Repository) lock(digest string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(digest))
+	return &r.locks[h.Sum32()%uint32(len(r.locks))]
+}
+
+// Upload is one incoming file.
+type Upload struct {
+	Directory, ID string // already checked with CheckName
+	Body          io.Reader
+	Length        int64  // declared length, -1 when unknown
+	ContentType   string // the client's type when specific, else "" to detect
+	Filename      string
+	SHA256        string // the digest the client claims (hex), or ""
+	Check         restkit.ArtefactCheck
+}
+
+// Put stores an upload as a new version. The body streams into a staged blob while
+// being hashed; a claimed digest that differs, a body over the size limit, a failed
+// check or a full disk abort the stage, so nothing is stored. Otherwise the blob is
+// committed under its digest and the version recorded, under the digest's lock.
+func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, error) {
+	pol := r.policy.For(u.Directory)
+	if pol.MaxSize > 0 && u.Length > pol.MaxSize {
+		return nil, restkit.Errorf(restkit.TooLarge, "the file is larger than the limit of %d bytes", pol.MaxSize)
+	}
+	if r.freeSpace != nil {
+		free, err := r.freeSpace()
+		if err != nil {
+			return nil, restkit.Wrap("artefact.Put", err)
+		}
+		if free-max(u.Length, 0) < r.policy.MinFree {
+			return nil, restkit.Errorf(restkit.InsufficientStorage, "the repository's disk is too full to take this upload")
+		}
+	}
+	// Check the precondition before reading the body, so a refused upload costs
+	// nothing; it is checked again atomically when the version is recorded.
+	if u.Check != nil {
+		latest, err := r.meta.FindArtefact(ctx, u.Directory, u.ID, 0)
+		if err != nil && !restkit.IsKind(err, restkit.NotFound) {
+			return nil, err
+		}
+		if err := u.Check(latest); err != nil {
+			return nil, err
+		}
+	}
+	sniff := &sniffer{}
+	staged, err := r.blobs.Stage(ctx, io.TeeReader(u.Body, sniff), pol.MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = staged.Abort()
+		}
+	}()
+	digest := staged.SHA256()
+	if u.SHA256 != "" && u.SHA256 != digest {
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the content does not match the checksum sent with it; nothing was stored",
+			Fields: []restkit.FieldError{{Field: "sha256", Message: "expected " + u.SHA256 + ", received content has " + digest}}}
+	}
+	if u.Length >= 0 && staged.Size() != u.Length {
+		return nil, restkit.Errorf(restkit.Invalid, "the body was %d bytes, not the %d declared; nothing was stored", staged.Size(), u.Length)
+	}
+	a := &restkit.Artefact{
+		Directory: u.Directory, ID: u.ID, Size: staged.Size(), SHA256: digest,
+		ContentType: contentType(u.ContentType, u.ID, u.Filename, sniff.head), Filename: u.Filename,
+		Updated: r.now().UTC(),
+	}
+	mu := r.lock(digest)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := staged.Commit(ctx); err != nil {
+		return nil, err
+	}
+	committed = true
+	stored, freed, err := r.meta.AddVersion(ctx, a, u.Check, pol.KeepVersions)
+	if err != nil {
+		// The blob may now be unreferenced; free it unless another version uses it.
+		r.freeLocked(ctx, digest)
+		return nil, err
+	}
+	for _, d := range freed {
+		if d == digest {
+			continue // never: the new version references it
+		}
+		r.free(ctx, d)
+	}
+	return stored, nil
+}
+
+// free deletes blobs that no version references any more.
+func (r *Repository) free(ctx context.Context, digest string) {
+	mu := r.lock(digest)
+	mu.Lock()
+	defer mu.Unlock()
+	r.freeLocked(ctx, digest)
+}
+
+func (r *Repository) freeLocked(ctx context.Context, digest string) {
+	used, err := r.meta.Referenced(ctx, digest)
+	if err != nil || used {
+		return // a blob kept by mistake is collected at the next start
+	}
+	if err := r.blobs.Delete(ctx, digest); err != nil {
+		r.log.Warn("freeing a blob failed; it is collected at the next start", "sha256", digest, "error", err.Error())
+	}
+}
+
+// Delete removes a version (version > 0), an artefact (id != "") or a directory,
+// and frees the content nothing references any more.
+func (r *Repository) Delete(ctx context.Context, dir, id string, version int64) error {
+	freed, err := r.meta.DeleteArtefacts(ctx, dir, id, version)
+	if err != nil {
+		return err
+	}
+	for _, d := range freed {
+		r.free(ctx, d)
+	}
+	return nil
+}
+
+// Open returns the metadata and content of one version (0: the latest).
+func (r *Repository) Open(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, restkit.BlobReader, error) {
+	a, err := r.meta.FindArtefact(ctx, dir, id, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	blob, err := r.blobs.Open(ctx, a.SHA256)
+	if err != nil {
+		if restkit.IsKind(err, restkit.NotFound) {
+			return nil, nil, restkit.Wrap("artefact.Open", errors.New("blob "+a.SHA256+" of "+dir+"/"+id+" is missing"))
+		}
+		return nil, nil, err
+	}
+	return a, blob, nil
+}
+
+// Find returns the metadata of one version (0: the latest).
+func (r *Repository) Find(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
+	return r.meta.FindArtefact(ctx, dir, id, version)
+}
+
+// Versions lists an artefact's versions, newest first.
+func (r *Repository) Versions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
+	return r.meta.ListVersions(ctx, dir, id)
+}
+
+// List returns a page of a directory's artefacts; NotFound when the directory has none.
+func (r *Repository) List(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
+	page, err := r.meta.ListArtefacts(ctx, dir, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Artefacts) == 0 && q.After == nil && q.Prefix == "" {
+		return nil, restkit.Errorf(restkit.NotFound, "no directory %s", dir)
+	}
+	return page, nil
+}
+
+// Directories lists every directory.
+func (r *Repository) Directories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
+	return r.meta.ListDirectories(ctx)
+}
+
+// FindByDigest lists every version with the content.
+func (r *Repository) FindByDigest(ctx context.Context, sha string) ([]*restkit.Artefact, error) {
+	return r.meta.FindByDigest(ctx, sha)
+}
+
+// Collect removes what a crash can leave behind: staged temporary blobs, and blobs no
+// version references (committed just before a crash stopped their metadata row).
+// It runs at start, before the repository takes requests.
+func (r *Repository) Collect(ctx context.Context) (int, error) {
+	if err := r.blobs.Clean(ctx); err != nil {
+		return 0, err
+	}
+	var orphans []string
+	err := r.blobs.List(ctx, func(d string) error {
+		used, err := r.meta.Referenced(ctx, d)
+		if err == nil && !used {
+			orphans = append(orphans, d)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range orphans {
+		r.free(ctx, d)
+	}
+	return len(orphans), nil
+}
+
+// SHA256Hex returns the hex digest of b (a helper for tests and clients).
+func SHA256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,486 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"restkit"
+	"restkit/artefact"
+)
+
+// artefactHandler serves the artefact repository (DESIGN §4) under one path prefix.
+// Errors are problem+json; bodies stream straight into the blob store.
+type artefactHandler struct {
+	s    *Server
+	repo *artefact.Repository
+	base string // "/artefacts" (also served under the singular alias)
+}
+
+// artefactJSON is the metadata of one version on the wire.
+type artefactJSON struct {
+	Directory   string `json:"directory"`
+	ID          string `json:"id"`
+	Version     int64  `json:"version"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"content_type"`
+	Filename    string `json:"filename,omitempty"`
+	Created     string `json:"created"`
+	Updated     string `json:"updated"`
+}
+
+func toJSON(a *restkit.Artefact) artefactJSON {
+	return artefactJSON{Directory: a.Directory, ID: a.ID, Version: a.Version, Size: a.Size, SHA256: a.SHA256,
+		ContentType: a.ContentType, Filename: a.Filename,
+		Created: a.Created.UTC().Format(time.RFC3339Nano), Updated: a.Updated.UTC().Format(time.RFC3339Nano)}
+}
+
+func toJSONList(as []*restkit.Artefact) []artefactJSON {
+	out := make([]artefactJSON, len(as))
+	for i, a := range as {
+		out[i] = toJSON(a)
+	}
+	return out
+}
+
+// routeArtefacts registers the repository under base and its singular alias.
+func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
+	h := &artefactHandler{s: s, repo: repo, base: base}
+	paths := []string{base}
+	if alias := strings.TrimSuffix(base, "s"); alias != base && alias != "" {
+		paths = append(paths, alias) // /artefact/… is an alias of /artefacts/…
+	}
+	for _, p := range paths {
+		s.route(p, h.serveRoot)
+		s.route(p+"/{dir}", h.serveDirectory)
+		s.route(p+"/{dir}/{id}", h.serveArtefact)
+		s.route(p+"/{dir}/{id}/versions", h.serveVersions)
+	}
+}
+
+func (h *artefactHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.s.writeError(w, r, false, err)
+}
+
+// names reads and checks {dir} (and {id} when want is true) from the URL.
+func (h *artefactHandler) names(r *http.Request, withID bool) (dir, id string, err error) {
+	if dir, err = artefact.CheckName("directory", r.PathValue("dir")); err != nil {
+		return "", "", err
+	}
+	if withID {
+		if id, err = artefact.CheckName("artefact", r.PathValue("id")); err != nil {
+			return "", "", err
+		}
+	}
+	return dir, id, nil
+}
+
+func onlyParams(r *http.Request, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, restkit.Errorf(restkit.Invalid, "the query string is malformed")
+	}
+	for name, vs := range q {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == name
+		}
+		switch {
+		case !ok:
+			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter here; allowed: " + strings.Join(allowed, ", ")}}}
+		case len(vs) > 1:
+			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				Fields: []restkit.FieldError{{Field: name, Message: "is given more than once"}}}
+		}
+	}
+	return q, nil
+}
+
+func parseVersion(q url.Values) (int64, error) {
+	s := q.Get("version")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || strconv.FormatInt(n, 10) != s {
+		return 0, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+			Fields: []restkit.FieldError{{Field: "version", Message: "must be a version number from 1"}}}
+	}
+	return n, nil
+}
+
+func checkDigest(field, hexDigest string) (string, error) {
+	d := strings.ToLower(hexDigest)
+	if b, err := hex.DecodeString(d); err != nil || len(b) != 32 {
+		return "", &restkit.Error{Kind: restkit.Invalid, Message: "invalid SHA-256",
+			Fields: []restkit.FieldError{{Field: field, Message: "must be 64 hexadecimal digits"}}}
+	}
+	return d, nil
+}
+
+// serveRoot lists directories, or finds versions by digest (?sha256=HEX).
+func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.s.methodNotAllowed(w, r, false, "GET, HEAD, OPTIONS")
+		return
+	}
+	q, err := onlyParams(r, "sha256")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if s := q.Get("sha256"); s != "" {
+		d, err := checkDigest("sha256", s)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		list, err := h.repo.FindByDigest(r.Context(), d)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, mediaJSON, toJSONList(list))
+		return
+	}
+	dirs, err := h.repo.Directories(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type dirJSON struct {
+		Name      string `json:"name"`
+		Artefacts int64  `json:"artefacts"`
+		Size      int64  `json:"size"`
+		Updated   string `json:"updated"`
+	}
+	out := make([]dirJSON, len(dirs))
+	for i, d := range dirs {
+		out[i] = dirJSON{d.Name, d.Artefacts, d.Size, d.Updated.UTC().Format(time.RFC3339Nano)}
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, mediaJSON, out)
+}
+
+// serveDirectory lists a directory's artefacts (latest versions) or deletes it.
+func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request) {
+	const allow = "GET, HEAD, DELETE, OPTIONS"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+	case http.MethodOptions:
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.s.methodNotAllowed(w, r, false, allow)
+		return
+	}
+	dir, _, err := h.names(r, false)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if r.Method == http.MethodDelete {
+		if _, err := onlyParams(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := h.repo.Delete(r.Context(), dir, "", 0); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q, err := onlyParams(r, "limit", "cursor", "prefix", "sort")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	aq := restkit.ArtefactQuery{Limit: restkit.DefaultPageSize, Prefix: q.Get("prefix"), Sort: q.Get("sort")}
+	var errs []restkit.FieldError
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > restkit.DefaultMaxPageSize {
+			errs = append(errs, restkit.FieldError{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", restkit.DefaultMaxPageSize)})
+		} else {
+			aq.Limit = n
+		}
+	}
+	switch strings.TrimPrefix(aq.Sort, "-") {
+	case "", "name", "updated", "size":
+	default:
+		errs = append(errs, restkit.FieldError{Field: "sort", Message: "must be name, updated or size, with - for descending"})
+	}
+	if c := q.Get("cursor"); c != "" && len(errs) == 0 {
+		if aq.After, err = h.s.cursors.decodeArtefact(dir, aq.Sort, c); err != nil {
+			errs = append(errs, restkit.FieldError{Field: "cursor", Message: restkit.ErrorMessage(err)})
+		}
+	}
+	if len(errs) > 0 {
+		h.fail(w, r, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: errs})
+		return
+	}
+	page, err := h.repo.List(r.Context(), dir, aq)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if page.More {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("cursor", h.s.cursors.encodeArtefact(dir, aq.Sort, page.Artefacts[len(page.Artefacts)-1]))
+		w.Header().Set("Link", "<"+h.base+"/"+url.PathEscape(dir)+"?"+next.Encode()+`>; rel="next"`)
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, mediaJSON, toJSONList(page.Artefacts))
+}
+
+func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.s.methodNotAllowed(w, r, false, "GET, HEAD, OPTIONS")
+		return
+	}
+	dir, id, err := h.names(r, true)
+	if err == nil {
+		_, err = onlyParams(r)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	list, err := h.repo.Versions(r.Context(), dir, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, mediaJSON, toJSONList(list))
+}
+
+func (h *artefactHandler) serveArtefact(w http.ResponseWriter, r *http.Request) {
+	const allow = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete:
+	case http.MethodOptions:
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.s.methodNotAllowed(w, r, false, allow)
+		return
+	}
+	dir, id, err := h.names(r, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.download(w, r, dir, id)
+	case http.MethodPost, http.MethodPut:
+		h.upload(w, r, dir, id)
+	case http.MethodDelete:
+		q, err := onlyParams(r, "version")
+		var version int64
+		if err == nil {
+			version, err = parseVersion(q)
+		}
+		if err == nil {
+			err = h.repo.Delete(r.Context(), dir, id, version)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func etagOfArtefact(a *restkit.Artefact) string { return `"` + a.SHA256 + `"` }
+
+// download serves one version's bytes. http.ServeContent answers Range (206, 416),
+// If-Range, If-None-Match (304, against the ETag set here), If-Modified-Since and HEAD.
+func (h *artefactHandler) download(w http.ResponseWriter, r *http.Request, dir, id string) {
+	q, err := onlyParams(r, "version")
+	var version int64
+	if err == nil {
+		version, err = parseVersion(q)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, blob, err := h.repo.Open(r.Context(), dir, id, version)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer blob.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.ContentType)
+	hdr.Set("ETag", etagOfArtefact(a))
+	sum, _ := hex.DecodeString(a.SHA256)
+	hdr.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
+	hdr.Set("X-Artefact-Version", strconv.FormatInt(a.Version, 10))
+	name := a.Filename
+	if name == "" {
+		name = a.ID
+	}
+	hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	if version > 0 {
+		hdr.Set("Cache-Control", "public, max-age=31536000, immutable") // a version never changes
+	} else {
+		hdr.Set("Cache-Control", "no-cache") // the latest may: revalidate with the ETag
+	}
+	http.ServeContent(w, r, "", a.Updated, blob)
+}
+
+// maxFormField bounds a non-file part of a multipart upload that is skipped.
+const maxFormField = 1 << 20
+
+// upload stores a POST (create only) or PUT (create or new version) body: raw bytes,
+// or the first file part of multipart/form-data. Nothing is buffered whole: the body
+// streams through the hasher into a staged blob.
+func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id string) {
+	if _, err := onlyParams(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u := artefact.Upload{Directory: dir, ID: id, Body: r.Body, Length: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
+	claimed, err := claimedDigest(r.Header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u.SHA256 = claimed
+	if mt, _, _ := mime.ParseMediaType(u.ContentType); mt == "multipart/form-data" {
+		part, err := firstFilePart(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		u.Body, u.Length, u.Filename, u.ContentType = part, -1, part.FileName(), part.Header.Get("Content-Type")
+	}
+	created := false
+	if r.Method == http.MethodPost {
+		u.Check = func(latest *restkit.Artefact) error {
+			if latest != nil {
+				return &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("artefact %s/%s exists; PUT to add a new version", dir, id),
+					Fields: []restkit.FieldError{{Field: "id", Message: "already exists"}}}
+			}
+			created = true
+			return nil
+		}
+	} else {
+		u.Check = func(latest *restkit.Artefact) error {
+			if im := r.Header.Get("If-Match"); im != "" {
+				if latest == nil || (im != "*" && !etagListMatch(im, etagOfArtefact(latest))) {
+					return restkit.Errorf(restkit.PreconditionFailed, "the artefact has changed (or does not exist); GET it again for its current ETag")
+				}
+			}
+			if inm := r.Header.Get("If-None-Match"); inm != "" && latest != nil {
+				if inm == "*" || etagListMatch(inm, etagOfArtefact(latest)) || etagListMatch(inm, "W/"+etagOfArtefact(latest)) {
+					return restkit.Errorf(restkit.PreconditionFailed, "the artefact exists and If-None-Match forbids replacing it")
+				}
+			}
+			created = latest == nil
+			return nil
+		}
+	}
+	a, err := h.repo.Put(r.Context(), u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", h.base+"/"+url.PathEscape(dir)+"/"+url.PathEscape(id))
+	w.Header().Set("ETag", etagOfArtefact(a))
+	w.Header().Set("X-Artefact-Version", strconv.FormatInt(a.Version, 10))
+	writeJSON(w, status, mediaJSON, toJSON(a))
+}
+
+// claimedDigest reads the SHA-256 a client sends with an upload: X-Checksum-Sha256
+// (hex) or Content-Digest (RFC 9530, sha-256=:base64:). Both must agree when both are
+// sent; other Content-Digest algorithms are ignored.
+func claimedDigest(h http.Header) (string, error) {
+	var out string
+	if x := h.Get("X-Checksum-Sha256"); x != "" {
+		d, err := checkDigest("X-Checksum-Sha256", x)
+		if err != nil {
+			return "", err
+		}
+		out = d
+	}
+	if cd := h.Get("Content-Digest"); cd != "" {
+		for _, member := range strings.Split(cd, ",") {
+			key, val, ok := strings.Cut(strings.TrimSpace(member), "=")
+			if !ok || strings.ToLower(strings.TrimSpace(key)) != "sha-256" {
+				continue
+			}
+			val = strings.TrimSpace(val)
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(val, ":"), ":"))
+			if err != nil || len(raw) != 32 || !strings.HasPrefix(val, ":") || !strings.HasSuffix(val, ":") {
+				return "", &restkit.Error{Kind: restkit.Invalid, Message: "invalid Content-Digest",
+					Fields: []restkit.FieldError{{Field: "Content-Digest", Message: "sha-256 must be a base64 SHA-256 between colons (RFC 9530)"}}}
+			}
+			d := hex.EncodeToString(raw)
+			if out != "" && out != d {
+				return "", restkit.Errorf(restkit.Invalid, "X-Checksum-Sha256 and Content-Digest disagree")
+			}
+			out = d
+		}
+	}
+	return out, nil
+}
+
+// firstFilePart returns the first part of a multipart body that carries a file,
+// skipping (bounded) form fields before it.
+func firstFilePart(r *http.Request) (*multipart.Part, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, restkit.Errorf(restkit.Invalid, "the multipart body is malformed")
+	}
+	for i := 0; i < 100; i++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, restkit.Errorf(restkit.Invalid, "the multipart body has no file part (use curl -F file=@NAME)")
+		}
+		if err != nil {
+			return nil, restkit.Errorf(restkit.Invalid, "the multipart body is malformed")
+		}
+		if part.FileName() != "" {
+			return part, nil
+		}
+		if n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1)); n > maxFormField {
+			return nil, restkit.Errorf(restkit.TooLarge, "a form field before the file is larger than %d bytes", maxFormField)
+		}
+	}
+	return nil, restkit.Errorf(restkit.Invalid, "the multipart body has too many parts before its file")
+}
