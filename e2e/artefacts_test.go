@@ -453,3 +453,45 @@ func TestArtefactKillDuringReplace(t *testing.T) {
 		t.Fatalf("blobs after restart: %d", n)
 	}
 }
+
+func TestArtefactListingPages(t *testing.T) {
+	s := startServer(t, "")
+	for i, id := range []string{"b.txt", "a.txt", "c.txt", "ab.txt", "d.bin"} {
+		if r := s.do("PUT", "/artefacts/p/"+id, strings.Repeat("z", 10*(i+1))); r.Status != 201 {
+			t.Fatalf("%s: %d", id, r.Status)
+		}
+	}
+	walk := func(path string) []string {
+		t.Helper()
+		var ids []string
+		for path != "" {
+			r := s.do("GET", path, "")
+			if r.Status != 200 {
+				t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+			}
+			var as []map[string]any
+			_ = json.Unmarshal(r.Body, &as)
+			for _, a := range as {
+				ids = append(ids, a["id"].(string))
+			}
+			path = parseLinks(r.Header.Get("Link"))["next"]
+		}
+		return ids
+	}
+	for path, want := range map[string]string{
+		"/artefacts/p?limit=2":              "a.txt ab.txt b.txt c.txt d.bin",
+		"/artefacts/p?limit=2&sort=-size":   "d.bin ab.txt c.txt a.txt b.txt",
+		"/artefacts/p?limit=1&prefix=a":     "a.txt ab.txt",
+		"/artefacts/p?limit=3&sort=updated": "b.txt a.txt c.txt ab.txt d.bin",
+		"/artefacts/p?prefix=zzz":           "",
+	} {
+		if got := strings.Join(walk(path), " "); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+	s.run(t, []step{
+		{name: "bad sort", method: "GET", path: "/artefacts/p?sort=colour", status: 400},
+		{name: "unknown parameter", method: "GET", path: "/artefacts/p?color=red", status: 400},
+		{name: "the index lists the repository", method: "GET", path: "/", status: 200, wantIn: []string{`{"path":"/artefacts","kind":"artefacts"}`}},
+	})
+}

@@ -42,14 +42,15 @@ type Options struct {
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
 type Server struct {
-	schema  *restkit.Schema
-	store   restkit.Store
-	log     *slog.Logger
-	debug   bool
-	cursors *cursorCodec
-	now     func() time.Time
-	mux     *http.ServeMux
-	handler http.Handler
+	schema    *restkit.Schema
+	store     restkit.Store
+	log       *slog.Logger
+	debug     bool
+	cursors   *cursorCodec
+	now       func() time.Time
+	mux       *http.ServeMux
+	artefacts string // the repository's path, "" when none is served
+	handler   http.Handler
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -91,6 +92,7 @@ func New(opts Options) *Server {
 			path = "/artefacts"
 		}
 		s.routeArtefacts(opts.Artefacts, path)
+		s.artefacts = path
 	}
 	s.route("/healthz", readOnly(s, s.serveHealth))
 	s.mux.HandleFunc("/{$}", readOnly(s, s.serveIndex))
@@ -156,6 +158,9 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		for _, n := range api.Nouns {
 			list = append(list, entry{api.Base + "/" + n.Name, "noun"})
 		}
+	}
+	if s.artefacts != "" {
+		list = append(list, entry{s.artefacts, "artefacts"})
 	}
 	writeJSON(w, http.StatusOK, mediaJSON, map[string]any{"name": "restkit", "routes": list, "docs": "/docs"})
 }
