@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,8 +73,11 @@ func TestReadmeTour(t *testing.T) {
 	}
 	s := startServer(t, "")
 	host := strings.TrimPrefix(s.URL, "http://")
+	work := t.TempDir() // the tour writes files: keep them out of the repository
+	env := append(cleanEnv(), "PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"), "RESTKIT_SERVER="+s.URL)
 	for _, c := range readTour(t, "../README.md") {
 		cmd := exec.Command("sh", "-c", strings.ReplaceAll(c.cmd, "localhost:8080", host))
+		cmd.Dir, cmd.Env = work, env
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("README.md:%d: %s\nfailed: %v\n%s", c.line, c.cmd, err, out)
