@@ -118,6 +118,9 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 	sniff := &sniffer{}
 	staged, err := r.blobs.Stage(ctx, io.TeeReader(u.Body, sniff), pol.MaxSize)
 	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil { // the client stopped sending mid-body
+			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the upload ended before all of its bytes arrived; nothing was stored", Op: "artefact.Put", Err: err}
+		}
 		return nil, err
 	}
 	committed := false

@@ -2,6 +2,9 @@
 //
 //	restkit serve [--config api.yaml] [--addr 127.0.0.1:8080] [--data ./restkit-data]
 //	restkit check api.yaml
+//	restkit push DIR/ID FILE | pull DIR/ID [-o F] | ls [DIR] | versions DIR/ID | rm DIR[/ID]
+//
+// The client commands talk to --server (RESTKIT_SERVER) with --token (RESTKIT_TOKEN).
 //
 // Settings come from flags, then RESTKIT_* environment variables, then the config
 // file's server section, then defaults: the first that is set wins.
