@@ -1,0 +1,50 @@
+// Package artefact is restkit's artefact repository: directories of files with
+// immutable versions, SHA-256 checksums and de-duplicated storage, on two small
+// interfaces of the root package — a restkit.BlobStore for content (fsblob now, S3
+// later) and a restkit.ArtefactStore for metadata (the SQLite store, beside the
+// resources it already keeps).
+//
+// # Content-addressed blobs
+//
+// Content is stored once per distinct SHA-256, under its digest. A version's metadata
+// row names its digest; many versions, in any directories, may name the same one. So
+// a replace with unchanged bytes costs no disk, and "which artefacts contain this
+// file?" is an index lookup (FindByDigest).
+//
+// # Writing a version (Repository.Put)
+//
+//  1. Limits are checked first: a declared length over max_size (413), a disk below
+//     min_free (507), and the precondition (409/412) — so a refused upload reads
+//     nothing.
+//  2. The body streams into BlobStore.Stage through a SHA-256 hasher, a fixed buffer at
+//     a time: memory does not grow with the file. The first 3 KiB are kept to detect
+//     the content type. Over max_size the stage stops (413) and keeps nothing.
+//  3. A digest the client claimed (X-Checksum-Sha256, Content-Digest) that differs, or
+//     a body shorter or longer than declared, aborts the stage: nothing is stored.
+//  4. Under the digest's lock, the stage is committed (fsync, rename into place: the
+//     blob appears whole or not at all) and the version row is added in one
+//     transaction that re-checks the precondition and prunes beyond keep_versions.
+//
+// A crash before step 4's commit leaves only a temporary file; between the blob's
+// rename and the row's commit, an unreferenced blob. Collect, run at start, removes
+// both. Readers only ever find versions whose rows were committed, and those rows name
+// blobs that were complete before the row existed: no reader can see a partial file.
+//
+// # Freeing content
+//
+// Deleting (or pruning) versions returns the digests no row references any more; each
+// is then deleted under its lock after checking again that nothing references it. The
+// lock is what makes this safe: without it, an upload of the same bytes could commit
+// its blob (finding it already there) and then its row, just after the check and just
+// before the delete, leaving a version whose content is gone. A blob kept by mistake
+// (a failed delete) is only disk space, collected at the next start.
+//
+// The locks are in-process. Several nodes sharing one blob store need the check and
+// the delete coordinated through the metadata store instead (the scale-out issue).
+//
+// # Names
+//
+// CheckName is the one place names are judged (DESIGN §4): valid UTF-8, normalised to
+// NFC so that a name typed on macOS (NFD) and on Linux (NFC) is the same artefact, 1 to
+// 255 bytes, no slash, backslash, NUL or control characters, and not "." or "..".
+package artefact
