@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"restkit"
@@ -258,6 +256,10 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if _, limited := lr.params[paramLimit]; media == mediaCSV && !limited && lr.page == 0 && lr.q.After == nil && lr.q.Before == nil && !lr.q.Last {
+		h.exportCSV(w, r, lr)
+		return
+	}
 	page, err := h.s.store.ListRecords(r.Context(), h.res, &lr.q)
 	if err != nil {
 		h.fail(w, r, err)
@@ -289,20 +291,9 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		buf = append(buf, ">\n"...)
 		writeBody(w, http.StatusOK, "application/xml; charset=utf-8", buf)
 	case mediaCSV:
-		hdr.Set("Content-Type", "text/csv; charset=utf-8; header=present")
-		cw := csv.NewWriter(w)
-		row := make([]string, 0, len(lr.view.fields))
-		for _, f := range lr.view.fields {
-			row = append(row, f.Name)
-		}
-		_ = cw.Write(row)
-		for _, rec := range page.Records {
-			row = row[:0]
-			for _, f := range lr.view.fields {
-				row = append(row, csvCell(f, rec.Values[f.Name]))
-			}
-			_ = cw.Write(row)
-		}
+		hdr.Set("Content-Type", csvType)
+		cw := newCSVWriter(w, lr.view)
+		cw.writeRecords(page.Records)
 		cw.Flush()
 	default:
 		buf := make([]byte, 0, 128*len(page.Records)+64)
@@ -322,17 +313,6 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		}
 		writeBody(w, http.StatusOK, mediaJSON, append(buf, '\n'))
 	}
-}
-
-// csvCell formats a value for CSV. Text that a spreadsheet would run as a formula
-// (starting with = + - @, tab or carriage return) gets a leading apostrophe, the
-// OWASP advice against CSV injection; numbers are never touched.
-func csvCell(f *restkit.Field, v any) string {
-	s := restkit.Format(v)
-	if f.Type.Textual() && s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // links builds the RFC 8288 Link header of a list page: next and prev follow cursors
