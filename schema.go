@@ -88,7 +88,8 @@ type Resource struct {
 	PageSize    int      // default limit of a list
 	MaxPageSize int      // largest accepted limit
 	MaxBody     int64    // largest accepted request body in bytes
-	History     bool     // keep every past revision
+	History     bool     // keep every past revision (see HistoryStore)
+	HistoryKeep int      // with History, keep at most this many revisions per record; 0 keeps all
 	Timestamps  bool     // add created/updated to the representation
 
 	byName map[string]*Field
@@ -380,6 +381,12 @@ func prepareResource(r *Resource, at string, add addFunc) {
 	}
 	if r.MaxBody < 0 {
 		add(at+".max_body", "max_body must be positive")
+	}
+	if r.HistoryKeep < 0 {
+		add(at+".history_keep", "history_keep must not be negative")
+	}
+	if r.HistoryKeep > 0 && !r.History {
+		add(at+".history_keep", "history_keep needs history: true")
 	}
 	if r.Timestamps {
 		for _, n := range []string{"created", "updated"} {

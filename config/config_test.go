@@ -302,6 +302,17 @@ func TestMaxBody(t *testing.T) {
 	}
 }
 
+func TestHistoryKeep(t *testing.T) {
+	c := mustParse(t, "apis:\n  - resources:\n      r:\n        key: id\n        history: true\n        history_keep: 5\n        fields: {id: {type: integer}}\n")
+	if r := c.Schema.APIs[0].Resources[0]; !r.History || r.HistoryKeep != 5 {
+		t.Errorf("history %v history_keep %d, want true 5", r.History, r.HistoryKeep)
+	}
+	c = mustParse(t, "apis:\n  - resources:\n      r:\n        key: id\n        history: true\n        fields: {id: {type: integer}}\n")
+	if r := c.Schema.APIs[0].Resources[0]; r.HistoryKeep != 0 {
+		t.Errorf("history_keep %d when not given, want 0 (keep all)", r.HistoryKeep)
+	}
+}
+
 func TestArtefacts(t *testing.T) {
 	const apis = "apis:\n  - nouns: {led: {fields: {on: {type: boolean}}}}\n"
 	defaults := artefact.Policy{MinFree: DefaultMinFree}
@@ -460,6 +471,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:7:20: page_size must be at least 1, not "0"`}},
 		{"page_size over max", cars + "        page_size: 200\n        max_page_size: 100\n",
 			[]string{`t.yaml:7:20: page_size must be between 1 and max_page_size (100)`}},
+		{"non-integer history_keep", cars + "        history: true\n        history_keep: all\n",
+			[]string{`t.yaml:8:23: history_keep must be an integer, not "all"`}},
+		{"zero history_keep", cars + "        history: true\n        history_keep: 0\n",
+			[]string{`t.yaml:8:23: history_keep must be at least 1, not "0"`}},
+		{"history_keep without history", cars + "        history_keep: 3\n",
+			[]string{`t.yaml:7:23: history_keep needs history: true`}},
 		{"bad max_body", cars + "        max_body: lots\n",
 			[]string{`t.yaml:7:19: max_body must be a positive size in bytes such as 1048576, 512KiB, 1MiB or 10MB, not "lots"`}},
 		{"negative max_body", cars + "        max_body: -5\n",

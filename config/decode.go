@@ -19,7 +19,7 @@ var (
 	topKeys      = []string{"server", "apis", "artefacts"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug"}
 	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
-	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "history", "timestamps"}
+	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "history", "history_keep", "timestamps"}
 	nounKeys     = []string{"description", "fields", "update"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
 )
@@ -190,6 +190,9 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.MaxBody = d.size(s, p)
 		case "history":
 			r.History, _ = d.boolean(s, p)
+		case "history_keep":
+			n, _ := d.integer(s, p, 1, math.MaxInt32)
+			r.HistoryKeep = int(n)
 		case "timestamps":
 			r.Timestamps, _ = d.boolean(s, p)
 		}

@@ -20,9 +20,10 @@ var _ restkit.Store = (*Store)(nil)
 
 // table holds the records of one resource.
 type table struct {
-	res    *restkit.Resource       // the declaration adopted by the last Migrate
-	rows   map[any]*restkit.Record // canonical key → record
-	unique map[string]map[any]any  // unique field → value → key
+	res    *restkit.Resource           // the declaration adopted by the last Migrate
+	rows   map[any]*restkit.Record     // canonical key → record
+	unique map[string]map[any]any      // unique field → value → key
+	hist   map[any][]*restkit.Revision // canonical key → its revisions, oldest first (see history.go)
 }
 
 // New returns an empty store.
@@ -62,7 +63,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 
 // adopt builds the table of res from old (nil when new).
 func adopt(old *table, res *restkit.Resource) (*table, error) {
-	t := &table{res: res, rows: map[any]*restkit.Record{}, unique: map[string]map[any]any{}}
+	t := &table{res: res, rows: map[any]*restkit.Record{}, unique: map[string]map[any]any{}, hist: map[any][]*restkit.Revision{}}
 	for _, f := range res.Fields {
 		if f.Unique && f.Name != res.Key {
 			t.unique[f.Name] = map[any]any{}
@@ -71,6 +72,7 @@ func adopt(old *table, res *restkit.Resource) (*table, error) {
 	if old == nil {
 		return t, nil
 	}
+	t.hist = old.hist // kept as is, also when History is turned off; read through the new declaration
 	ok, nk := old.res.KeyField(), res.KeyField()
 	if len(old.rows) > 0 && (ok.Name != nk.Name || ok.Type != nk.Type) {
 		return nil, restkit.Errorf(restkit.Invalid, "resource %s: the key changed from %q (%s) to %q (%s) while records exist",
@@ -159,6 +161,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		if cur != nil {
 			t.unindex(cur)
 			delete(t.rows, k)
+			t.appendTombstone(k, cur)
 		}
 		return nil, nil
 	}
@@ -167,6 +170,9 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		return nil, err
 	}
 	stampOver(rec, cur)
+	if cur == nil {
+		t.continueNumbering(k, rec)
+	}
 	for name, idx := range t.unique {
 		v, has := rec.Values[name]
 		if !has {
@@ -185,6 +191,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		}
 	}
 	t.rows[k] = rec
+	t.appendRevision(k, &restkit.Revision{Record: *rec.Clone()})
 	return rec.Clone(), nil
 }
 

@@ -27,6 +27,19 @@
 // The nouns share one table, _restkit_nouns(name, state, rev, created, updated), with
 // the state as a JSON object: a noun is one small row read and written whole.
 //
+// # History
+//
+// A resource declared with History (see restkit.HistoryStore) also has a table
+// "<table>__history" (key, rev, deleted, actor, state, created, updated), STRICT and
+// WITHOUT ROWID with PRIMARY KEY (key, rev), so a record's revisions lie together in
+// rev order and a page of them, newest first, is one range scan. The key column is
+// typed like the key; state is the JSON object of the revision's values, stored like
+// a noun's state (datetimes as RFC 3339) and decoded through the current declaration,
+// so a field removed since is dropped on read. WriteRecord appends the revision it
+// writes (or a delete's tombstone) and prunes to HistoryKeep inside its own
+// transaction: the history never disagrees with the table. Migrate creates the table
+// when History is on and never drops it: turning History off leaves it for later.
+//
 // # Migrations
 //
 // _restkit_fields records what was declared for every table: each field's name,

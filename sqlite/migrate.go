@@ -42,6 +42,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			resources = append(resources, res)
 		}
 	}
+	problems = append(problems, historyClashes(resources)...)
 	if len(problems) > 0 {
 		return refusal(problems)
 	}
@@ -54,6 +55,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		m := &migration{s: s, tx: tx, res: res, name: res.StoreName, q: quote(res.StoreName)}
 		if err := m.run(ctx); err != nil {
 			return restkit.Wrap(op, err)
+		}
+		if res.History && len(m.problems) == 0 {
+			if err := m.history(ctx); err != nil {
+				return restkit.Wrap(op, err)
+			}
 		}
 		problems = append(problems, m.problems...)
 	}
@@ -82,6 +88,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		t := newTable(res)
 		if err := s.prepareTable(ctx, t, old[res.StoreName]); err != nil {
 			return restkit.Wrap(op, err)
+		}
+		if res.History {
+			if err := s.prepareHistory(ctx, t, old[res.StoreName]); err != nil {
+				return restkit.Wrap(op, err)
+			}
 		}
 		next[res.StoreName] = t
 	}

@@ -33,23 +33,10 @@ func readNoun(row *sql.Row, n *restkit.Noun) (*restkit.Record, error) {
 	if err := row.Scan(&state, &rec.Rev, &created, &updated); err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
+	var err error
+	if rec.Values, err = decodeState(state, n.Field); err != nil {
 		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
 	}
-	rec.Values = make(map[string]any, len(raw))
-	for name, v := range raw {
-		f := n.Field(name)
-		if f == nil {
-			continue
-		}
-		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
-			rec.Values[name] = cv
-		}
-	}
-	var err error
 	if rec.Created, err = parseTime(created); err != nil {
 		return nil, err
 	}
@@ -93,7 +80,6 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	}
 	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
 	rec.Stamp(curRev, curCreated)
-	state := make(map[string]any, len(next.Values))
 	for name, v := range next.Values {
 		f := n.Field(name)
 		if f == nil {
@@ -107,21 +93,55 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 			continue
 		}
 		rec.Values[name] = cv
-		if t, ok := cv.(time.Time); ok {
-			state[name] = t.Format(time.RFC3339Nano)
-		} else {
-			state[name] = cv
-		}
 	}
-	data, err := json.Marshal(state)
+	data, err := encodeState(rec.Values)
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, string(data), rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
+	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
 	return rec, nil
+}
+
+// encodeState writes canonical values as the JSON object a noun's state (and a
+// revision in a history table) is stored as: datetimes as RFC 3339 strings, other
+// values as themselves.
+func encodeState(values map[string]any) (string, error) {
+	state := make(map[string]any, len(values))
+	for name, v := range values {
+		if t, ok := v.(time.Time); ok {
+			state[name] = t.UTC().Format(time.RFC3339Nano)
+		} else {
+			state[name] = v
+		}
+	}
+	data, err := json.Marshal(state)
+	return string(data), err
+}
+
+// decodeState reads what encodeState wrote back into canonical values, through the
+// declaration's fields (field returns nil for a name no longer declared). Members
+// whose field is gone, or whose value no longer fits its type, are left out.
+func decodeState(state string, field func(name string) *restkit.Field) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	values := make(map[string]any, len(raw))
+	for name, v := range raw {
+		f := field(name)
+		if f == nil {
+			continue
+		}
+		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+			values[name] = cv
+		}
+	}
+	return values, nil
 }

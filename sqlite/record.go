@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ type table struct {
 	delete *sql.Stmt
 
 	lists *stmtCache // list statements by SQL text
+	hist  *history   // the history table, when the resource keeps History
 	bufs  sync.Pool  // *scanBuf
 }
 
@@ -224,8 +226,12 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	// The change owns cur and may change it; keep what the store needs.
 	var curRev int64
 	var curCreated time.Time
+	var curValues map[string]any // for the tombstone of a delete, with History
 	if cur != nil {
 		curRev, curCreated = cur.Rev, cur.Created
+		if t.hist != nil {
+			curValues = maps.Clone(cur.Values)
+		}
 	}
 	next, err := change(cur)
 	if err != nil {
@@ -238,6 +244,11 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
+		if t.hist != nil {
+			if err := t.hist.append(ctx, tx, k, tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
+				return nil, restkit.Wrap(op, err)
+			}
+		}
 		if err := tx.Commit(); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
@@ -249,6 +260,11 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	}
 	rec.Created, rec.Updated = next.Created, next.Updated
 	rec.Stamp(curRev, curCreated)
+	if t.hist != nil && curRev == 0 {
+		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
+	}
 	stmt := t.insert
 	if curRev != 0 {
 		stmt = t.update
@@ -258,6 +274,11 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	}
 	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 		return nil, t.writeError(op, err, k)
+	}
+	if t.hist != nil {
+		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
+			return nil, restkit.Wrap(op, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, restkit.Wrap(op, err)

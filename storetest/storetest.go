@@ -34,6 +34,10 @@
 //   - Sort without the key at its end is completed with the key, ascending. nil sorts
 //     first ascending and last descending, as restkit.Compare. Limit <= 0 means no limit.
 //     Page.Total counts every row matching the filters, whatever the cursor.
+//   - A store that implements restkit.HistoryStore keeps, for a resource with History,
+//     every revision WriteRecord writes plus a tombstone (the last values, Deleted) for
+//     a delete; a record created again after a delete continues the numbering; a
+//     failed write appends nothing. Stores without it skip the History tests.
 package storetest
 
 import (
@@ -66,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("PagingUnderInserts", func(t *testing.T) { testPagingUnderInserts(t, open) })
 	t.Run("Noun", func(t *testing.T) { testNoun(t, open) })
 	t.Run("ConcurrentNoun", func(t *testing.T) { testConcurrentNoun(t, open) })
+	t.Run("History", func(t *testing.T) { testHistory(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.

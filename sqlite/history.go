@@ -1,0 +1,283 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"restkit"
+)
+
+var _ restkit.HistoryStore = (*Store)(nil)
+
+// historySuffix names the history table of a resource: "<StoreName>__history".
+const historySuffix = "__history"
+
+// history is the history table of a resource declared with History, and its
+// statements. See restkit.HistoryStore for what it holds.
+type history struct {
+	name, q string
+
+	insert *sql.Stmt // writer: INSERT OR REPLACE one revision
+	last   *sql.Stmt // writer: the newest rev of a key, for a record created again
+	prune  *sql.Stmt // writer: drop revisions of a key older than the newest N
+	purge  *sql.Stmt // writer: drop every revision of a key
+	list   *sql.Stmt // reader: revisions of a key below a rev, newest first
+	find   *sql.Stmt // reader: one revision
+	exists *sql.Stmt // reader: whether a key has any revision
+}
+
+const historyCols = "rev, deleted, actor, state, created, updated"
+
+// historySQL creates the history table of res. The key column is typed like the key;
+// state is the JSON object of the revision's values, as a noun's state is stored.
+func historySQL(res *restkit.Resource) string {
+	return "CREATE TABLE IF NOT EXISTS " + quote(res.StoreName+historySuffix) + ` (
+	key     ` + kindOf(res.KeyField().Type).sqlType() + ` NOT NULL,
+	rev     INTEGER NOT NULL,
+	deleted INTEGER NOT NULL,
+	actor   TEXT NOT NULL,
+	state   TEXT NOT NULL,
+	created TEXT NOT NULL,
+	updated TEXT NOT NULL,
+	PRIMARY KEY (key, rev)
+) STRICT, WITHOUT ROWID`
+}
+
+// historyClashes refuses a resource whose table name is another resource's history
+// table ("cars__history" next to cars with history: true).
+func historyClashes(resources []*restkit.Resource) []restkit.FieldError {
+	names := map[string]*restkit.Resource{}
+	for _, res := range resources {
+		names[res.StoreName] = res
+	}
+	var problems []restkit.FieldError
+	for _, res := range resources {
+		if other := names[res.StoreName+historySuffix]; res.History && other != nil {
+			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
+				"%s: the table name %q is the history table of %s; rename one of them", label(other), other.StoreName, label(res))})
+		}
+	}
+	return problems
+}
+
+// history creates the history table of a resource declared with History, inside
+// Migrate's transaction. It is additive: a table already there is kept, and turning
+// History off later leaves it alone. A table whose key column has another type (the
+// key changed while history was off) is refused.
+func (m *migration) history(ctx context.Context) error {
+	name := m.name + historySuffix
+	var typ string
+	err := m.tx.QueryRowContext(ctx, `SELECT type FROM pragma_table_info(?) WHERE name = 'key'`, name).Scan(&typ)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return m.exec(ctx, historySQL(m.res))
+	case err != nil:
+		return err
+	}
+	if want := kindOf(m.res.KeyField().Type).sqlType(); !strings.EqualFold(typ, want) {
+		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
+			name, typ, m.res.Key, m.res.KeyField().Type, "sqlite3 "+shellQuote(m.s.path)+" "+shellQuote("DROP TABLE "+quote(name)))
+	}
+	return nil
+}
+
+// prepareHistory prepares the statements of t's history table, or takes them from
+// old's (a repeated Migrate: they depend only on the table's name).
+func (s *Store) prepareHistory(ctx context.Context, t, old *table) error {
+	if old != nil && old.hist != nil {
+		t.hist = old.hist
+		return nil
+	}
+	h := &history{name: t.name + historySuffix, q: quote(t.name + historySuffix)}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		db  *sql.DB
+		sql string
+	}{
+		{&h.insert, s.w, "INSERT OR REPLACE INTO " + h.q + " (key, " + historyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
+		{&h.last, s.w, "SELECT COALESCE(MAX(rev), 0) FROM " + h.q + " WHERE key = ?"},
+		{&h.prune, s.w, "DELETE FROM " + h.q + " WHERE key = ?1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = ?1 ORDER BY rev DESC LIMIT 1 OFFSET ?2)"},
+		{&h.purge, s.w, "DELETE FROM " + h.q + " WHERE key = ?"},
+		{&h.list, s.r, "SELECT " + historyCols + " FROM " + h.q + " WHERE key = ? AND rev < ? ORDER BY rev DESC LIMIT ?"},
+		{&h.find, s.r, "SELECT " + historyCols + " FROM " + h.q + " WHERE key = ? AND rev = ?"},
+		{&h.exists, s.r, "SELECT EXISTS (SELECT 1 FROM " + h.q + " WHERE key = ?)"},
+	} {
+		st, err := s.prepare(ctx, p.db, p.sql)
+		if err != nil {
+			return err
+		}
+		*p.st = st
+	}
+	t.hist = h
+	return nil
+}
+
+// continueNumbering gives a record created under key k the revision after the
+// newest one its history holds, if any, so that (key, rev) stays unique in history
+// across a delete and a re-create.
+func (h *history) continueNumbering(ctx context.Context, tx *sql.Tx, k any, rec *restkit.Record) error {
+	var last int64
+	if err := tx.StmtContext(ctx, h.last).QueryRowContext(ctx, k).Scan(&last); err != nil {
+		return err
+	}
+	if last > 0 {
+		rec.Rev = last + 1
+	}
+	return nil
+}
+
+// append writes one revision inside WriteRecord's transaction and prunes the key's
+// history to keep revisions when keep > 0.
+func (h *history) append(ctx context.Context, tx *sql.Tx, k any, rev *restkit.Revision, keep int) error {
+	state, err := encodeState(rev.Values)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, h.insert).ExecContext(ctx, k, rev.Rev, rev.Deleted, rev.Actor, state,
+		formatTime(rev.Created), formatTime(rev.Updated)); err != nil {
+		return err
+	}
+	if keep > 0 {
+		if _, err := tx.StmtContext(ctx, h.prune).ExecContext(ctx, k, keep-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanRevision reads one row of historyCols, decoding the values through the
+// resource's current declaration (values of fields no longer declared are dropped).
+func scanRevision(row scanner, res *restkit.Resource) (*restkit.Revision, error) {
+	var state, created, updated string
+	rev := &restkit.Revision{}
+	if err := row.Scan(&rev.Rev, &rev.Deleted, &rev.Actor, &state, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if rev.Values, err = decodeState(state, res.Field); err != nil {
+		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
+	}
+	if rev.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if rev.Updated, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return rev, nil
+}
+
+// historyOf returns the table and canonical key for a history call; a nil history
+// means the resource keeps none.
+func (s *Store) historyOf(res *restkit.Resource, key any, op string) (*table, any, error) {
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := t.res.CanonicalKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, k, nil
+}
+
+// ListRevisions returns a record's revisions newest first (see restkit.HistoryStore).
+func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key any, before int64, limit int) ([]*restkit.Revision, bool, error) {
+	const op = "sqlite.ListRevisions"
+	t, k, err := s.historyOf(res, key, op)
+	if err != nil {
+		return nil, false, err
+	}
+	if t.hist == nil {
+		return nil, false, t.res.NoRevisions(k)
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	n := int64(-1) // SQLite: no limit
+	if limit > 0 {
+		n = int64(limit) + 1 // one more tells whether there are more
+	}
+	rows, err := t.hist.list.QueryContext(ctx, k, before, n)
+	if err != nil {
+		return nil, false, restkit.Wrap(op, err)
+	}
+	defer rows.Close()
+	var revs []*restkit.Revision
+	for rows.Next() {
+		rev, err := scanRevision(rows, t.res)
+		if err != nil {
+			return nil, false, restkit.Wrap(op, err)
+		}
+		revs = append(revs, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, restkit.Wrap(op, err)
+	}
+	more := false
+	if limit > 0 && len(revs) > limit {
+		revs, more = revs[:limit], true
+	}
+	if len(revs) == 0 {
+		var exists bool
+		if err := t.hist.exists.QueryRowContext(ctx, k).Scan(&exists); err != nil {
+			return nil, false, restkit.Wrap(op, err)
+		}
+		if !exists {
+			return nil, false, t.res.NoRevisions(k)
+		}
+	}
+	return revs, more, nil
+}
+
+// FindRevision returns one revision of a record (see restkit.HistoryStore).
+func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any, rev int64) (*restkit.Revision, error) {
+	const op = "sqlite.FindRevision"
+	t, k, err := s.historyOf(res, key, op)
+	if err != nil {
+		return nil, err
+	}
+	if t.hist == nil {
+		return nil, t.res.NoRevision(k, rev)
+	}
+	r, err := scanRevision(t.hist.find.QueryRowContext(ctx, k, rev), t.res)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, t.res.NoRevision(k, rev)
+		}
+		return nil, restkit.Wrap(op, err)
+	}
+	return r, nil
+}
+
+// PurgeHistory deletes every revision of a record (see restkit.HistoryStore).
+func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any) error {
+	const op = "sqlite.PurgeHistory"
+	t, k, err := s.historyOf(res, key, op)
+	if err != nil {
+		return err
+	}
+	if t.hist == nil {
+		return t.res.NoRevisions(k)
+	}
+	r, err := t.hist.purge.ExecContext(ctx, k)
+	if err != nil {
+		return restkit.Wrap(op, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return restkit.Wrap(op, err)
+	} else if n == 0 {
+		return t.res.NoRevisions(k)
+	}
+	return nil
+}
+
+// tombstone is the revision a delete of cur (at curRev, created curCreated, with
+// curValues) appends.
+func tombstone(curRev int64, curCreated time.Time, curValues map[string]any) *restkit.Revision {
+	return &restkit.Revision{Record: restkit.Record{Values: curValues, Rev: curRev + 1, Created: curCreated, Updated: time.Now().UTC()}, Deleted: true}
+}
