@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,4 +244,44 @@ func (c *cursorCodec) decodeArtefact(dir, sortSpec, s string) (*restkit.Artefact
 		cur.Value = t
 	}
 	return cur, nil
+}
+
+// Revision listing cursors carry the resource, the record's key and the revision
+// below which the next page starts, in the same signed binary form.
+const dirRevision = 'r'
+
+func (c *cursorCodec) encodeRevision(res *restkit.Resource, key any, before int64) string {
+	b := make([]byte, 0, 64)
+	b = append(b, cursorVersion, dirRevision)
+	b = appendField(b, res.StoreName)
+	b = appendField(b, restkit.Format(key))
+	b = binary.AppendUvarint(b, uint64(before))
+	b = c.mac(b, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeRevision checks a revision cursor for the record of res with the key and
+// returns the revision the page starts below.
+func (c *cursorCodec) decodeRevision(res *restkit.Resource, key any, s string) (int64, error) {
+	if len(s) > 4096 {
+		return 0, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) < macSize+2 {
+		return 0, errBadCursor
+	}
+	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
+	var want [macSize]byte
+	if !hmac.Equal(sum, c.mac(want[:0], payload)) {
+		return 0, errBadCursor
+	}
+	r := &cursorReader{b: payload}
+	version, kind := r.byte(), r.byte()
+	store, k := r.string(), r.string()
+	before := r.uvarint()
+	if r.bad || len(r.b) != 0 || version != cursorVersion || kind != dirRevision || store != res.StoreName ||
+		k != restkit.Format(key) || before < 1 || before > math.MaxInt64 {
+		return 0, errBadCursor
+	}
+	return int64(before), nil
 }

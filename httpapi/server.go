@@ -80,6 +80,7 @@ func New(opts Options) *Server {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Name, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
 			s.route(api.Base+"/"+res.Name, h.serveCollection)
 			s.route(api.Base+"/"+res.Name+"/{key}", h.serveItem)
+			s.routeHistory(api, h) // …/{key}/revisions[/{rev}], with history: true
 		}
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
