@@ -20,7 +20,8 @@ import (
 // field removed or retyped, the key changed, a new required field without a default
 // on a table with rows, a new unique field with duplicate values — with an Invalid
 // error naming each (Fields: "<table>.<field>") and saying what to do; then nothing
-// is changed. Migrating the same schema again changes nothing.
+// is changed. Migrating the same schema again changes nothing. A resource with
+// History also gets its history table (see history.go), which is never dropped.
 func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	const op = "sqlite.Migrate"
 	s.mu.Lock()
