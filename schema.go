@@ -75,22 +75,25 @@ const (
 
 // Resource is a declared collection of records.
 type Resource struct {
-	Name        string // URL segment, e.g. "cars"
-	StoreName   string // unique name for storage (table), set by Prepare: "cars", or "v1_people" under API v1
-	Singular    string // XML element of one record; derived from Name when empty
-	Description string
-	Fields      []*Field // in declaration order, which is also the order of JSON and XML output
-	Key         string   // the name of the key field, one of Fields (integer or string; string when generated)
-	KeySource   KeySource
-	Collection  []string // verbs allowed on the collection: GET, POST
-	Item        []string // verbs allowed on an item: GET, PUT, PATCH, DELETE
-	PutCreates  bool     // PUT on an absent item creates it (201)
-	PageSize    int      // default limit of a list
-	MaxPageSize int      // largest accepted limit
-	MaxBody     int64    // largest accepted request body in bytes
-	History     bool     // keep every past revision (see HistoryStore)
-	HistoryKeep int      // with History, keep at most this many revisions per record; 0 keeps all
-	Timestamps  bool     // add created/updated to the representation
+	Name           string // URL segment, e.g. "cars"
+	StoreName      string // unique name for storage (table), set by Prepare: "cars", or "v1_people" under API v1
+	Singular       string // XML element of one record; derived from Name when empty
+	Description    string
+	Fields         []*Field // in declaration order, which is also the order of JSON and XML output
+	Key            string   // the name of the key field, one of Fields (integer or string; string when generated)
+	KeySource      KeySource
+	Collection     []string // verbs allowed on the collection: GET, POST
+	Item           []string // verbs allowed on an item: GET, PUT, PATCH, DELETE
+	PutCreates     bool     // PUT on an absent item creates it (201)
+	PageSize       int      // default limit of a list
+	MaxPageSize    int      // largest accepted limit
+	MaxBody        int64    // largest accepted request body in bytes
+	MaxOffset      int      // deepest page=N offset paging reaches, in rows; deeper lists follow cursors
+	CacheControl   string   // Cache-Control of records and lists; default "no-cache" (clients revalidate with the ETag)
+	RequireIfMatch bool     // PUT, PATCH and DELETE of an existing record need If-Match (428 without)
+	History        bool     // keep every past revision (see HistoryStore)
+	HistoryKeep    int      // with History, keep at most this many revisions per record; 0 keeps all
+	Timestamps     bool     // add created/updated to the representation
 
 	byName map[string]*Field
 }
@@ -150,6 +153,7 @@ const (
 	DefaultPageSize    = 20
 	DefaultMaxPageSize = 100
 	DefaultMaxBody     = 1 << 20
+	DefaultMaxOffset   = 10000
 )
 
 var (
@@ -378,6 +382,18 @@ func prepareResource(r *Resource, at string, add addFunc) {
 	}
 	if r.MaxBody == 0 {
 		r.MaxBody = DefaultMaxBody
+	}
+	if r.MaxOffset == 0 {
+		r.MaxOffset = DefaultMaxOffset
+	}
+	if r.MaxOffset < 0 {
+		add(at+".max_offset", "max_offset must not be negative")
+	}
+	if r.CacheControl == "" {
+		r.CacheControl = "no-cache"
+	}
+	if strings.ContainsAny(r.CacheControl, "\r\n") {
+		add(at+".cache_control", "cache_control must be one line")
 	}
 	if r.MaxBody < 0 {
 		add(at+".max_body", "max_body must be positive")

@@ -19,7 +19,7 @@ var (
 	topKeys      = []string{"server", "apis", "artefacts"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug"}
 	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
-	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "history", "history_keep", "timestamps"}
+	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control"}
 	nounKeys     = []string{"description", "fields", "update"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
 )
@@ -195,6 +195,13 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.HistoryKeep = int(n)
 		case "timestamps":
 			r.Timestamps, _ = d.boolean(s, p)
+		case "max_offset":
+			n, _ := d.integer(s, p, 0, math.MaxInt32)
+			r.MaxOffset = int(n)
+		case "require_if_match":
+			r.RequireIfMatch, _ = d.boolean(s, p)
+		case "cache_control":
+			r.CacheControl, _ = d.str(s, p)
 		}
 	}
 	return r

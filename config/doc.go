@@ -35,7 +35,11 @@
 //	        page_size: 20
 //	        max_page_size: 100
 //	        max_body: 1MiB        # bytes, or "512KiB", "10MB", …
-//	        history: false
+//	        max_offset: 10000     # deepest page=N offset, in rows
+//	        require_if_match: false
+//	        cache_control: no-cache
+//	        history: false        # keep every revision
+//	        history_keep: 0       # with history: at most this many per record (0: all)
 //	        timestamps: false
 //	        description: …
 //	        singular: car         # XML element name; derived when absent

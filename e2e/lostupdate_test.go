@@ -100,3 +100,43 @@ func TestCSVExportStreamsEveryRow(t *testing.T) {
 		t.Fatalf("one page: %d lines, link %q", got, r.Header.Get("Link"))
 	}
 }
+
+const guardedConfig = `
+apis:
+  - resources:
+      docs:
+        key: id
+        require_if_match: true
+        put_creates: true
+        cache_control: "private, max-age=60"
+        max_offset: 4
+        page_size: 2
+        fields:
+          id: {type: integer}
+          text: {type: string}
+`
+
+// TestRequireIfMatchCacheControlAndOffsetCap: resource options of the query issue.
+func TestRequireIfMatchCacheControlAndOffsetCap(t *testing.T) {
+	s := startServer(t, "", "--config", writeConfig(t, guardedConfig))
+	r := s.do("PUT", "/docs/1", `{"text":"first"}`)
+	if r.Status != 201 {
+		t.Fatalf("creating needs no If-Match: %d %s", r.Status, r.Body)
+	}
+	etag := r.Header.Get("ETag")
+	s.run(t, []step{
+		{name: "428 without If-Match", method: "PUT", path: "/docs/1", body: `{"text":"blind"}`, status: 428,
+			wantJSON: problemJSON(428, "this doc can only be changed with If-Match: GET it for its ETag and send that")},
+		{name: "428 on PATCH", method: "PATCH", path: "/docs/1", body: `{"text":"blind"}`, status: 428},
+		{name: "428 on DELETE", method: "DELETE", path: "/docs/1", status: 428},
+		{name: "unchanged", method: "GET", path: "/docs/1", status: 200, wantJSON: `{"id":1,"text":"first"}`,
+			wantHeader: map[string]string{"Cache-Control": "private, max-age=60", "ETag": etag}},
+		{name: "with If-Match", method: "PATCH", path: "/docs/1", body: `{"text":"seen"}`, headers: []string{"If-Match", etag}, status: 200},
+		{method: "PUT", path: "/docs/2", body: `{"text":"b"}`, status: 201},
+		{method: "PUT", path: "/docs/3", body: `{"text":"c"}`, status: 201},
+		{name: "list cache control", method: "GET", path: "/docs", status: 200, wantHeader: map[string]string{"Cache-Control": "private, max-age=60"}},
+		{name: "page within max_offset", method: "GET", path: "/docs?page=3", status: 200, wantJSON: `[]`},
+		{name: "page past max_offset", method: "GET", path: "/docs?page=4", status: 400,
+			wantJSON: problemJSON(400, "invalid query parameters", "page", "is too deep for offset paging (more than 4 rows); follow the cursor in the Link header's next instead")},
+	})
+}

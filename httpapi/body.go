@@ -155,10 +155,20 @@ func notModified(r *http.Request, rec *restkit.Record, etag string) bool {
 }
 
 // setValidators sets ETag, Last-Modified and Cache-Control for one record or state.
-func setValidators(h http.Header, rec *restkit.Record, etag string) {
+func setValidators(h http.Header, rec *restkit.Record, etag, cacheControl string) {
 	h.Set("ETag", etag)
 	if !rec.Updated.IsZero() {
 		h.Set("Last-Modified", rec.Updated.UTC().Format(http.TimeFormat))
 	}
-	h.Set("Cache-Control", "no-cache")
+	h.Set("Cache-Control", cacheControl)
+}
+
+// requireIfMatch answers 428 when a resource declares require_if_match and a write to
+// an existing record carries no precondition: the client must show which version it
+// read, so it cannot overwrite a change it never saw.
+func requireIfMatch(r *http.Request, res *restkit.Resource, cur *restkit.Record) error {
+	if !res.RequireIfMatch || cur == nil || r.Header.Get("If-Match") != "" || r.Header.Get("If-Unmodified-Since") != "" {
+		return nil
+	}
+	return restkit.Errorf(restkit.PreconditionRequired, "this %s can only be changed with If-Match: GET it for its ETag and send that", res.Singular)
 }

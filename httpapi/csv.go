@@ -69,7 +69,7 @@ func (h *resourceHandler) exportCSV(w http.ResponseWriter, r *http.Request, lr *
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", csvType)
-	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("Cache-Control", h.res.CacheControl)
 	if q.Count {
 		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
 	}

@@ -14,5 +14,5 @@
 // which makes the order total; a page boundary is the sort values of its edge row,
 // carried in an opaque signed cursor. The store seeks to the boundary through an index,
 // so page 50,000 costs what page 1 costs. page=N offset paging exists for small sets and
-// is capped at MaxOffset rows.
+// is capped at the resource's max_offset rows (10,000 by default).
 package httpapi

@@ -265,7 +265,7 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 	}
 	hdr := w.Header()
 	etag := etagOf(&rev.Record)
-	setValidators(hdr, &rev.Record, etag)
+	setValidators(hdr, &rev.Record, etag, h.res.CacheControl)
 	hdr.Set("X-Revision", strconv.FormatInt(rev.Rev, 10))
 	if rev.Deleted {
 		hdr.Set("X-Revision-Deleted", "true")

@@ -77,7 +77,7 @@ func (h *nounHandler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	etag := etagOf(rec)
-	setValidators(w.Header(), rec, etag)
+	setValidators(w.Header(), rec, etag, "no-cache")
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -124,6 +124,6 @@ func (h *nounHandler) write(w http.ResponseWriter, r *http.Request, bodyOptional
 		h.fail(w, r, err)
 		return
 	}
-	setValidators(w.Header(), rec, etagOf(rec))
+	setValidators(w.Header(), rec, etagOf(rec), "no-cache")
 	h.writeItem(w, http.StatusOK, media, h.view, rec)
 }

@@ -20,10 +20,6 @@ const (
 	paramCount  = "count"
 )
 
-// MaxOffset bounds page=N paging: deeper offsets cost a scan past every skipped row,
-// so past this many rows clients must follow cursors.
-const MaxOffset = 10000
-
 const maxInValues = 100
 
 // listRequest is a parsed list query string.
@@ -146,8 +142,8 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 		switch {
 		case err != nil || n < 1:
 			bad(paramPage, "must be a whole number from 1")
-		case n-1 > MaxOffset/lr.q.Limit || (n-1)*lr.q.Limit > MaxOffset: // the first test keeps the product from overflowing
-			bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", MaxOffset)
+		case n-1 > res.MaxOffset/lr.q.Limit || (n-1)*lr.q.Limit > res.MaxOffset: // the first test keeps the product from overflowing
+			bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", res.MaxOffset)
 		default:
 			lr.page = n
 			lr.q.Offset = (n - 1) * lr.q.Limit

@@ -163,7 +163,7 @@ func FuzzParseList(f *testing.F) {
 			}
 			return
 		}
-		if lr.q.Limit < 1 || lr.q.Limit > res.MaxPageSize || lr.q.Offset < 0 || lr.q.Offset > MaxOffset {
+		if lr.q.Limit < 1 || lr.q.Limit > res.MaxPageSize || lr.q.Offset < 0 || lr.q.Offset > res.MaxOffset {
 			t.Fatalf("%q: limits %+v", q, lr.q)
 		}
 		if lr.page > 0 && lr.q.Offset != (lr.page-1)*lr.q.Limit {

@@ -115,7 +115,7 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		return
 	}
 	etag := etagOf(rec)
-	setValidators(w.Header(), rec, etag)
+	setValidators(w.Header(), rec, etag, h.res.CacheControl)
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -172,7 +172,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", h.location(key))
-	setValidators(w.Header(), rec, etagOf(rec))
+	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
@@ -191,6 +191,9 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 	now := h.s.now().UTC()
 	created := false
 	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := requireIfMatch(r, h.res, cur); err != nil {
+			return nil, err
+		}
 		if err := checkWrite(r, cur); err != nil {
 			return nil, err
 		}
@@ -217,7 +220,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		status = http.StatusCreated
 		w.Header().Set("Location", h.location(key))
 	}
-	setValidators(w.Header(), rec, etagOf(rec))
+	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
 	h.writeItem(w, status, media, h.view, rec)
 }
 
@@ -231,6 +234,9 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any)
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
 	_, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := requireIfMatch(r, h.res, cur); err != nil {
+			return nil, err
+		}
 		if err := checkWrite(r, cur); err != nil {
 			return nil, err
 		}
@@ -276,7 +282,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 	if lr.q.Count {
 		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
 	}
-	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("Cache-Control", h.res.CacheControl)
 	switch media {
 	case mediaXML:
 		buf := append(make([]byte, 0, 4096), xmlHeader...)
