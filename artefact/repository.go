@@ -116,7 +116,12 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 		}
 	}
 	sniff := &sniffer{}
-	staged, err := r.blobs.Stage(ctx, io.TeeReader(u.Body, sniff), pol.MaxSize)
+	body := io.Reader(io.TeeReader(u.Body, sniff))
+	if r.freeSpace != nil && u.Length < 0 {
+		// No declared length to check up front: watch the floor while the bytes arrive.
+		body = &floorReader{r: body, free: r.freeSpace, floor: r.policy.MinFree}
+	}
+	staged, err := r.blobs.Stage(ctx, body, pol.MaxSize)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil { // the client stopped sending mid-body
 			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the upload ended before all of its bytes arrived; nothing was stored", Op: "artefact.Put", Err: err}
@@ -142,10 +147,14 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 		ContentType: contentType(u.ContentType, u.ID, u.Filename, sniff.head), Filename: u.Filename,
 		Updated: r.now().UTC(),
 	}
+	// The whole body has arrived and checked out: finish storing it even if the client
+	// now hangs up (a client that half-closes after sending cancels the request's
+	// context, yet still waits for the answer).
+	ctx = context.WithoutCancel(ctx)
 	mu := r.lock(digest)
 	mu.Lock()
-	defer mu.Unlock()
 	if err := staged.Commit(ctx); err != nil {
+		mu.Unlock()
 		return nil, err
 	}
 	committed = true
@@ -153,15 +162,44 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 	if err != nil {
 		// The blob may now be unreferenced; free it unless another version uses it.
 		r.freeLocked(ctx, digest)
+	}
+	// Unlock before freeing pruned content: free takes each digest's lock, and the
+	// locks are striped and not reentrant, so holding this one could deadlock.
+	mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	for _, d := range freed {
-		if d == digest {
-			continue // never: the new version references it
+		if d != digest { // never: the new version references it
+			r.free(ctx, d)
 		}
-		r.free(ctx, d)
 	}
 	return stored, nil
+}
+
+// floorReadEvery is how many bytes an upload of unknown length may take between two
+// looks at the free disk space.
+const floorReadEvery = 8 << 20
+
+// floorReader stops an upload with InsufficientStorage once the disk's free space
+// drops below the floor.
+type floorReader struct {
+	r     io.Reader
+	free  func() (int64, error)
+	floor int64
+	since int64
+}
+
+func (f *floorReader) Read(p []byte) (int, error) {
+	if f.since >= floorReadEvery {
+		f.since = 0
+		if n, err := f.free(); err == nil && n < f.floor {
+			return 0, restkit.Errorf(restkit.InsufficientStorage, "the repository's disk is too full to take this upload")
+		}
+	}
+	n, err := f.r.Read(p)
+	f.since += int64(n)
+	return n, err
 }
 
 // free deletes blobs that no version references any more.
@@ -202,10 +240,14 @@ func (r *Repository) Open(ctx context.Context, dir, id string, version int64) (*
 		return nil, nil, err
 	}
 	blob, err := r.blobs.Open(ctx, a.SHA256)
-	if err != nil {
-		if restkit.IsKind(err, restkit.NotFound) {
-			return nil, nil, restkit.Wrap("artefact.Open", errors.New("blob "+a.SHA256+" of "+dir+"/"+id+" is missing"))
+	if restkit.IsKind(err, restkit.NotFound) {
+		// Deleted between the two reads? Then the version is gone too: a 404, not a 500.
+		if _, again := r.meta.FindArtefact(ctx, dir, id, version); restkit.IsKind(again, restkit.NotFound) {
+			return nil, nil, again
 		}
+		return nil, nil, restkit.Wrap("artefact.Open", errors.New("blob "+a.SHA256+" of "+dir+"/"+id+" is missing"))
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	return a, blob, nil
