@@ -12,7 +12,7 @@ import (
 type Artefact struct {
 	Directory   string
 	ID          string
-	Version     int64 // 1, 2, 3…; never reused while the artefact exists
+	Version     int64 // 1, 2, 3…; never reused, even after the artefact is deleted and made again
 	Size        int64
 	SHA256      string // lowercase hex
 	ContentType string

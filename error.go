@@ -20,6 +20,7 @@ const (
 	Conflict             Kind = "conflict"              // 409: key or unique value taken, state forbids it
 	PreconditionFailed   Kind = "precondition_failed"   // 412: If-Match / If-Unmodified-Since mismatch
 	TooLarge             Kind = "too_large"             // 413
+	RangeNotSatisfiable  Kind = "range_not_satisfiable" // 416: a Range outside the representation
 	UnsupportedMedia     Kind = "unsupported_media"     // 415
 	PreconditionRequired Kind = "precondition_required" // 428
 	RateLimited          Kind = "rate_limited"          // 429

@@ -70,3 +70,7 @@ func nameError(kind, rule string) error {
 	return &restkit.Error{Kind: restkit.Invalid, Message: kind + " name " + rule,
 		Fields: []restkit.FieldError{{Field: kind, Message: rule}}}
 }
+
+// NormalizePrefix puts a listing prefix in the form names are stored in (NFC), so
+// that a prefix typed in NFD finds the names it starts.
+func NormalizePrefix(s string) string { return norm.NFC.String(s) }

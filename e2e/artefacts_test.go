@@ -495,3 +495,50 @@ func TestArtefactListingPages(t *testing.T) {
 		{name: "the index lists the repository", method: "GET", path: "/", status: 200, wantIn: []string{`{"path":"/artefacts","kind":"artefacts"}`}},
 	})
 }
+
+// TestArtefactReviewFindings: regressions for defects found in review.
+func TestArtefactReviewFindings(t *testing.T) {
+	s := startServer(t, "")
+	form := func(filename string) (string, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		h := make(map[string][]string)
+		h["Content-Disposition"] = []string{`form-data; name="file"; filename*=UTF-8''` + filename}
+		pw, _ := mw.CreatePart(h)
+		pw.Write([]byte("payload"))
+		mw.Close()
+		return buf.String(), mw.FormDataContentType()
+	}
+	spoof, spoofType := form("report%E2%80%AEfdp.exe")
+	ctrl, ctrlType := form("a%01b.txt")
+	s.do("PUT", "/artefacts/nf/%C3%A9t%C3%A9", "summer")
+	s.do("PUT", "/artefacts/r/file.txt", "0123456789")
+	s.run(t, []step{
+		{name: "a spoofing multipart filename", method: "POST", path: "/artefacts/up/x", body: spoof, headers: []string{"Content-Type", spoofType}, status: 400,
+			wantJSON: problemJSON(400, "file name must not contain control characters", "file", "must not contain control characters")},
+		{name: "a control character in a multipart filename", method: "POST", path: "/artefacts/up/x", body: ctrl, headers: []string{"Content-Type", ctrlType}, status: 400},
+		{name: "416 is a problem, not Go's text", method: "GET", path: "/artefacts/r/file.txt", headers: []string{"Range", "bytes=100-"}, status: 416,
+			wantHeader: map[string]string{"Content-Type": "application/problem+json", "Content-Range": "bytes */10"},
+			wantJSON:   problemJSON(416, "the range is not within the file's 10 bytes")},
+		{name: "412 from If-Match on a download is a problem", method: "GET", path: "/artefacts/r/file.txt", headers: []string{"If-Match", `"nope"`}, status: 412,
+			wantHeader: map[string]string{"Content-Type": "application/problem+json"}},
+		{name: "an NFD prefix finds NFC names", method: "GET", path: "/artefacts/nf?prefix=e%CC%81", status: 200,
+			check: func(t testing.TB, r *response) {
+				if !strings.Contains(string(r.Body), `"id":"été"`) {
+					t.Fatalf("%s", r.Body)
+				}
+			}},
+		{name: "literal dot-dot is a 400, not a redirect", method: "PUT", path: "/artefacts/d1/..", body: "x", status: 400},
+		{name: "literal dot", method: "PUT", path: "/artefacts/d1/./x", body: "x", status: 400},
+		{name: "empty segment", method: "PUT", path: "/artefacts/d1//x", body: "x", status: 400},
+		{name: "empty digest", method: "GET", path: "/artefacts?sha256=", status: 400},
+		{name: "a version number is never given twice", method: "DELETE", path: "/artefacts/r/file.txt", status: 204},
+		{method: "PUT", path: "/artefacts/r/file.txt", body: "new bytes", status: 201,
+			check: func(t testing.TB, r *response) {
+				if m := meta(t, r.Body); m["version"] != 2.0 {
+					t.Fatalf("re-created artefact got version %v", m["version"])
+				}
+			}},
+		{method: "GET", path: "/artefacts/r/file.txt?version=1", status: 404},
+	})
+}

@@ -56,7 +56,7 @@ func toJSONList(as []*restkit.Artefact) []artefactJSON {
 func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	h := &artefactHandler{s: s, repo: repo, base: base}
 	paths := []string{base}
-	if alias := strings.TrimSuffix(base, "s"); alias != base && alias != "" {
+	if alias := strings.TrimSuffix(base, "s"); alias != base && !strings.HasSuffix(alias, "/") {
 		paths = append(paths, alias) // /artefact/… is an alias of /artefacts/…
 	}
 	for _, p := range paths {
@@ -95,6 +95,9 @@ func onlyParams(r *http.Request, allowed ...string) (url.Values, error) {
 			ok = ok || a == name
 		}
 		switch {
+		case !ok && len(allowed) == 0:
+			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter here: this takes none"}}}
 		case !ok:
 			return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
 				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter here; allowed: " + strings.Join(allowed, ", ")}}}
@@ -145,8 +148,8 @@ func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if s := q.Get("sha256"); s != "" {
-		d, err := checkDigest("sha256", s)
+	if s, ok := q["sha256"]; ok {
+		d, err := checkDigest("sha256", s[0])
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -213,7 +216,7 @@ func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request)
 		h.fail(w, r, err)
 		return
 	}
-	aq := restkit.ArtefactQuery{Limit: restkit.DefaultPageSize, Prefix: q.Get("prefix"), Sort: q.Get("sort")}
+	aq := restkit.ArtefactQuery{Limit: restkit.DefaultPageSize, Prefix: artefact.NormalizePrefix(q.Get("prefix")), Sort: q.Get("sort")}
 	var errs []restkit.FieldError
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -356,7 +359,45 @@ func (h *artefactHandler) download(w http.ResponseWriter, r *http.Request, dir, 
 	} else {
 		hdr.Set("Cache-Control", "no-cache") // the latest may: revalidate with the ETag
 	}
-	http.ServeContent(w, r, "", a.Updated, blob)
+	http.ServeContent(&problemWriter{ResponseWriter: w, h: h, r: r, size: a.Size}, r, "", a.Updated, blob)
+}
+
+// problemWriter turns the errors http.ServeContent answers by itself (416 for a range
+// outside the file, 412 for a failed If-Match or If-Unmodified-Since) into problem
+// bodies like every other error, instead of its plain-text Go messages.
+type problemWriter struct {
+	http.ResponseWriter
+	h       *artefactHandler
+	r       *http.Request
+	size    int64
+	replied bool
+}
+
+func (p *problemWriter) WriteHeader(code int) {
+	var err error
+	switch code {
+	case http.StatusRequestedRangeNotSatisfiable:
+		err = restkit.Errorf(restkit.RangeNotSatisfiable, "the range is not within the file's %d bytes", p.size)
+	case http.StatusPreconditionFailed:
+		err = restkit.Errorf(restkit.PreconditionFailed, "the artefact does not match the request's preconditions")
+	}
+	if err == nil {
+		p.ResponseWriter.WriteHeader(code)
+		return
+	}
+	p.replied = true
+	hdr := p.Header()
+	for _, k := range []string{"Content-Disposition", "Repr-Digest", "X-Artefact-Version", "Cache-Control"} {
+		hdr.Del(k)
+	}
+	p.h.fail(p.ResponseWriter, p.r, err) // keeps Content-Range: bytes */size on a 416
+}
+
+func (p *problemWriter) Write(b []byte) (int, error) {
+	if p.replied {
+		return len(b), nil // ServeContent's own error text: replaced by the problem
+	}
+	return p.ResponseWriter.Write(b)
 }
 
 // maxFormField bounds a non-file part of a multipart upload that is skipped.
@@ -371,19 +412,26 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 		return
 	}
 	u := artefact.Upload{Directory: dir, ID: id, Body: r.Body, Length: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
-	claimed, err := claimedDigest(r.Header)
+	mt, _, _ := mime.ParseMediaType(u.ContentType)
+	multi := mt == "multipart/form-data"
+	claimed, err := claimedDigest(r.Header, multi)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	u.SHA256 = claimed
-	if mt, _, _ := mime.ParseMediaType(u.ContentType); mt == "multipart/form-data" {
+	if multi {
 		part, err := firstFilePart(r)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		u.Body, u.Length, u.Filename, u.ContentType = part, -1, part.FileName(), part.Header.Get("Content-Type")
+		name, err := artefact.CheckName("file", part.FileName())
+		if err != nil { // it becomes the download's name: the same rules as any name
+			h.fail(w, r, err)
+			return
+		}
+		u.Body, u.Length, u.Filename, u.ContentType = part, -1, name, part.Header.Get("Content-Type")
 	}
 	created := false
 	if r.Method == http.MethodPost {
@@ -427,18 +475,32 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 }
 
 // claimedDigest reads the SHA-256 a client sends with an upload: X-Checksum-Sha256
-// (hex) or Content-Digest (RFC 9530, sha-256=:base64:). Both must agree when both are
-// sent; other Content-Digest algorithms are ignored.
-func claimedDigest(h http.Header) (string, error) {
+// (hex) or Content-Digest (RFC 9530, sha-256=:base64:). Every value sent, on any number
+// of header lines, must agree; other Content-Digest algorithms are ignored. For a
+// multipart body Content-Digest covers the whole message, not the file, so only
+// X-Checksum-Sha256 (which names the file's digest) is checked there.
+func claimedDigest(h http.Header, multipart bool) (string, error) {
 	var out string
-	if x := h.Get("X-Checksum-Sha256"); x != "" {
-		d, err := checkDigest("X-Checksum-Sha256", x)
+	agree := func(d string) error {
+		if out != "" && out != d {
+			return restkit.Errorf(restkit.Invalid, "the checksums sent with the upload disagree")
+		}
+		out = d
+		return nil
+	}
+	for _, x := range h.Values("X-Checksum-Sha256") {
+		d, err := checkDigest("X-Checksum-Sha256", strings.TrimSpace(x))
 		if err != nil {
 			return "", err
 		}
-		out = d
+		if err := agree(d); err != nil {
+			return "", err
+		}
 	}
-	if cd := h.Get("Content-Digest"); cd != "" {
+	if multipart {
+		return out, nil
+	}
+	for _, cd := range h.Values("Content-Digest") {
 		for _, member := range strings.Split(cd, ",") {
 			key, val, ok := strings.Cut(strings.TrimSpace(member), "=")
 			if !ok || strings.ToLower(strings.TrimSpace(key)) != "sha-256" {
@@ -450,11 +512,9 @@ func claimedDigest(h http.Header) (string, error) {
 				return "", &restkit.Error{Kind: restkit.Invalid, Message: "invalid Content-Digest",
 					Fields: []restkit.FieldError{{Field: "Content-Digest", Message: "sha-256 must be a base64 SHA-256 between colons (RFC 9530)"}}}
 			}
-			d := hex.EncodeToString(raw)
-			if out != "" && out != d {
-				return "", restkit.Errorf(restkit.Invalid, "X-Checksum-Sha256 and Content-Digest disagree")
+			if err := agree(hex.EncodeToString(raw)); err != nil {
+				return "", err
 			}
-			out = d
 		}
 	}
 	return out, nil

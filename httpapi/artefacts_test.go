@@ -65,9 +65,28 @@ func TestClaimedDigest(t *testing.T) {
 		if tt.digest != "" {
 			r.Header.Set("Content-Digest", tt.digest)
 		}
-		got, err := claimedDigest(r.Header)
+		got, err := claimedDigest(r.Header, false)
 		if (err != nil) != tt.bad || got != tt.want {
 			t.Errorf("%q %q: %q %v", tt.xsum, tt.digest, got, err)
 		}
+	}
+	// Every header line counts; a second, different checksum is a disagreement.
+	r := httptest.NewRequest("PUT", "/", nil)
+	r.Header.Add("X-Checksum-Sha256", hexSum)
+	r.Header.Add("X-Checksum-Sha256", strings.Repeat("0", 64))
+	if _, err := claimedDigest(r.Header, false); err == nil {
+		t.Error("two different X-Checksum-Sha256 lines were accepted")
+	}
+	r = httptest.NewRequest("PUT", "/", nil)
+	r.Header.Add("Content-Digest", "sha-512=:AAAA:")
+	r.Header.Add("Content-Digest", "sha-256=:"+b64+":")
+	if got, err := claimedDigest(r.Header, false); err != nil || got != hexSum {
+		t.Errorf("a sha-256 member on a second line: %q %v", got, err)
+	}
+	// For multipart, Content-Digest covers the message, not the file: ignored.
+	r = httptest.NewRequest("PUT", "/", nil)
+	r.Header.Set("Content-Digest", "sha-256=:"+b64+":")
+	if got, err := claimedDigest(r.Header, true); err != nil || got != "" {
+		t.Errorf("multipart: %q %v", got, err)
 	}
 }

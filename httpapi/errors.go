@@ -21,6 +21,7 @@ var statusOf = map[restkit.Kind]int{
 	restkit.Conflict:             http.StatusConflict,
 	restkit.PreconditionFailed:   http.StatusPreconditionFailed,
 	restkit.TooLarge:             http.StatusRequestEntityTooLarge,
+	restkit.RangeNotSatisfiable:  http.StatusRequestedRangeNotSatisfiable,
 	restkit.UnsupportedMedia:     http.StatusUnsupportedMediaType,
 	restkit.PreconditionRequired: http.StatusPreconditionRequired,
 	restkit.RateLimited:          http.StatusTooManyRequests,
@@ -60,7 +61,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 	status := StatusOf(err)
 	switch {
 	case status >= 500 && errors.Is(err, context.Canceled):
-		status = 499 // the client went away: nobody reads the body, nothing failed here
+		// The client went away (or half-closed): nothing failed here, so it is no error
+		// in the log; what little is written says the request was cancelled.
+		status = http.StatusServiceUnavailable
+		err = restkit.Errorf(restkit.Unavailable, "the request was cancelled")
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "client gone",
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path))
 	case status >= 500:

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.mux))
+	s.handler = s.logRequests(secureHeaders(s.dotSegments(s.mux)))
 	return s
 }
 
@@ -112,6 +113,24 @@ func (s *Server) route(pattern string, h http.HandlerFunc) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// dotSegments answers 400 for an artefact path holding literal "." or ".." segments or
+// an empty one ("//"). Go's mux would redirect such a path to its cleaned form, and a
+// client following that redirect would store under a name it never asked for.
+func (s *Server) dotSegments(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if s.artefacts != "" && strings.HasPrefix(p, strings.TrimSuffix(s.artefacts, "s")) {
+			trimmed := strings.TrimSuffix(p, "/")
+			if trimmed != "" && path.Clean(trimmed) != trimmed {
+				s.writeError(w, r, false, &restkit.Error{Kind: restkit.Invalid, Message: "invalid artefact path",
+					Fields: []restkit.FieldError{{Field: "path", Message: `names must not be empty, "." or ".."`}}})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // readOnly serves GET and HEAD with h, OPTIONS with Allow, and 405 otherwise.
 func readOnly(s *Server, h http.HandlerFunc) http.HandlerFunc {

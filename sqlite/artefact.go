@@ -13,11 +13,12 @@ import (
 // Artefact metadata.
 //
 // _restkit_artefact_versions holds one row per immutable version. _restkit_artefacts
-// holds one row per artefact: the next version number (so numbers are never reused
-// while the artefact exists, even after its newest version is deleted), when its first
-// version was stored, and a copy of its latest version's number, size and time, so that
-// a directory listing sorted by name, size or time is an index range scan over one
-// table instead of a "latest version per artefact" aggregate.
+// holds one row per artefact: when its first version was stored, and a copy of its
+// latest version's number, size and time, so that a directory listing sorted by name,
+// size or time is an index range scan over one table instead of a "latest version per
+// artefact" aggregate. _restkit_artefact_counters holds each name's next version
+// number and is never deleted: a number, once given, is never given again, even after
+// the artefact is deleted and made anew — so /dir/id?version=N may be cached forever.
 const artefactSQL = `
 CREATE TABLE IF NOT EXISTS _restkit_artefacts (
 	directory    TEXT NOT NULL,
@@ -42,7 +43,13 @@ CREATE TABLE IF NOT EXISTS _restkit_artefact_versions (
 	stored       TEXT NOT NULL,
 	PRIMARY KEY (directory, id, version)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS _restkit_artefact_versions_sha256 ON _restkit_artefact_versions (sha256);`
+CREATE INDEX IF NOT EXISTS _restkit_artefact_versions_sha256 ON _restkit_artefact_versions (sha256);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
+	directory    TEXT NOT NULL,
+	id           TEXT NOT NULL,
+	next_version INTEGER NOT NULL,
+	PRIMARY KEY (directory, id)
+) STRICT, WITHOUT ROWID;`
 
 var _ restkit.ArtefactStore = (*Store)(nil)
 
@@ -100,20 +107,19 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if out.Updated.IsZero() {
 		out.Updated = time.Now().UTC()
 	}
-	if latest == nil {
-		var next int64
-		err := tx.QueryRowContext(ctx, `SELECT next_version FROM _restkit_artefacts WHERE directory = ? AND id = ?`, a.Directory, a.ID).Scan(&next)
-		if errors.Is(err, sql.ErrNoRows) {
-			next, err = 1, nil
-		}
-		if err != nil {
-			return nil, nil, restkit.Wrap(op, err)
-		}
-		out.Version, out.Created = next, out.Updated
-	} else {
-		if err := tx.QueryRowContext(ctx, `SELECT next_version FROM _restkit_artefacts WHERE directory = ? AND id = ?`, a.Directory, a.ID).Scan(&out.Version); err != nil {
-			return nil, nil, restkit.Wrap(op, err)
-		}
+	err = tx.QueryRowContext(ctx, `SELECT next_version FROM _restkit_artefact_counters WHERE directory = ? AND id = ?`, a.Directory, a.ID).Scan(&out.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		out.Version, err = 1, nil
+	}
+	if err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_counters (directory, id, next_version) VALUES (?, ?, ?)
+		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version`, a.Directory, a.ID, out.Version+1); err != nil {
+		return nil, nil, restkit.Wrap(op, err)
+	}
+	out.Created = out.Updated
+	if latest != nil {
 		out.Created = latest.Created
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)

@@ -173,3 +173,19 @@ func TestArtefactConcurrentVersions(t *testing.T) {
 		t.Fatalf("digests: %d distinct", len(seen))
 	}
 }
+
+func TestArtefactVersionNumbersAreNeverReused(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	addVersion(t, s, "d", "x", 'a', 1, t0, 0)
+	if _, err := s.DeleteArtefacts(ctx, "d", "x", 0); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := addVersion(t, s, "d", "x", 'b', 1, t0.Add(time.Second), 0)
+	if a.Version != 2 || !a.Created.Equal(t0.Add(time.Second)) {
+		t.Fatalf("re-created artefact: version %d created %v", a.Version, a.Created)
+	}
+	if _, err := s.FindArtefact(ctx, "d", "x", 1); !restkit.IsKind(err, restkit.NotFound) {
+		t.Fatalf("version 1 must stay gone: %v", err)
+	}
+}
