@@ -239,14 +239,16 @@ func TestCLIPullResumes(t *testing.T) {
 	content := cliRandomBytes(512<<10+11, 3)
 	cli.ok("push", "big/blob.bin", cliWriteTemp(t, tmp, "blob.bin", string(content)))
 
-	// Half of it is already there from an interrupted pull: the rest completes it.
+	// Half of it is already there from an interrupted pull (with the record of which
+	// content it is a prefix of): the rest completes it.
 	out := filepath.Join(tmp, "out.bin")
 	cliWriteFile(t, out+".part", content[:len(content)/2])
+	cliWriteFile(t, out+".part.sha256", []byte(sha(content)+"\n"))
 	cli.ok("pull", "big/blob.bin", "-o", out)
 	if !bytes.Equal(cliReadFile(t, out), content) {
 		t.Fatal("resumed pull: the file differs")
 	}
-	cliNoFile(t, out+".part")
+	cliNoFile(t, out+".part", out+".part.sha256")
 
 	// The pull only asked for the rest: a .part whose start is not the content's
 	// start makes a whole file with the wrong digest, which is refused and dropped.
@@ -254,12 +256,35 @@ func TestCLIPullResumes(t *testing.T) {
 	wrong := bytes.Clone(content[:len(content)/2])
 	wrong[0] ^= 0xff
 	cliWriteFile(t, bad+".part", wrong)
+	cliWriteFile(t, bad+".part.sha256", []byte(sha(content)+"\n"))
 	cli.fails("SHA-256", "pull", "big/blob.bin", "-o", bad)
-	cliNoFile(t, bad, bad+".part")
+	cliNoFile(t, bad, bad+".part", bad+".part.sha256")
 	// … and the next pull starts over.
 	cli.ok("pull", "big/blob.bin", "-o", bad)
 	if !bytes.Equal(cliReadFile(t, bad), content) {
 		t.Fatal("pull after a refused resume: the file differs")
+	}
+
+	// The artefact changed since the interrupted pull: If-Range carries the digest the
+	// part came from, so the server sends the whole new content instead of its tail.
+	changed := filepath.Join(tmp, "changed.bin")
+	cliWriteFile(t, changed+".part", content[:len(content)/2])
+	cliWriteFile(t, changed+".part.sha256", []byte(sha(content)+"\n"))
+	v2 := cliRandomBytes(len(content), 9)
+	cli.ok("push", "--replace", "big/blob.bin", cliWriteTemp(t, tmp, "v2.bin", string(v2)))
+	cli.ok("pull", "big/blob.bin", "-o", changed)
+	if !bytes.Equal(cliReadFile(t, changed), v2) {
+		t.Fatal("pull after the artefact changed: the file is not the new content")
+	}
+	cliNoFile(t, changed+".part", changed+".part.sha256")
+	cli.ok("push", "--replace", "big/blob.bin", cliWriteTemp(t, tmp, "v1.bin", string(content)))
+
+	// A part with no record of its source is not trusted: the pull starts over.
+	norecord := filepath.Join(tmp, "norecord.bin")
+	cliWriteFile(t, norecord+".part", wrong)
+	cli.ok("pull", "big/blob.bin", "-o", norecord)
+	if !bytes.Equal(cliReadFile(t, norecord), content) {
+		t.Fatal("pull over an unrecorded part: the file differs")
 	}
 
 	// A .part that already holds everything (the pull stopped before the rename).

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -120,9 +121,15 @@ func (p *puller) toStdout() error {
 
 // toFile downloads into out+".part", resuming what a previous pull left there, and
 // renames it to out once the whole content is there with the right digest.
+//
+// The digest of the content a part file holds a prefix of is kept beside it, in
+// out+".part.sha256", and sent as If-Range when resuming: if the artefact changed
+// since, the server answers 200 with the whole new content instead of appending the
+// new content's tail to the old content's head. A part without that record starts over.
 func (p *puller) toFile(out string) error {
 	ctx := p.cmd.Context()
 	part := out + ".part"
+	source := part + ".sha256"
 	h := sha256.New()
 	var o client.PullOptions
 	if fi, err := os.Stat(part); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
@@ -139,7 +146,9 @@ func (p *puller) toFile(out string) error {
 		case st.Size >= 0 && fi.Size() > st.Size:
 			// Not a prefix of this content: start over.
 		default:
-			o = client.PullOptions{Offset: fi.Size(), IfRange: st.SHA256}
+			if sum, err := os.ReadFile(source); err == nil {
+				o = client.PullOptions{Offset: fi.Size(), IfRange: strings.TrimSpace(string(sum))}
+			}
 		}
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -150,6 +159,11 @@ func (p *puller) toFile(out string) error {
 		return dropPart(part, err)
 	}
 	defer body.Close()
+	if !res.Resumed {
+		if err := os.WriteFile(source, []byte(res.Artefact.SHA256+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
 	f, err := openPart(part, res, h)
 	if err != nil {
 		return err
@@ -166,9 +180,14 @@ func (p *puller) toFile(out string) error {
 	}
 	if err := client.CheckDigest(res.Artefact, res.Offset+n, hex.EncodeToString(h.Sum(nil))); err != nil {
 		_ = os.Remove(part)
+		_ = os.Remove(source)
 		return fmt.Errorf("pulling %s: %w; deleted %s", p.name(), err, part)
 	}
-	return os.Rename(part, out)
+	if err := os.Rename(part, out); err != nil {
+		return err
+	}
+	_ = os.Remove(source)
+	return nil
 }
 
 // openPart opens the part file for the body of res: to append after hashing the
@@ -205,6 +224,7 @@ func dropPart(part string, err error) error {
 	case restkit.RateLimited, restkit.Unavailable, restkit.Internal:
 		return err
 	}
+	_ = os.Remove(part + ".sha256")
 	if rerr := os.Remove(part); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		return errors.Join(err, rerr)
 	}
