@@ -15,7 +15,9 @@
 //
 //  1. Limits are checked first: a declared length over max_size (413), a disk below
 //     min_free (507), and the precondition (409/412) — so a refused upload reads
-//     nothing.
+//     nothing of its file (a multipart body's form fields before the file are read,
+//     bounded, to find it). Without a declared length, the free-space floor is
+//     checked again every 8 MiB while the bytes arrive.
 //  2. The body streams into BlobStore.Stage through a SHA-256 hasher, a fixed buffer at
 //     a time: memory does not grow with the file. The first 3 KiB are kept to detect
 //     the content type. Over max_size the stage stops (413) and keeps nothing.

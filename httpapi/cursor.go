@@ -130,21 +130,30 @@ func (r *cursorReader) string() string {
 	return s
 }
 
-// decode checks a cursor for res under sortSpec and sets q's After, Before or Last.
-func (c *cursorCodec) decode(res *restkit.Resource, s, sortSpec string, q *restkit.Query) error {
+// open checks a cursor's size, encoding and MAC and returns a reader over its
+// payload: the part every kind of cursor shares.
+func (c *cursorCodec) open(s string) (*cursorReader, error) {
 	if len(s) > 4096 {
-		return errBadCursor
+		return nil, errBadCursor
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) < macSize+2 {
-		return errBadCursor
+		return nil, errBadCursor
 	}
 	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
 	var want [macSize]byte
 	if !hmac.Equal(sum, c.mac(want[:0], payload)) {
-		return errBadCursor
+		return nil, errBadCursor
 	}
-	r := &cursorReader{b: payload}
+	return &cursorReader{b: payload}, nil
+}
+
+// decode checks a cursor for res under sortSpec and sets q's After, Before or Last.
+func (c *cursorCodec) decode(res *restkit.Resource, s, sortSpec string, q *restkit.Query) error {
+	r, err := c.open(s)
+	if err != nil {
+		return err
+	}
 	version, dir := r.byte(), r.byte()
 	store, sort := r.string(), r.string()
 	n := r.uvarint()
@@ -207,19 +216,10 @@ func (c *cursorCodec) encodeArtefact(dir, sortSpec string, a *restkit.Artefact) 
 }
 
 func (c *cursorCodec) decodeArtefact(dir, sortSpec, s string) (*restkit.ArtefactCursor, error) {
-	if len(s) > 4096 {
-		return nil, errBadCursor
+	r, err := c.open(s)
+	if err != nil {
+		return nil, err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(raw) < macSize+2 {
-		return nil, errBadCursor
-	}
-	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
-	var want [macSize]byte
-	if !hmac.Equal(sum, c.mac(want[:0], payload)) {
-		return nil, errBadCursor
-	}
-	r := &cursorReader{b: payload}
 	version, kind := r.byte(), r.byte()
 	d, sort, id, size, updated := r.string(), r.string(), r.string(), r.string(), r.string()
 	if r.bad || len(r.b) != 0 || version != cursorVersion || kind != dirArtefact || d != dir {
@@ -263,19 +263,10 @@ func (c *cursorCodec) encodeRevision(res *restkit.Resource, key any, before int6
 // decodeRevision checks a revision cursor for the record of res with the key and
 // returns the revision the page starts below.
 func (c *cursorCodec) decodeRevision(res *restkit.Resource, key any, s string) (int64, error) {
-	if len(s) > 4096 {
-		return 0, errBadCursor
+	r, err := c.open(s)
+	if err != nil {
+		return 0, err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(raw) < macSize+2 {
-		return 0, errBadCursor
-	}
-	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
-	var want [macSize]byte
-	if !hmac.Equal(sum, c.mac(want[:0], payload)) {
-		return 0, errBadCursor
-	}
-	r := &cursorReader{b: payload}
 	version, kind := r.byte(), r.byte()
 	store, k := r.string(), r.string()
 	before := r.uvarint()
