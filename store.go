@@ -2,6 +2,7 @@ package restkit
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -70,3 +71,21 @@ func (r *Record) Stamp(curRev int64, curCreated time.Time) {
 	}
 	r.Created = r.Created.UTC()
 }
+
+// BatchWriter is a Store that can write several records in one transaction (an
+// optional ability: found by type assertion; bulk create needs it).
+type BatchWriter interface {
+	// WriteRecords runs change for each key, in order, in one transaction: every
+	// record is written, or, when any change or write fails, none is. That failure
+	// comes back as a *BatchError naming its index.
+	WriteRecords(ctx context.Context, res *Resource, keys []any, change func(i int, cur *Record) (*Record, error)) ([]*Record, error)
+}
+
+// BatchError is the failure of one item of a batch: the batch wrote nothing.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("item %d: %v", e.Index, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }

@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,7 +18,10 @@ type Store struct {
 	nouns  map[string]*restkit.Record // by Noun.StoreName
 }
 
-var _ restkit.Store = (*Store)(nil)
+var (
+	_ restkit.Store       = (*Store)(nil)
+	_ restkit.BatchWriter = (*Store)(nil)
+)
 
 // table holds the records of one resource.
 type table struct {
@@ -152,6 +157,54 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
+	return t.write(k, change, op)
+}
+
+// WriteRecords writes all of the records or none (restkit.BatchWriter). The table is
+// copied before the batch and put back if any item fails: O(table) per batch, the
+// price of all-or-nothing without a transaction log, fine for this store's uses.
+func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []any, change func(i int, cur *restkit.Record) (*restkit.Record, error)) ([]*restkit.Record, error) {
+	const op = "memory.WriteRecords"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	saved := t.snapshot()
+	out := make([]*restkit.Record, len(keys))
+	for i, key := range keys {
+		k, err := t.res.CanonicalKey(key)
+		if err == nil {
+			out[i], err = t.write(k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+		}
+		if err != nil {
+			t.restore(saved)
+			return nil, &restkit.BatchError{Index: i, Err: err}
+		}
+	}
+	return out, nil
+}
+
+// snapshot copies what a write can change; restore puts it back.
+func (t *table) snapshot() *table {
+	c := &table{res: t.res, rows: maps.Clone(t.rows), unique: make(map[string]map[any]any, len(t.unique)), hist: make(map[any][]*restkit.Revision, len(t.hist))}
+	for f, idx := range t.unique {
+		c.unique[f] = maps.Clone(idx)
+	}
+	for k, revs := range t.hist {
+		c.hist[k] = slices.Clone(revs)
+	}
+	return c
+}
+
+func (t *table) restore(c *table) { t.rows, t.unique, t.hist = c.rows, c.unique, c.hist }
+
+// write is one record's read-modify-write; the caller holds the write lock.
+func (t *table) write(k any, change restkit.Change, op string) (*restkit.Record, error) {
 	cur := t.rows[k]
 	next, err := change(cur.Clone())
 	if err != nil {

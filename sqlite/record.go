@@ -216,6 +216,50 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		return nil, restkit.Wrap(op, err)
 	}
 	defer tx.Rollback()
+	rec, err := t.write(ctx, tx, k, change, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return rec, nil
+}
+
+var _ restkit.BatchWriter = (*Store)(nil)
+
+// WriteRecords runs change for each key, in order, in one transaction: all of the
+// records are written, or none. The error of the first failing one comes back
+// wrapped in a *restkit.BatchError naming its index.
+func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []any, change func(i int, cur *restkit.Record) (*restkit.Record, error)) ([]*restkit.Record, error) {
+	const op = "sqlite.WriteRecords"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	out := make([]*restkit.Record, len(keys))
+	for i, key := range keys {
+		k, err := t.res.CanonicalKey(key)
+		if err == nil {
+			out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+		}
+		if err != nil {
+			return nil, &restkit.BatchError{Index: i, Err: err}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	return out, nil
+}
+
+// write is one record's read-modify-write inside tx (WriteRecord's rules).
+func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Change, op string) (*restkit.Record, error) {
 	cur, err := t.scan(tx.StmtContext(ctx, t.wFind).QueryRowContext(ctx, k))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -249,9 +293,6 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 				return nil, restkit.Wrap(op, err)
 			}
 		}
-		if err := tx.Commit(); err != nil {
-			return nil, restkit.Wrap(op, err)
-		}
 		return nil, nil
 	}
 	rec, args, err := t.normalize(next, k, op)
@@ -279,9 +320,6 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, restkit.Wrap(op, err)
 	}
 	return rec, nil
 }

@@ -38,6 +38,8 @@
 //     every revision WriteRecord writes plus a tombstone (the last values, Deleted) for
 //     a delete; a record created again after a delete continues the numbering; a
 //     failed write appends nothing. Stores without it skip the History tests.
+//   - restkit.BatchWriter, when a store has it: a batch is written whole or not at all,
+//     its error names the failing item's index; stores without it skip the Batch test.
 package storetest
 
 import (
@@ -71,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("Noun", func(t *testing.T) { testNoun(t, open) })
 	t.Run("ConcurrentNoun", func(t *testing.T) { testConcurrentNoun(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })
+	t.Run("Batch", func(t *testing.T) { testBatch(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.
