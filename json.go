@@ -165,3 +165,65 @@ func in(path string) string {
 	}
 	return " in " + path
 }
+
+// MaxBatch is the most items a JSON array body (bulk create) may hold.
+const MaxBatch = 1000
+
+// ParseArray decodes a body that must be a JSON array of objects, each under the
+// rules of ParseObject (errors name the item: "item 2: duplicate member …"). An empty
+// array, a non-object item or more than MaxBatch items is Invalid.
+func ParseArray(data []byte, lim Limits) ([]map[string]any, error) {
+	if lim.MaxBytes == 0 {
+		lim.MaxBytes = DefaultMaxBody
+	}
+	if lim.MaxMembers == 0 {
+		lim.MaxMembers = 1000
+	}
+	if lim.MaxDepth == 0 {
+		lim.MaxDepth = 32
+	}
+	if len(data) > lim.MaxBytes {
+		return nil, Errorf(TooLarge, "the body is larger than %d bytes", lim.MaxBytes)
+	}
+	if !utf8.Valid(data) {
+		return nil, Errorf(Invalid, "the body is not valid UTF-8")
+	}
+	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
+	p.dec.UseNumber()
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, Errorf(Invalid, "the body must be a JSON array of objects")
+	}
+	var out []map[string]any
+	for i := 0; p.dec.More(); i++ {
+		if i >= MaxBatch {
+			return nil, Errorf(Invalid, "the array has more than %d items", MaxBatch)
+		}
+		tok, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '{' {
+			return nil, Errorf(Invalid, "item %d must be a JSON object", i)
+		}
+		obj, err := p.object(2, fmt.Sprintf("[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	if _, err := p.token(); err != nil { // the closing ']'
+		return nil, err
+	}
+	end := p.dec.InputOffset()
+	if _, err := p.dec.Token(); err != io.EOF {
+		return nil, Errorf(Invalid, "unexpected data after the JSON array, which ends at byte %d", end)
+	}
+	if len(out) == 0 {
+		return nil, Errorf(Invalid, "the array is empty; send at least one object")
+	}
+	return out, nil
+}

@@ -432,3 +432,26 @@ func fuzzSeeds(f *testing.F) {
 		f.Add([]byte(s))
 	}
 }
+
+func TestParseArray(t *testing.T) {
+	got, err := restkit.ParseArray([]byte(` [{"a":1},{"b":"x"}] `), restkit.Limits{})
+	if err != nil || len(got) != 2 || got[0]["a"] != json.Number("1") || got[1]["b"] != "x" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for body, msg := range map[string]string{
+		`{}`:                      "the body must be a JSON array of objects",
+		`[]`:                      "the array is empty; send at least one object",
+		`[{"a":1},2]`:             "item 1 must be a JSON object",
+		`[{"a":1},{"a":1,"a":2}]`: `duplicate member "a" in [1]`,
+		`[{"a":1}] x`:             "unexpected data after the JSON array, which ends at byte 9",
+		`[{"a":1}`:                "the JSON ends too early",
+	} {
+		if _, err := restkit.ParseArray([]byte(body), restkit.Limits{}); restkit.ErrorMessage(err) != msg {
+			t.Errorf("%s: %v, want %q", body, err, msg)
+		}
+	}
+	big := "[" + strings.Repeat(`{},`, restkit.MaxBatch) + "{}]"
+	if _, err := restkit.ParseArray([]byte(big), restkit.Limits{MaxBytes: 1 << 20}); restkit.ErrorMessage(err) != "the array has more than 1000 items" {
+		t.Errorf("too many items: %v", err)
+	}
+}

@@ -140,3 +140,29 @@ func TestRequireIfMatchCacheControlAndOffsetCap(t *testing.T) {
 			wantJSON: problemJSON(400, "invalid query parameters", "page", "is too deep for offset paging (more than 4 rows); follow the cursor in the Link header's next instead")},
 	})
 }
+
+// TestBulkCreateAllOrNothing: POST of a JSON array creates every record in one
+// transaction, or none, answering the first failure with its index.
+func TestBulkCreateAllOrNothing(t *testing.T) {
+	s := startServer(t, "")
+	s.do("POST", "/cars", `{"id":1,"model":"Golf","color":"red"}`)
+	s.run(t, []step{
+		{name: "an invalid item: nothing is created", method: "POST", path: "/cars",
+			body:   `[{"id":10,"model":"A","color":"red"},{"id":11,"model":"B","color":"red"},{"id":12,"model":"C"}]`,
+			status: 400, wantJSON: problemJSON(400, "item 2: validation failed", "[2].color", "is required")},
+		{name: "an existing key: nothing is created", method: "POST", path: "/cars",
+			body:   `[{"id":10,"model":"A","color":"red"},{"id":1,"model":"B","color":"red"}]`,
+			status: 409, wantJSON: problemJSON(409, "item 1: a car with id 1 already exists", "[1].id", "already exists")},
+		{name: "one key twice in the batch: nothing is created", method: "POST", path: "/cars",
+			body:   `[{"id":10,"model":"A","color":"red"},{"id":10,"model":"B","color":"red"}]`,
+			status: 409},
+		{name: "none of them exists", method: "GET", path: "/cars?fields=id", status: 200, wantJSON: `[{"id":1}]`},
+		{name: "a malformed item", method: "POST", path: "/cars", body: `[{"id":10},"car"]`, status: 400,
+			wantJSON: problemJSON(400, "item 1 must be a JSON object")},
+		{name: "an empty array", method: "POST", path: "/cars", body: `[]`, status: 400},
+		{name: "all created", method: "POST", path: "/cars",
+			body:   `[{"id":10,"model":"A","color":"red"},{"id":11,"model":"B","color":"blue","year":2001}]`,
+			status: 201, wantJSON: `[{"id":10,"model":"A","color":"red"},{"id":11,"model":"B","color":"blue","year":2001}]`},
+		{method: "GET", path: "/cars?fields=id", status: 200, wantJSON: `[{"id":1},{"id":10},{"id":11}]`},
+	})
+}

@@ -10,10 +10,20 @@ import (
 )
 
 // readObject reads a JSON object body of at most limit bytes through the strict parser.
+func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit.Limits) (map[string]any, error) {
+	data, err := readBody(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	lim.MaxBytes = int(limit)
+	return restkit.ParseObject(data, lim)
+}
+
+// readBody reads a JSON body of at most limit bytes (nil when there is none).
 // Order of checks: a declared length over the limit (413) before anything is read, then
 // the media type when there is a body or a declared type (415), then size while
-// reading (413), then the JSON itself (400).
-func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit.Limits) (map[string]any, error) {
+// reading (413); the caller parses.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
 	}
@@ -24,7 +34,7 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit
 		}
 	}
 	if empty {
-		return restkit.ParseObject(nil, lim)
+		return nil, nil
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -32,10 +42,9 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit
 		if errors.As(err, &tooBig) {
 			return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
 		}
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the body could not be read", Op: "httpapi.readObject", Err: err}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the body could not be read", Op: "httpapi.readBody", Err: err}
 	}
-	lim.MaxBytes = int(limit)
-	return restkit.ParseObject(data, lim)
+	return data, nil
 }
 
 // ETags and preconditions.

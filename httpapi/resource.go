@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"restkit"
@@ -144,29 +147,28 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, err := readObject(w, r, h.res.MaxBody, restkit.Limits{})
+	data, err := readBody(w, r, h.res.MaxBody)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var key any
-	if h.res.KeySource == restkit.KeyGenerated {
-		key = restkit.NewKey()
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		h.createMany(w, r, media, data)
+		return
 	}
-	values, err := h.res.Build(in, nil, key, restkit.Create)
+	in, err := restkit.ParseObject(data, restkit.Limits{MaxBytes: int(h.res.MaxBody)})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	key = values[h.res.Key]
+	values, err := h.build(in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	key := values[h.res.Key]
 	now := h.s.now().UTC()
-	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
-		if cur != nil {
-			return nil, &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("a %s with %s %s already exists", h.res.Singular, h.res.Key, restkit.Format(key)),
-				Fields: []restkit.FieldError{{Field: h.res.Key, Message: "already exists"}}}
-		}
-		return &restkit.Record{Values: values, Created: now, Updated: now}, nil
-	})
+	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, h.createOnly(values, now))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -174,6 +176,103 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", h.location(key))
 	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
+}
+
+// build validates one body for a create, making the key when the server generates it.
+func (h *resourceHandler) build(in map[string]any) (map[string]any, error) {
+	var key any
+	if h.res.KeySource == restkit.KeyGenerated {
+		key = restkit.NewKey()
+	}
+	return h.res.Build(in, nil, key, restkit.Create)
+}
+
+// createOnly is the Change of a create: a key that exists is a 409.
+func (h *resourceHandler) createOnly(values map[string]any, now time.Time) restkit.Change {
+	key := values[h.res.Key]
+	return func(cur *restkit.Record) (*restkit.Record, error) {
+		if cur != nil {
+			return nil, &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("a %s with %s %s already exists", h.res.Singular, h.res.Key, restkit.Format(key)),
+				Fields: []restkit.FieldError{{Field: h.res.Key, Message: "already exists"}}}
+		}
+		return &restkit.Record{Values: values, Created: now, Updated: now}, nil
+	}
+}
+
+// createMany is a bulk create: POST of a JSON array. Every item is validated first;
+// then all are written in one transaction (restkit.BatchWriter), so either every
+// record is created (201, the array of them) or none is, and the answer is the first
+// failure, its message and field names prefixed with the item's index.
+func (h *resourceHandler) createMany(w http.ResponseWriter, r *http.Request, media string, data []byte) {
+	bw, ok := h.s.store.(restkit.BatchWriter)
+	if !ok {
+		h.fail(w, r, restkit.Errorf(restkit.Invalid, "this server's store cannot create several records at once; POST them one by one"))
+		return
+	}
+	items, err := restkit.ParseArray(data, restkit.Limits{MaxBytes: int(h.res.MaxBody)})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.s.now().UTC()
+	keys := make([]any, len(items))
+	changes := make([]restkit.Change, len(items))
+	for i, in := range items {
+		values, err := h.build(in)
+		if err != nil {
+			h.fail(w, r, atItem(i, err))
+			return
+		}
+		keys[i], changes[i] = values[h.res.Key], h.createOnly(values, now)
+	}
+	recs, err := bw.WriteRecords(r.Context(), h.res, keys, func(i int, cur *restkit.Record) (*restkit.Record, error) { return changes[i](cur) })
+	if err != nil {
+		var be *restkit.BatchError
+		if errors.As(err, &be) {
+			err = atItem(be.Index, be.Err)
+		}
+		h.fail(w, r, err)
+		return
+	}
+	if media == mediaXML {
+		buf := append(make([]byte, 0, 256*len(recs)), xmlHeader...)
+		buf = append(buf, '<')
+		buf = append(buf, h.res.Name...)
+		buf = append(buf, '>')
+		for _, rec := range recs {
+			buf = h.view.appendXMLRecord(buf, h.res.Singular, rec)
+		}
+		buf = append(buf, "</"...)
+		buf = append(buf, h.res.Name...)
+		buf = append(buf, ">\n"...)
+		writeBody(w, http.StatusCreated, "application/xml; charset=utf-8", buf)
+		return
+	}
+	buf := append(make([]byte, 0, 128*len(recs)), '[')
+	for i, rec := range recs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = h.view.appendRecord(buf, rec)
+	}
+	buf = append(buf, ']')
+	if h.api.Envelope {
+		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
+	}
+	writeBody(w, http.StatusCreated, mediaJSON, append(buf, '\n'))
+}
+
+// atItem names the item of a bulk request an error belongs to.
+func atItem(i int, err error) error {
+	var e *restkit.Error
+	if !errors.As(err, &e) || e.Kind == restkit.Internal {
+		return err
+	}
+	out := &restkit.Error{Kind: e.Kind, Message: fmt.Sprintf("item %d: %s", i, e.Message), Op: e.Op, Err: e.Err}
+	for _, f := range e.Fields {
+		out.Fields = append(out.Fields, restkit.FieldError{Field: fmt.Sprintf("[%d].%s", i, f.Field), Message: f.Message})
+	}
+	return out
 }
 
 // write runs a PUT or PATCH: preconditions and validation happen inside the store's
