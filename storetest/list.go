@@ -358,9 +358,24 @@ func testPagingUnderInserts(t *testing.T, open func(t *testing.T) restkit.Store)
 	for id := 2; id <= 400; id += 2 {
 		f.create(t, f.things, thing(id), t0)
 	}
+	// Rows that a second writer deletes while the pages are walked.
+	for id := 401; id <= 600; id++ {
+		f.create(t, f.things, thing(id), t0)
+	}
 	sort := []restkit.SortKey{{Field: "count"}, {Field: "id"}}
 	started := make(chan struct{})
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-started
+		for id := 401; id <= 600; id++ {
+			if _, err := f.s.WriteRecord(f.ctx, f.things, int64(id), func(*restkit.Record) (*restkit.Record, error) { return nil, nil }); err != nil {
+				t.Errorf("delete %d: %v", id, err)
+				return
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -405,7 +420,7 @@ func testPagingUnderInserts(t *testing.T, open func(t *testing.T) restkit.Store)
 	}
 	p := f.list(t, f.things, restkit.Query{Sort: sort, Limit: 1, Count: true})
 	if p.Total != 400 {
-		t.Errorf("Total after the inserts = %d, want 400", p.Total)
+		t.Errorf("Total after the inserts and deletes = %d, want 400", p.Total)
 	}
 }
 

@@ -69,7 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("Sort", func(t *testing.T) { testSort(t, open) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, open) })
 	t.Run("QueryErrors", func(t *testing.T) { testQueryErrors(t, open) })
-	t.Run("PagingUnderInserts", func(t *testing.T) { testPagingUnderInserts(t, open) })
+	t.Run("PagingUnderInsertsAndDeletes", func(t *testing.T) { testPagingUnderInserts(t, open) })
 	t.Run("Noun", func(t *testing.T) { testNoun(t, open) })
 	t.Run("ConcurrentNoun", func(t *testing.T) { testConcurrentNoun(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })
