@@ -4,7 +4,8 @@
 // database file restkit made.
 //
 // It serves GET /cars/{id}, GET /cars?after=N&limit=M (keyset: WHERE id > ? ORDER BY
-// id LIMIT ?) and POST /cars, with the same SQLite settings as restkit's store (WAL,
+// id LIMIT ?), POST /cars, and GET /keyset/cars (filtered and sorted keyset pages
+// with restkit's own SQL, for bench/paging.sh: see keyset.go), with the same SQLite settings as restkit's store (WAL,
 // busy_timeout, synchronous NORMAL, one writer connection, a pool of query_only
 // readers, prepared statements) and the same response bytes: the same JSON body and
 // the same ETag, Last-Modified, Cache-Control and X-Content-Type-Options headers. It
@@ -43,6 +44,7 @@ type car struct {
 type Server struct {
 	w, r               *sql.DB
 	find, list, insert *sql.Stmt
+	keyset             [len(keysetSorts)][2]*sql.Stmt // [sort][0: page 1, 1: after a cursor]; see keyset.go
 	mux                *http.ServeMux
 }
 
@@ -82,6 +84,10 @@ func Open(path string) (*Server, error) {
 	s.find = prep(s.r, `SELECT id, model, color, year, _rev, _created, _updated FROM "cars" WHERE id = ?`)
 	s.list = prep(s.r, `SELECT id, model, color, year, _rev, _created, _updated FROM "cars" WHERE id > ? ORDER BY id LIMIT ?`)
 	s.insert = prep(s.w, `INSERT INTO "cars" (id, model, color, year, _rev, _created, _updated) VALUES (?, ?, ?, ?, 1, ?, ?)`)
+	for i, k := range keysetSorts {
+		s.keyset[i][0] = prep(s.r, k.page1)
+		s.keyset[i][1] = prep(s.r, k.deep)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("plain: %s: %w", path, err)
@@ -90,6 +96,7 @@ func Open(path string) (*Server, error) {
 	s.mux.HandleFunc("GET /cars/{id}", s.get)
 	s.mux.HandleFunc("GET /cars", s.getList)
 	s.mux.HandleFunc("POST /cars", s.post)
+	s.mux.HandleFunc("GET /keyset/cars", s.getKeyset)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -99,7 +106,11 @@ func Open(path string) (*Server, error) {
 
 // Close closes the statements and both pools.
 func (s *Server) Close() error {
-	for _, st := range []*sql.Stmt{s.find, s.list, s.insert} {
+	sts := []*sql.Stmt{s.find, s.list, s.insert}
+	for _, k := range s.keyset {
+		sts = append(sts, k[:]...)
+	}
+	for _, st := range sts {
 		if st != nil {
 			st.Close()
 		}

@@ -3,6 +3,7 @@
 //	seed -url http://127.0.0.1:PORT -n 10000        POST cars 1..n (deterministic data)
 //	seed -url http://127.0.0.1:PORT -cursor-at 9000  print the path of the 20-record page
 //	                                                 after row 9000, walking rel="next" links
+//	     [-query 'year%5Bgte%5D=1995&sort=year']     of the list with these filters and sort
 //	seed -freeport                                   print a free loopback TCP port
 //
 // Seeding goes through restkit's own POST so the table is exactly what restkit makes.
@@ -44,6 +45,7 @@ func main() {
 	workers := flag.Int("workers", 8, "concurrent POSTs while seeding")
 	at := flag.Int("cursor-at", 0, "print the path of the 20-record page that follows this many rows")
 	limit := flag.Int("limit", 20, "the page size of the -cursor-at path")
+	query := flag.String("query", "", "with -cursor-at: the list's filters and sort, an encoded query string without limit")
 	freeport := flag.Bool("freeport", false, "print a free loopback port and exit")
 	flag.Parse()
 	var err error
@@ -53,7 +55,7 @@ func main() {
 	case *base != "" && *n > 0:
 		err = seed(*base, *n, *workers)
 	case *base != "" && *at > 0:
-		err = cursorAt(*base, *at, *limit)
+		err = cursorAt(*base, *query, *at, *limit)
 	default:
 		flag.Usage()
 		os.Exit(2)
@@ -115,11 +117,14 @@ func seed(base string, n, workers int) error {
 
 var nextLink = regexp.MustCompile(`<([^>]*)>;\s*rel="next"`)
 
-// cursorAt walks the list with limit=100 until `at` rows are behind it, then prints
-// the next link with its limit set to `limit`: a page deep in the list, reached by
-// cursor as a client would.
-func cursorAt(base string, at, limit int) error {
+// cursorAt walks the list (filtered and sorted by query, when not empty) with
+// limit=100 until `at` rows are behind it, then prints the next link with its limit
+// set to `limit`: a page deep in the list, reached by cursor as a client would.
+func cursorAt(base, query string, at, limit int) error {
 	path := "/cars?limit=100"
+	if query != "" {
+		path = "/cars?" + query + "&limit=100"
+	}
 	seen := 0
 	for seen < at {
 		resp, err := client.Get(base + path)
