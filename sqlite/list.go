@@ -243,6 +243,10 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 	p.WriteString(" FROM ")
 	p.WriteString(t.q)
 	p.WriteString(filters)
+	if bound != nil && q.Limit > 0 && !slices.Contains(bound, nil) {
+		lq.page, lq.args = t.keysetUnion(filters, slices.Clip(args), sort, bound, after, lq.backward, q.Limit)
+		return lq, nil
+	}
 	if bound != nil { // resolved: one canonical value per sort entry
 		enc := make([]any, len(bound))
 		for i, v := range bound {
@@ -365,4 +369,65 @@ func prefixUpper(p string) (string, bool) {
 	}
 	u[len(u)-1]++
 	return string(u), true
+}
+
+// keysetUnion writes a keyset page as one index seek per sort prefix. For a sort
+// (a, b, key) and a boundary (A, B, K), the rows after the boundary are
+//
+//	a > A  ∪  a = A AND b > B  ∪  a = A AND b = B AND key > K
+//
+// — disjoint ranges, each an index range SQLite seeks straight to, merged in order
+// under one ORDER BY … LIMIT. The single-predicate form, (a > A) OR (a = A AND …),
+// makes SQLite seek only on a and then walk every row of the boundary's group, and a
+// filter on a (year >= 1995) gives it a second lower bound it may start from instead:
+// the walk then grows with the page's depth. So filters on a are written +a here,
+// which keeps their meaning and takes them out of index selection.
+//
+// Bounds holding nulls take the general path in buildList.
+func (t *table) keysetUnion(filters string, fargs []any, sort []restkit.SortKey, bound []any, after, backward bool, limit int) (string, []any) {
+	lead := t.cols[t.byName[sort[0].Field]].q
+	// Identifiers are quoted, so `"year" ` cannot match inside another column's name.
+	filters = strings.ReplaceAll(filters, lead+" ", "+"+lead+" ")
+	var order strings.Builder
+	for i, k := range sort {
+		if i > 0 {
+			order.WriteString(", ")
+		}
+		order.WriteString(t.cols[t.byName[k.Field]].q)
+		if k.Desc != backward {
+			order.WriteString(" DESC")
+		} else {
+			order.WriteString(" ASC")
+		}
+	}
+	var u strings.Builder
+	var args []any
+	for i := range sort {
+		if i > 0 {
+			u.WriteString(" UNION ALL ")
+		}
+		u.WriteString("SELECT " + t.selectList + " FROM " + t.q + filters)
+		args = append(args, fargs...)
+		if filters == "" {
+			u.WriteString(" WHERE ")
+		} else {
+			u.WriteString(" AND ")
+		}
+		for j := 0; j < i; j++ {
+			u.WriteString(t.cols[t.byName[sort[j].Field]].q + " = ? AND ")
+			args = append(args, encode(bound[j]))
+		}
+		c := t.cols[t.byName[sort[i].Field]]
+		switch {
+		case after != sort[i].Desc: // toward larger values
+			u.WriteString(c.q + " > ?")
+		case c.key: // toward smaller values; a key is never null
+			u.WriteString(c.q + " < ?")
+		default: // toward smaller values, and nulls sort before every value
+			u.WriteString("(" + c.q + " < ? OR " + c.q + " IS NULL)")
+		}
+		args = append(args, encode(bound[i]))
+	}
+	u.WriteString(" ORDER BY " + order.String() + " LIMIT ?")
+	return u.String(), append(args, int64(limit)+1)
 }

@@ -519,6 +519,33 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
+// TestKeysetSeeksToTheCursor: a page after a cursor is one index seek per sort prefix
+// (year = Y AND id > K, then year > Y), and a filter on the sort's lead column cannot
+// become the seek's start: otherwise page N costs a walk past N pages of rows.
+func TestKeysetSeeksToTheCursor(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	sc := cars(t, nil)
+	mustMigrate(t, s, sc)
+	tb, err := s.tableOf(sc.APIs[0].Resources[0], "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := restkit.Query{Sort: []restkit.SortKey{{Field: "year"}, {Field: "id"}}, Limit: 20, After: []any{int64(2012), int64(499857)},
+		Filters: []restkit.Filter{{Field: "year", Op: restkit.OpGte, Value: int64(1995)}}}
+	lq, err := tb.buildList(&q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(explain(t, s, lq.page, lq.args), "\n")
+	if !strings.Contains(plan, "(year=? AND id>?)") || !strings.Contains(plan, "(year>?)") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Fatalf("not a seek per prefix:\n%s\n%s", lq.page, plan)
+	}
+	if !strings.Contains(lq.page, `+"year" >= ?`) {
+		t.Fatalf("the filter on the lead column must not be usable as a seek bound:\n%s", lq.page)
+	}
+}
+
 func explain(tb testing.TB, s *Store, query string, args []any) []string {
 	tb.Helper()
 	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
