@@ -23,14 +23,16 @@ import (
 const keysetSelect = `SELECT "id", "model", "color", "year", _rev, _created, _updated FROM "cars" WHERE `
 
 // keysetSorts are the sorts GET /keyset/cars serves and their SQL: page1 takes
-// (year_gte, limit+1), deep takes (year_gte, v, v, v, id, limit+1) for the cursor (v, id).
+// (year_gte, limit+1), deep takes (year_gte, v, year_gte, v, id, limit+1) for the cursor
+// (v, id): restkit's one-seek-per-sort-prefix form (sqlite/list.go: keysetUnion), where
+// a filter on the sort's lead column is written +"year" to keep it out of the seek.
 var keysetSorts = [...]struct{ field, page1, deep string }{
 	{"year",
 		keysetSelect + `"year" >= ? ORDER BY "year" ASC, "id" ASC LIMIT ?`,
-		keysetSelect + `"year" >= ? AND "year" >= ? AND (("year" > ?) OR ("year" = ? AND "id" > ?)) ORDER BY "year" ASC, "id" ASC LIMIT ?`},
+		keysetSelect + `+"year" >= ? AND "year" > ? UNION ALL ` + keysetSelect + `+"year" >= ? AND "year" = ? AND "id" > ? ORDER BY "year" ASC, "id" ASC LIMIT ?`},
 	{"color",
 		keysetSelect + `"year" >= ? ORDER BY "color" ASC, "id" ASC LIMIT ?`,
-		keysetSelect + `"year" >= ? AND "color" >= ? AND (("color" > ?) OR ("color" = ? AND "id" > ?)) ORDER BY "color" ASC, "id" ASC LIMIT ?`},
+		keysetSelect + `"year" >= ? AND "color" > ? UNION ALL ` + keysetSelect + `"year" >= ? AND "color" = ? AND "id" > ? ORDER BY "color" ASC, "id" ASC LIMIT ?`},
 }
 
 // KeysetSQL returns the SQL restkit runs for GET /cars?year[gte]=Y&sort=field: page 1
@@ -93,7 +95,7 @@ func (s *Server) getKeyset(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		args = []any{yearGte, val, val, val, afterID, limit + 1}
+		args = []any{yearGte, val, yearGte, val, afterID, limit + 1}
 		deep = 1
 	}
 	rows, err := s.keyset[sortIdx][deep].QueryContext(r.Context(), args...)
