@@ -28,17 +28,9 @@ var NounLimits = Limits{MaxBytes: 16 << 10, MaxMembers: 64, MaxDepth: 1, Flat: t
 // bool, nil, []any and map[string]any. Errors are Invalid (or TooLarge) with a message
 // that says where the input went wrong.
 func ParseObject(data []byte, lim Limits) (map[string]any, error) {
-	if lim.MaxBytes == 0 {
-		lim.MaxBytes = DefaultMaxBody
-	}
-	if lim.MaxMembers == 0 {
-		lim.MaxMembers = 1000
-	}
-	if lim.MaxDepth == 0 {
-		lim.MaxDepth = 32
-	}
-	if len(data) > lim.MaxBytes {
-		return nil, Errorf(TooLarge, "the body is larger than %d bytes", lim.MaxBytes)
+	p, err := newParser(data, lim)
+	if err != nil {
+		return nil, err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		if lim.AllowEmpty {
@@ -46,11 +38,6 @@ func ParseObject(data []byte, lim Limits) (map[string]any, error) {
 		}
 		return nil, Errorf(Invalid, "the body is empty; send a JSON object")
 	}
-	if !utf8.Valid(data) {
-		return nil, Errorf(Invalid, "the body is not valid UTF-8")
-	}
-	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
-	p.dec.UseNumber()
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
@@ -72,6 +59,29 @@ func ParseObject(data []byte, lim Limits) (map[string]any, error) {
 type objectParser struct {
 	dec *json.Decoder
 	lim Limits
+}
+
+// newParser applies the default limits and the checks made before any token is read:
+// the size, and that the bytes are UTF-8 (encoding/json would silently replace what is not).
+func newParser(data []byte, lim Limits) (*objectParser, error) {
+	if lim.MaxBytes == 0 {
+		lim.MaxBytes = DefaultMaxBody
+	}
+	if lim.MaxMembers == 0 {
+		lim.MaxMembers = 1000
+	}
+	if lim.MaxDepth == 0 {
+		lim.MaxDepth = 32
+	}
+	if len(data) > lim.MaxBytes {
+		return nil, Errorf(TooLarge, "the body is larger than %d bytes", lim.MaxBytes)
+	}
+	if !utf8.Valid(data) {
+		return nil, Errorf(Invalid, "the body is not valid UTF-8")
+	}
+	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
+	p.dec.UseNumber()
+	return p, nil
 }
 
 func (p *objectParser) token() (json.Token, error) {
@@ -173,23 +183,10 @@ const MaxBatch = 1000
 // rules of ParseObject (errors name the item: "item 2: duplicate member …"). An empty
 // array, a non-object item or more than MaxBatch items is Invalid.
 func ParseArray(data []byte, lim Limits) ([]map[string]any, error) {
-	if lim.MaxBytes == 0 {
-		lim.MaxBytes = DefaultMaxBody
+	p, err := newParser(data, lim)
+	if err != nil {
+		return nil, err
 	}
-	if lim.MaxMembers == 0 {
-		lim.MaxMembers = 1000
-	}
-	if lim.MaxDepth == 0 {
-		lim.MaxDepth = 32
-	}
-	if len(data) > lim.MaxBytes {
-		return nil, Errorf(TooLarge, "the body is larger than %d bytes", lim.MaxBytes)
-	}
-	if !utf8.Valid(data) {
-		return nil, Errorf(Invalid, "the body is not valid UTF-8")
-	}
-	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
-	p.dec.UseNumber()
 	tok, err := p.token()
 	if err != nil {
 		return nil, err

@@ -71,6 +71,23 @@ func (h *artefactHandler) fail(w http.ResponseWriter, r *http.Request, err error
 	h.s.writeError(w, r, false, err)
 }
 
+// verbs answers OPTIONS (204 with Allow) and verbs not in allow (405); it reports
+// whether the handler should go on. allow lists the verbs, HEAD and OPTIONS included.
+func (h *artefactHandler) verbs(w http.ResponseWriter, r *http.Request, allow string) bool {
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	for _, v := range strings.Split(allow, ", ") {
+		if v == r.Method {
+			return true
+		}
+	}
+	h.s.methodNotAllowed(w, r, false, allow)
+	return false
+}
+
 // names reads and checks {dir} (and {id} when want is true) from the URL.
 func (h *artefactHandler) names(r *http.Request, withID bool) (dir, id string, err error) {
 	if dir, err = artefact.CheckName("directory", r.PathValue("dir")); err != nil {
@@ -133,14 +150,7 @@ func checkDigest(field, hexDigest string) (string, error) {
 
 // serveRoot lists directories, or finds versions by digest (?sha256=HEX).
 func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case http.MethodOptions:
-		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		h.s.methodNotAllowed(w, r, false, "GET, HEAD, OPTIONS")
+	if !h.verbs(w, r, "GET, HEAD, OPTIONS") {
 		return
 	}
 	q, err := onlyParams(r, "sha256")
@@ -183,15 +193,7 @@ func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
 
 // serveDirectory lists a directory's artefacts (latest versions) or deletes it.
 func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request) {
-	const allow = "GET, HEAD, DELETE, OPTIONS"
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodDelete:
-	case http.MethodOptions:
-		w.Header().Set("Allow", allow)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		h.s.methodNotAllowed(w, r, false, allow)
+	if !h.verbs(w, r, "GET, HEAD, DELETE, OPTIONS") {
 		return
 	}
 	dir, _, err := h.names(r, false)
@@ -258,13 +260,7 @@ func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request)
 }
 
 func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if r.Method == http.MethodOptions {
-			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		h.s.methodNotAllowed(w, r, false, "GET, HEAD, OPTIONS")
+	if !h.verbs(w, r, "GET, HEAD, OPTIONS") {
 		return
 	}
 	dir, id, err := h.names(r, true)
@@ -285,15 +281,7 @@ func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *artefactHandler) serveArtefact(w http.ResponseWriter, r *http.Request) {
-	const allow = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete:
-	case http.MethodOptions:
-		w.Header().Set("Allow", allow)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		h.s.methodNotAllowed(w, r, false, allow)
+	if !h.verbs(w, r, "GET, HEAD, POST, PUT, DELETE, OPTIONS") {
 		return
 	}
 	dir, id, err := h.names(r, true)
