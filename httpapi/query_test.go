@@ -9,8 +9,6 @@ import (
 	"restkit"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func testResource(t testing.TB) *restkit.Resource {
 	t.Helper()
 	res := &restkit.Resource{Name: "cars", Key: "id", Fields: []*restkit.Field{
