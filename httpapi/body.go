@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -46,6 +47,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	return data, nil
 }
+
+// writeContext is the context of a write whose request has been read in full: not
+// cancelled when the client hangs up. A client that half-closes its connection after
+// sending (as some do) cancels the request's context yet waits for the answer, and a
+// write accepted whole should not be dropped half-way for it.
+func writeContext(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
 
 // ETags and preconditions.
 //

@@ -105,7 +105,7 @@ func (h *nounHandler) write(w http.ResponseWriter, r *http.Request, bodyOptional
 		return
 	}
 	now := h.s.now().UTC()
-	rec, err := h.s.store.WriteNoun(r.Context(), h.noun, func(stored *restkit.Record) (*restkit.Record, error) {
+	rec, err := h.s.store.WriteNoun(writeContext(r), h.noun, func(stored *restkit.Record) (*restkit.Record, error) {
 		cur := h.effective(stored)
 		if err := checkWrite(r, cur); err != nil {
 			return nil, err

@@ -168,7 +168,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	key := values[h.res.Key]
 	now := h.s.now().UTC()
-	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, h.createOnly(values, now))
+	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, h.createOnly(values, now))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -225,7 +225,7 @@ func (h *resourceHandler) createMany(w http.ResponseWriter, r *http.Request, med
 		}
 		keys[i], changes[i] = values[h.res.Key], h.createOnly(values, now)
 	}
-	recs, err := bw.WriteRecords(r.Context(), h.res, keys, func(i int, cur *restkit.Record) (*restkit.Record, error) { return changes[i](cur) })
+	recs, err := bw.WriteRecords(writeContext(r), h.res, keys, func(i int, cur *restkit.Record) (*restkit.Record, error) { return changes[i](cur) })
 	if err != nil {
 		var be *restkit.BatchError
 		if errors.As(err, &be) {
@@ -289,7 +289,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 	}
 	now := h.s.now().UTC()
 	created := false
-	rec, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
 		if err := requireIfMatch(r, h.res, cur); err != nil {
 			return nil, err
 		}
@@ -332,7 +332,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any)
 }
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
-	_, err := h.s.store.WriteRecord(r.Context(), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+	_, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
 		if err := requireIfMatch(r, h.res, cur); err != nil {
 			return nil, err
 		}
