@@ -52,5 +52,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newCheckCmd())
 	root.AddCommand(clientCommands(root)...)
+	root.AddCommand(genericCommands()...)
 	return root
 }
