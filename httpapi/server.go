@@ -11,6 +11,7 @@ import (
 
 	"restkit"
 	"restkit/artefact"
+	"restkit/openapi"
 )
 
 // Log keys, shared by every line this package writes.
@@ -97,6 +98,14 @@ func New(opts Options) *Server {
 		s.artefacts = path
 	}
 	s.route("/healthz", readOnly(s, s.serveHealth))
+	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
+	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
+		docs := openapi.DocsOptions{Artefacts: s.artefacts}
+		if opts.Artefacts != nil {
+			docs.Policy = opts.Artefacts.Policy()
+		}
+		s.route("/docs", readOnly(s, openapi.Docs(s.schema, docs).ServeHTTP))
+	}
 	s.mux.HandleFunc("/{$}", readOnly(s, s.serveIndex))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))

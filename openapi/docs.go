@@ -1,0 +1,586 @@
+package openapi
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"restkit"
+	"restkit/artefact"
+)
+
+//go:embed docs.html
+var docsHTML string
+
+var docsTemplate = template.Must(template.New("docs").Parse(docsHTML))
+
+// DocsOptions configure the HTML reference page.
+type DocsOptions struct {
+	// Artefacts is the URL path of the artefact repository, "" when none is served.
+	Artefacts string
+	// Policy holds the repository's limits, shown with the artefact routes.
+	Policy artefact.Policy
+	// ServerURL prefixes the curl examples, e.g. "http://127.0.0.1:8080". Empty:
+	// Docs takes it from each request's Host; RenderDocs uses http://localhost:8080.
+	ServerURL string
+}
+
+// Docs serves the reference page: GET and HEAD, text/html, no scripts, no external
+// resources (its Content-Security-Policy allows only the inline style).
+func Docs(s *restkit.Schema, o DocsOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		opts := o
+		if opts.ServerURL == "" {
+			opts.ServerURL = docRequestURL(r)
+		}
+		var buf bytes.Buffer
+		if err := RenderDocs(&buf, s, opts); err != nil {
+			http.Error(w, "the reference page could not be rendered", http.StatusInternalServerError)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("Content-Length", strconv.Itoa(buf.Len()))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(buf.Bytes())
+		}
+	})
+}
+
+// requestURL is the scheme and host a client used to reach the server. The Host header
+// is checked to be a plain host[:port], so an example never carries injected text.
+func docRequestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/?#@ '\"\\") {
+		host = "localhost:8080"
+	}
+	if u, err := url.Parse(scheme + "://" + host); err != nil || u.Host != host {
+		host = "localhost:8080"
+	}
+	return scheme + "://" + host
+}
+
+// RenderDocs writes the HTML reference page of a prepared schema.
+func RenderDocs(w io.Writer, s *restkit.Schema, o DocsOptions) error {
+	if o.ServerURL == "" {
+		o.ServerURL = "http://localhost:8080"
+	}
+	o.ServerURL = strings.TrimSuffix(o.ServerURL, "/")
+	return docsTemplate.Execute(w, docBuildPage(s, o))
+}
+
+// The page's view model: everything the template shows, worked out here.
+type (
+	docPage struct {
+		Server    string
+		APIs      []*docAPI
+		Artefacts *docArtefacts
+	}
+	docAPI struct {
+		ID, Title, Base string
+		Envelope        bool
+		Resources       []*docResource
+		Nouns           []*docNoun
+	}
+	docResource struct {
+		ID, Name, Path, Description string
+		Key, KeySource              string
+		Fields                      []docField
+		Timestamps                  bool
+		Collection, Item            []*docOp
+		Params                      []docParam
+		History                     []*docOp
+		HistoryKeep                 int
+	}
+	docNoun struct {
+		ID, Name, Path, Description string
+		Fields                      []docField
+		Ops                         []*docOp
+	}
+	docField struct {
+		Name, Type, Description string
+		Constraints             []string
+	}
+	docOp struct {
+		Method, Path, Meaning string
+		Statuses              []docStatus
+		Curl                  string
+	}
+	docStatus struct {
+		Code int
+		Text string
+	}
+	docParam struct {
+		Name, Meaning, Example string
+	}
+	docArtefacts struct {
+		Path     string
+		Routes   []docRoute
+		Limits   []string
+		Examples []docExample
+	}
+	docRoute   struct{ Method, Path, Success, Notes string }
+	docExample struct {
+		What, Command string
+	}
+)
+
+func docAnchor(api *restkit.API, name string) string {
+	if api.Name == "" {
+		return name
+	}
+	return api.Name + "-" + name
+}
+
+func docBuildPage(s *restkit.Schema, o DocsOptions) *docPage {
+	p := &docPage{Server: o.ServerURL}
+	for _, api := range s.APIs {
+		a := &docAPI{ID: "api-" + api.Name, Title: api.Base, Base: api.Base, Envelope: api.Envelope}
+		if api.Name == "" {
+			a.ID, a.Title = "api-root", "/ (root)"
+		}
+		for _, r := range api.Resources {
+			a.Resources = append(a.Resources, docBuildResource(api, r, o.ServerURL))
+		}
+		for _, n := range api.Nouns {
+			a.Nouns = append(a.Nouns, docBuildNoun(api, n, o.ServerURL))
+		}
+		p.APIs = append(p.APIs, a)
+	}
+	if o.Artefacts != "" {
+		p.Artefacts = docBuildArtefacts(o)
+	}
+	return p
+}
+
+var docStatusText = map[int]string{
+	200: "OK",
+	201: "created",
+	204: "done, no body",
+	304: "not modified (If-None-Match matched the ETag)",
+	400: "invalid request: every failing field or parameter is named",
+	404: "not found",
+	405: "verb not allowed here (see Allow)",
+	406: "no acceptable representation",
+	409: "conflict: the key or a unique value is taken",
+	412: "If-Match does not match the current ETag",
+	413: "body over the size limit",
+	415: "body is not JSON",
+	428: "If-Match is required",
+}
+
+func docStatuses(codes ...int) []docStatus {
+	out := make([]docStatus, len(codes))
+	for i, c := range codes {
+		out[i] = docStatus{c, docStatusText[c]}
+	}
+	return out
+}
+
+func docBuildResource(api *restkit.API, r *restkit.Resource, server string) *docResource {
+	path := api.Base + "/" + r.Name
+	key := r.KeyField()
+	keyVal := docSample(key)
+	if r.KeySource == restkit.KeyGenerated {
+		keyVal = "0190f5a2-7c1e-7b3a-9d4e-2f6a8b1c3d5e"
+	}
+	itemPath := path + "/" + url.PathEscape(restkit.Format(keyVal))
+	d := &docResource{
+		ID: docAnchor(api, r.Name), Name: r.Name, Path: path, Description: r.Description,
+		Key: r.Key, Fields: docFields(r.Fields), Timestamps: r.Timestamps, HistoryKeep: r.HistoryKeep,
+	}
+	switch r.KeySource {
+	case restkit.KeyFromURL:
+		d.KeySource = "named by the client in the URL: PUT " + path + "/{" + r.Key + "} writes that record; a key in the body must match the URL"
+	case restkit.KeyGenerated:
+		d.KeySource = "generated by the server (a UUIDv7) on POST; sending one is a 400"
+	default:
+		d.KeySource = "chosen by the client in the body on POST; on PUT the body's key must match the URL"
+	}
+	body := docSampleBody(r.Fields, func(f *restkit.Field) bool {
+		return !f.ReadOnly && !(f.Name == r.Key && r.KeySource == restkit.KeyGenerated)
+	}, map[string]any{r.Key: keyVal})
+	ifMatch := ""
+	writeCodes := []int{412, 413, 415}
+	if r.RequireIfMatch {
+		ifMatch = ` -H 'If-Match: "ETAG"'`
+		writeCodes = append(writeCodes, 428)
+	}
+	if r.Allows(restkit.GET, false) {
+		d.Collection = append(d.Collection, &docOp{Method: "GET", Path: path,
+			Meaning:  "list records, paged (query parameters below)",
+			Statuses: docStatuses(200, 400, 406),
+			Curl:     "curl -s -i " + docShellQuote(server+path+docListExample(r))})
+	}
+	if r.Allows(restkit.POST, false) {
+		d.Collection = append(d.Collection, &docOp{Method: "POST", Path: path,
+			Meaning:  "create a record; answers with Location and the stored record",
+			Statuses: docStatuses(201, 400, 409, 413, 415),
+			Curl:     "curl -s -i -X POST " + server + path + " -H 'Content-Type: application/json' -d " + docShellQuote(body)})
+	}
+	item := path + "/{" + r.Key + "}"
+	if r.Allows(restkit.GET, true) {
+		d.Item = append(d.Item, &docOp{Method: "GET", Path: item,
+			Meaning:  "read one record, with ETag and Last-Modified",
+			Statuses: docStatuses(200, 304, 404, 406),
+			Curl:     "curl -s -i " + server + itemPath})
+	}
+	if r.Allows(restkit.PUT, true) {
+		codes := []int{200}
+		meaning := "replace the record exactly: fields not given take their defaults or null"
+		if r.PutCreates {
+			codes = append(codes, 201)
+			meaning += "; creates it (201) when absent"
+		}
+		codes = append(codes, 400)
+		if !r.PutCreates {
+			codes = append(codes, 404)
+		}
+		d.Item = append(d.Item, &docOp{Method: "PUT", Path: item, Meaning: meaning,
+			Statuses: docStatuses(append(codes, writeCodes...)...),
+			Curl:     "curl -s -i -X PUT " + server + itemPath + ifMatch + " -H 'Content-Type: application/json' -d " + docShellQuote(body)})
+	}
+	if r.Allows(restkit.PATCH, true) {
+		d.Item = append(d.Item, &docOp{Method: "PATCH", Path: item,
+			Meaning:  "update some fields (JSON Merge Patch, RFC 7396: null clears a nullable field)",
+			Statuses: docStatuses(append([]int{200, 400, 404, 409}, writeCodes...)...),
+			Curl:     "curl -s -i -X PATCH " + server + itemPath + ifMatch + " -H 'Content-Type: application/merge-patch+json' -d " + docShellQuote(docPatchBody(r))})
+	}
+	if r.Allows(restkit.DELETE, true) {
+		codes := []int{204, 404, 412}
+		if r.RequireIfMatch {
+			codes = append(codes, 428)
+		}
+		d.Item = append(d.Item, &docOp{Method: "DELETE", Path: item, Meaning: "delete the record",
+			Statuses: docStatuses(codes...),
+			Curl:     "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + ifMatch})
+	}
+	d.Params = docListParams(r)
+	if r.History && r.Allows(restkit.GET, true) {
+		revs := item + "/revisions"
+		d.History = append(d.History,
+			&docOp{Method: "GET", Path: revs, Meaning: "the record's revisions, newest first (deleted records keep theirs, ending in a tombstone)",
+				Statuses: docStatuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions"},
+			&docOp{Method: "GET", Path: revs + "/{rev}", Meaning: "one past revision",
+				Statuses: docStatuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions/1"})
+		if r.Allows(restkit.DELETE, true) {
+			d.History = append(d.History, &docOp{Method: "DELETE", Path: revs, Meaning: "purge the record's history (the record itself stays)",
+				Statuses: docStatuses(204, 404), Curl: "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + "/revisions"})
+		}
+	}
+	return d
+}
+
+// listExample is a query string that shows off the resource's sort and filters.
+func docListExample(r *restkit.Resource) string {
+	q := []string{"limit=10"}
+	for _, f := range r.Fields {
+		if f.Sortable && f.Name != r.Key {
+			q = append(q, "sort=-"+f.Name)
+			break
+		}
+	}
+	for _, f := range r.Fields {
+		if f.Filterable && f.Name != r.Key {
+			q = append(q, url.QueryEscape(f.Name)+"="+url.QueryEscape(restkit.Format(docSample(f))))
+			break
+		}
+	}
+	return "?" + strings.Join(q, "&")
+}
+
+func docListParams(r *restkit.Resource) []docParam {
+	var sortable, names []string
+	for _, f := range r.Fields {
+		names = append(names, f.Name)
+		if f.Sortable {
+			sortable = append(sortable, f.Name)
+		}
+	}
+	ps := []docParam{
+		{"limit", fmt.Sprintf("records per page: default %d, at most %d", r.PageSize, r.MaxPageSize), "limit=50"},
+		{"cursor", "opaque position of the next page, from the Link header (rel=\"next\"); keyset paging, as fast at any depth", "cursor=…"},
+		{"page", fmt.Sprintf("1-based page number (offset paging) for small sets; it reaches the first %d rows, deeper lists follow cursors", r.MaxOffset), "page=2"},
+		{"sort", "comma list of " + strings.Join(sortable, ", ") + "; a leading - sorts descending; the key breaks ties", "sort=-" + sortable[len(sortable)-1]},
+		{"fields", "comma list of the fields to return: " + strings.Join(names, ", "), "fields=" + strings.Join(names[:min(2, len(names))], ",")},
+		{"count", "true adds X-Total-Count and a rel=\"last\" link", "count=true"},
+	}
+	for _, f := range r.Fields {
+		if !f.Filterable {
+			continue
+		}
+		ops := []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "null"}
+		switch {
+		case f.Type == restkit.TypeBoolean:
+			ops = []string{"eq", "ne", "in", "null"}
+		case f.Type.Textual():
+			ops = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "prefix", "null"}
+		}
+		v := restkit.Format(docSample(f))
+		ps = append(ps, docParam{f.Name + "[op]", "filter on " + f.Name + " (" + string(f.Type) + "); operators: " + strings.Join(ops, ", ") + "; " + f.Name + "=v is eq; in takes a comma list",
+			f.Name + "=" + v + " or " + f.Name + "[ne]=" + v})
+	}
+	return ps
+}
+
+func docBuildNoun(api *restkit.API, n *restkit.Noun, server string) *docNoun {
+	path := api.Base + "/" + n.Name
+	d := &docNoun{ID: docAnchor(api, n.Name), Name: n.Name, Path: path, Description: n.Description, Fields: docFields(n.Fields)}
+	body := docSampleBody(n.Fields, func(f *restkit.Field) bool { return !f.ReadOnly }, nil)
+	u := server + path
+	var update, updateBody string
+	switch n.Update.Op {
+	case restkit.UpdateToggle:
+		update = "update: toggle " + n.Update.Field + " (flip it; the body may be empty)"
+	case restkit.UpdateIncrement:
+		update = "update: increment " + n.Update.Field + " by " + strconv.FormatFloat(n.Update.By, 'g', -1, 64) + " (the body may be empty)"
+	case restkit.UpdateHook:
+		update = "update: run the server's Go hook with the body (a flat JSON object, or empty)"
+		updateBody = " -H 'Content-Type: application/json' -d '{}'"
+	default:
+		update = "update: merge the body's fields into the state (JSON Merge Patch of a flat object)"
+		updateBody = " -H 'Content-Type: application/json' -d " + docShellQuote(docPatchBodyOf(n.Fields, ""))
+	}
+	d.Ops = []*docOp{
+		{Method: "GET", Path: path, Meaning: "read the state, with an ETag", Statuses: docStatuses(200, 304, 406), Curl: "curl -s -i " + u},
+		{Method: "PUT", Path: path, Meaning: "set the state exactly: a flat JSON object; fields not given take their defaults",
+			Statuses: docStatuses(200, 400, 412, 413, 415), Curl: "curl -s -X PUT " + u + " -H 'Content-Type: application/json' -d " + docShellQuote(body)},
+		{Method: "POST", Path: path, Meaning: update, Statuses: docStatuses(200, 400, 412, 413, 415), Curl: "curl -s -X POST " + u + updateBody},
+		{Method: "DELETE", Path: path, Meaning: "reset every field to its default and return the state", Statuses: docStatuses(200), Curl: "curl -s -X DELETE " + u},
+	}
+	return d
+}
+
+func docFields(fs []*restkit.Field) []docField {
+	out := make([]docField, 0, len(fs))
+	for _, f := range fs {
+		d := docField{Name: f.Name, Type: string(f.Type), Description: f.Description}
+		add := func(format string, args ...any) { d.Constraints = append(d.Constraints, fmt.Sprintf(format, args...)) }
+		if f.Required {
+			add("required")
+		}
+		if f.Nullable {
+			add("nullable")
+		}
+		if f.Default != nil {
+			add("default %s", docJSONText(f.Default))
+		}
+		if f.Min != nil {
+			add("min %v", *f.Min)
+		}
+		if f.Max != nil {
+			add("max %v", *f.Max)
+		}
+		if f.MinLength != nil {
+			add("minLength %d", *f.MinLength)
+		}
+		if f.MaxLength != nil {
+			add("maxLength %d", *f.MaxLength)
+		}
+		if f.Pattern != "" {
+			add("pattern %s", f.Pattern)
+		}
+		if len(f.Values) > 0 {
+			add("one of %s", strings.Join(f.Values, ", "))
+		}
+		if f.ReadOnly {
+			add("readOnly")
+		}
+		if f.Unique {
+			add("unique")
+		}
+		if f.Sortable {
+			add("sortable")
+		}
+		if f.Filterable {
+			add("filterable")
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func docJSONText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return restkit.Format(v)
+	}
+	return string(b)
+}
+
+// docSampleText gives realistic strings for common field names.
+var docSampleText = map[string]string{
+	"model": "Model T", "color": "red", "colour": "red", "name": "fred", "title": "Hello",
+	"comment": "likes cars", "description": "a short description", "city": "Paris", "country": "France",
+}
+
+// example is a plausible value of a field that passes its declared constraints
+// (except a pattern, which no generator here can promise).
+func docSample(f *restkit.Field) any {
+	if f.Default != nil {
+		return f.Default
+	}
+	switch f.Type {
+	case restkit.TypeInteger, restkit.TypeNumber:
+		x := 1.0
+		if strings.Contains(f.Name, "year") {
+			x = 2010
+		}
+		if f.Min != nil && x < *f.Min {
+			x = *f.Min
+		}
+		if f.Max != nil && x > *f.Max {
+			x = *f.Max
+		}
+		if f.Type == restkit.TypeInteger {
+			return int64(x)
+		}
+		return x
+	case restkit.TypeBoolean:
+		return true
+	case restkit.TypeDatetime:
+		return "2024-05-01T12:00:00Z"
+	case restkit.TypeEnum:
+		if len(f.Values) > 0 {
+			return f.Values[0]
+		}
+		return ""
+	case restkit.TypeEmail:
+		return "fred@example.com"
+	case restkit.TypeURL:
+		return "https://example.com/"
+	}
+	s, ok := docSampleText[f.Name]
+	if !ok {
+		s = "example"
+	}
+	if f.MaxLength != nil && len([]rune(s)) > *f.MaxLength {
+		s = string([]rune(s)[:*f.MaxLength])
+	}
+	if f.MinLength != nil && len([]rune(s)) < *f.MinLength {
+		s += strings.Repeat("x", *f.MinLength-len([]rune(s)))
+	}
+	return s
+}
+
+// exampleBody is a JSON object of the fields keep selects, in declaration order.
+func docSampleBody(fs []*restkit.Field, keep func(*restkit.Field) bool, fixed map[string]any) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	first := true
+	for _, f := range fs {
+		if !keep(f) {
+			continue
+		}
+		v, ok := fixed[f.Name]
+		if !ok {
+			v = docSample(f)
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(docJSONText(f.Name) + ":" + docJSONText(v))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func docPatchBody(r *restkit.Resource) string { return docPatchBodyOf(r.Fields, r.Key) }
+
+// patchBodyOf is a merge patch of the first writable field that is not the key.
+func docPatchBodyOf(fs []*restkit.Field, key string) string {
+	for _, f := range fs {
+		if f.Name != key && !f.ReadOnly {
+			return "{" + docJSONText(f.Name) + ":" + docJSONText(docSample(f)) + "}"
+		}
+	}
+	return "{}"
+}
+
+// shellQuote quotes s for a POSIX shell.
+func docShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func docBuildArtefacts(o DocsOptions) *docArtefacts {
+	p, u := o.Artefacts, o.ServerURL+o.Artefacts
+	d := &docArtefacts{Path: p}
+	d.Routes = []docRoute{
+		{"GET", p, "200: directories [{name, artefacts, size, updated}]", "?sha256=HEX lists every version with that content"},
+		{"GET", p + "/{dir}", "200: the latest version of each artefact", "paged with limit, cursor and Link; prefix=, sort=name|updated|size; 404 unknown directory"},
+		{"POST", p + "/{dir}/{id}", "201, Location, metadata", "409 when it exists; creates the directory"},
+		{"PUT", p + "/{dir}/{id}", "201 new / 200 replaced, metadata", "a replace adds a new immutable version"},
+		{"GET", p + "/{dir}/{id}[?version=N]", "200: the bytes", "Range → 206; If-None-Match → 304; 404"},
+		{"GET", p + "/{dir}/{id}/versions", "200: versions, newest first", ""},
+		{"DELETE", p + "/{dir}/{id}[?version=N]", "204", "the whole artefact, or one version"},
+		{"DELETE", p + "/{dir}", "204", "the directory and everything in it"},
+	}
+	pol := o.Policy
+	if pol.MaxSize > 0 {
+		d.Limits = append(d.Limits, "uploads up to "+docBytesText(pol.MaxSize)+" (larger: 413)")
+	} else {
+		d.Limits = append(d.Limits, "no upload size limit")
+	}
+	if pol.KeepVersions > 0 {
+		d.Limits = append(d.Limits, fmt.Sprintf("%d versions kept per artefact, oldest pruned first", pol.KeepVersions))
+	} else {
+		d.Limits = append(d.Limits, "every version is kept")
+	}
+	if pol.MinFree > 0 {
+		d.Limits = append(d.Limits, "uploads are refused (507) while the data disk has less than "+docBytesText(pol.MinFree)+" free")
+	}
+	for _, dp := range pol.Directories {
+		var parts []string
+		if dp.MaxSize > 0 {
+			parts = append(parts, "uploads up to "+docBytesText(dp.MaxSize))
+		}
+		if dp.KeepVersions > 0 {
+			parts = append(parts, fmt.Sprintf("%d versions kept", dp.KeepVersions))
+		}
+		d.Limits = append(d.Limits, "directories matching "+dp.Pattern+": "+strings.Join(parts, ", "))
+	}
+	server := ""
+	if o.ServerURL != "http://127.0.0.1:8080" {
+		server = " --server " + o.ServerURL
+	}
+	d.Examples = []docExample{
+		{"upload a file (raw bytes), create-only", "curl -s -T app.tar.gz -H 'If-None-Match: *' " + u + "/releases/app.tar.gz"},
+		{"upload with a checksum the server verifies", "curl -s -T app.tar.gz -H \"X-Checksum-Sha256: $(sha256sum app.tar.gz | cut -d' ' -f1)\" " + u + "/releases/app.tar.gz"},
+		{"upload from a form (multipart)", "curl -s -F file=@app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"download the latest version", "curl -s -o app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"resume an interrupted download", "curl -s -C - -o app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"download version 1", "curl -s -o app.tar.gz '" + u + "/releases/app.tar.gz?version=1'"},
+		{"list versions", "curl -s " + u + "/releases/app.tar.gz/versions"},
+		{"CLI: upload", "restkit push releases/app.tar.gz app.tar.gz" + server},
+		{"CLI: download (checked against the SHA-256, resumable)", "restkit pull releases/app.tar.gz -o app.tar.gz" + server},
+		{"CLI: list, versions, delete", "restkit ls releases" + server + "; restkit versions releases/app.tar.gz" + server + "; restkit rm releases/app.tar.gz" + server},
+	}
+	return d
+}
+
+func docBytesText(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
