@@ -98,6 +98,7 @@ func New(opts Options) *Server {
 		s.artefacts = path
 	}
 	s.route("/healthz", readOnly(s, s.serveHealth))
+	s.route("/openapi.json", readOnly(s, s.serveOpenAPI()))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
 		docs := openapi.DocsOptions{Artefacts: s.artefacts}
@@ -191,7 +192,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	if s.artefacts != "" {
 		list = append(list, entry{s.artefacts, "artefacts"})
 	}
-	writeJSON(w, http.StatusOK, mediaJSON, map[string]any{"name": "restkit", "routes": list, "docs": "/docs"})
+	writeJSON(w, http.StatusOK, mediaJSON, map[string]any{"name": "restkit", "routes": list, "docs": "/docs", "openapi": "/openapi.json"})
 }
 
 // methodNotAllowed answers a verb the declaration does not allow, with Allow.

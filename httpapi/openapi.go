@@ -1,0 +1,29 @@
+package httpapi
+
+import (
+	"maps"
+	"net/http"
+
+	"restkit/openapi"
+)
+
+// serveOpenAPI writes the OpenAPI 3.1 document of the schema, with servers naming
+// the scheme and host the request came in on.
+func (s *Server) serveOpenAPI() http.HandlerFunc {
+	doc := openapi.Build(s.schema, openapi.Options{Artefacts: s.artefacts})
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		d := maps.Clone(doc)
+		d["servers"] = []any{map[string]any{"url": scheme + "://" + r.Host}}
+		body, err := openapi.JSON(d)
+		if err != nil {
+			s.writeError(w, r, false, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		writeBody(w, http.StatusOK, mediaJSON, body)
+	}
+}
