@@ -69,6 +69,10 @@ type server struct {
 	Data string
 	logs *syncBuffer
 	done chan error
+	// contract validates every response of do against this server's /openapi.json
+	// (specvalidate_test.go); loaded on first use.
+	contractMu sync.Mutex
+	contract   *contract
 }
 
 type syncBuffer struct {
@@ -218,6 +222,7 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 	if err != nil {
 		s.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
+	s.checkContract(req, resp.StatusCode, resp.Header, b)
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

@@ -412,6 +412,10 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 	}, res.Timestamps)
 	b.schemas[name+"Patch"] = specObjectSchema("A JSON Merge Patch (RFC 7396) of a "+res.Singular+": the fields to change; null unsets a nullable field.",
 		res.Fields, func(*restkit.Field) bool { return false }, false)
+	// What a read with ?fields= returns: only the named fields, so none is required.
+	b.schemas[name+"Fields"] = specObjectSchema("The fields of a "+res.Singular+" named by the fields parameter (a projection).",
+		res.Fields, func(*restkit.Field) bool { return false }, res.Timestamps)
+	read := obj{"anyOf": []any{specRef(name), specRef(name + "Fields")}}
 	env := api.Envelope
 	collPath := api.Base + "/" + res.Name
 	itemPath := collPath + "/{" + res.Key + "}"
@@ -430,7 +434,7 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 	if res.Allows(restkit.GET, false) {
 		resp := obj{"200": obj{"description": "A page of " + res.Name + ".",
 			"headers": obj{"Link": hLink, "X-Total-Count": hTotal, "Cache-Control": hCache},
-			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"type": "array", "items": item})},
+			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"type": "array", "items": read})},
 				"application/xml": obj{}, "text/csv": obj{}}},
 			"303": obj{"description": "See Other: a browser (Accept: text/html) is sent to the reference page."}}
 		specAddErrors(resp, env, map[int]string{400: "an unknown field, operator or bad value in the query", 406: "no acceptable representation"})
@@ -457,7 +461,8 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 
 	it := obj{"parameters": []any{keyParam}}
 	if res.Allows(restkit.GET, true) {
-		resp := obj{"200": obj{"description": "The " + res.Singular + ".", "headers": itemHeaders, "content": itemContent},
+		readContent := obj{"application/json": obj{"schema": specEnvelope(api, read)}, "application/xml": obj{}}
+		resp := obj{"200": obj{"description": "The " + res.Singular + ".", "headers": itemHeaders, "content": readContent},
 			"304": obj{"description": "Not Modified: the ETag matches If-None-Match.", "headers": obj{"ETag": hETag}},
 			"303": obj{"description": "See Other: a browser is sent to the reference page."}}
 		specAddErrors(resp, env, map[int]string{400: "the key or the fields parameter is invalid", 404: "no such " + res.Singular, 406: "no acceptable representation"})
@@ -584,7 +589,8 @@ func (b *specBuilder) history(api *restkit.API, res *restkit.Resource, name stri
 	one := obj{"parameters": []any{keyParam, specPathParam("rev", "The revision number.", obj{"type": "integer", "minimum": 1})}}
 	if res.Allows(restkit.GET, true) {
 		resp := obj{"200": obj{"description": "The revisions, newest first.", "headers": obj{"Link": hLink, "Cache-Control": hCache},
-			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"type": "array", "items": specRef(name + "Revision")})}, "application/xml": obj{}}}}
+			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"type": "array", "items": specRef(name + "Revision")})}, "application/xml": obj{}}},
+			"303": obj{"description": "See Other: a browser is sent to the reference page."}}
 		specAddErrors(resp, env, map[int]string{400: "a bad cursor or limit", 404: "no revisions of this " + res.Singular, 406: "no acceptable representation"})
 		list["get"] = b.op(specOpID(api, "list", res.Singular+"_revisions"), tag, "List the revisions of a "+res.Singular+".", []any{
 			specQueryParam("limit", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": res.MaxPageSize}),
@@ -592,10 +598,12 @@ func (b *specBuilder) history(api *restkit.API, res *restkit.Resource, name stri
 		}, nil, resp)
 		r1 := obj{"200": obj{"description": "The " + res.Singular + " as it was at that revision.",
 			"headers": obj{"ETag": hETag, "Last-Modified": hLastMod, "X-Revision": specHeader("The revision number.", obj{"type": "integer"})},
-			"content": obj{"application/json": obj{"schema": specEnvelope(api, specRef(name))}, "application/xml": obj{}}},
-			"304": obj{"description": "Not Modified."}}
+			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"anyOf": []any{specRef(name), specRef(name + "Fields")}})}, "application/xml": obj{}}},
+			"304": obj{"description": "Not Modified."},
+			"303": obj{"description": "See Other: a browser is sent to the reference page."}}
 		specAddErrors(r1, env, map[int]string{400: "a bad revision number", 404: "no such revision", 406: "no acceptable representation"})
-		one["get"] = b.op(specOpID(api, "get", res.Singular+"_revision"), tag, "Read one revision of a "+res.Singular+".", []any{pIfNoneMatch}, nil, r1)
+		one["get"] = b.op(specOpID(api, "get", res.Singular+"_revision"), tag, "Read one revision of a "+res.Singular+".", []any{
+			specQueryParam("fields", "Comma-separated fields to return.", specStrSchema), pIfNoneMatch}, nil, r1)
 	}
 	if res.Allows(restkit.DELETE, true) {
 		resp := obj{"204": obj{"description": "The history is purged."}}
