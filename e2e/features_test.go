@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -195,6 +196,23 @@ func (w *world) send(method, path, body string) error {
 	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 		return fmt.Errorf("%s: X-Content-Type-Options = %q, want nosniff", w.lastPath, got)
 	}
+	return w.checkContract(req, resp, b)
+}
+
+// checkContract validates the response against the server's /openapi.json, as
+// server.do does for the other end-to-end tests: a scenario whose response the
+// document does not describe fails at that step.
+func (w *world) checkContract(req *http.Request, resp *http.Response, body []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(stepFailure)
+			if !ok {
+				panic(r)
+			}
+			err = errors.New(f.msg)
+		}
+	}()
+	w.srv.checkContract(req, resp.StatusCode, resp.Header, body)
 	return nil
 }
 
