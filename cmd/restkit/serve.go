@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,8 @@ type serveConfig struct {
 	LogFormat   string
 	PrintConfig bool
 	Drain       time.Duration // how long SIGTERM waits for requests in flight
+	// InsecurePublic allows a non-loopback address while authentication is not configured.
+	InsecurePublic bool
 }
 
 // Defaults.
@@ -50,7 +53,10 @@ func newServeCmd() *cobra.Command {
 
 Settings: a flag beats its environment variable (RESTKIT_ADDR, RESTKIT_DATA,
 RESTKIT_CONFIG, RESTKIT_DEBUG, RESTKIT_LOG_FORMAT), which beats the config
-file's server section, which beats the default.`,
+file's server section, which beats the default.
+
+Authentication is not configured yet, so serve refuses an address that is not
+loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, &c)
@@ -64,6 +70,7 @@ file's server section, which beats the default.`,
 	f.StringVar(&c.LogFormat, "log-format", defaultLogFormat, "log format: text or json (RESTKIT_LOG_FORMAT)")
 	f.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration that would be served and exit")
 	f.DurationVar(&c.Drain, "shutdown-timeout", defaultDrain, "on SIGINT/SIGTERM, how long to let requests in flight finish before closing their connections")
+	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although authentication is not configured (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
 }
 
@@ -84,20 +91,51 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	pick(&c.Addr, "addr", "RESTKIT_ADDR", file.Addr, defaultAddr)
 	pick(&c.Data, "data", "RESTKIT_DATA", file.Data, defaultData)
 	pick(&c.LogFormat, "log-format", "RESTKIT_LOG_FORMAT", file.LogFormat, defaultLogFormat)
-	if !set("debug") {
-		switch os.Getenv("RESTKIT_DEBUG") {
-		case "1", "true", "yes":
-			c.Debug = true
-		case "", "0", "false", "no":
-			c.Debug = file.Debug
-		default:
-			return fmt.Errorf("RESTKIT_DEBUG must be true or false, not %q", os.Getenv("RESTKIT_DEBUG"))
+	envBool := func(dst *bool, flag, env string, fromFile bool) error {
+		if set(flag) {
+			return nil
 		}
+		switch os.Getenv(env) {
+		case "1", "true", "yes":
+			*dst = true
+		case "", "0", "false", "no":
+			*dst = fromFile
+		default:
+			return fmt.Errorf("%s must be true or false, not %q", env, os.Getenv(env))
+		}
+		return nil
+	}
+	if err := envBool(&c.Debug, "debug", "RESTKIT_DEBUG", file.Debug); err != nil {
+		return err
+	}
+	if err := envBool(&c.InsecurePublic, "insecure-public", "RESTKIT_INSECURE_PUBLIC", false); err != nil {
+		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
+	if !c.InsecurePublic && !isLoopback(c.Addr) {
+		return fmt.Errorf("refusing to listen on %s: it is not a loopback address, and authentication is not configured yet, "+
+			"so anyone who can reach this address could read and change every record and file. "+
+			"Listen on 127.0.0.1 (the default) or localhost, "+
+			"or pass --insecure-public (RESTKIT_INSECURE_PUBLIC=true) to serve the open API on the network anyway", c.Addr)
+	}
 	return nil
+}
+
+// isLoopback reports whether addr (host:port) names a loopback host: 127.0.0.0/8, ::1
+// or localhost. An empty host (":8080") or an unspecified one (0.0.0.0, ::) listens on
+// every interface, and any other name may resolve to a public address: neither is.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // loadConfig reads --config (or RESTKIT_CONFIG), or the embedded demo.

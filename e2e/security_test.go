@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeRefusesPublicAddress: without authentication, serve listens only on loopback
+// unless told otherwise, and says why.
+func TestServeRefusesPublicAddress(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "example.com:0"} {
+		dir := t.TempDir()
+		out, err := runCLI(t, nil, "serve", "--addr", addr, "--data", dir)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("serve --addr %s: %v, want exit 1\n%s", addr, err, out)
+		}
+		for _, want := range []string{"refusing to listen on " + addr, "not a loopback address", "authentication is not configured", "--insecure-public"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("serve --addr %s: output lacks %q:\n%s", addr, want, out)
+			}
+		}
+	}
+	out, err := runCLI(t, []string{"RESTKIT_INSECURE_PUBLIC=maybe"}, "serve", "--addr", "0.0.0.0:0", "--data", t.TempDir())
+	if err == nil || !strings.Contains(out, "RESTKIT_INSECURE_PUBLIC must be true or false") {
+		t.Fatalf("RESTKIT_INSECURE_PUBLIC=maybe: %v\n%s", err, out)
+	}
+}
+
+// TestServeInsecurePublic: --insecure-public (or its variable) lets serve bind every interface.
+func TestServeInsecurePublic(t *testing.T) {
+	for _, how := range [][]string{{"--insecure-public"}, nil} {
+		port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+		cmd := exec.Command(binary, append([]string{"serve", "--addr", "0.0.0.0:" + port, "--data", t.TempDir()}, how...)...)
+		cmd.Env = cleanEnv()
+		if how == nil {
+			cmd.Env = append(cmd.Env, "RESTKIT_INSECURE_PUBLIC=true")
+		}
+		logs := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ok := false
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !ok; time.Sleep(20 * time.Millisecond) {
+			if resp, err := http.Get("http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"); err == nil {
+				resp.Body.Close()
+				ok = resp.StatusCode == 200
+			}
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if !ok {
+			t.Fatalf("serve %v on 0.0.0.0 did not become healthy:\n%s", how, logs.String())
+		}
+	}
+}
