@@ -257,6 +257,9 @@ func (s *server) run(t *testing.T, steps []step) {
 		if got := r.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Fatalf("%s: X-Content-Type-Options = %q", name, got)
 		}
+		if got := r.Header.Get("Referrer-Policy"); got != "no-referrer" {
+			t.Fatalf("%s: Referrer-Policy = %q", name, got)
+		}
 		for k, v := range st.wantHeader {
 			got, present := r.Header.Get(k), len(r.Header.Values(k)) > 0
 			switch {

@@ -58,3 +58,24 @@ func TestServeInsecurePublic(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeaders: every response, of every kind, says nosniff and no-referrer
+// (run checks both on each step); the HTML reference also carries a strict CSP, and
+// nothing else does.
+func TestSecurityHeaders(t *testing.T) {
+	s := startServer(t, "")
+	const csp = "default-src 'none'; style-src 'unsafe-inline'"
+	s.run(t, []step{
+		{name: "health", method: "GET", path: "/healthz", status: 200, wantHeader: map[string]string{"Content-Security-Policy": "!"}},
+		{name: "docs", method: "GET", path: "/docs", status: 200, wantHeader: map[string]string{"Content-Security-Policy": csp, "Referrer-Policy": "no-referrer"}},
+		{name: "docs head", method: "HEAD", path: "/docs", status: 200, wantHeader: map[string]string{"Content-Security-Policy": csp}},
+		{name: "openapi", method: "GET", path: "/openapi.json", status: 200},
+		{name: "index", method: "GET", path: "/", status: 200},
+		{name: "list", method: "GET", path: "/cars", status: 200},
+		{name: "created", method: "POST", path: "/cars", body: `{"id":7,"model":"Golf","color":"red"}`, status: 201},
+		{name: "invalid", method: "POST", path: "/cars", body: `{"id":"x"}`, status: 400},
+		{name: "not found", method: "GET", path: "/nowhere", status: 404},
+		{name: "wrong verb", method: "DELETE", path: "/healthz", status: 405},
+		{name: "options", method: "OPTIONS", path: "/cars", status: 204},
+	})
+}
