@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -36,6 +37,14 @@ type Server struct {
 	Data      string // data: the data directory
 	LogFormat string // log_format: text or json
 	Debug     bool   // debug: log every request and decision
+	// ReadHeaderTimeout (read_header_timeout) bounds how long a client may take to send
+	// a request's headers; 0 is unset.
+	ReadHeaderTimeout time.Duration
+	// MinUploadRate (min_upload_rate, bytes per second, 0 to turn it off) is the average
+	// rate a request body must keep after UploadGrace (upload_grace; 0 is unset).
+	MinUploadRate    int64
+	MinUploadRateSet bool // min_upload_rate was given (0 included)
+	UploadGrace      time.Duration
 }
 
 // Load reads and parses the configuration file at path. A file that cannot be read

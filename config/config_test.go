@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"restkit"
@@ -210,6 +211,9 @@ server:
   data: /var/lib/restkit
   log_format: json
   debug: true
+  read_header_timeout: 2s
+  min_upload_rate: 0
+  upload_grace: 1m30s
 apis:
   - name: store
     base: /api/v2
@@ -245,7 +249,8 @@ apis:
         fields:
           x: {type: string}
 `)
-	if got, want := c.Server, (Server{Addr: ":9090", Data: "/var/lib/restkit", LogFormat: "json", Debug: true}); got != want {
+	if got, want := c.Server, (Server{Addr: ":9090", Data: "/var/lib/restkit", LogFormat: "json", Debug: true,
+		ReadHeaderTimeout: 2 * time.Second, MinUploadRateSet: true, UploadGrace: 90 * time.Second}); got != want {
 		t.Errorf("server = %+v, want %+v", got, want)
 	}
 	a := c.Schema.APIs[0]
@@ -524,6 +529,13 @@ func TestParseErrors(t *testing.T) {
 				`t.yaml:2:3: unknown key "adr" in server; did you mean "addr"?`,
 				`t.yaml:3:15: log_format must be text or json, not "xml"`,
 				`t.yaml:4:10: debug must be true or false, not "on"`,
+				`t.yaml:5:1: at least one API is required`,
+			}},
+		{"server timing", "server:\n  read_header_timeout: fast\n  min_upload_rate: -1\n  upload_grace: 0s\napis: []\n",
+			[]string{
+				`t.yaml:2:24: read_header_timeout must be a positive duration such as 10s, 500ms or 1m, not "fast"`,
+				`t.yaml:3:20: min_upload_rate must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not "-1"`,
+				`t.yaml:4:17: upload_grace must be a positive duration such as 10s, 500ms or 1m, not "0s"`,
 				`t.yaml:5:1: at least one API is required`,
 			}},
 		{"no apis", "server: {addr: x}\n",

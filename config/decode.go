@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/goccy/go-yaml/ast"
@@ -17,7 +18,7 @@ import (
 // unknown key's message lists them).
 var (
 	topKeys      = []string{"server", "apis", "artefacts"}
-	serverKeys   = []string{"addr", "data", "log_format", "debug"}
+	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace"}
 	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
 	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control"}
 	nounKeys     = []string{"description", "fields", "update"}
@@ -74,9 +75,32 @@ func (d *decoder) server(e entry) Server {
 			srv.LogFormat = f
 		case "debug":
 			srv.Debug, _ = d.boolean(s, path)
+		case "read_header_timeout":
+			srv.ReadHeaderTimeout = d.duration(s, path)
+		case "min_upload_rate":
+			srv.MinUploadRate, _ = d.sizeOrZero(s, path)
+			srv.MinUploadRateSet = !s.isNull()
+		case "upload_grace":
+			srv.UploadGrace = d.duration(s, path)
 		}
 	}
 	return srv
+}
+
+// duration reads a positive duration such as 10s or 1m30s (null: unset, 0).
+func (d *decoder) duration(e entry, path string) time.Duration {
+	if e.isNull() {
+		return 0
+	}
+	if s, ok := scalarOf(e.value); ok {
+		if text, isText := s.value.(string); isText {
+			if v, err := time.ParseDuration(strings.TrimSpace(text)); err == nil && v > 0 {
+				return v
+			}
+		}
+	}
+	d.fail(path, e.at(), "%s must be a positive duration such as 10s, 500ms or 1m, not %s", e.key, describe(e.value))
+	return 0
 }
 
 func (d *decoder) apis(e entry) []*restkit.API {

@@ -60,6 +60,12 @@ type envelopeError struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope bool, err error) {
 	status := StatusOf(err)
 	switch {
+	case errors.Is(err, errSlowBody) || slowBody(r):
+		status = http.StatusRequestTimeout
+		err = restkit.Errorf(restkit.Invalid, "the request body arrived too slowly; nothing was stored")
+		w.Header().Set("Connection", "close")
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "slow request body cut off",
+			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.String(keyRemote, r.RemoteAddr))
 	case status >= 500 && errors.Is(err, context.Canceled):
 		// The client went away (or half-closed): nothing failed here, so it is no error
 		// in the log; what little is written says the request was cancelled.

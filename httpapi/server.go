@@ -40,6 +40,11 @@ type Options struct {
 	// Artefacts, when set, is served under ArtefactsPath (default /artefacts).
 	Artefacts     *artefact.Repository
 	ArtefactsPath string
+	// MinBodyRate, when positive, is the average rate in bytes per second that a
+	// request body must keep once BodyGrace (default 10s) has passed since the request
+	// began; a slower client is cut off with 408. Zero turns the check off.
+	MinBodyRate int64
+	BodyGrace   time.Duration
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -53,6 +58,8 @@ type Server struct {
 	mux       *http.ServeMux
 	artefacts string // the repository's path, "" when none is served
 	handler   http.Handler
+	minRate   int64 // bytes per second a request body must average after bodyGrace; 0: off
+	bodyGrace time.Duration
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -64,6 +71,12 @@ func New(opts Options) *Server {
 		debug:  opts.Debug,
 		now:    opts.Now,
 		mux:    http.NewServeMux(),
+
+		minRate:   opts.MinBodyRate,
+		bodyGrace: opts.BodyGrace,
+	}
+	if s.bodyGrace <= 0 {
+		s.bodyGrace = 10 * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -111,7 +124,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.dotSegments(s.mux)))
+	s.handler = s.logRequests(secureHeaders(s.slowBodies(s.dotSegments(s.mux))))
 	return s
 }
 

@@ -428,7 +428,7 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 			"application/json": obj{"schema": s}, "application/merge-patch+json": obj{"schema": s}}}
 	}
 	bodyErrors := map[int]string{400: "the body is malformed or fails validation (errors lists every field)",
-		406: "no acceptable representation", 413: "the body is larger than the limit", 415: "the body is not JSON"}
+		406: "no acceptable representation", 408: "the body arrived too slowly", 413: "the body is larger than the limit", 415: "the body is not JSON"}
 
 	coll := obj{}
 	if res.Allows(restkit.GET, false) {
@@ -632,7 +632,7 @@ func (b *specBuilder) noun(api *restkit.API, n *restkit.Noun) {
 		"303": obj{"description": "See Other: a browser is sent to the reference page."}}
 	specAddErrors(get, env, map[int]string{406: "no acceptable representation"})
 	writeCodes := map[int]string{400: "the body is malformed or fails validation", 406: "no acceptable representation",
-		412: "If-Match does not hold", 413: "the body is larger than the limit", 415: "the body is not JSON"}
+		412: "If-Match does not hold", 408: "the body arrived too slowly", 413: "the body is larger than the limit", 415: "the body is not JSON"}
 	put := obj{"200": ok("The new state.")}
 	specAddErrors(put, env, writeCodes)
 	post := obj{"200": ok("The updated state.")}
@@ -742,7 +742,7 @@ func (b *specBuilder) artefacts(base string) {
 		specHeaderParam("Content-Digest", "sha-256=:BASE64: of the body; a mismatch is a 400 and nothing is stored."),
 		specHeaderParam("X-Checksum-Sha256", "Hex SHA-256 of the content; a mismatch is a 400 and nothing is stored."),
 	}
-	upCodes := map[int]string{400: "a bad name or a checksum mismatch", 413: "the file is larger than the limit",
+	upCodes := map[int]string{400: "a bad name or a checksum mismatch", 408: "the body arrived too slowly", 413: "the file is larger than the limit",
 		507: "the data disk is too full"}
 	post := obj{"201": withDesc(meta, "Created: the first version.")}
 	pc := specCopyCodes(upCodes)

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"restkit"
@@ -34,6 +37,13 @@ type serveConfig struct {
 	Drain       time.Duration // how long SIGTERM waits for requests in flight
 	// InsecurePublic allows a non-loopback address while authentication is not configured.
 	InsecurePublic bool
+	// ReadHeaderTimeout bounds the headers of a request (a slowloris on the headers).
+	ReadHeaderTimeout time.Duration
+	// MinUploadRate (bytes per second, 0: off) is what a request body must average
+	// once UploadGrace has passed (a slowloris on the body, a stalled upload).
+	MinUploadRate string
+	minUploadRate int64
+	UploadGrace   time.Duration
 }
 
 // Defaults.
@@ -42,6 +52,10 @@ const (
 	defaultData      = "./restkit-data"
 	defaultLogFormat = "text"
 	defaultDrain     = 30 * time.Second
+
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultMinUploadRate     = "1KiB"
+	defaultUploadGrace       = 10 * time.Second
 )
 
 func newServeCmd() *cobra.Command {
@@ -70,6 +84,9 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.StringVar(&c.LogFormat, "log-format", defaultLogFormat, "log format: text or json (RESTKIT_LOG_FORMAT)")
 	f.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration that would be served and exit")
 	f.DurationVar(&c.Drain, "shutdown-timeout", defaultDrain, "on SIGINT/SIGTERM, how long to let requests in flight finish before closing their connections")
+	f.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "how long a client may take to send a request's headers (RESTKIT_READ_HEADER_TIMEOUT)")
+	f.StringVar(&c.MinUploadRate, "min-upload-rate", defaultMinUploadRate, "bytes per second a request body must average after --upload-grace; 0 turns the check off (RESTKIT_MIN_UPLOAD_RATE)")
+	f.DurationVar(&c.UploadGrace, "upload-grace", defaultUploadGrace, "how long a request body may take before --min-upload-rate applies (RESTKIT_UPLOAD_GRACE)")
 	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although authentication is not configured (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
 }
@@ -111,6 +128,9 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	if err := envBool(&c.InsecurePublic, "insecure-public", "RESTKIT_INSECURE_PUBLIC", false); err != nil {
 		return err
 	}
+	if err := c.resolveLimits(cmd, file); err != nil {
+		return err
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
@@ -120,6 +140,51 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 			"Listen on 127.0.0.1 (the default) or localhost, "+
 			"or pass --insecure-public (RESTKIT_INSECURE_PUBLIC=true) to serve the open API on the network anyway", c.Addr)
 	}
+	return nil
+}
+
+// resolveLimits applies env and the config file beneath the timing flags.
+func (c *serveConfig) resolveLimits(cmd *cobra.Command, file config.Server) error {
+	set := cmd.Flags().Changed
+	dur := func(dst *time.Duration, flag, env string, fromFile, def time.Duration) error {
+		switch {
+		case set(flag):
+		case os.Getenv(env) != "":
+			d, err := time.ParseDuration(os.Getenv(env))
+			if err != nil {
+				return fmt.Errorf("%s must be a duration such as 10s, not %q", env, os.Getenv(env))
+			}
+			*dst = d
+		case fromFile > 0:
+			*dst = fromFile
+		default:
+			*dst = def
+		}
+		if *dst <= 0 {
+			return fmt.Errorf("--%s must be a positive duration such as 10s, not %s", flag, *dst)
+		}
+		return nil
+	}
+	if err := dur(&c.ReadHeaderTimeout, "read-header-timeout", "RESTKIT_READ_HEADER_TIMEOUT", file.ReadHeaderTimeout, defaultReadHeaderTimeout); err != nil {
+		return err
+	}
+	if err := dur(&c.UploadGrace, "upload-grace", "RESTKIT_UPLOAD_GRACE", file.UploadGrace, defaultUploadGrace); err != nil {
+		return err
+	}
+	switch {
+	case set("min-upload-rate"):
+	case os.Getenv("RESTKIT_MIN_UPLOAD_RATE") != "":
+		c.MinUploadRate = os.Getenv("RESTKIT_MIN_UPLOAD_RATE")
+	case file.MinUploadRateSet:
+		c.MinUploadRate = strconv.FormatInt(file.MinUploadRate, 10)
+	default:
+		c.MinUploadRate = defaultMinUploadRate
+	}
+	n, err := humanize.ParseBytes(strings.TrimSuffix(c.MinUploadRate, "/s"))
+	if err != nil || n > math.MaxInt64 {
+		return fmt.Errorf("--min-upload-rate must be bytes per second such as 1KiB or 0 (off), not %q", c.MinUploadRate)
+	}
+	c.minUploadRate = int64(n)
 	return nil
 }
 
@@ -197,7 +262,8 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		return fmt.Errorf("preparing the database: %w", err)
 	}
 
-	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key}
+	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
+		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace}
 	if cfg.Artefacts != nil {
 		repo, err := openArtefacts(ctx, c.Data, store, cfg.Artefacts, log)
 		if err != nil {
@@ -208,7 +274,7 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	handler := httpapi.New(opts)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
