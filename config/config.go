@@ -45,6 +45,16 @@ type Server struct {
 	MinUploadRate    int64
 	MinUploadRateSet bool // min_upload_rate was given (0 included)
 	UploadGrace      time.Duration
+	// CORS (cors) is the allow-list of browser origins; nil leaves CORS off.
+	CORS *CORS
+}
+
+// CORS is the server's cors: section.
+type CORS struct {
+	Origins []string // origins: exact origins allowed, such as https://app.example
+	Methods []string // methods: verbs allowed cross-origin; empty: each route's own
+	Headers []string // headers: request headers allowed (default Content-Type, If-Match, If-None-Match, Authorization)
+	MaxAge  int      // max_age: seconds a browser may cache a preflight (default 600)
 }
 
 // Load reads and parses the configuration file at path. A file that cannot be read

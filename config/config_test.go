@@ -214,6 +214,9 @@ server:
   read_header_timeout: 2s
   min_upload_rate: 0
   upload_grace: 1m30s
+  cors:
+    origins: [https://app.example, "http://localhost:3000"]
+    methods: [get, HEAD]
 apis:
   - name: store
     base: /api/v2
@@ -249,9 +252,15 @@ apis:
         fields:
           x: {type: string}
 `)
+	cors := c.Server.CORS
+	c.Server.CORS = nil
 	if got, want := c.Server, (Server{Addr: ":9090", Data: "/var/lib/restkit", LogFormat: "json", Debug: true,
 		ReadHeaderTimeout: 2 * time.Second, MinUploadRateSet: true, UploadGrace: 90 * time.Second}); got != want {
 		t.Errorf("server = %+v, want %+v", got, want)
+	}
+	if want := (&CORS{Origins: []string{"https://app.example", "http://localhost:3000"}, Methods: []string{"GET", "HEAD"},
+		Headers: []string{"Content-Type", "If-Match", "If-None-Match", "Authorization"}, MaxAge: 600}); !reflect.DeepEqual(cors, want) {
+		t.Errorf("cors = %+v, want %+v", cors, want)
 	}
 	a := c.Schema.APIs[0]
 	if a.Name != "store" || a.Base != "/api/v2" {
@@ -537,6 +546,21 @@ func TestParseErrors(t *testing.T) {
 				`t.yaml:3:20: min_upload_rate must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not "-1"`,
 				`t.yaml:4:17: upload_grace must be a positive duration such as 10s, 500ms or 1m, not "0s"`,
 				`t.yaml:5:1: at least one API is required`,
+			}},
+		{"cors", "server:\n  cors:\n    origins: [https://app.example/, '*', http://ok.example:8080]\n    methods: [get, FETCH]\n    headers: [If-Match, 'bad header']\n    max_age: -1\n    credentials: true\napis: []\n",
+			[]string{
+				`t.yaml:3:15: origins[0] must be an origin such as https://app.example (scheme, host and optional port; no path), not "https://app.example/"`,
+				`t.yaml:3:37: origins[1] must be an origin such as https://app.example (scheme, host and optional port; no path), not "*"`,
+				`t.yaml:4:20: methods[1] must be one of GET, HEAD, POST, PUT, PATCH, DELETE, not "FETCH"`,
+				`t.yaml:5:25: headers[1] must be a header name such as If-Match, not "bad header"`,
+				`t.yaml:6:14: max_age must be at least 0, not "-1"`,
+				`t.yaml:7:5: unknown key "credentials" in server.cors; expected one of: origins, methods, headers, max_age`,
+				`t.yaml:8:1: at least one API is required`,
+			}},
+		{"cors without origins", "server:\n  cors: {max_age: 5}\napis: []\n",
+			[]string{
+				`t.yaml:2:9: cors needs origins: the list of origins allowed to call this server, such as [https://app.example]`,
+				`t.yaml:3:1: at least one API is required`,
 			}},
 		{"no apis", "server: {addr: x}\n",
 			[]string{`t.yaml:1:1: at least one API is required`}},

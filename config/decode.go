@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ import (
 // unknown key's message lists them).
 var (
 	topKeys      = []string{"server", "apis", "artefacts"}
-	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace"}
+	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors"}
+	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
 	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
 	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control"}
 	nounKeys     = []string{"description", "fields", "update"}
@@ -82,9 +84,84 @@ func (d *decoder) server(e entry) Server {
 			srv.MinUploadRateSet = !s.isNull()
 		case "upload_grace":
 			srv.UploadGrace = d.duration(s, path)
+		case "cors":
+			srv.CORS = d.cors(s, path)
 		}
 	}
 	return srv
+}
+
+// cors reads the server's CORS allow-list. Null or absent: CORS stays off.
+func (d *decoder) cors(e entry, path string) *CORS {
+	if e.isNull() {
+		return nil
+	}
+	es, ok := d.mapping(e.value, e.at(), path, "in "+path, corsKeys)
+	if !ok {
+		return nil
+	}
+	c := &CORS{MaxAge: 600}
+	for _, s := range es {
+		p := path + "." + s.key
+		d.rec(p, s)
+		switch s.key {
+		case "origins":
+			c.Origins = d.list(s, p, s.key, "an origin such as https://app.example")
+			for i, it := range d.items[p] {
+				if !isOrigin(it.text) {
+					d.errorAt(it.at, "origins[%d] must be an origin such as https://app.example (scheme, host and optional port; no path), not %q", i, clip(it.text))
+				}
+			}
+		case "methods":
+			c.Methods = d.list(s, p, s.key, "a verb such as GET")
+			for i, it := range d.items[p] {
+				c.Methods[i] = strings.ToUpper(c.Methods[i])
+				if !contains(corsVerbs, c.Methods[i]) {
+					d.errorAt(it.at, "methods[%d] must be one of %s, not %q", i, strings.Join(corsVerbs, ", "), clip(it.text))
+				}
+			}
+		case "headers":
+			c.Headers = d.list(s, p, s.key, "a header name such as If-Match")
+			for i, it := range d.items[p] {
+				if !isToken(it.text) {
+					d.errorAt(it.at, "headers[%d] must be a header name such as If-Match, not %q", i, clip(it.text))
+				}
+			}
+		case "max_age":
+			if n, ok := d.integer(s, p, 0, 86400); ok && !s.isNull() {
+				c.MaxAge = int(n)
+			}
+		}
+	}
+	if len(c.Origins) == 0 {
+		d.fail(path, e.at(), "cors needs origins: the list of origins allowed to call this server, such as [https://app.example]")
+	}
+	if c.Headers == nil {
+		c.Headers = []string{"Content-Type", "If-Match", "If-None-Match", "Authorization"}
+	}
+	return c
+}
+
+var corsVerbs = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+// isOrigin reports whether s is a serialized origin: http(s)://host[:port], nothing more.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" &&
+		u.User == nil && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(s, "/") && u.String() == s
+}
+
+// isToken reports whether s is an HTTP token (a header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // duration reads a positive duration such as 10s or 1m30s (null: unset, 0).

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -77,5 +78,42 @@ func TestSecurityHeaders(t *testing.T) {
 		{name: "not found", method: "GET", path: "/nowhere", status: 404},
 		{name: "wrong verb", method: "DELETE", path: "/healthz", status: 405},
 		{name: "options", method: "OPTIONS", path: "/cars", status: 204},
+	})
+}
+
+// TestCORSAllowList: with server.cors, listed origins get preflights and readable
+// responses; others get nothing, and without the section nobody does.
+func TestCORSAllowList(t *testing.T) {
+	demo, err := os.ReadFile("../config/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(demo), "server:\n", "server:\n  cors:\n    origins: [https://app.example]\n    max_age: 300\n", 1)
+	s := startServer(t, "", "--config", writeConfig(t, cfg))
+	const app, evil = "https://app.example", "https://evil.example"
+	pre := func(origin, method, headers string) []string {
+		return []string{"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", headers}
+	}
+	s.run(t, []step{
+		{name: "preflight POST", method: "OPTIONS", path: "/cars", headers: pre(app, "POST", "Content-Type"), status: 204,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": app, "Access-Control-Allow-Methods": "GET, HEAD, POST",
+				"Access-Control-Allow-Headers": "Content-Type, If-Match, If-None-Match, Authorization", "Access-Control-Max-Age": "300"}},
+		{name: "preflight artefact PUT", method: "OPTIONS", path: "/artefacts/docs/a.txt", headers: pre(app, "PUT", "If-Match"), status: 204,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": app, "Access-Control-Allow-Methods": "*"}},
+		{name: "preflight unlisted", method: "OPTIONS", path: "/cars", headers: pre(evil, "POST", "Content-Type"), status: 204,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "!", "Access-Control-Allow-Methods": "!"}},
+		{name: "preflight bad verb", method: "OPTIONS", path: "/cars", headers: pre(app, "PATCH", ""), status: 204,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "!"}},
+		{name: "POST listed", method: "POST", path: "/cars", body: `{"id":1,"model":"Golf","color":"red"}`, headers: []string{"Origin", app}, status: 201,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": app, "Vary": "Origin", "Access-Control-Expose-Headers": "*", "Location": "/cars/1"}},
+		{name: "GET unlisted", method: "GET", path: "/cars/1", headers: []string{"Origin", evil}, status: 200,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "!", "Vary": "Origin"}},
+	})
+	off := startServer(t, "")
+	off.run(t, []step{
+		{name: "off: preflight", method: "OPTIONS", path: "/cars", headers: pre(app, "POST", "Content-Type"), status: 204,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "!", "Access-Control-Allow-Methods": "!"}},
+		{name: "off: GET", method: "GET", path: "/cars", headers: []string{"Origin", app}, status: 200,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "!"}},
 	})
 }

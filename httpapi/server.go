@@ -45,6 +45,8 @@ type Options struct {
 	// began; a slower client is cut off with 408. Zero turns the check off.
 	MinBodyRate int64
 	BodyGrace   time.Duration
+	// CORS, when set, is the cross-origin allow-list; nil leaves CORS off.
+	CORS *CORS
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -60,6 +62,7 @@ type Server struct {
 	handler   http.Handler
 	minRate   int64 // bytes per second a request body must average after bodyGrace; 0: off
 	bodyGrace time.Duration
+	corsCfg   *CORS
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -74,6 +77,7 @@ func New(opts Options) *Server {
 
 		minRate:   opts.MinBodyRate,
 		bodyGrace: opts.BodyGrace,
+		corsCfg:   opts.CORS,
 	}
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = 10 * time.Second
@@ -124,7 +128,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.slowBodies(s.dotSegments(s.mux))))
+	s.handler = s.logRequests(secureHeaders(s.cors(s.slowBodies(s.dotSegments(s.mux)))))
 	return s
 }
 

@@ -264,6 +264,9 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 
 	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
 		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace}
+	if cc := cfg.Server.CORS; cc != nil {
+		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
+	}
 	if cfg.Artefacts != nil {
 		repo, err := openArtefacts(ctx, c.Data, store, cfg.Artefacts, log)
 		if err != nil {
