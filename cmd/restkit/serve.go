@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,8 @@ type serveConfig struct {
 	MinUploadRate string
 	minUploadRate int64
 	UploadGrace   time.Duration
+	// TLSCert and TLSKey (PEM files), both or neither, serve HTTPS (and HTTP/2).
+	TLSCert, TLSKey string
 }
 
 // Defaults.
@@ -87,6 +90,8 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "how long a client may take to send a request's headers (RESTKIT_READ_HEADER_TIMEOUT)")
 	f.StringVar(&c.MinUploadRate, "min-upload-rate", defaultMinUploadRate, "bytes per second a request body must average after --upload-grace; 0 turns the check off (RESTKIT_MIN_UPLOAD_RATE)")
 	f.DurationVar(&c.UploadGrace, "upload-grace", defaultUploadGrace, "how long a request body may take before --min-upload-rate applies (RESTKIT_UPLOAD_GRACE)")
+	f.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this PEM certificate chain; needs --tls-key (RESTKIT_TLS_CERT)")
+	f.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert (RESTKIT_TLS_KEY)")
 	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although authentication is not configured (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
 }
@@ -108,6 +113,11 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	pick(&c.Addr, "addr", "RESTKIT_ADDR", file.Addr, defaultAddr)
 	pick(&c.Data, "data", "RESTKIT_DATA", file.Data, defaultData)
 	pick(&c.LogFormat, "log-format", "RESTKIT_LOG_FORMAT", file.LogFormat, defaultLogFormat)
+	pick(&c.TLSCert, "tls-cert", "RESTKIT_TLS_CERT", "", "")
+	pick(&c.TLSKey, "tls-key", "RESTKIT_TLS_KEY", "", "")
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key (RESTKIT_TLS_CERT, RESTKIT_TLS_KEY) go together: give both to serve HTTPS, or neither for plain HTTP")
+	}
 	envBool := func(dst *bool, flag, env string, fromFile bool) error {
 		if set(flag) {
 			return nil
@@ -274,6 +284,14 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		}
 		opts.Artefacts, opts.ArtefactsPath = repo, cfg.Artefacts.Path
 	}
+	var tlsConfig *tls.Config
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return fmt.Errorf("loading the TLS certificate %s and key %s: %w", c.TLSCert, c.TLSKey, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	handler := httpapi.New(opts)
 	srv := &http.Server{
 		Handler:           handler,
@@ -281,15 +299,26 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig, // ServeTLS adds h2 to its protocols: HTTP/2 on TLS
 	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	log.Info("restkit serving", "addr", ln.Addr().String(), "data", c.Data, "config", configName(c.ConfigPath))
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", c.Data, "config", configName(c.ConfigPath))
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
