@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -25,6 +26,7 @@ import (
 
 // contract is the validator of one server's document, built on first use.
 type contract struct {
+	mu    sync.Mutex // the validator renders shared schemas lazily: not safe for concurrent use
 	v     validator.Validator
 	model *v3.Document
 	err   error
@@ -131,7 +133,9 @@ func (s *server) checkContract(req *http.Request, status int, header http.Header
 		h.Set("Content-Type", r)
 	}
 	resp := &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
+	c.mu.Lock()
 	ok, errs := c.v.ValidateHttpResponse(req, resp)
+	c.mu.Unlock()
 	if ok {
 		return
 	}
