@@ -82,18 +82,19 @@ type Resource struct {
 	Fields         []*Field // in declaration order, which is also the order of JSON and XML output
 	Key            string   // the name of the key field, one of Fields (integer or string; string when generated)
 	KeySource      KeySource
-	Collection     []string // verbs allowed on the collection: GET, POST
-	Item           []string // verbs allowed on an item: GET, PUT, PATCH, DELETE
-	PutCreates     bool     // PUT on an absent item creates it (201)
-	PageSize       int      // default limit of a list
-	MaxPageSize    int      // largest accepted limit
-	MaxBody        int64    // largest accepted request body in bytes
-	MaxOffset      int      // deepest page=N offset paging reaches, in rows; deeper lists follow cursors
-	CacheControl   string   // Cache-Control of records and lists; default "no-cache" (clients revalidate with the ETag)
-	RequireIfMatch bool     // PUT, PATCH and DELETE of an existing record need If-Match (428 without)
-	History        bool     // keep every past revision (see HistoryStore)
-	HistoryKeep    int      // with History, keep at most this many revisions per record; 0 keeps all
-	Timestamps     bool     // add created/updated to the representation
+	Collection     []string   // verbs allowed on the collection: GET, POST
+	Item           []string   // verbs allowed on an item: GET, PUT, PATCH, DELETE
+	PutCreates     bool       // PUT on an absent item creates it (201)
+	PageSize       int        // default limit of a list
+	MaxPageSize    int        // largest accepted limit
+	MaxBody        int64      // largest accepted request body in bytes
+	MaxOffset      int        // deepest page=N offset paging reaches, in rows; deeper lists follow cursors
+	CacheControl   string     // Cache-Control of records and lists; default "no-cache" (clients revalidate with the ETag)
+	RateLimit      *RateLimit // nil: the API's; see Schema.RateLimitAt
+	RequireIfMatch bool       // PUT, PATCH and DELETE of an existing record need If-Match (428 without)
+	History        bool       // keep every past revision (see HistoryStore)
+	HistoryKeep    int        // with History, keep at most this many revisions per record; 0 keeps all
+	Timestamps     bool       // add created/updated to the representation
 
 	byName map[string]*Field
 }
@@ -141,11 +142,13 @@ type API struct {
 	Envelope  bool   // wrap bodies as {"status":"ok","result":…} / {"status":"error",…}
 	Resources []*Resource
 	Nouns     []*Noun
+	RateLimit *RateLimit // nil: the schema's; see Schema.RateLimitAt
 }
 
 // Schema is a whole declaration: every API a server serves.
 type Schema struct {
-	APIs []*API
+	APIs      []*API
+	RateLimit *RateLimit // the default for every route but /healthz; nil: none
 }
 
 // Defaults applied by Prepare.

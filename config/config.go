@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type Config struct {
 	Server    Server          // the optional server: section
 	Schema    *restkit.Schema // prepared: Schema.Prepare has already succeeded
 	Artefacts *Artefacts      // the optional artefacts: section; nil when the file has none
+	// TrustedProxies (ratelimit.trusted_proxies) are the reverse proxies whose
+	// X-Forwarded-For names the client. The rate limits themselves are on the Schema,
+	// its APIs and its resources (restkit.Schema.RateLimitAt).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -80,7 +85,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 		}
 		return nil, sortErrors(d.errs)
 	}
-	srv, schema, art := d.document(m)
+	srv, schema, art, trusted := d.document(m)
 	if d.tooLarge {
 		return nil, sortErrors(d.errs)
 	}
@@ -91,7 +96,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
-	return &Config{Server: srv, Schema: schema, Artefacts: art}, nil
+	return &Config{Server: srv, Schema: schema, Artefacts: art, TrustedProxies: trusted}, nil
 }
 
 // parseYAML parses data to the mapping at the top of its one document, or reports

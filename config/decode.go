@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,11 +19,12 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "apis", "artefacts"}
+	topKeys      = []string{"server", "ratelimit", "apis", "artefacts"}
+	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
-	apiKeys      = []string{"name", "base", "envelope", "resources", "nouns"}
-	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control"}
+	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "resources", "nouns"}
+	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit"}
 	nounKeys     = []string{"description", "fields", "update"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
 )
@@ -39,10 +41,11 @@ func (d *decoder) recKey(path string, e entry) { d.at[path] = e.keyAt }
 func (d *decoder) rec(path string, e entry)    { d.at[path] = e.at() }
 
 // document reads the top-level mapping.
-func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefacts) {
+func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefacts, []netip.Prefix) {
 	d.at[""] = posOf(m)
 	var srv Server
 	var art *Artefacts
+	var trusted []netip.Prefix
 	s := &restkit.Schema{}
 	for _, e := range d.entries(m, "at the top level", topKeys) {
 		switch e.key {
@@ -53,9 +56,11 @@ func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefa
 			s.APIs = d.apis(e)
 		case "artefacts":
 			art = d.artefacts(e)
+		case "ratelimit":
+			s.RateLimit, trusted = d.rateLimit(e, "ratelimit", true)
 		}
 	}
-	return srv, s, art
+	return srv, s, art, trusted
 }
 
 func (d *decoder) server(e entry) Server {
@@ -214,6 +219,8 @@ func (d *decoder) apis(e entry) []*restkit.API {
 				api.Base, _ = d.str(s, p)
 			case "envelope":
 				api.Envelope, _ = d.boolean(s, p)
+			case "ratelimit":
+				api.RateLimit, _ = d.rateLimit(s, p, false)
 			case "resources":
 				d.recKey(p, s)
 				for _, r := range d.named(s, p, name) {
@@ -303,6 +310,8 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.RequireIfMatch, _ = d.boolean(s, p)
 		case "cache_control":
 			r.CacheControl, _ = d.str(s, p)
+		case "ratelimit":
+			r.RateLimit, _ = d.rateLimit(s, p, false)
 		}
 	}
 	return r

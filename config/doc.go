@@ -18,10 +18,15 @@
 //	  data: ./restkit-data
 //	  log_format: text            # text or json
 //	  debug: false
+//	ratelimit:                    # optional: a token bucket per client (see package ratelimit)
+//	  rate: 10/s                  # N/s, N/min or N/h; omit for no default limit
+//	  burst: 20                   # default: the rate per second, rounded up
+//	  trusted_proxies: [10.0.0.0/8]  # peers whose X-Forwarded-For names the client
 //	apis:                         # a list; each API has its own URL base
 //	  - base: /v1                 # "" (the root) or a path
 //	    name: v1                  # optional; derived from base
 //	    envelope: true            # {"status":"ok","result":…} bodies
+//	    ratelimit: {rate: 100/min, burst: 10}  # this API's own buckets; off: no limit
 //	    resources:                # name → resource, in declaration order
 //	      cars:
 //	        key: id               # a field's name
@@ -38,6 +43,7 @@
 //	        max_offset: 10000     # deepest page=N offset, in rows
 //	        require_if_match: false
 //	        cache_control: no-cache
+//	        ratelimit: off        # or {rate: …, burst: …}: this resource's own buckets
 //	        history: false        # keep every revision
 //	        history_keep: 0       # with history: at most this many per record (0: all)
 //	        timestamps: false

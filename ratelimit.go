@@ -1,0 +1,56 @@
+package restkit
+
+import "strings"
+
+// RateLimit is a token bucket for the requests of one client: at most Burst at once,
+// then Rate per second. The zero RateLimit (written "off") turns limiting off where
+// it is set; a nil *RateLimit inherits (resource from its API, API from the schema).
+type RateLimit struct {
+	Rate  float64 // requests per second
+	Burst int
+}
+
+// Off reports whether r turns limiting off.
+func (r *RateLimit) Off() bool { return r != nil && (r.Rate <= 0 || r.Burst < 1) }
+
+// RateLimitAt returns the rate limit that applies to a request path, or nil when no
+// limit does: the resource's or noun's API (longest base first) decides; within it a
+// resource's own limit wins over its API's, which wins over the schema's default.
+// Scope names the bucket the limit counts in: the resource's path for a resource's
+// own limit, the API's base for an API's, "" for the default. /healthz is never limited.
+func (s *Schema) RateLimitAt(path string) (limit *RateLimit, scope string) {
+	if path == "/healthz" || path == "/healthz/" {
+		return nil, ""
+	}
+	under := func(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
+	var api *API
+	for _, a := range s.APIs {
+		matched := a.Base != "" && under(path, a.Base)
+		if a.Base == "" {
+			for _, r := range a.Resources {
+				matched = matched || under(path, "/"+r.Name)
+			}
+			for _, n := range a.Nouns {
+				matched = matched || under(path, "/"+n.Name)
+			}
+		}
+		if matched && (api == nil || len(a.Base) > len(api.Base)) {
+			api = a
+		}
+	}
+	limit = s.RateLimit
+	if api != nil {
+		if api.RateLimit != nil {
+			limit, scope = api.RateLimit, "api:"+api.Base
+		}
+		for _, r := range api.Resources {
+			if p := api.Base + "/" + r.Name; r.RateLimit != nil && under(path, p) {
+				limit, scope = r.RateLimit, "resource:"+p
+			}
+		}
+	}
+	if limit == nil || limit.Off() {
+		return nil, ""
+	}
+	return limit, scope
+}
