@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"restkit"
 	"restkit/artefact"
 	"restkit/openapi"
+	"restkit/ratelimit"
 )
 
 // Log keys, shared by every line this package writes.
@@ -47,6 +49,11 @@ type Options struct {
 	BodyGrace   time.Duration
 	// CORS, when set, is the cross-origin allow-list; nil leaves CORS off.
 	CORS *CORS
+	// Limiter enforces the Schema's rate limits (restkit.Schema.RateLimitAt); nil
+	// with limits declared is an in-process ratelimit.NewLocal.
+	Limiter ratelimit.Limiter
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -63,6 +70,8 @@ type Server struct {
 	minRate   int64 // bytes per second a request body must average after bodyGrace; 0: off
 	bodyGrace time.Duration
 	corsCfg   *CORS
+	limiter   ratelimit.Limiter // nil: no limits declared
+	trusted   []netip.Prefix
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -78,6 +87,11 @@ func New(opts Options) *Server {
 		minRate:   opts.MinBodyRate,
 		bodyGrace: opts.BodyGrace,
 		corsCfg:   opts.CORS,
+		limiter:   opts.Limiter,
+		trusted:   opts.TrustedProxies,
+	}
+	if s.limiter == nil && hasRateLimits(opts.Schema) {
+		s.limiter = ratelimit.NewLocal()
 	}
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = 10 * time.Second
@@ -128,7 +142,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.cors(s.slowBodies(s.dotSegments(s.mux)))))
+	s.handler = s.logRequests(secureHeaders(s.cors(s.rateLimit(s.slowBodies(s.dotSegments(s.mux))))))
 	return s
 }
 

@@ -102,6 +102,7 @@ func Build(s *restkit.Schema, o Options) map[string]any {
 	b.paths["/openapi.json"] = obj{"get": b.op("getOpenAPI", "Docs", "This document.", nil, nil, obj{
 		"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
 	})}
+	b.rateLimits(s)
 	doc := obj{
 		"openapi":           Version,
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -766,4 +767,57 @@ func (b *specBuilder) artefacts(base string) {
 	specAddErrors(vers, false, map[int]string{400: "a bad name", 404: "no such artefact"})
 	b.paths[base+"/{dir}/{id}/versions"] = obj{"parameters": []any{dirP, idP},
 		"get": b.op("listArtefactVersions", tag, "List the versions of an artefact.", nil, nil, vers)}
+}
+
+// rateLimits documents 429 Too Many Requests, with its headers, on every operation
+// of a path a rate limit applies to (restkit.Schema.RateLimitAt), and the RateLimit-*
+// headers on its other responses.
+func (b *specBuilder) rateLimits(s *restkit.Schema) {
+	intH := func(desc string) obj { return specHeader(desc, obj{"type": "integer", "minimum": 0}) }
+	limitHeaders := obj{
+		"RateLimit-Limit":     intH("The size of the client's token bucket: requests allowed at once."),
+		"RateLimit-Remaining": intH("Requests left in the bucket after this one."),
+		"RateLimit-Reset":     intH("Seconds until the bucket is full again."),
+	}
+	for path, item := range b.paths {
+		rule, _ := s.RateLimitAt(path)
+		if rule == nil {
+			continue
+		}
+		envelope := false
+		for _, api := range s.APIs {
+			if api.Envelope && api.Base != "" && (path == api.Base || strings.HasPrefix(path, api.Base+"/")) {
+				envelope = true
+			}
+		}
+		for _, op := range item.(obj) {
+			o, isOp := op.(obj)
+			responses, _ := o["responses"].(obj)
+			if !isOp || responses == nil {
+				continue
+			}
+			for _, r := range responses {
+				r, isResp := r.(obj)
+				if !isResp {
+					continue
+				}
+				headers, _ := r["headers"].(obj)
+				if headers == nil {
+					headers = obj{}
+				}
+				for k, v := range limitHeaders {
+					headers[k] = v
+				}
+				r["headers"] = headers
+			}
+			tooMany := specErrResp(envelope, http.StatusTooManyRequests,
+				fmt.Sprintf("the client's rate limit (%g per second, %d at once) is used up", rule.Rate, rule.Burst))
+			headers := obj{"Retry-After": specHeader("Seconds to wait before the next request.", obj{"type": "integer", "minimum": 1})}
+			for k, v := range limitHeaders {
+				headers[k] = v
+			}
+			tooMany["headers"] = headers
+			responses["429"] = tooMany
+		}
+	}
 }

@@ -273,7 +273,7 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	}
 
 	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
-		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace}
+		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies}
 	if cc := cfg.Server.CORS; cc != nil {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}

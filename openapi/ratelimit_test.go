@@ -1,0 +1,47 @@
+package openapi_test
+
+import (
+	"testing"
+
+	"restkit/config"
+	"restkit/openapi"
+)
+
+// TestRateLimitResponses: with limits declared, every limited operation documents 429
+// with Retry-After and RateLimit-*, and the RateLimit-* headers on its other answers;
+// /healthz and operations with limits off document neither.
+func TestRateLimitResponses(t *testing.T) {
+	c, err := config.Parse("t.yaml", []byte(`ratelimit: {rate: 2/s, burst: 3}
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+      logs: {key: id, fields: {id: {type: integer}}, ratelimit: off}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := openapi.Build(c.Schema, openapi.Options{})["paths"].(map[string]any)
+	responses := func(path, verb string) map[string]any {
+		return paths[path].(map[string]any)[verb].(map[string]any)["responses"].(map[string]any)
+	}
+	for _, p := range []string{"/cars", "/cars/{id}", "/openapi.json"} {
+		r, ok := responses(p, "get")["429"].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no 429", p)
+		}
+		h := r["headers"].(map[string]any)
+		for _, name := range []string{"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+			if h[name] == nil {
+				t.Errorf("%s 429 lacks %s", p, name)
+			}
+		}
+		if responses(p, "get")["200"].(map[string]any)["headers"].(map[string]any)["RateLimit-Remaining"] == nil {
+			t.Errorf("%s 200 lacks RateLimit-Remaining", p)
+		}
+	}
+	for _, p := range []string{"/logs", "/healthz"} {
+		if responses(p, "get")["429"] != nil {
+			t.Errorf("%s documents 429", p)
+		}
+	}
+}
