@@ -44,7 +44,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		if !d.Allowed {
 			h.Set("Retry-After", strconv.Itoa(max(1, ratelimit.Seconds(d.RetryAfter))))
 			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.RateLimited,
-				"too many requests: at most %d at once, then %.3g per second; retry after %s seconds", rule.Burst, rule.Rate, h.Get("Retry-After")))
+				"too many requests: at most %d at once, then %.3g per second; retry in %ss", rule.Burst, rule.Rate, h.Get("Retry-After")))
 			return
 		}
 		next.ServeHTTP(w, r)
