@@ -24,8 +24,7 @@ OUT=${OUT:-bench/out}
 WORK=$OUT/artefacts
 RSS_LIMIT_MIB=64
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'artefacts.sh: %s\n' "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 # Tools: nginx and curl from Debian's packages when missing.
 missing=()
@@ -77,15 +76,6 @@ log "building restkit"
 CGO_ENABLED=0 go build -o "$WORK/restkit" ./cmd/restkit
 go build -o "$WORK/seed" ./bench/seed # for -freeport
 
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
 # nginx: one process (no master, no daemon), its own prefix, config, pid, logs and
 # temp paths under $WORK/nginx, serving $WORK/www with sendfile and tcp_nopush (as in
 # Debian's stock nginx.conf).
@@ -131,12 +121,7 @@ start_restkit() { # sets RK_PID
 	"$WORK/restkit" serve --addr "127.0.0.1:$RK_PORT" --data "$WORK/restkit-data" 2>>"$WORK/restkit.log" &
 	RK_PID=$!
 	PIDS+=("$RK_PID")
-	for _ in $(seq 100); do
-		kill -0 "$RK_PID" 2>/dev/null || die "restkit exited; see $WORK/restkit.log"
-		curl -fsS -o /dev/null "$RK/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "restkit did not become healthy"
+	wait_healthy "$RK" "$RK_PID"
 }
 stop_restkit() {
 	kill -TERM "$RK_PID"

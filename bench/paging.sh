@@ -32,8 +32,7 @@ WORK=$OUT/paging-work
 SEED_VERSION=1 # bump when bench/seedmany's data changes
 CACHE=$OUT/paging-cache/v$SEED_VERSION-$CARS
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'paging.sh: %s\n' "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 case $SORT in year | color) ;; *) die "SORT must be year or color, not $SORT" ;; esac
 [ $((DEEP % 100)) = 0 ] || die "DEEP must be a multiple of 100"
@@ -64,24 +63,6 @@ go build -o "$WORK/seed" ./bench/seed
 go build -o "$WORK/seedmany" ./bench/seedmany
 go build -o "$WORK/pagingsql" ./bench/pagingsql
 
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-wait_healthy() { # url pid
-	for _ in $(seq 300); do
-		kill -0 "$2" 2>/dev/null || die "the server for $1 exited; see $WORK/*.log"
-		curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "$1 did not become healthy"
-}
-
 # 1. The database: seeded once by bench/seedmany (restkit's own Open + Migrate, then bulk
 # SQL), cached, and copied for each server.
 if [ ! -f "$CACHE/restkit.db" ]; then
@@ -105,13 +86,13 @@ RK_PORT=$("$WORK/seed" -freeport)
 RK_PID=$!
 PIDS+=("$RK_PID")
 RK="http://127.0.0.1:$RK_PORT"
-wait_healthy "$RK" "$RK_PID"
+wait_healthy "$RK" "$RK_PID" 300
 BL_PORT=$("$WORK/seed" -freeport)
 "$WORK/baseline" --addr "127.0.0.1:$BL_PORT" --db "$WORK/baseline-data/restkit.db" 2>>"$WORK/baseline.log" &
 BL_PID=$!
 PIDS+=("$BL_PID")
 BL="http://127.0.0.1:$BL_PORT"
-wait_healthy "$BL" "$BL_PID"
+wait_healthy "$BL" "$BL_PID" 300
 
 # 3. The pages. restkit: GET /cars?year[gte]=Y&sort=F&limit=20, and the page after row
 # DEEP by the cursor a client gets by following rel="next" (limit=100). The baseline:

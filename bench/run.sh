@@ -21,8 +21,7 @@ DEEP=${DEEP:-9000}
 OUT=${OUT:-bench/out}
 WORK=$OUT/work
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 # wrk: install it when missing (Debian/Ubuntu).
 if ! command -v wrk >/dev/null; then
@@ -48,25 +47,6 @@ log "building"
 go build -o "$WORK/restkit" ./cmd/restkit
 go build -o "$WORK/baseline" ./bench/baseline
 go build -o "$WORK/seed" ./bench/seed
-
-# Processes this script started, stopped on exit.
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-wait_healthy() { # url pid
-	for _ in $(seq 100); do
-		kill -0 "$2" 2>/dev/null || die "the server for $1 exited; see $WORK/*.log"
-		curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "$1 did not become healthy"
-}
 
 start_restkit() { # port; sets PID
 	"$WORK/restkit" serve --addr "127.0.0.1:$1" --data "$WORK/restkit-data" 2>>"$WORK/restkit.log" &
