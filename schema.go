@@ -95,6 +95,11 @@ type Resource struct {
 	History        bool       // keep every past revision (see HistoryStore)
 	HistoryKeep    int        // with History, keep at most this many revisions per record; 0 keeps all
 	Timestamps     bool       // add created/updated to the representation
+	Access         Access     // who may read, write, delete; unset parts inherit the API's
+	// OwnerField, with auth, names a string field the server stamps with the creating
+	// caller's user name; only that user or an admin role (Auth.AdminRoles) may then
+	// change or delete the record. Prepare declares the field when it is not.
+	OwnerField string
 
 	byName map[string]*Field
 }
@@ -131,6 +136,7 @@ type Noun struct {
 	Description string
 	Fields      []*Field
 	Update      Update
+	Access      Access // who may read, write (PUT, POST), delete (reset); unset parts inherit the API's
 
 	byName map[string]*Field
 }
@@ -143,12 +149,14 @@ type API struct {
 	Resources []*Resource
 	Nouns     []*Noun
 	RateLimit *RateLimit // nil: the schema's; see Schema.RateLimitAt
+	Access    Access     // unset parts inherit Schema.Auth.Access
 }
 
 // Schema is a whole declaration: every API a server serves.
 type Schema struct {
 	APIs      []*API
 	RateLimit *RateLimit // the default for every route but /healthz; nil: none
+	Auth      *Auth      // nil: no authentication, every route open
 }
 
 // Defaults applied by Prepare.
@@ -224,6 +232,7 @@ func (s *Schema) Prepare() error {
 			prepareNoun(n, nat, add)
 		}
 	}
+	s.prepareAuth(add)
 	if len(errs) > 0 {
 		return &Error{Kind: Invalid, Message: "invalid declaration", Fields: errs}
 	}
@@ -325,6 +334,7 @@ func prepareField(f *Field, at string, add addFunc) {
 }
 
 func prepareResource(r *Resource, at string, add addFunc) {
+	prepareOwner(r, at, add)
 	r.byName = prepareFields(r.Fields, at, add)
 	if r.Singular == "" {
 		r.Singular = Singular(r.Name)
@@ -520,4 +530,30 @@ func Singular(name string) string {
 		return name[:len(name)-1]
 	}
 	return name + "_item"
+}
+
+// prepareOwner declares the owner field when the resource does not (a nullable,
+// filterable, sortable string: "?owner=alice" lists a user's records) and makes it
+// read-only either way: only the server stamps it.
+func prepareOwner(r *Resource, at string, add addFunc) {
+	if r.OwnerField == "" {
+		return
+	}
+	for _, f := range r.Fields {
+		if f.Name != r.OwnerField {
+			continue
+		}
+		switch {
+		case f.Name == r.Key:
+			add(at+".owner_field", "owner_field cannot be the key %s", r.Key)
+		case f.Type != TypeString:
+			add(at+".owner_field", "owner_field %s must be a string field, not %s", f.Name, f.Type)
+		case f.Required || f.Default != nil:
+			add(at+".owner_field", "owner_field %s is set by the server: it cannot be required or have a default", f.Name)
+		}
+		f.ReadOnly = true
+		return
+	}
+	r.Fields = append(r.Fields, &Field{Name: r.OwnerField, Type: TypeString, Nullable: true, ReadOnly: true,
+		Filterable: true, Sortable: true, Description: "The user who created the record; set by the server."})
 }

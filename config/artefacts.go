@@ -9,6 +9,7 @@ import (
 
 	"restkit"
 	"restkit/artefact"
+	"restkit/auth"
 )
 
 // Artefacts is the optional artefacts: section: where the artefact repository is
@@ -16,6 +17,9 @@ import (
 type Artefacts struct {
 	Path   string          // path: the repository's URL path, e.g. /artefacts (absolute, no trailing slash)
 	Policy artefact.Policy // max_size, keep_versions, min_free; Directories in file order
+	// Access is who may do what (access: of the repository and of each directory
+	// rule, in file order); it applies only with a top-level auth: section.
+	Access auth.Artefacts
 }
 
 // Defaults of the artefacts: section. The other settings default to 0: no size
@@ -26,8 +30,8 @@ const (
 )
 
 var (
-	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "directories"}
-	directoryKeys = []string{"keep_versions", "max_size"}
+	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "access", "directories"}
+	directoryKeys = []string{"keep_versions", "max_size", "access"}
 )
 
 // artefacts reads the artefacts: section. A null section (artefacts: with nothing
@@ -68,8 +72,13 @@ func (d *decoder) artefacts(e entry) *Artefacts {
 			if n, ok := d.sizeOrZero(s, p); ok {
 				a.Policy.MinFree = n
 			}
+		case "access":
+			a.Access.Access = d.access(s, p)
+			for _, fe := range restkit.CheckAccess(p, a.Access.Access) {
+				d.errorAt(d.where(fe.Field, fe.Message), "%s", fe.Message)
+			}
 		case "directories":
-			a.Policy.Directories = d.directories(s, p)
+			a.Policy.Directories, a.Access.Directories = d.directories(s, p)
 		}
 	}
 	return a
@@ -105,9 +114,10 @@ func isPathChar(r rune) bool {
 }
 
 // directories reads the ordered mapping of directory-name globs to overrides.
-func (d *decoder) directories(e entry, p string) []artefact.DirectoryPolicy {
+func (d *decoder) directories(e entry, p string) ([]artefact.DirectoryPolicy, []auth.DirectoryAccess) {
 	es, _ := d.mapping(e.value, e.at(), "directories", "in artefacts.directories", nil)
 	var out []artefact.DirectoryPolicy
+	var access []auth.DirectoryAccess
 	for _, g := range es {
 		gp := p + "[" + strconv.Quote(g.key) + "]"
 		d.recKey(gp, g)
@@ -144,11 +154,17 @@ func (d *decoder) directories(e entry, p string) []artefact.DirectoryPolicy {
 					d.fail(sp, s.at(), "max_size in a directory rule must be at least 1 byte; 0 cannot lift the repository's limit")
 				}
 				rule.MaxSize = n
+			case "access":
+				acc := d.access(s, sp)
+				for _, fe := range restkit.CheckAccess(sp, acc) {
+					d.errorAt(d.where(fe.Field, fe.Message), "%s", fe.Message)
+				}
+				access = append(access, auth.DirectoryAccess{Pattern: g.key, Access: acc})
 			}
 		}
 		out = append(out, rule)
 	}
-	return out
+	return out, access
 }
 
 // artefactsCollisions reports the repository's path when it overlaps a resource's or
@@ -156,7 +172,20 @@ func (d *decoder) directories(e entry, p string) []artefact.DirectoryPolicy {
 // directory; /cars/old would be car "old"). The first overlap is reported, with the
 // line of the declaration it overlaps.
 func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
-	if a == nil || d.tooLarge || d.flagged["artefacts.path"] {
+	if a == nil || d.tooLarge {
+		return
+	}
+	if s.Auth == nil {
+		if a.Access.Access.IsSet() {
+			d.errorAt(d.where("artefacts.access", ""), "access rules need a top-level auth: section (users and keys)")
+		}
+		for _, r := range a.Access.Directories {
+			if r.Access.IsSet() {
+				d.errorAt(d.where("artefacts.directories["+strconv.Quote(r.Pattern)+"].access", ""), "access rules need a top-level auth: section (users and keys)")
+			}
+		}
+	}
+	if d.flagged["artefacts.path"] {
 		return
 	}
 	overlaps := func(route string) bool {

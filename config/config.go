@@ -52,6 +52,10 @@ type Server struct {
 	UploadGrace      time.Duration
 	// CORS (cors) is the allow-list of browser origins; nil leaves CORS off.
 	CORS *CORS
+	// TLSCert and TLSKey (tls_cert, tls_key) are PEM files to serve HTTPS with.
+	TLSCert, TLSKey string
+	// InsecurePublic (insecure_public) allows a non-loopback address without auth.
+	InsecurePublic bool
 }
 
 // CORS is the server's cors: section.

@@ -19,13 +19,13 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "ratelimit", "apis", "artefacts"}
+	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts"}
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
-	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors"}
+	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
-	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "resources", "nouns"}
-	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit"}
-	nounKeys     = []string{"description", "fields", "update"}
+	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "resources", "nouns"}
+	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field"}
+	nounKeys     = []string{"description", "fields", "update", "access"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
 )
 
@@ -58,6 +58,8 @@ func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefa
 			art = d.artefacts(e)
 		case "ratelimit":
 			s.RateLimit, trusted = d.rateLimit(e, "ratelimit", true)
+		case "auth":
+			s.Auth = d.auth(e)
 		}
 	}
 	return srv, s, art, trusted
@@ -91,6 +93,12 @@ func (d *decoder) server(e entry) Server {
 			srv.UploadGrace = d.duration(s, path)
 		case "cors":
 			srv.CORS = d.cors(s, path)
+		case "tls_cert":
+			srv.TLSCert, _ = d.str(s, path)
+		case "tls_key":
+			srv.TLSKey, _ = d.str(s, path)
+		case "insecure_public":
+			srv.InsecurePublic, _ = d.boolean(s, path)
 		}
 	}
 	return srv
@@ -221,6 +229,8 @@ func (d *decoder) apis(e entry) []*restkit.API {
 				api.Envelope, _ = d.boolean(s, p)
 			case "ratelimit":
 				api.RateLimit, _ = d.rateLimit(s, p, false)
+			case "access":
+				api.Access = d.access(s, p)
 			case "resources":
 				d.recKey(p, s)
 				for _, r := range d.named(s, p, name) {
@@ -312,6 +322,10 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.CacheControl, _ = d.str(s, p)
 		case "ratelimit":
 			r.RateLimit, _ = d.rateLimit(s, p, false)
+		case "access":
+			r.Access = d.access(s, p)
+		case "owner_field":
+			r.OwnerField, _ = d.str(s, p)
 		}
 	}
 	return r
@@ -341,6 +355,8 @@ func (d *decoder) noun(e entry, path string) *restkit.Noun {
 			n.Fields = d.fields(s, p, e.key)
 		case "update":
 			n.Update = d.update(s, p)
+		case "access":
+			n.Access = d.access(s, p)
 		}
 	}
 	return n

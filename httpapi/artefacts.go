@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,14 @@ func toJSONList(as []*restkit.Artefact) []artefactJSON {
 	return out
 }
 
+// The verbs of each artefact route.
+const (
+	allowRoot      = "GET, HEAD, OPTIONS"
+	allowDirectory = "GET, HEAD, DELETE, OPTIONS"
+	allowArtefact  = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+	allowVersions  = "GET, HEAD, OPTIONS"
+)
+
 // routeArtefacts registers the repository under base and its singular alias.
 func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	h := &artefactHandler{s: s, repo: repo, base: base}
@@ -59,11 +68,12 @@ func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	if alias := strings.TrimSuffix(base, "s"); alias != base && !strings.HasSuffix(alias, "/") {
 		paths = append(paths, alias) // /artefact/… is an alias of /artefacts/…
 	}
+	dir := s.directoryGuard()
 	for _, p := range paths {
-		s.route(p, h.serveRoot)
-		s.route(p+"/{dir}", h.serveDirectory)
-		s.route(p+"/{dir}/{id}", h.serveArtefact)
-		s.route(p+"/{dir}/{id}/versions", h.serveVersions)
+		s.route(p, allowRoot, s.repositoryGuard(), h.serveRoot)
+		s.route(p+"/{dir}", allowDirectory, dir, h.serveDirectory)
+		s.route(p+"/{dir}/{id}", allowArtefact, dir, h.serveArtefact)
+		s.route(p+"/{dir}/{id}/versions", allowVersions, dir, h.serveVersions)
 	}
 }
 
@@ -150,7 +160,7 @@ func checkDigest(field, hexDigest string) (string, error) {
 
 // serveRoot lists directories, or finds versions by digest (?sha256=HEX).
 func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, "GET, HEAD, OPTIONS") {
+	if !h.verbs(w, r, allowRoot) {
 		return
 	}
 	q, err := onlyParams(r, "sha256")
@@ -169,6 +179,7 @@ func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		list = slices.DeleteFunc(list, func(a *restkit.Artefact) bool { return !h.s.mayReadDirectory(r, a.Directory) })
 		writeJSON(w, http.StatusOK, mediaJSON, toJSONList(list))
 		return
 	}
@@ -183,9 +194,12 @@ func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
 		Size      int64  `json:"size"`
 		Updated   string `json:"updated"`
 	}
-	out := make([]dirJSON, len(dirs))
-	for i, d := range dirs {
-		out[i] = dirJSON{d.Name, d.Artefacts, d.Size, d.Updated.UTC().Format(time.RFC3339Nano)}
+	// A caller sees only the directories it may read.
+	out := make([]dirJSON, 0, len(dirs))
+	for _, d := range dirs {
+		if h.s.mayReadDirectory(r, d.Name) {
+			out = append(out, dirJSON{d.Name, d.Artefacts, d.Size, d.Updated.UTC().Format(time.RFC3339Nano)})
+		}
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, mediaJSON, out)
@@ -193,7 +207,7 @@ func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
 
 // serveDirectory lists a directory's artefacts (latest versions) or deletes it.
 func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, "GET, HEAD, DELETE, OPTIONS") {
+	if !h.verbs(w, r, allowDirectory) {
 		return
 	}
 	dir, _, err := h.names(r, false)
@@ -260,7 +274,7 @@ func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request)
 }
 
 func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, "GET, HEAD, OPTIONS") {
+	if !h.verbs(w, r, allowVersions) {
 		return
 	}
 	dir, id, err := h.names(r, true)
@@ -281,7 +295,7 @@ func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *artefactHandler) serveArtefact(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, "GET, HEAD, POST, PUT, DELETE, OPTIONS") {
+	if !h.verbs(w, r, allowArtefact) {
 		return
 	}
 	dir, id, err := h.names(r, true)

@@ -38,8 +38,8 @@ func (s *Server) routeHistory(api *restkit.API, h *resourceHandler) {
 	}
 	hh := &historyHandler{resourceHandler: h, hs: hs}
 	base := api.Base + "/" + h.res.Name + "/{key}/revisions"
-	s.route(base, hh.serveList)
-	s.route(base+"/{rev}", hh.serveRevision)
+	s.route(base, allowHeader(hh.verbs(false)), h.guard, hh.serveList)
+	s.route(base+"/{rev}", allowHeader(hh.verbs(true)), h.guard, hh.serveRevision)
 }
 
 // verbs lists the verbs of the list route (item false) or of one revision.
@@ -279,6 +279,21 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 
 // purge deletes every revision of the record: 204, or 404 when it has none.
 func (h *historyHandler) purge(w http.ResponseWriter, r *http.Request, key any) {
+	// An owner never changes (the field is read-only), so reading it outside the
+	// purge's transaction is enough. A deleted record's history is for admins only.
+	if h.res.OwnerField != "" && h.s.auth != nil && !h.s.auth.IsAdmin(principalOf(r)) {
+		cur, err := h.s.store.FindRecord(r.Context(), h.res, key)
+		if restkit.IsKind(err, restkit.NotFound) {
+			cur, err = &restkit.Record{Values: map[string]any{}}, nil
+		}
+		if err == nil {
+			err = h.checkOwner(r, cur)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	if err := h.hs.PurgeHistory(r.Context(), h.res, key); err != nil {
 		h.fail(w, r, err)
 		return

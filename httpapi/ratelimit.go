@@ -10,7 +10,8 @@ import (
 )
 
 // rateLimit applies the schema's rate limits (restkit.Schema.RateLimitAt) before
-// the handler. The bucket is the client's (ratelimit.ClientKey) within the rule's
+// the handler. The bucket is the caller's (its API key or user when authenticated,
+// else its address: ratelimit.ClientKey) within the rule's
 // scope: one for the whole server under the default, one per API or resource under
 // their own limits. An allowed request gets RateLimit-Limit, RateLimit-Remaining and
 // RateLimit-Reset; a refused one is a 429 with Retry-After as well. A limiter error
@@ -26,7 +27,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := scope + "|" + ratelimit.ClientKey(r, s.trusted)
+		key := scope + "|" + s.clientKey(r)
 		d, err := s.limiter.Allow(r.Context(), key, ratelimit.Rule{Rate: rule.Rate, Burst: rule.Burst})
 		if err != nil {
 			s.log.LogAttrs(r.Context(), slog.LevelError, "rate limiter failed; request allowed", slog.String(keyError, err.Error()))

@@ -16,8 +16,9 @@ import (
 // resourceHandler serves one declared collection and its items.
 type resourceHandler struct {
 	endpoint
-	res  *restkit.Resource
-	view view
+	res   *restkit.Resource
+	view  view
+	guard guard // shared by the resource's history routes
 }
 
 func (h *resourceHandler) serveCollection(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +162,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	values, err := h.build(in)
+	values, err := h.build(r, in)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -178,13 +179,18 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
-// build validates one body for a create, making the key when the server generates it.
-func (h *resourceHandler) build(in map[string]any) (map[string]any, error) {
+// build validates one body for a create, making the key when the server generates it
+// and stamping the owner.
+func (h *resourceHandler) build(r *http.Request, in map[string]any) (map[string]any, error) {
 	var key any
 	if h.res.KeySource == restkit.KeyGenerated {
 		key = restkit.NewKey()
 	}
-	return h.res.Build(in, nil, key, restkit.Create)
+	values, err := h.res.Build(in, nil, key, restkit.Create)
+	if err == nil {
+		h.stampOwner(r, values)
+	}
+	return values, err
 }
 
 // createOnly is the Change of a create: a key that exists is a 409.
@@ -218,7 +224,7 @@ func (h *resourceHandler) createMany(w http.ResponseWriter, r *http.Request, med
 	keys := make([]any, len(items))
 	changes := make([]restkit.Change, len(items))
 	for i, in := range items {
-		values, err := h.build(in)
+		values, err := h.build(r, in)
 		if err != nil {
 			h.fail(w, r, atItem(i, err))
 			return
@@ -290,6 +296,9 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 	now := h.s.now().UTC()
 	created := false
 	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := h.checkOwner(r, cur); err != nil {
+			return nil, err
+		}
 		if err := requireIfMatch(r, h.res, cur); err != nil {
 			return nil, err
 		}
@@ -307,6 +316,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		if cur == nil {
 			created = true
 			next.Created = now
+			h.stampOwner(r, values)
 		}
 		return next, nil
 	})
@@ -333,6 +343,9 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any)
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
 	_, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		if err := h.checkOwner(r, cur); err != nil {
+			return nil, err
+		}
 		if err := requireIfMatch(r, h.res, cur); err != nil {
 			return nil, err
 		}

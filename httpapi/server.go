@@ -12,6 +12,7 @@ import (
 
 	"restkit"
 	"restkit/artefact"
+	"restkit/auth"
 	"restkit/openapi"
 	"restkit/ratelimit"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	Limiter ratelimit.Limiter
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// Auth authenticates callers and decides access (auth.New); nil leaves every
+	// route open.
+	Auth *auth.Authority
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -72,6 +76,8 @@ type Server struct {
 	corsCfg   *CORS
 	limiter   ratelimit.Limiter // nil: no limits declared
 	trusted   []netip.Prefix
+	auth      *auth.Authority // nil: no authentication
+	routes    []Route
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -89,6 +95,7 @@ func New(opts Options) *Server {
 		corsCfg:   opts.CORS,
 		limiter:   opts.Limiter,
 		trusted:   opts.TrustedProxies,
+		auth:      opts.Auth,
 	}
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
 		s.limiter = ratelimit.NewLocal()
@@ -111,13 +118,16 @@ func New(opts Options) *Server {
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Name, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
-			s.route(api.Base+"/"+res.Name, h.serveCollection)
-			s.route(api.Base+"/"+res.Name+"/{key}", h.serveItem)
+			g := s.accessGuard("resource:"+api.Base+"/"+res.Name, func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
+			h.guard = g
+			s.route(api.Base+"/"+res.Name, allowHeader(res.Collection), g, h.serveCollection)
+			s.route(api.Base+"/"+res.Name+"/{key}", allowHeader(res.Item), g, h.serveItem)
 			s.routeHistory(api, h) // …/{key}/revisions[/{rev}], with history: true
 		}
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
-			s.route(api.Base+"/"+n.Name, h.serve)
+			g := s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
+			s.route(api.Base+"/"+n.Name, nounAllow, g, h.serve)
 		}
 	}
 	if opts.Artefacts != nil {
@@ -128,27 +138,32 @@ func New(opts Options) *Server {
 		s.routeArtefacts(opts.Artefacts, path)
 		s.artefacts = path
 	}
-	s.route("/healthz", readOnly(s, s.serveHealth))
-	s.route("/openapi.json", readOnly(s, s.serveOpenAPI()))
+	s.route("/healthz", readOnlyAllow, publicGuard(), readOnly(s, s.serveHealth))
+	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
 		docs := openapi.DocsOptions{Artefacts: s.artefacts}
 		if opts.Artefacts != nil {
 			docs.Policy = opts.Artefacts.Policy()
 		}
-		s.route("/docs", readOnly(s, openapi.Docs(s.schema, docs).ServeHTTP))
+		s.route("/docs", readOnlyAllow, pageGuard(auth.Docs), readOnly(s, openapi.Docs(s.schema, docs).ServeHTTP))
 	}
-	s.mux.HandleFunc("/{$}", readOnly(s, s.serveIndex))
+	s.routes = append(s.routes, Route{Pattern: "/{$}", Methods: splitList(readOnlyAllow), Rule: "page:docs"})
+	s.mux.HandleFunc("/{$}", s.guarded(pageGuard(auth.Docs), readOnly(s, s.serveIndex)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.cors(s.rateLimit(s.slowBodies(s.dotSegments(s.mux))))))
+	s.handler = s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(s.mux)))))))
 	return s
 }
 
-// route registers a pattern with and without a trailing slash. Patterns carry no
-// method: handlers choose, so a wrong verb gets our 405 with our Allow header.
-func (s *Server) route(pattern string, h http.HandlerFunc) {
+// route registers a pattern with and without a trailing slash, behind its guard
+// (every route has one: a route cannot be added without saying who may use it).
+// Patterns carry no method: handlers choose, so a wrong verb gets our 405 with our
+// Allow header; allow is that header, recorded for Routes.
+func (s *Server) route(pattern, allow string, g guard, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(allow), Rule: g.rule})
+	h = s.guarded(g, h)
 	s.mux.HandleFunc(pattern, h)
 	s.mux.HandleFunc(pattern+"/{$}", h)
 }
@@ -173,9 +188,11 @@ func (s *Server) dotSegments(next http.Handler) http.Handler {
 	})
 }
 
+const readOnlyAllow = "GET, HEAD, OPTIONS"
+
 // readOnly serves GET and HEAD with h, OPTIONS with Allow, and 405 otherwise.
 func readOnly(s *Server, h http.HandlerFunc) http.HandlerFunc {
-	const allow = "GET, HEAD, OPTIONS"
+	const allow = readOnlyAllow
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:

@@ -103,6 +103,7 @@ func Build(s *restkit.Schema, o Options) map[string]any {
 		"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
 	})}
 	b.rateLimits(s)
+	b.security(s)
 	doc := obj{
 		"openapi":           Version,
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -113,6 +114,13 @@ func Build(s *restkit.Schema, o Options) map[string]any {
 		},
 		"paths":      b.paths,
 		"components": obj{"schemas": b.schemas},
+	}
+	if s.Auth != nil {
+		doc["components"].(obj)["securitySchemes"] = obj{
+			"basicAuth":  obj{"type": "http", "scheme": "basic", "description": "A user and password declared under auth.users."},
+			"bearerAuth": obj{"type": "http", "scheme": "bearer", "description": "An API key made by restkit create-key."},
+		}
+		doc["security"] = []any{obj{"basicAuth": []string{}}, obj{"bearerAuth": []string{}}}
 	}
 	if o.ServerURL != "" {
 		doc["servers"] = []any{obj{"url": o.ServerURL}}
@@ -769,6 +777,44 @@ func (b *specBuilder) artefacts(base string) {
 		"get": b.op("listArtefactVersions", tag, "List the versions of an artefact.", nil, nil, vers)}
 }
 
+// security documents, when auth is on, 401 (with its WWW-Authenticate challenges) and
+// 403 on every operation that needs credentials, and an empty security requirement
+// on those that do not (/healthz; /openapi.json when public).
+func (b *specBuilder) security(s *restkit.Schema) {
+	if s.Auth == nil {
+		return
+	}
+	for path, item := range b.paths {
+		public := path == "/healthz" || (path == "/openapi.json" && s.Auth.PublicOpenAPI)
+		envelope := envelopeAt(s, path)
+		for _, op := range item.(obj) {
+			o, isOp := op.(obj)
+			responses, _ := o["responses"].(obj)
+			if !isOp || responses == nil {
+				continue
+			}
+			if public {
+				o["security"] = []any{}
+				continue
+			}
+			unauth := specErrResp(envelope, http.StatusUnauthorized, "no credentials, or credentials that name no one")
+			unauth["headers"] = obj{"WWW-Authenticate": specHeader("The challenges: Basic and Bearer, with the realm.", obj{"type": "string"})}
+			responses["401"] = unauth
+			responses["403"] = specErrResp(envelope, http.StatusForbidden, "the caller's roles do not allow this")
+		}
+	}
+}
+
+// envelopeAt reports whether path lies under an API with the status envelope.
+func envelopeAt(s *restkit.Schema, path string) bool {
+	for _, api := range s.APIs {
+		if api.Envelope && api.Base != "" && (path == api.Base || strings.HasPrefix(path, api.Base+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
 // rateLimits documents 429 Too Many Requests, with its headers, on every operation
 // of a path a rate limit applies to (restkit.Schema.RateLimitAt), and the RateLimit-*
 // headers on its other responses.
@@ -784,12 +830,7 @@ func (b *specBuilder) rateLimits(s *restkit.Schema) {
 		if rule == nil {
 			continue
 		}
-		envelope := false
-		for _, api := range s.APIs {
-			if api.Envelope && api.Base != "" && (path == api.Base || strings.HasPrefix(path, api.Base+"/")) {
-				envelope = true
-			}
-		}
+		envelope := envelopeAt(s, path)
 		for _, op := range item.(obj) {
 			o, isOp := op.(obj)
 			responses, _ := o["responses"].(obj)

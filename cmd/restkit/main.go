@@ -50,7 +50,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newCheckCmd(), newSpecCmd())
+	root.AddCommand(newServeCmd(), newCheckCmd(), newSpecCmd(), newRoutesCmd(), newHashPasswordCmd(), newCreateKeyCmd())
 	root.AddCommand(clientCommands(root)...)
 	root.AddCommand(genericCommands()...)
 	return root

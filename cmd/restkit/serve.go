@@ -21,6 +21,7 @@ import (
 
 	"restkit"
 	"restkit/artefact"
+	"restkit/auth"
 	"restkit/config"
 	"restkit/fsblob"
 	"restkit/httpapi"
@@ -72,7 +73,7 @@ Settings: a flag beats its environment variable (RESTKIT_ADDR, RESTKIT_DATA,
 RESTKIT_CONFIG, RESTKIT_DEBUG, RESTKIT_LOG_FORMAT), which beats the config
 file's server section, which beats the default.
 
-Authentication is not configured yet, so serve refuses an address that is not
+Without an auth: section in the config, serve refuses an address that is not
 loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -92,12 +93,12 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.DurationVar(&c.UploadGrace, "upload-grace", defaultUploadGrace, "how long a request body may take before --min-upload-rate applies (RESTKIT_UPLOAD_GRACE)")
 	f.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this PEM certificate chain; needs --tls-key (RESTKIT_TLS_CERT)")
 	f.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert (RESTKIT_TLS_KEY)")
-	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although authentication is not configured (RESTKIT_INSECURE_PUBLIC)")
+	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although the config has no auth: section (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
 }
 
 // resolve applies env and the config file's server section beneath the flags.
-func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
+func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn bool) error {
 	set := cmd.Flags().Changed
 	pick := func(dst *string, flag, env, fromFile, def string) {
 		switch {
@@ -113,8 +114,8 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	pick(&c.Addr, "addr", "RESTKIT_ADDR", file.Addr, defaultAddr)
 	pick(&c.Data, "data", "RESTKIT_DATA", file.Data, defaultData)
 	pick(&c.LogFormat, "log-format", "RESTKIT_LOG_FORMAT", file.LogFormat, defaultLogFormat)
-	pick(&c.TLSCert, "tls-cert", "RESTKIT_TLS_CERT", "", "")
-	pick(&c.TLSKey, "tls-key", "RESTKIT_TLS_KEY", "", "")
+	pick(&c.TLSCert, "tls-cert", "RESTKIT_TLS_CERT", file.TLSCert, "")
+	pick(&c.TLSKey, "tls-key", "RESTKIT_TLS_KEY", file.TLSKey, "")
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key (RESTKIT_TLS_CERT, RESTKIT_TLS_KEY) go together: give both to serve HTTPS, or neither for plain HTTP")
 	}
@@ -135,7 +136,7 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	if err := envBool(&c.Debug, "debug", "RESTKIT_DEBUG", file.Debug); err != nil {
 		return err
 	}
-	if err := envBool(&c.InsecurePublic, "insecure-public", "RESTKIT_INSECURE_PUBLIC", false); err != nil {
+	if err := envBool(&c.InsecurePublic, "insecure-public", "RESTKIT_INSECURE_PUBLIC", file.InsecurePublic); err != nil {
 		return err
 	}
 	if err := c.resolveLimits(cmd, file); err != nil {
@@ -144,11 +145,11 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
-	if !c.InsecurePublic && !isLoopback(c.Addr) {
-		return fmt.Errorf("refusing to listen on %s: it is not a loopback address, and authentication is not configured yet, "+
+	if !authOn && !c.InsecurePublic && !isLoopback(c.Addr) {
+		return fmt.Errorf("refusing to listen on %s: it is not a loopback address, and the config has no auth: section, "+
 			"so anyone who can reach this address could read and change every record and file. "+
-			"Listen on 127.0.0.1 (the default) or localhost, "+
-			"or pass --insecure-public (RESTKIT_INSECURE_PUBLIC=true) to serve the open API on the network anyway", c.Addr)
+			"Add auth: (see \"Securing restkit\" in the README), listen on 127.0.0.1 (the default) or localhost, "+
+			"or pass --insecure-public (RESTKIT_INSECURE_PUBLIC=true, or insecure_public: true under server:) to serve the open API on the network anyway", c.Addr)
 	}
 	return nil
 }
@@ -250,7 +251,7 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		_, err := cmd.OutOrStdout().Write(raw)
 		return err
 	}
-	if err := c.resolve(cmd, cfg.Server); err != nil {
+	if err := c.resolve(cmd, cfg.Server, cfg.Schema.Auth != nil); err != nil {
 		return err
 	}
 	log := newLogger(c)
@@ -272,8 +273,12 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		return fmt.Errorf("preparing the database: %w", err)
 	}
 
+	authority, err := newAuthority(cfg)
+	if err != nil {
+		return err
+	}
 	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
-		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies}
+		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies, Auth: authority}
 	if cc := cfg.Server.CORS; cc != nil {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}
@@ -339,6 +344,19 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	}
 	log.Info("restkit stopped")
 	return nil
+}
+
+// newAuthority builds the authenticator of a config: nil when it has no auth: section.
+func newAuthority(cfg *config.Config) (*auth.Authority, error) {
+	var arts *auth.Artefacts
+	if cfg.Artefacts != nil {
+		arts = &cfg.Artefacts.Access
+	}
+	a, err := auth.New(cfg.Schema, arts)
+	if err != nil {
+		return nil, fmt.Errorf("preparing authentication: %w", err)
+	}
+	return a, nil
 }
 
 // openArtefacts opens the blob store under the data directory and collects what a

@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"restkit"
+	"restkit/artefact"
+	"restkit/auth"
+	"restkit/ratelimit"
+)
+
+// Route is one path pattern the server serves, as registered with its mux: what
+// `restkit routes` prints and what the authorization sweep test walks.
+type Route struct {
+	Pattern string   // ServeMux pattern, e.g. /cars/{key}
+	Methods []string // the verbs it answers, HEAD and OPTIONS included
+	Rule    string   // what decides access: "public", "page:docs", "resource:/cars", "artefacts:directory", …
+}
+
+// Routes lists every route, in registration order.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// guard says who may use a route. Exactly one of its fields is set.
+type guard struct {
+	rule   string                                // for Routes
+	public bool                                  // no credentials ever needed (/healthz)
+	page   auth.Page                             // a built-in page: public when configured, else any caller
+	access func(r *http.Request) restkit.Access // the resolved Access of the request's target
+}
+
+func publicGuard() guard { return guard{rule: "public", public: true} }
+
+func pageGuard(p auth.Page) guard { return guard{rule: "page:" + string(p), page: p} }
+
+// accessGuard is the guard of a resource, noun or API: one Access, resolved once.
+func (s *Server) accessGuard(rule string, acc func(*auth.Authority) restkit.Access) guard {
+	if s.auth == nil {
+		return guard{rule: rule}
+	}
+	resolved := acc(s.auth)
+	return guard{rule: rule, access: func(*http.Request) restkit.Access { return resolved }}
+}
+
+// directoryGuard resolves the Access of the artefact directory named in the URL. The
+// name is normalised exactly as the handler will store it (artefact.CheckName), so a
+// rule cannot be sidestepped by spelling a name another way (NFD for NFC); a name the
+// handler will refuse gets the repository's Access.
+func (s *Server) directoryGuard() guard {
+	g := guard{rule: "artefacts:directory"}
+	if s.auth == nil {
+		return g
+	}
+	g.access = func(r *http.Request) restkit.Access {
+		dir, err := artefact.CheckName("directory", r.PathValue("dir"))
+		if err != nil {
+			return s.auth.Resolved(restkit.Access{})
+		}
+		return s.auth.DirectoryAccess(dir)
+	}
+	return g
+}
+
+// repositoryGuard is the guard of the repository's root listing.
+func (s *Server) repositoryGuard() guard {
+	return s.accessGuard("artefacts:repository", (*auth.Authority).RepositoryAccess)
+}
+
+// caller is who a request comes from, as the authenticate middleware found.
+type caller struct {
+	p   *auth.Principal // nil: anonymous
+	err error           // the Authorization header named no one
+}
+
+type callerKey struct{}
+
+// principalOf returns the authenticated caller of r, nil when anonymous or when auth is off.
+func principalOf(r *http.Request) *auth.Principal {
+	c, _ := r.Context().Value(callerKey{}).(*caller)
+	if c == nil {
+		return nil
+	}
+	return c.p
+}
+
+// authenticate reads the Authorization header once, before rate limiting (which then
+// counts per caller) and before the guard of the route decides. A header that names no
+// one is remembered, not refused here: /healthz must answer whatever a client sends.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.auth == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &caller{}
+		c.p, c.err = s.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+	})
+}
+
+// clientKey names the rate-limit bucket of a request: the API key or user when
+// authenticated, the client address otherwise.
+func (s *Server) clientKey(r *http.Request) string {
+	if p := principalOf(r); p != nil {
+		if p.KeyID != "" {
+			return "key:" + p.KeyID
+		}
+		return "user:" + p.User
+	}
+	return ratelimit.ClientKey(r, s.trusted)
+}
+
+// guarded wraps a route's handler with its guard: the one place where access is
+// decided. OPTIONS is answered without credentials (it tells only the verbs, and a
+// browser's CORS preflight never carries credentials). Every write and every refusal
+// leaves an audit line.
+func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
+	if s.auth == nil || g.public {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			h(w, r)
+			return
+		}
+		c, _ := r.Context().Value(callerKey{}).(*caller)
+		if c == nil {
+			c = &caller{}
+		}
+		act := auth.ActionOf(r.Method)
+		var outcome auth.Outcome
+		switch {
+		case c.err != nil:
+			outcome = auth.Unauthenticated
+		case g.page != "":
+			if c.p == nil && !s.auth.Public(g.page) {
+				outcome = auth.Unauthenticated
+			}
+		case g.access == nil: // a route registered without a rule: nobody may use it
+			outcome = auth.Forbidden
+		default:
+			outcome = s.auth.Decide(c.p, g.access(r), act)
+		}
+		if outcome != auth.Allowed {
+			s.deny(w, r, c, act, outcome)
+			return
+		}
+		if act == auth.Read {
+			h(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		h(rec, r)
+		s.audit(r, c.p, act, "allowed", rec.status)
+	}
+}
+
+// deny answers 401 (with the challenges a client can meet) or 403.
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, c *caller, act auth.Action, outcome auth.Outcome) {
+	envelope := s.envelopeFor(r.URL.Path)
+	if outcome == auth.Forbidden {
+		s.audit(r, c.p, act, "forbidden", http.StatusForbidden)
+		s.writeError(w, r, envelope, restkit.Errorf(restkit.Forbidden, "%s may not %s here", c.p.User, act))
+		return
+	}
+	realm := `realm="` + s.auth.Realm() + `"`
+	bearer := "Bearer " + realm
+	msg := "credentials are required: HTTP Basic (user and password) or a Bearer API key"
+	switch {
+	case errors.Is(c.err, auth.ErrMalformed):
+		msg = "the Authorization header is malformed; send Basic base64(user:password) or Bearer KEY"
+		bearer += `, error="invalid_request"`
+	case c.err != nil:
+		msg = "the credentials are not valid"
+		if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
+			bearer += `, error="invalid_token"`
+		}
+	}
+	h := w.Header()
+	h.Add("WWW-Authenticate", `Basic `+realm+`, charset="UTF-8"`)
+	h.Add("WWW-Authenticate", bearer)
+	why := "no credentials"
+	if c.err != nil {
+		why = "invalid credentials"
+	}
+	s.audit(r, c.p, act, why, http.StatusUnauthorized)
+	s.writeError(w, r, envelope, restkit.Errorf(restkit.Unauthorized, "%s", msg))
+}
+
+// audit writes one line saying who did what and how it ended. Never a secret, never
+// a body: the user, the key's id, the client address, the method and path.
+func (s *Server) audit(r *http.Request, p *auth.Principal, act auth.Action, outcome string, status int) {
+	attrs := []slog.Attr{
+		slog.String("outcome", outcome),
+		slog.String("action", string(act)),
+		slog.String(keyMethod, r.Method),
+		slog.String(keyPath, r.URL.Path),
+		slog.Int(keyStatus, status),
+		slog.String("client", ratelimit.ClientKey(r, s.trusted)),
+	}
+	if p != nil {
+		attrs = append(attrs, slog.String("user", p.User), slog.String("scheme", string(p.Scheme)))
+		if p.KeyID != "" {
+			attrs = append(attrs, slog.String("key", p.KeyID))
+		}
+	} else {
+		attrs = append(attrs, slog.String("user", ""))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "audit", attrs...)
+}
+
+// mayReadDirectory reports whether the caller of r may read dir (listings show only those).
+func (s *Server) mayReadDirectory(r *http.Request, dir string) bool {
+	if s.auth == nil {
+		return true
+	}
+	return s.auth.Decide(principalOf(r), s.auth.DirectoryAccess(dir), auth.Read) == auth.Allowed
+}
+
+// stampOwner sets a new record's owner field to the caller.
+func (h *resourceHandler) stampOwner(r *http.Request, values map[string]any) {
+	if h.res.OwnerField == "" {
+		return
+	}
+	if p := principalOf(r); p != nil {
+		values[h.res.OwnerField] = p.User
+	}
+}
+
+// checkOwner refuses a change to cur unless the caller owns it or has an admin role.
+// It runs inside the store's transaction, against the record as it is.
+func (h *resourceHandler) checkOwner(r *http.Request, cur *restkit.Record) error {
+	if h.res.OwnerField == "" || cur == nil || h.s.auth == nil {
+		return nil
+	}
+	p := principalOf(r)
+	if h.s.auth.IsAdmin(p) {
+		return nil
+	}
+	if owner, _ := cur.Values[h.res.OwnerField].(string); p != nil && owner != "" && owner == p.User {
+		return nil
+	}
+	who := "an anonymous caller"
+	if p != nil {
+		who = p.User
+	}
+	return restkit.Errorf(restkit.Forbidden, "%s may not change this %s: it belongs to another user", who, h.res.Singular)
+}
