@@ -27,9 +27,9 @@ func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
 
 // guard says who may use a route. Exactly one of its fields is set.
 type guard struct {
-	rule   string                                // for Routes
-	public bool                                  // no credentials ever needed (/healthz)
-	page   auth.Page                             // a built-in page: public when configured, else any caller
+	rule   string                               // for Routes
+	public bool                                 // no credentials ever needed (/healthz)
+	page   auth.Page                            // a built-in page: public when configured, else any caller
 	access func(r *http.Request) restkit.Access // the resolved Access of the request's target
 }
 
