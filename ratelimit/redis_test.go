@@ -1,0 +1,365 @@
+package ratelimit
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"restkit"
+)
+
+// redisURL returns RESTKIT_TEST_REDIS, or skips the test.
+func redisURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("RESTKIT_TEST_REDIS")
+	if u == "" {
+		tb.Skip("RESTKIT_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis limiter tests")
+	}
+	return u
+}
+
+// testPrefix returns a prefix of its own for the test, and deletes its keys when
+// the test ends.
+func testPrefix(tb testing.TB) string {
+	tb.Helper()
+	url := redisURL(tb)
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "restkit:test:" + hex.EncodeToString(b) + ":"
+	tb.Cleanup(func() {
+		opt, _ := redis.ParseURL(url)
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		keys, _ := c.Keys(ctx, "rate:"+prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return prefix
+}
+
+// mustOpenRedis opens a limiter (with a client of its own: one node) on the test
+// Redis under prefix.
+func mustOpenRedis(tb testing.TB, prefix string, o RedisOptions) *Redis {
+	tb.Helper()
+	o.Prefix = prefix
+	l, err := OpenRedis(redisURL(tb), o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	if err := l.Ping(context.Background()); err != nil {
+		tb.Fatalf("Redis at %s: %v", redisURL(tb), err)
+	}
+	return l
+}
+
+func mustAllow(tb testing.TB, l Limiter, key string, rule Rule) Decision {
+	tb.Helper()
+	d, err := l.Allow(context.Background(), key, rule)
+	if err != nil {
+		tb.Fatalf("Allow(%q, %v): %v", key, rule, err)
+	}
+	return d
+}
+
+func TestRedisBurstThenRefusal(t *testing.T) {
+	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
+	rule := Rule{Rate: 0.5, Burst: 3} // a fractional rate: one token every 2 s
+	for i, want := range []int{2, 1, 0} {
+		if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != want || d.Limit != 3 || d.RetryAfter != 0 {
+			t.Fatalf("request %d: %+v, want allowed with %d remaining", i, d, want)
+		}
+	}
+	d := mustAllow(t, l, "a", rule)
+	if d.Allowed || d.Remaining != 0 || d.RetryAfter <= 0 || Seconds(d.RetryAfter) != 2 || Seconds(d.Reset) != 6 {
+		t.Fatalf("4th: %+v, want refused, retry after 2s, reset 6s", d)
+	}
+}
+
+func TestRedisRecoversAfterRetryAfter(t *testing.T) {
+	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
+	rule := Rule{Rate: 20, Burst: 2}
+	// Take tokens until refused: at 20/s a slow machine may earn one back meanwhile.
+	var d Decision
+	for i := 0; ; i++ {
+		if i == 20 {
+			t.Fatalf("never refused: %+v", d)
+		}
+		if d = mustAllow(t, l, "a", rule); !d.Allowed {
+			break
+		}
+	}
+	if d.RetryAfter <= 0 || d.RetryAfter > 50*time.Millisecond {
+		t.Fatalf("refused with %+v, want 0 < RetryAfter <= 50ms", d)
+	}
+	time.Sleep(d.RetryAfter + 20*time.Millisecond)
+	if d := mustAllow(t, l, "a", rule); !d.Allowed {
+		t.Fatalf("after waiting RetryAfter: %+v", d)
+	}
+}
+
+func TestRedisNodesShareBuckets(t *testing.T) {
+	prefix := testPrefix(t)
+	a := mustOpenRedis(t, prefix, RedisOptions{})
+	b := mustOpenRedis(t, prefix, RedisOptions{})
+	rule := Rule{Rate: 1.0 / 60, Burst: 3}
+	if d := mustAllow(t, a, "k", rule); !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("a: %+v", d)
+	}
+	if d := mustAllow(t, b, "k", rule); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("b: %+v, want the bucket a took from", d)
+	}
+	if d := mustAllow(t, a, "k", rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("a again: %+v", d)
+	}
+	for _, l := range []*Redis{a, b} {
+		if d := mustAllow(t, l, "k", rule); d.Allowed || Seconds(d.RetryAfter) != 60 {
+			t.Fatalf("after the burst: %+v, want refused for a minute", d)
+		}
+	}
+	// Another prefix is another namespace.
+	c := mustOpenRedis(t, testPrefix(t), RedisOptions{})
+	if d := mustAllow(t, c, "k", rule); !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("other prefix: %+v", d)
+	}
+}
+
+func TestRedisKeysAndRulesIndependent(t *testing.T) {
+	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
+	rule := Rule{Rate: 1.0 / 60, Burst: 2}
+	mustAllow(t, l, "a", rule)
+	mustAllow(t, l, "a", rule)
+	if d := mustAllow(t, l, "a", rule); d.Allowed {
+		t.Fatalf("a past its burst: %+v", d)
+	}
+	for _, tc := range []struct {
+		key  string
+		rule Rule
+		want int
+	}{
+		{"b", rule, 1},                           // another key
+		{"a", Rule{Rate: 1.0 / 60, Burst: 5}, 4}, // another burst
+		{"a", Rule{Rate: 1.0 / 30, Burst: 2}, 1}, // another rate
+		{"a\x00", rule, 1},                       // no confusion at the separator
+	} {
+		if d := mustAllow(t, l, tc.key, tc.rule); !d.Allowed || d.Remaining != tc.want {
+			t.Errorf("%q %v: %+v, want a fresh bucket with %d left", tc.key, tc.rule, d, tc.want)
+		}
+	}
+}
+
+// TestRedisMatchesLocal runs the same requests through Local and Redis, which must
+// give the same headers. The rules refill in whole seconds per token and the
+// requests follow each other within milliseconds, so the values agree to the second.
+func TestRedisMatchesLocal(t *testing.T) {
+	type want struct {
+		allowed        bool
+		remaining      int
+		resetS, retryS int // Seconds(Reset), Seconds(RetryAfter)
+	}
+	for _, tc := range []struct {
+		rule Rule
+		want []want
+	}{
+		{Rule{Rate: 0.5, Burst: 2}, []want{
+			{true, 1, 2, 0}, {true, 0, 4, 0}, {false, 0, 4, 2}, {false, 0, 4, 2}}},
+		{Rule{Rate: 1, Burst: 3}, []want{
+			{true, 2, 1, 0}, {true, 1, 2, 0}, {true, 0, 3, 0}, {false, 0, 3, 1}}},
+		{Rule{Rate: 1.0 / 60, Burst: 1}, []want{
+			{true, 0, 60, 0}, {false, 0, 60, 60}}},
+		{Rule{Rate: 5.0 / 3600, Burst: 4}, []want{ // 5 per hour: one token per 12 min
+			{true, 3, 720, 0}, {true, 2, 1440, 0}, {true, 1, 2160, 0}, {true, 0, 2880, 0}, {false, 0, 2880, 720}}},
+	} {
+		local, rds := NewLocal(), mustOpenRedis(t, testPrefix(t), RedisOptions{})
+		for i, w := range tc.want {
+			ld, rd := mustAllow(t, local, "k", tc.rule), mustAllow(t, rds, "k", tc.rule)
+			for name, d := range map[string]Decision{"local": ld, "redis": rd} {
+				got := want{d.Allowed, d.Remaining, Seconds(d.Reset), Seconds(d.RetryAfter)}
+				if got != w || d.Limit != tc.rule.Burst {
+					t.Errorf("%v request %d, %s: %+v (limit %d), want %+v", tc.rule, i, name, got, d.Limit, w)
+				}
+			}
+			if diff := (ld.Reset - rd.Reset).Abs() + (ld.RetryAfter - rd.RetryAfter).Abs(); diff > 250*time.Millisecond {
+				t.Errorf("%v request %d: local %+v, redis %+v differ by %v", tc.rule, i, ld, rd, diff)
+			}
+		}
+	}
+}
+
+func TestRedisConcurrent(t *testing.T) {
+	prefix := testPrefix(t)
+	nodes := []*Redis{mustOpenRedis(t, prefix, RedisOptions{}), mustOpenRedis(t, prefix, RedisOptions{})}
+	rule := Rule{Rate: 1.0 / 60, Burst: 10}
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Go(func() {
+			d, err := nodes[i%2].Allow(context.Background(), "shared", rule)
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != int64(rule.Burst) {
+		t.Fatalf("%d of 100 concurrent requests allowed on two nodes, want exactly the burst %d", n, rule.Burst)
+	}
+}
+
+// unreachable opens a limiter on an address where nothing listens.
+func unreachable(t *testing.T, o RedisOptions) *Redis {
+	t.Helper()
+	l, err := OpenRedis("redis://127.0.0.1:1/0", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestRedisFailOpen(t *testing.T) {
+	var logs bytes.Buffer
+	var errs atomic.Int64
+	l := unreachable(t, RedisOptions{FailOpen: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		OnError: func(error) { errs.Add(1) }})
+	if !l.Healthy() {
+		t.Fatal("unhealthy before any call")
+	}
+	rule := Rule{Rate: 1, Burst: 3}
+	for i := 0; i < 5; i++ {
+		d, err := l.Allow(context.Background(), "k", rule)
+		if err != nil || !d.Allowed || d.Limit != 3 || d.Remaining != 2 || d.RetryAfter != 0 {
+			t.Fatalf("request %d: %+v %v, want allowed as by a full bucket", i, d, err)
+		}
+	}
+	if l.Healthy() {
+		t.Error("healthy after failures")
+	}
+	if n := errs.Load(); n != 5 {
+		t.Errorf("OnError called %d times, want 5", n)
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.Contains(logs.String(), "fail open") {
+		t.Errorf("%d log lines, want 1 (at most one per 10s) saying fail open:\n%s", n, logs.String())
+	}
+	err := l.Ping(context.Background())
+	if !restkit.IsKind(err, restkit.Unavailable) || restkit.ErrorMessage(err) != "rate limiter unavailable" {
+		t.Errorf("Ping: %v (message %q), want Unavailable", err, restkit.ErrorMessage(err))
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 {
+		t.Errorf("Ping logged again within 10s:\n%s", logs.String())
+	}
+}
+
+func TestRedisFailClosed(t *testing.T) {
+	l := unreachable(t, RedisOptions{})
+	d, err := l.Allow(context.Background(), "k", Rule{Rate: 1, Burst: 3})
+	if !restkit.IsKind(err, restkit.Unavailable) {
+		t.Fatalf("error %v, want Unavailable", err)
+	}
+	if msg := restkit.ErrorMessage(err); strings.Contains(msg, "127.0.0.1") || msg != "rate limiter unavailable" {
+		t.Errorf("client-facing message %q", msg)
+	}
+	if d.Allowed || d.RetryAfter != UnavailableRetryAfter {
+		t.Errorf("decision %+v, want refused with RetryAfter %v", d, UnavailableRetryAfter)
+	}
+	if l.Healthy() {
+		t.Error("healthy after a failure")
+	}
+	// An invalid rule is an error of its own, not an outage.
+	if _, err := l.Allow(context.Background(), "k", Rule{Rate: 0, Burst: 1}); err == nil || restkit.IsKind(err, restkit.Unavailable) {
+		t.Errorf("invalid rule: %v", err)
+	}
+}
+
+// TestRedisAsksAgain: after a failure, Redis is not asked (the policy decides at
+// once) until retryEvery has passed or Ping succeeds.
+func TestRedisAsksAgain(t *testing.T) {
+	var errs atomic.Int64
+	l := mustOpenRedis(t, testPrefix(t), RedisOptions{OnError: func(error) { errs.Add(1) }})
+	l.retryEvery = 50 * time.Millisecond
+	rule := Rule{Rate: 1, Burst: 100}
+	l.fail(context.Background(), context.DeadlineExceeded) // as if Redis had failed
+	if l.Healthy() {
+		t.Fatal("healthy after a failure")
+	}
+	if _, err := l.Allow(context.Background(), "k", rule); !restkit.IsKind(err, restkit.Unavailable) || !errors.Is(err, errNotAsked) {
+		t.Fatalf("right after a failure: %v, want Unavailable without asking Redis", err)
+	}
+	time.Sleep(l.retryEvery + 10*time.Millisecond)
+	if d := mustAllow(t, l, "k", rule); !d.Allowed || !l.Healthy() {
+		t.Fatalf("after retryEvery: %+v, healthy %v", d, l.Healthy())
+	}
+	l.fail(context.Background(), context.DeadlineExceeded)
+	if err := l.Ping(context.Background()); err != nil || !l.Healthy() {
+		t.Fatalf("Ping: %v, healthy %v", err, l.Healthy())
+	}
+	if d := mustAllow(t, l, "k", rule); !d.Allowed {
+		t.Fatalf("after Ping: %+v", d)
+	}
+	if n := errs.Load(); n != 3 {
+		t.Errorf("OnError called %d times, want 3 (two failures, one request not asked)", n)
+	}
+}
+
+func TestRedisCallerGaveUp(t *testing.T) {
+	var errs atomic.Int64
+	l := mustOpenRedis(t, testPrefix(t), RedisOptions{FailOpen: true, OnError: func(error) { errs.Add(1) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if d, err := l.Allow(ctx, "k", Rule{Rate: 1, Burst: 1}); err != nil || !d.Allowed {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if !l.Healthy() || errs.Load() != 0 {
+		t.Fatal("a cancelled request counted as a Redis failure")
+	}
+}
+
+func TestOpenRedisBadURL(t *testing.T) {
+	if _, err := OpenRedis("http://127.0.0.1:6379", RedisOptions{}); !restkit.IsKind(err, restkit.Invalid) {
+		t.Fatalf("%v, want Invalid", err)
+	}
+}
+
+func TestRedisLimit(t *testing.T) {
+	for _, tc := range []struct {
+		rate   float64
+		n      int
+		period time.Duration
+	}{
+		{20, 20, time.Second},
+		{0.5, 30, time.Minute},
+		{10.0 / 60, 10, time.Minute},
+		{5.0 / 3600, 5, time.Hour},
+		{1.0 / 7, 514, 3598 * time.Second},
+	} {
+		l := redisLimit(Rule{Rate: tc.rate, Burst: 4})
+		if l.Rate != tc.n || l.Period != tc.period || l.Burst != 4 {
+			t.Errorf("%g/s: %v, want %d per %v", tc.rate, l, tc.n, tc.period)
+		}
+	}
+	// The emission interval is 1/rate, to the nanosecond.
+	for _, r := range []float64{1e-6, 1.0 / 3, 2.5, math.Pi, 333.3, 12345.678} {
+		l := redisLimit(Rule{Rate: r, Burst: 1})
+		got := l.Period.Seconds() / float64(l.Rate)
+		if math.Abs(got-1/r) > 1e-9*(1/r)+1e-9 {
+			t.Errorf("%g/s: %v, an interval of %gs, want %gs", r, l, got, 1/r)
+		}
+	}
+}
