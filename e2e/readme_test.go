@@ -17,8 +17,9 @@ type tourCommand struct {
 	want string
 }
 
-// readTour extracts the ```sh blocks that follow a "<!-- tour -->" line in README.md.
-func readTour(t *testing.T, path string) []tourCommand {
+// readTour extracts the ```sh blocks that follow a "<!-- tour -->" line in README.md
+// (tag ""), or a "<!-- tour TAG -->" line: each tag runs against its own server.
+func readTour(t *testing.T, path, tag string) []tourCommand {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -43,8 +44,11 @@ func readTour(t *testing.T, path string) []tourCommand {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
-		case strings.TrimSpace(line) == "<!-- tour -->":
-			marked = true
+		case strings.HasPrefix(strings.TrimSpace(line), "<!-- tour") && strings.HasSuffix(strings.TrimSpace(line), "-->"):
+			marked = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "<!-- tour"), "-->")) == tag
+			if !marked {
+				continue
+			}
 		case marked && !inBlock && line == "```sh":
 			inBlock = true
 		case inBlock && line == "```":
@@ -71,11 +75,22 @@ func TestReadmeTour(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
 	}
-	s := startServer(t, "")
+	runTour(t, startServer(t, ""), "")
+}
+
+// TestReadmeSecureTour runs the "Securing restkit" tour against examples/secure.yaml.
+func TestReadmeSecureTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	runTour(t, startServer(t, "", "--config", "../examples/secure.yaml"), "secure")
+}
+
+func runTour(t *testing.T, s *server, tag string) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	work := t.TempDir() // the tour writes files: keep them out of the repository
 	env := append(cleanEnv(), "PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"), "RESTKIT_SERVER="+s.URL)
-	for _, c := range readTour(t, "../README.md") {
+	for _, c := range readTour(t, "../README.md", tag) {
 		cmd := exec.Command("sh", "-c", strings.ReplaceAll(c.cmd, "localhost:8080", host))
 		cmd.Dir, cmd.Env = work, env
 		out, err := cmd.Output()

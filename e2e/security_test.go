@@ -19,7 +19,7 @@ func TestServeRefusesPublicAddress(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 			t.Fatalf("serve --addr %s: %v, want exit 1\n%s", addr, err, out)
 		}
-		for _, want := range []string{"refusing to listen on " + addr, "not a loopback address", "authentication is not configured", "--insecure-public"} {
+		for _, want := range []string{"refusing to listen on " + addr, "not a loopback address", "the config has no auth: section", "--insecure-public"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("serve --addr %s: output lacks %q:\n%s", addr, want, out)
 			}
