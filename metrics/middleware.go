@@ -1,0 +1,207 @@
+package metrics
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Middleware records every request next serves: its count by route, method and
+// status, its duration, the body bytes read and written, and the requests in
+// flight. Put it outermost, so that it times everything else.
+//
+// The route label is the http.ServeMux pattern that matched, never the path (see
+// the package documentation): an explicit SetRoute wins; else the pattern Route
+// saw; else the Pattern of the request passed to next, which a ServeMux that next
+// is (or reaches with the same *http.Request) has set; else Unmatched.
+//
+// A nil *Metrics returns next.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		h := new(routeHolder)
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, h))
+		var body *countingBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
+		cw := &responseWriter{rw: w}
+		defer func() {
+			m.inFlight.Dec()
+			p := recover()
+			status := cw.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+				if p != nil {
+					status = http.StatusInternalServerError
+				}
+			}
+			route := h.route()
+			if route == "" {
+				route = r.Pattern
+			}
+			if route == "" {
+				route = Unmatched
+			}
+			var in int64
+			if body != nil {
+				in = body.n.Load()
+			}
+			m.record(route, r.Method, status, time.Since(start), in, cw.bytes)
+			if p != nil {
+				panic(p)
+			}
+		}()
+		next.ServeHTTP(cw, r)
+	})
+}
+
+type routeKey struct{}
+
+// routeHolder carries the route of a request from the handlers to Middleware.
+// Atomic, since a handler may run on a goroutine of its own (http.TimeoutHandler).
+type routeHolder struct {
+	explicit atomic.Pointer[string] // from SetRoute
+	seen     atomic.Pointer[string] // from Route
+}
+
+func (h *routeHolder) route() string {
+	if p := h.explicit.Load(); p != nil {
+		return *p
+	}
+	if p := h.seen.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func holderOf(r *http.Request) *routeHolder {
+	h, _ := r.Context().Value(routeKey{}).(*routeHolder)
+	return h
+}
+
+// SetRoute names the route of r for Middleware: a pattern such as "/cars/{key}",
+// never a path with client-chosen parts. It overrides what Route and the mux
+// report; "" makes the request Unmatched. Without Middleware around r it does
+// nothing.
+func SetRoute(r *http.Request, pattern string) {
+	if h := holderOf(r); h != nil {
+		if pattern == "" {
+			pattern = Unmatched
+		}
+		h.explicit.Store(&pattern)
+	}
+}
+
+// Route reports the ServeMux pattern of each request to Middleware, for when a
+// handler between the two copies the request (r.WithContext does), so that
+// Middleware does not see the Pattern the mux set on the copy. Wrap either each
+// handler registered with the mux (mux.Handle(p, metrics.Route(h))), which sees
+// the pattern before it runs, or the mux itself (metrics.Route(mux)), which sees it
+// after the mux has served. With nested muxes, the innermost pattern wins.
+func Route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := holderOf(r)
+		if h == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		before := r.Pattern
+		if before != "" {
+			h.seen.Store(&before)
+		}
+		mine := h.seen.Load()
+		next.ServeHTTP(w, r)
+		// If next is a mux, it set its pattern on r; but a Route deeper down saw a
+		// more specific one.
+		if after := r.Pattern; after != "" && after != before && h.seen.Load() == mine {
+			h.seen.Store(&after)
+		}
+	})
+}
+
+// countingBody counts the request body bytes the handlers read.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// responseWriter records the status and counts the body bytes written. It keeps
+// what the ResponseWriter under it can do: Flush (a streaming list), ReadFrom
+// (sendfile for an artefact download) and, through Unwrap and
+// http.ResponseController, Hijack, deadlines and full duplex.
+type responseWriter struct {
+	rw     http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+var (
+	_ http.Flusher  = (*responseWriter)(nil)
+	_ io.ReaderFrom = (*responseWriter)(nil)
+)
+
+func (w *responseWriter) Header() http.Header { return w.rw.Header() }
+
+func (w *responseWriter) WriteHeader(code int) {
+	// 1xx responses other than 101 are informational: the final status comes later.
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.rw.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.rw.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom hands src to the ResponseWriter under w when it is an io.ReaderFrom,
+// so that net/http can send a file with sendfile(2).
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.rw.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.rw}, src)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// writerOnly hides all but Write, so that io.Copy does not call ReadFrom again.
+type writerOnly struct{ io.Writer }
+
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (w *responseWriter) FlushError() error {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return http.NewResponseController(w.rw).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the ResponseWriter under w.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }
