@@ -1,0 +1,441 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Artefact metadata.
+//
+// _restkit_artefact_versions holds one row per immutable version. _restkit_artefacts
+// holds one row per artefact: when its first version was stored, and a copy of its
+// latest version's number, size and time, so that a directory listing sorted by name,
+// size or time is an index range scan over one table instead of a "latest version per
+// artefact" aggregate. _restkit_artefact_counters holds each name's next version
+// number and is never deleted: a number, once given, is never given again, even after
+// the artefact is deleted and made anew — so /dir/id?version=N may be cached forever.
+//
+// Times are text in restkit.TimeLayout, as for records: timestamptz keeps only
+// microseconds. Names are COLLATE "C", so listings by name are in byte order.
+//
+// Every write takes advisory locks first: a shared lock on the directory and an
+// exclusive one on the artefact (AddVersion, and deleting a version or an artefact),
+// or an exclusive lock on the directory (deleting it). So writers of one artefact,
+// on any node, run one after the other and each reads what the previous committed;
+// and a directory is never deleted halfway through a version being added to it.
+const artefactSQL = `
+CREATE TABLE IF NOT EXISTS _restkit_artefacts (
+	directory    text COLLATE "C" NOT NULL,
+	id           text COLLATE "C" NOT NULL,
+	next_version bigint NOT NULL,
+	created      text NOT NULL,
+	latest       bigint NOT NULL,
+	size         bigint NOT NULL,
+	updated      text COLLATE "C" NOT NULL,
+	PRIMARY KEY (directory, id)
+);
+CREATE INDEX IF NOT EXISTS _restkit_artefacts_updated ON _restkit_artefacts (directory, updated, id);
+CREATE INDEX IF NOT EXISTS _restkit_artefacts_size ON _restkit_artefacts (directory, size, id);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_versions (
+	directory    text COLLATE "C" NOT NULL,
+	id           text COLLATE "C" NOT NULL,
+	version      bigint NOT NULL,
+	size         bigint NOT NULL,
+	sha256       text COLLATE "C" NOT NULL,
+	content_type text NOT NULL,
+	filename     text NOT NULL,
+	stored       text NOT NULL,
+	PRIMARY KEY (directory, id, version)
+);
+CREATE INDEX IF NOT EXISTS _restkit_artefact_versions_sha256 ON _restkit_artefact_versions (sha256);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
+	directory    text COLLATE "C" NOT NULL,
+	id           text COLLATE "C" NOT NULL,
+	next_version bigint NOT NULL,
+	PRIMARY KEY (directory, id)
+);`
+
+const versionColumns = `v.directory, v.id, v.version, v.size, v.sha256, v.content_type, v.filename, a.created, v.stored`
+
+const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts a ON a.directory = v.directory AND a.id = v.id`
+
+func scanArtefact(sc pgx.Row) (*restkit.Artefact, error) {
+	a := &restkit.Artefact{}
+	var created, stored string
+	if err := sc.Scan(&a.Directory, &a.ID, &a.Version, &a.Size, &a.SHA256, &a.ContentType, &a.Filename, &created, &stored); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if a.Updated, err = parseTime(stored); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func artefactNotFound(dir, id string, version int64) error {
+	if version > 0 {
+		return restkit.Errorf(restkit.NotFound, "artefact %s/%s has no version %d", dir, id, version)
+	}
+	return restkit.Errorf(restkit.NotFound, "no artefact %s/%s", dir, id)
+}
+
+// storable reports whether PostgreSQL can hold every name: one it cannot was never
+// stored, so a lookup of it finds nothing.
+func storable(names ...string) bool {
+	for _, n := range names {
+		if textProblem(n) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// lockArtefact takes the locks of a write to one artefact (id != "") or to a whole
+// directory (id == ""); see artefactSQL.
+func (s *Store) lockArtefact(ctx context.Context, tx pgx.Tx, dir, id string) error {
+	if id == "" {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("directory", dir))
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, s.lockKey("directory", dir))
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockKey("artefact", dir, id))
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// AddVersion stores a as the next version of its artefact, after check, and prunes
+// beyond keep, in one transaction holding the artefact's lock.
+func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+	const op = "postgres.AddVersion"
+	if !storable(a.Directory, a.ID, a.SHA256, a.ContentType, a.Filename) {
+		return nil, nil, restkit.Errorf(restkit.Invalid, "artefact names and types must be valid UTF-8 without NUL characters")
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := s.lockArtefact(ctx, tx, a.Directory, a.ID); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	latest, err := scanArtefact(tx.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+
+		` WHERE a.directory = $1 AND a.id = $2 AND v.version = a.latest`, a.Directory, a.ID))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		latest = nil
+	case err != nil:
+		return nil, nil, wrap(op, err)
+	}
+	if check != nil {
+		if err := check(latest); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := *a
+	out.Updated = a.Updated.UTC()
+	if out.Updated.IsZero() {
+		out.Updated = time.Now().UTC()
+	}
+	// The counter gives the number: one statement both reads and advances it.
+	if err := tx.QueryRow(ctx, `INSERT INTO _restkit_artefact_counters AS c (directory, id, next_version) VALUES ($1, $2, 2)
+		ON CONFLICT (directory, id) DO UPDATE SET next_version = c.next_version + 1
+		RETURNING next_version - 1`, a.Directory, a.ID).Scan(&out.Version); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	out.Created = out.Updated
+	if latest != nil {
+		out.Created = latest.Created
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, formatTime(out.Updated))
+	b.Queue(`INSERT INTO _restkit_artefacts (directory, id, next_version, created, latest, size, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version, latest = excluded.latest, size = excluded.size, updated = excluded.updated`,
+		out.Directory, out.ID, out.Version+1, formatTime(out.Created), out.Version, out.Size, formatTime(out.Updated))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	var freed []string
+	if keep > 0 {
+		var digests []string
+		rows, err := tx.Query(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 AND version IN (
+			SELECT version FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 ORDER BY version DESC OFFSET $3)
+			RETURNING sha256`, out.Directory, out.ID, int64(keep))
+		if err == nil {
+			digests, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			return nil, nil, wrap(op, err)
+		}
+		if freed, err = unreferenced(ctx, tx, digests); err != nil {
+			return nil, nil, wrap(op, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	return &out, freed, nil
+}
+
+// unreferenced returns the digests among ds that no version references, in the
+// order of their first appearance.
+func unreferenced(ctx context.Context, tx pgx.Tx, ds []string) ([]string, error) {
+	var uniq []string
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if !seen[d] {
+			seen[d] = true
+			uniq = append(uniq, d)
+		}
+	}
+	if len(uniq) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT d FROM unnest($1::text[]) WITH ORDINALITY AS u(d, i)
+		WHERE NOT EXISTS (SELECT 1 FROM _restkit_artefact_versions WHERE sha256 = u.d) ORDER BY i`, uniq)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
+}
+
+// FindArtefact returns one version, or the latest for version 0.
+func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
+	if !storable(dir, id) {
+		return nil, artefactNotFound(dir, id, version)
+	}
+	var row pgx.Row
+	if version > 0 {
+		row = s.pool.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+` WHERE v.directory = $1 AND v.id = $2 AND v.version = $3`, dir, id, version)
+	} else {
+		row = s.pool.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+` WHERE a.directory = $1 AND a.id = $2 AND v.version = a.latest`, dir, id)
+	}
+	a, err := scanArtefact(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, artefactNotFound(dir, id, version)
+	}
+	if err != nil {
+		return nil, wrap("postgres.FindArtefact", err)
+	}
+	return a, nil
+}
+
+func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...any) ([]*restkit.Artefact, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := []*restkit.Artefact{}
+	for rows.Next() {
+		a, err := scanArtefact(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return out, nil
+}
+
+// ListVersions returns every version of an artefact, newest first.
+func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
+	if !storable(dir, id) {
+		return nil, artefactNotFound(dir, id, 0)
+	}
+	out, err := s.queryArtefacts(ctx, "postgres.ListVersions", `SELECT `+versionColumns+versionJoin+
+		` WHERE v.directory = $1 AND v.id = $2 ORDER BY v.version DESC`, dir, id)
+	if err == nil && len(out) == 0 {
+		return nil, artefactNotFound(dir, id, 0)
+	}
+	return out, err
+}
+
+// FindByDigest returns every version with the content, by directory, id and version.
+func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Artefact, error) {
+	if !storable(sha256) {
+		return []*restkit.Artefact{}, nil
+	}
+	return s.queryArtefacts(ctx, "postgres.FindByDigest", `SELECT `+versionColumns+versionJoin+
+		` WHERE v.sha256 = $1 ORDER BY v.directory, v.id, v.version`, sha256)
+}
+
+// artefactSorts maps a sort name to its column in _restkit_artefacts.
+var artefactSorts = map[string]string{"name": "a.id", "updated": "a.updated", "size": "a.size"}
+
+// ListArtefacts returns a page of a directory's latest versions, by keyset on
+// (sort column, id) — one row comparison, (col, id) > (value, id), which the index
+// on (directory, col, id) seeks to: an index range scan at any depth.
+func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
+	sortName, desc := strings.CutPrefix(q.Sort, "-")
+	if sortName == "" {
+		sortName = "name"
+	}
+	col, ok := artefactSorts[sortName]
+	if !ok {
+		return nil, restkit.Errorf(restkit.Invalid, "sort must be name, updated or size, with - for descending")
+	}
+	if !storable(dir, q.Prefix) || (q.After != nil && !storable(q.After.ID)) {
+		return &restkit.ArtefactPage{Artefacts: []*restkit.Artefact{}}, nil
+	}
+	var b strings.Builder
+	var p params
+	b.WriteString(`SELECT ` + versionColumns + versionJoin + ` WHERE a.directory = ` + p.add(dir) + ` AND v.version = a.latest`)
+	if q.Prefix != "" {
+		b.WriteString(` AND a.id >= ` + p.add(q.Prefix))
+		if upper, ok := prefixUpper(q.Prefix); ok {
+			b.WriteString(` AND a.id < ` + p.add(upper))
+		}
+	}
+	cmp, dir2 := ">", "ASC"
+	if desc {
+		cmp, dir2 = "<", "DESC"
+	}
+	if c := q.After; c != nil {
+		if col == "a.id" {
+			b.WriteString(` AND a.id ` + cmp + ` ` + p.add(c.ID))
+		} else {
+			var v any
+			switch x := c.Value.(type) {
+			case time.Time:
+				v = formatTime(x)
+			case int:
+				v = int64(x)
+			default:
+				v = x
+			}
+			b.WriteString(` AND (` + col + `, a.id) ` + cmp + ` (` + p.add(v) + `, ` + p.add(c.ID) + `)`)
+		}
+	}
+	b.WriteString(` ORDER BY ` + col + ` ` + dir2)
+	if col != "a.id" {
+		b.WriteString(`, a.id ` + dir2)
+	}
+	if q.Limit > 0 {
+		b.WriteString(` LIMIT ` + p.add(int64(q.Limit)+1))
+	}
+	out, err := s.queryArtefacts(ctx, "postgres.ListArtefacts", b.String(), p.args...)
+	if err != nil {
+		return nil, err
+	}
+	page := &restkit.ArtefactPage{Artefacts: out}
+	if q.Limit > 0 && len(out) > q.Limit {
+		page.More, page.Artefacts = true, out[:q.Limit]
+	}
+	return page, nil
+}
+
+// ListDirectories summarises every directory.
+func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
+	const op = "postgres.ListDirectories"
+	rows, err := s.pool.Query(ctx, `SELECT directory, count(*), sum(size)::bigint, max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := []*restkit.DirectoryInfo{}
+	for rows.Next() {
+		d := &restkit.DirectoryInfo{}
+		var updated string
+		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
+			return nil, wrap(op, err)
+		}
+		if d.Updated, err = parseTime(updated); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, d)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// DeleteArtefacts deletes a version, an artefact or a directory, holding its lock.
+func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
+	const op = "postgres.DeleteArtefacts"
+	notFound := func() error {
+		if id == "" {
+			return restkit.Errorf(restkit.NotFound, "no directory %s", dir)
+		}
+		return artefactNotFound(dir, id, version)
+	}
+	if !storable(dir, id) {
+		return nil, notFound()
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := s.lockArtefact(ctx, tx, dir, id); err != nil {
+		return nil, wrap(op, err)
+	}
+	var p params
+	where := `directory = ` + p.add(dir)
+	if id != "" {
+		where += ` AND id = ` + p.add(id)
+	}
+	if version > 0 {
+		where += ` AND version = ` + p.add(version)
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where+` RETURNING sha256`, p.args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	digests, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if len(digests) == 0 {
+		return nil, notFound()
+	}
+	if version > 0 {
+		// The artefact keeps its row while versions remain; its latest-version copy
+		// moves to the newest one left. Without versions left, it goes.
+		tag, err := tx.Exec(ctx, `UPDATE _restkit_artefacts AS a SET latest = v.version, size = v.size, updated = v.stored
+			FROM (SELECT version, size, stored FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 ORDER BY version DESC LIMIT 1) AS v
+			WHERE a.directory = $1 AND a.id = $2`, dir, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			_, err = tx.Exec(ctx, `DELETE FROM _restkit_artefacts WHERE directory = $1 AND id = $2`, dir, id)
+		}
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+	} else if _, err := tx.Exec(ctx, `DELETE FROM _restkit_artefacts WHERE `+where, p.args...); err != nil {
+		return nil, wrap(op, err)
+	}
+	freed, err := unreferenced(ctx, tx, digests)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	return freed, nil
+}
+
+// Referenced reports whether any version has the digest.
+func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
+	if !storable(sha256) {
+		return false, nil
+	}
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM _restkit_artefact_versions WHERE sha256 = $1)`, sha256).Scan(&ok); err != nil {
+		return false, wrap("postgres.Referenced", err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,274 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// historySuffix names the history table of a resource: "<StoreName>__history".
+const historySuffix = "__history"
+
+// history is the history table of a resource declared with History, and its SQL.
+// See restkit.HistoryStore for what it holds.
+type history struct {
+	name, q string
+
+	insert string // one revision, replacing one of the same number
+	last   string // the newest rev of a key, for a record created again
+	prune  string // drop revisions of a key older than the newest N
+	purge  string // drop every revision of a key
+	list   string // revisions of a key below a rev, newest first
+	find   string // one revision
+	exists string // whether a key has any revision
+}
+
+const historyCols = "rev, deleted, actor, state, created, updated"
+
+func newHistory(t *table) *history {
+	h := &history{name: t.name + historySuffix, q: quote(t.name + historySuffix)}
+	h.insert = "INSERT INTO " + h.q + " (key, " + historyCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7)" +
+		" ON CONFLICT (key, rev) DO UPDATE SET deleted = excluded.deleted, actor = excluded.actor, state = excluded.state, created = excluded.created, updated = excluded.updated"
+	h.last = "SELECT coalesce(max(rev), 0) FROM " + h.q + " WHERE key = $1"
+	h.prune = "DELETE FROM " + h.q + " WHERE key = $1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = $1 ORDER BY rev DESC LIMIT 1 OFFSET $2)"
+	h.purge = "DELETE FROM " + h.q + " WHERE key = $1"
+	h.list = "SELECT " + historyCols + " FROM " + h.q + " WHERE key = $1 AND rev < $2 ORDER BY rev DESC LIMIT $3"
+	h.find = "SELECT " + historyCols + " FROM " + h.q + " WHERE key = $1 AND rev = $2"
+	h.exists = "SELECT EXISTS (SELECT 1 FROM " + h.q + " WHERE key = $1)"
+	return h
+}
+
+// historySQL creates the history table of res. The key column is typed like the key;
+// state is the JSON object of the revision's values, as a noun's state is stored.
+func historySQL(res *restkit.Resource) string {
+	name := res.StoreName + historySuffix
+	return "CREATE TABLE " + quote(name) + ` (
+	key     ` + kindOf(res.KeyField().Type).sqlType() + ` NOT NULL,
+	rev     bigint NOT NULL,
+	deleted boolean NOT NULL,
+	actor   text NOT NULL,
+	state   text NOT NULL,
+	created text NOT NULL,
+	updated text NOT NULL,
+	CONSTRAINT ` + quote(keyConstraint(name)) + ` PRIMARY KEY (key, rev)
+)`
+}
+
+// historyClashes refuses a resource whose table name is another resource's history
+// table ("cars__history" next to cars with history: true).
+func historyClashes(resources []*restkit.Resource) []restkit.FieldError {
+	names := map[string]*restkit.Resource{}
+	for _, res := range resources {
+		names[res.StoreName] = res
+	}
+	var problems []restkit.FieldError
+	for _, res := range resources {
+		if other := names[res.StoreName+historySuffix]; res.History && other != nil {
+			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
+				"%s: the table name %q is the history table of %s; rename one of them", label(other), other.StoreName, label(res))})
+		}
+	}
+	return problems
+}
+
+// history creates the history table of a resource declared with History, inside
+// Migrate's transaction. It is additive: a table already there is kept, and turning
+// History off later leaves it alone. A table whose key column has another type (the
+// key changed while history was off) is refused.
+func (m *migration) history(ctx context.Context) error {
+	name := m.name + historySuffix
+	cols, err := tableColumns(ctx, m.tx, name)
+	if err != nil {
+		return err
+	}
+	typ, ok := cols["key"]
+	if !ok {
+		return m.exec(ctx, historySQL(m.res))
+	}
+	if want := kindOf(m.res.KeyField().Type).sqlType(); typ != want {
+		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
+			name, typ, m.res.Key, m.res.KeyField().Type, m.s.hint("DROP TABLE "+m.s.qs+"."+quote(name)))
+	}
+	return nil
+}
+
+// continueNumbering gives a record created under key k the revision after the
+// newest one its history holds, if any, so that (key, rev) stays unique in history
+// across a delete and a re-create.
+func (h *history) continueNumbering(ctx context.Context, tx pgx.Tx, k any, rec *restkit.Record) error {
+	var last int64
+	if err := tx.QueryRow(ctx, h.last, k).Scan(&last); err != nil {
+		return err
+	}
+	if last > 0 {
+		rec.Rev = last + 1
+	}
+	return nil
+}
+
+// append writes one revision inside WriteRecord's transaction and prunes the key's
+// history to keep revisions when keep > 0.
+func (h *history) append(ctx context.Context, tx pgx.Tx, k any, rev *restkit.Revision, keep int) error {
+	state, err := encodeState(rev.Values)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, h.insert, k, rev.Rev, rev.Deleted, rev.Actor, state, formatTime(rev.Created), formatTime(rev.Updated)); err != nil {
+		return err
+	}
+	if keep > 0 {
+		if _, err := tx.Exec(ctx, h.prune, k, int64(keep-1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanRevision reads one row of historyCols, decoding the values through the
+// resource's current declaration (values of fields no longer declared are dropped).
+func scanRevision(row pgx.Row, res *restkit.Resource) (*restkit.Revision, error) {
+	var state, created, updated string
+	rev := &restkit.Revision{}
+	if err := row.Scan(&rev.Rev, &rev.Deleted, &rev.Actor, &state, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if rev.Values, err = decodeState(state, res.Field); err != nil {
+		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
+	}
+	if rev.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if rev.Updated, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return rev, nil
+}
+
+// historyOf returns the table and canonical key for a history call; ok is false
+// when no revision can exist: the resource keeps no history, or the key is text
+// PostgreSQL could not have stored.
+func (s *Store) historyOf(res *restkit.Resource, key any, op string) (t *table, k any, ok bool, err error) {
+	t, err = s.tableOf(res, op)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	k, err = t.res.CanonicalKey(key)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if ks, isText := k.(string); isText && textProblem(ks) != "" {
+		return t, k, false, nil
+	}
+	return t, k, t.hist != nil, nil
+}
+
+// ListRevisions returns a record's revisions newest first (see restkit.HistoryStore).
+func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key any, before int64, limit int) ([]*restkit.Revision, bool, error) {
+	const op = "postgres.ListRevisions"
+	t, k, ok, err := s.historyOf(res, key, op)
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		return nil, false, t.res.NoRevisions(k)
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	var n *int64 // NULL: no limit
+	if limit > 0 {
+		n = new(int64(limit) + 1) // one more tells whether there are more
+	}
+	rows, err := s.pool.Query(ctx, t.hist.list, k, before, n)
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	defer rows.Close()
+	var revs []*restkit.Revision
+	for rows.Next() {
+		rev, err := scanRevision(rows, t.res)
+		if err != nil {
+			return nil, false, wrap(op, err)
+		}
+		revs = append(revs, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrap(op, err)
+	}
+	more := false
+	if limit > 0 && len(revs) > limit {
+		revs, more = revs[:limit], true
+	}
+	if len(revs) == 0 {
+		var exists bool
+		if err := s.pool.QueryRow(ctx, t.hist.exists, k).Scan(&exists); err != nil {
+			return nil, false, wrap(op, err)
+		}
+		if !exists {
+			return nil, false, t.res.NoRevisions(k)
+		}
+	}
+	return revs, more, nil
+}
+
+// FindRevision returns one revision of a record (see restkit.HistoryStore).
+func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any, rev int64) (*restkit.Revision, error) {
+	const op = "postgres.FindRevision"
+	t, k, ok, err := s.historyOf(res, key, op)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, t.res.NoRevision(k, rev)
+	}
+	r, err := scanRevision(s.pool.QueryRow(ctx, t.hist.find, k, rev), t.res)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, t.res.NoRevision(k, rev)
+		}
+		return nil, wrap(op, err)
+	}
+	return r, nil
+}
+
+// PurgeHistory deletes every revision of a record (see restkit.HistoryStore). It
+// takes the record's lock, so it never runs in the middle of a write to the record.
+func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any) error {
+	const op = "postgres.PurgeHistory"
+	t, k, ok, err := s.historyOf(res, key, op)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return t.res.NoRevisions(k)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lock(ctx, tx, s.recordLock(t, k)); err != nil {
+		return wrap(op, err)
+	}
+	tag, err := tx.Exec(ctx, t.hist.purge, k)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return t.res.NoRevisions(k)
+	}
+	return wrap(op, tx.Commit(ctx))
+}
+
+// tombstone is the revision a delete of cur (at curRev, created curCreated, with
+// curValues) appends.
+func tombstone(curRev int64, curCreated time.Time, curValues map[string]any) *restkit.Revision {
+	return &restkit.Revision{Record: restkit.Record{Values: curValues, Rev: curRev + 1, Created: curCreated, Updated: time.Now().UTC()}, Deleted: true}
+}

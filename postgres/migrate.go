@@ -1,0 +1,543 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Migrate brings the database in line with a prepared schema, in one transaction
+// holding the schema's advisory lock, so that nodes starting together migrate one
+// after the other and each later one finds the work done: it creates missing tables,
+// adds columns for new fields (existing rows take the field's default), and creates
+// or drops indexes as fields become or stop being unique, sortable or filterable. It
+// refuses destructive or ambiguous changes — a field removed or retyped, the key
+// changed, a new required field without a default on a table with rows, a new unique
+// field with duplicate values, a name PostgreSQL would truncate — with an Invalid
+// error naming each (Fields: "<table>.<field>") and saying what to do; then nothing
+// is changed: PostgreSQL's DDL is transactional. Migrating the same schema again
+// changes nothing. A resource with History also gets its history table (see
+// history.go), which is never dropped.
+func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
+	const op = "postgres.Migrate"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Storage names are unique: Schema.Prepare refuses collisions.
+	var (
+		resources []*restkit.Resource
+		problems  []restkit.FieldError
+	)
+	for _, api := range sc.APIs {
+		for _, res := range api.Resources {
+			if res.StoreName == "" || res.KeyField() == nil {
+				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
+			}
+			name := res.StoreName
+			if res.History {
+				name += historySuffix
+			}
+			if len(name) > maxIdent {
+				problems = append(problems, restkit.FieldError{Field: res.StoreName, Message: fmt.Sprintf(
+					"%s: the table name %q is longer than the %d bytes PostgreSQL keeps; rename the resource or its API", label(res), name, maxIdent)})
+			}
+			resources = append(resources, res)
+		}
+	}
+	problems = append(problems, historyClashes(resources)...)
+	if len(problems) > 0 {
+		return refusal(problems)
+	}
+	err := s.locked(ctx, func(tx pgx.Tx) error {
+		for _, res := range resources {
+			m := &migration{s: s, tx: tx, res: res, name: res.StoreName, q: quote(res.StoreName)}
+			if err := m.run(ctx); err != nil {
+				return err
+			}
+			if res.History && len(m.problems) == 0 {
+				if err := m.history(ctx); err != nil {
+					return err
+				}
+			}
+			problems = append(problems, m.problems...)
+		}
+		for _, api := range sc.APIs {
+			for _, n := range api.Nouns {
+				p, err := s.checkNoun(ctx, tx, n)
+				if err != nil {
+					return err
+				}
+				problems = append(problems, p...)
+			}
+		}
+		if len(problems) > 0 {
+			return refusal(problems)
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap(op, err)
+	}
+
+	old := *s.tables.Load()
+	next := make(map[string]*table, len(old)+len(resources))
+	for name, t := range old {
+		next[name] = t
+	}
+	for _, res := range resources {
+		next[res.StoreName] = newTable(res)
+	}
+	s.tables.Store(&next)
+	return nil
+}
+
+// checkNoun compares a noun's stored state with its declaration. A field declared
+// since the state was written is additive (it reads as its default); a stored value
+// whose field was removed, or that no longer fits its field's type or constraints, is
+// a destructive change and refused: dropping it silently would lose device state.
+func (s *Store) checkNoun(ctx context.Context, tx pgx.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
+	var state string
+	err := tx.QueryRow(ctx, `SELECT state FROM _restkit_nouns WHERE name = $1`, n.StoreName).Scan(&state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(state))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
+	}
+	reset := s.hint("DELETE FROM " + s.qs + "._restkit_nouns WHERE name = " + quoteLiteral(n.StoreName))
+	var problems []restkit.FieldError
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := raw[name]
+		f := n.Field(name)
+		why := ""
+		if f == nil {
+			why = "was removed from the declaration"
+		} else if cv, verr := f.Canonical(v); verr != nil {
+			why = "no longer fits the declaration: the stored value " + verr.Message
+		} else if msg := f.Check(cv); cv != nil && msg != "" {
+			why = "no longer fits the declaration: the stored value " + msg
+		}
+		if why != "" {
+			problems = append(problems, restkit.FieldError{Field: n.StoreName + "." + name, Message: fmt.Sprintf(
+				"noun %s: field %q %s but the stored state holds %v; restore the field, or reset the noun to its defaults: %s",
+				n.Name, name, why, v, reset)})
+		}
+	}
+	return problems, nil
+}
+
+// hint is how a refusal shows SQL for the operator to run: in psql, connected to the
+// store's database (the URL, which may hold a password, is never repeated).
+func (s *Store) hint(sql string) string { return "in psql, run " + sql + ";" }
+
+func refusal(problems []restkit.FieldError) error {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Message
+	}
+	return &restkit.Error{Kind: restkit.Invalid, Message: strings.Join(msgs, "\n"), Fields: problems}
+}
+
+// label names a resource in messages: "resource cars", or "resource people (table
+// v1_people)" when the table name differs.
+func label(res *restkit.Resource) string {
+	if res.Name == res.StoreName {
+		return "resource " + res.Name
+	}
+	return "resource " + res.Name + " (table " + res.StoreName + ")"
+}
+
+// migration is the work on one resource's table inside Migrate's transaction.
+type migration struct {
+	s        *Store
+	tx       pgx.Tx
+	res      *restkit.Resource
+	name, q  string
+	problems []restkit.FieldError
+}
+
+type storedField struct {
+	typ restkit.FieldType
+	key bool
+}
+
+func (m *migration) refuse(field, format string, args ...any) {
+	where := m.name
+	if field != "" {
+		where += "." + field
+	}
+	m.problems = append(m.problems, restkit.FieldError{Field: where, Message: label(m.res) + ": " + fmt.Sprintf(format, args...)})
+}
+
+func (m *migration) exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.Exec(ctx, query, args...)
+	return err
+}
+
+func (m *migration) run(ctx context.Context) error {
+	columns, err := tableColumns(ctx, m.tx, m.name)
+	if err != nil {
+		return err
+	}
+	stored, err := m.stored(ctx)
+	if err != nil {
+		return err
+	}
+	if len(columns) == 0 {
+		if len(stored) > 0 { // the table was dropped by hand: start over
+			if err := m.exec(ctx, `DELETE FROM _restkit_fields WHERE store_name = $1`, m.name); err != nil {
+				return err
+			}
+		}
+		if err := m.exec(ctx, m.createSQL()); err != nil {
+			return err
+		}
+		if err := m.indexes(ctx, nil); err != nil {
+			return err
+		}
+		return m.writeMeta(ctx)
+	}
+	if len(stored) == 0 {
+		m.refuse("", "table %q exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource", m.name)
+		return nil
+	}
+	existing, err := m.existingIndexes(ctx, columns, stored)
+	if err != nil {
+		return err
+	}
+
+	kf := m.res.KeyField()
+	var storedKey string
+	for name, sf := range stored {
+		if sf.key {
+			storedKey = name
+		}
+	}
+	if storedKey != kf.Name || stored[storedKey].typ != kf.Type {
+		m.refuse(kf.Name, "the key changed from %q (%s) to %q (%s), but the table is keyed by %q; restore the key, or declare a new resource and copy the records into it",
+			storedKey, stored[storedKey].typ, kf.Name, kf.Type, storedKey)
+		return nil
+	}
+
+	names := make([]string, 0, len(stored))
+	for name := range stored {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sf := stored[name]
+		if sf.key {
+			continue
+		}
+		if _, ok := columns[name]; !ok {
+			continue // the column was dropped by hand; forget it
+		}
+		f := m.res.Field(name)
+		switch {
+		case f == nil:
+			m.refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
+				name, m.dropColumnHint(name))
+		case f.Type != sf.typ && !(kindOf(f.Type) == kText && kindOf(sf.typ) == kText):
+			m.refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
+				name, sf.typ, f.Type, sf.typ, m.dropColumnHint(name))
+		}
+	}
+
+	hasRows := -1
+	for _, f := range m.res.Fields {
+		if f.Name == m.res.Key {
+			continue
+		}
+		_, known := stored[f.Name]
+		colType, inTable := columns[f.Name]
+		want := kindOf(f.Type).sqlType()
+		switch {
+		case known && inTable:
+			continue
+		case inTable && colType != want:
+			m.refuse(f.Name, "field %q is new, but the table already has a column %q of type %s, not %s; rename the field, or drop the column yourself: %s",
+				f.Name, f.Name, colType, want, m.dropColumnHint(f.Name))
+			continue
+		case inTable: // a column of the right type, added by hand: adopt it
+			continue
+		}
+		if hasRows < 0 {
+			var b bool
+			if err := m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&b); err != nil {
+				return err
+			}
+			hasRows = 0
+			if b {
+				hasRows = 1
+			}
+		}
+		if f.Required && f.Default == nil && hasRows == 1 {
+			m.refuse(f.Name, "new field %q is required and has no default, but the table already holds records; give the field a default, or make it optional", f.Name)
+			continue
+		}
+		add := `ALTER TABLE ` + m.q + ` ADD COLUMN ` + quote(f.Name) + ` ` + want
+		if f.Default != nil && hasRows == 1 {
+			// A constant default fills the existing rows without rewriting the table
+			// (PostgreSQL ≥ 11 keeps it as the column's "missing value"); dropping it
+			// afterwards keeps those values and leaves new rows to the store.
+			lit, msg := literal(f)
+			if msg != "" {
+				m.refuse(f.Name, "the default of new field %q %s", f.Name, msg)
+				continue
+			}
+			if err := m.exec(ctx, add+` DEFAULT `+lit); err != nil {
+				return err
+			}
+			if err := m.exec(ctx, `ALTER TABLE `+m.q+` ALTER COLUMN `+quote(f.Name)+` DROP DEFAULT`); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := m.exec(ctx, add); err != nil {
+			return err
+		}
+	}
+	if len(m.problems) > 0 {
+		return nil
+	}
+	if err := m.indexes(ctx, existing); err != nil {
+		return err
+	}
+	return m.writeMeta(ctx)
+}
+
+// literal writes a field's default as an SQL constant of its column's type, or says
+// why it cannot be stored.
+func literal(f *restkit.Field) (string, string) {
+	v, verr := f.Canonical(f.Default)
+	if verr != nil {
+		return "", verr.Message
+	}
+	switch x := encode(v).(type) {
+	case string:
+		if msg := textProblem(x); msg != "" {
+			return "", msg
+		}
+		return quoteLiteral(x), ""
+	case int64:
+		return strconv.FormatInt(x, 10), ""
+	case float64:
+		return quoteLiteral(strconv.FormatFloat(x, 'g', -1, 64)) + "::double precision", ""
+	case bool:
+		return strconv.FormatBool(x), ""
+	}
+	return "", fmt.Sprintf("has the unexpected type %T", v)
+}
+
+// tableColumns returns the columns of a table in the store's schema, each with its
+// type as kind.sqlType writes it (text columns with their collation); none when the
+// table does not exist.
+func tableColumns(ctx context.Context, tx querier, table string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(co.collname, '')
+		FROM pg_attribute a
+		JOIN pg_class c ON c.oid = a.attrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_collation co ON co.oid = a.attcollation
+		WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]string{}
+	for rows.Next() {
+		var name, typ, coll string
+		if err := rows.Scan(&name, &typ, &coll); err != nil {
+			return nil, err
+		}
+		if coll != "" {
+			typ += " COLLATE " + quote(coll)
+		}
+		cols[name] = typ
+	}
+	return cols, rows.Err()
+}
+
+// stored returns what _restkit_fields records for the table.
+func (m *migration) stored(ctx context.Context) (map[string]storedField, error) {
+	rows, err := m.tx.Query(ctx, `SELECT field, type, is_key FROM _restkit_fields WHERE store_name = $1`, m.name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]storedField{}
+	for rows.Next() {
+		var name, typ string
+		var key bool
+		if err := rows.Scan(&name, &typ, &key); err != nil {
+			return nil, err
+		}
+		out[name] = storedField{typ: restkit.FieldType(typ), key: key}
+	}
+	return out, rows.Err()
+}
+
+func (m *migration) createSQL() string {
+	kf := m.res.KeyField()
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + kindOf(kf.Type).sqlType() + " NOT NULL")
+	for _, f := range m.res.Fields {
+		if f.Name != kf.Name {
+			b.WriteString(",\n\t" + quote(f.Name) + " " + kindOf(f.Type).sqlType())
+		}
+	}
+	b.WriteString(",\n\t_rev bigint NOT NULL,\n\t_created text NOT NULL,\n\t_updated text NOT NULL")
+	b.WriteString(",\n\tCONSTRAINT " + quote(keyConstraint(m.name)) + " PRIMARY KEY (" + quote(kf.Name) + ")\n)")
+	return b.String()
+}
+
+// keyConstraint names the primary key of a table: "<table>:key".
+func keyConstraint(table string) string { return shortName(table + ":key") }
+
+// indexName names restkit's indexes: "<table>:<field>:unique" and
+// "<table>:<field>:sort" (shortened with a hash beyond 63 bytes). A colon cannot
+// appear in table or field names, so they never collide with each other or a table.
+func indexName(table, field, what string) string { return shortName(table + ":" + field + ":" + what) }
+
+// existingIndexes returns the names of restkit's indexes on the table, with the field
+// each covers: those whose name is one indexName gives for a column or stored field.
+func (m *migration) existingIndexes(ctx context.Context, columns map[string]string, stored map[string]storedField) (map[string]string, error) {
+	candidates := map[string]string{}
+	for _, names := range []map[string]string{columns, keysOf(stored)} {
+		for field := range names {
+			candidates[indexName(m.name, field, "unique")] = field
+			candidates[indexName(m.name, field, "sort")] = field
+		}
+	}
+	rows, err := m.tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`, m.name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		if field, ok := candidates[name]; ok {
+			out[name] = field
+		}
+	}
+	return out, rows.Err()
+}
+
+func keysOf(m map[string]storedField) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = k
+	}
+	return out
+}
+
+// wantIndexes returns the indexes a declaration asks for: name → CREATE statement,
+// and name → field. A unique field gets a UNIQUE index; a sortable or filterable
+// one an index on (field NULLS FIRST, key), exactly the order a keyset page by it
+// walks (NULL first, as restkit.Compare orders) — and a unique field that is also
+// sortable gets both, since PostgreSQL, unlike SQLite, does not append the key to a
+// secondary index.
+func wantIndexes(res *restkit.Resource, table string) (map[string]string, map[string]string) {
+	q := quote(table)
+	key := quote(res.Key)
+	want, fields := map[string]string{}, map[string]string{}
+	for _, f := range res.Fields {
+		if f.Name == res.Key {
+			continue
+		}
+		if f.Unique {
+			name := indexName(table, f.Name, "unique")
+			want[name], fields[name] = "CREATE UNIQUE INDEX "+quote(name)+" ON "+q+" ("+quote(f.Name)+")", f.Name
+		}
+		if f.Sortable || (f.Filterable && !f.Unique) {
+			name := indexName(table, f.Name, "sort")
+			want[name], fields[name] = "CREATE INDEX "+quote(name)+" ON "+q+" ("+quote(f.Name)+" NULLS FIRST, "+key+")", f.Name
+		}
+	}
+	return want, fields
+}
+
+// indexes creates the indexes the declaration asks for and drops restkit's others.
+// A unique index over duplicate values is refused, not an error: each CREATE runs in
+// a savepoint, so its failure leaves the transaction usable.
+func (m *migration) indexes(ctx context.Context, existing map[string]string) error {
+	want, fields := wantIndexes(m.res, m.name)
+	for name := range existing {
+		if _, ok := want[name]; !ok {
+			if err := m.exec(ctx, "DROP INDEX "+quote(name)); err != nil {
+				return err
+			}
+		}
+	}
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := existing[name]; ok {
+			continue
+		}
+		sp, err := m.tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.Exec(ctx, want[name]); err != nil {
+			if rerr := sp.Rollback(ctx); rerr != nil {
+				return rerr
+			}
+			if _, ok := isUnique(err); ok {
+				field := fields[name]
+				m.refuse(field, "field %q is now unique, but the table holds duplicate values of it; remove the duplicates, or leave the field non-unique", field)
+				continue
+			}
+			return err
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMeta records the declaration in _restkit_fields.
+func (m *migration) writeMeta(ctx context.Context) error {
+	if len(m.problems) > 0 {
+		return nil
+	}
+	if err := m.exec(ctx, `DELETE FROM _restkit_fields WHERE store_name = $1`, m.name); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for i, f := range m.res.Fields {
+		b.Queue(`INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES ($1, $2, $3, $4, $5)`,
+			m.name, f.Name, string(f.Type), i, f.Name == m.res.Key)
+	}
+	return m.tx.SendBatch(ctx, b).Close()
+}
+
+// dropColumnHint is the SQL that drops a column (PostgreSQL drops its indexes with it).
+func (m *migration) dropColumnHint(field string) string {
+	return m.s.hint("ALTER TABLE " + m.s.qs + "." + m.q + " DROP COLUMN " + quote(field))
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const (
+	nounFind  = `SELECT state, rev, created, updated FROM _restkit_nouns WHERE name = $1`
+	nounWrite = `INSERT INTO _restkit_nouns (name, state, rev, created, updated) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET state = excluded.state, rev = excluded.rev, created = excluded.created, updated = excluded.updated`
+)
+
+// FindNoun returns the stored state of a noun, NotFound when never written.
+// Members whose field is no longer declared, or whose value no longer fits the
+// field's type, are left out (the noun falls back to unset for them).
+func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
+	rec, err := readNoun(s.pool.QueryRow(ctx, nounFind, n.StoreName), n)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
+		}
+		return nil, wrap("postgres.FindNoun", err)
+	}
+	return rec, nil
+}
+
+// readNoun scans and decodes a row of _restkit_nouns.
+func readNoun(row pgx.Row, n *restkit.Noun) (*restkit.Record, error) {
+	var state, created, updated string
+	rec := &restkit.Record{}
+	if err := row.Scan(&state, &rec.Rev, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if rec.Values, err = decodeState(state, n.Field); err != nil {
+		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
+	}
+	if rec.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if rec.Updated, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// WriteNoun runs change on the noun's state (nil when never written) inside a
+// transaction holding the noun's advisory lock, and stores the result, as
+// WriteRecord does: concurrent writers on any node run one after the other, the
+// first write included. The state is kept as a JSON object; datetimes as RFC 3339
+// strings.
+//
+// Errors: a Change's error, unchanged; Unavailable when the database is busy;
+// Internal for a nil result, a value of an undeclared field or of the wrong type, and
+// database failures.
+func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.Change) (*restkit.Record, error) {
+	const op = "postgres.WriteNoun"
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lock(ctx, tx, s.lockKey("noun", n.StoreName)); err != nil {
+		return nil, wrap(op, err)
+	}
+	cur, err := readNoun(tx.QueryRow(ctx, nounFind+` FOR UPDATE`, n.StoreName), n)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		cur = nil
+	case err != nil:
+		return nil, wrap(op, err)
+	}
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
+	}
+	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
+	rec.Stamp(curRev, curCreated)
+	for name, v := range next.Values {
+		f := n.Field(name)
+		if f == nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
+		}
+		cv, verr := f.Canonical(v)
+		if verr != nil {
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
+		}
+		if cv == nil {
+			continue
+		}
+		rec.Values[name] = cv
+	}
+	data, err := encodeState(rec.Values)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
+	}
+	if _, err := tx.Exec(ctx, nounWrite, n.StoreName, data, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	return rec, nil
+}
+
+// encodeState writes canonical values as the JSON object a noun's state (and a
+// revision in a history table) is stored as: datetimes as RFC 3339 strings, other
+// values as themselves. It is text, not jsonb: JSON's escapes keep any string
+// storable (jsonb refuses \u0000), and the store reads the object whole anyway.
+func encodeState(values map[string]any) (string, error) {
+	state := make(map[string]any, len(values))
+	for name, v := range values {
+		if t, ok := v.(time.Time); ok {
+			state[name] = t.UTC().Format(time.RFC3339Nano)
+		} else {
+			state[name] = v
+		}
+	}
+	data, err := json.Marshal(state)
+	return string(data), err
+}
+
+// decodeState reads what encodeState wrote back into canonical values, through the
+// declaration's fields (field returns nil for a name no longer declared). Members
+// whose field is gone, or whose value no longer fits its type, are left out.
+func decodeState(state string, field func(name string) *restkit.Field) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	values := make(map[string]any, len(raw))
+	for name, v := range raw {
+		f := field(name)
+		if f == nil {
+			continue
+		}
+		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+			values[name] = cv
+		}
+	}
+	return values, nil
+}

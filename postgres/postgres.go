@@ -1,0 +1,431 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is a restkit.Store on a PostgreSQL database, in the schema its connections'
+// search_path names first. Several Stores — in one process or in several — may share
+// one database: every read-modify-write locks what it changes in PostgreSQL itself.
+// It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string // current_schema() of the connections: where the tables are
+	qs     string // schema, quoted, for the hints in refusals
+
+	tables atomic.Pointer[map[string]*table] // by StoreName; replaced by Migrate
+	mu     sync.Mutex                        // serialises this Store's Migrates
+
+	closeOnce sync.Once
+}
+
+var (
+	_ restkit.Store         = (*Store)(nil)
+	_ restkit.BatchWriter   = (*Store)(nil)
+	_ restkit.HistoryStore  = (*Store)(nil)
+	_ restkit.ArtefactStore = (*Store)(nil)
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	maxConns         int32
+	statementTimeout time.Duration
+}
+
+// WithMaxConns sets the most connections the pool opens; the default is pgxpool's,
+// max(4, GOMAXPROCS), or pool_max_conns from the URL. Every node of a cluster opens
+// its own pool: keep nodes × max conns under the server's max_connections.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(n) } }
+
+// WithStatementTimeout sets statement_timeout on every connection: a statement
+// running (or waiting for a lock) longer fails with Unavailable instead of holding a
+// request forever. The default is 30s; 0 leaves the server's setting. Migrate lifts
+// it for its own transaction, which may build indexes on large tables.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(o *options) { o.statementTimeout = d }
+}
+
+// DefaultStatementTimeout is the statement_timeout Open sets unless told otherwise.
+const DefaultStatementTimeout = 30 * time.Second
+
+const metaSQL = `
+CREATE TABLE IF NOT EXISTS _restkit_fields (
+	store_name text COLLATE "C" NOT NULL,
+	field      text COLLATE "C" NOT NULL,
+	type       text NOT NULL,
+	position   integer NOT NULL,
+	is_key     boolean NOT NULL,
+	PRIMARY KEY (store_name, field)
+);
+CREATE TABLE IF NOT EXISTS _restkit_nouns (
+	name    text COLLATE "C" PRIMARY KEY,
+	state   text NOT NULL,
+	rev     bigint NOT NULL,
+	created text NOT NULL,
+	updated text NOT NULL
+);
+` + artefactSQL
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a key=value
+// connection string, as libpq takes; search_path=NAME in it chooses the schema),
+// checks that it answers and creates the store's own tables if they are missing. Call
+// Migrate before using resources; Close when done.
+//
+// Errors: Invalid for a URL that cannot be parsed or a search_path that names no
+// existing schema; Unavailable when the server cannot be reached; Internal otherwise.
+// Messages never hold the password.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	const op = "postgres.Open"
+	o := options{statementTimeout: DefaultStatementTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &restkit.Error{Kind: restkit.Invalid, Op: op, Err: err, Message: "postgres: the connection URL cannot be parsed"}
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	if o.statementTimeout > 0 {
+		rp["statement_timeout"] = strconv.FormatInt(o.statementTimeout.Milliseconds(), 10)
+	}
+	if rp["application_name"] == "" {
+		rp["application_name"] = "restkit"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	s := &Store{pool: pool}
+	fail := func(err error) (*Store, error) {
+		pool.Close()
+		return nil, err
+	}
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fail(&restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "postgres: the database cannot be reached"})
+	}
+	if schema == nil {
+		return fail(restkit.Errorf(restkit.Invalid, "postgres: the search_path names no existing schema to keep the tables in; create the schema or fix search_path"))
+	}
+	s.schema, s.qs = *schema, quote(*schema)
+	// Several nodes may start at once on a new database: CREATE TABLE IF NOT EXISTS
+	// is not safe against a concurrent one, so it runs under the schema's lock.
+	if err := s.locked(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, metaSQL)
+		return err
+	}); err != nil {
+		return fail(wrap(op, err))
+	}
+	empty := map[string]*table{}
+	s.tables.Store(&empty)
+	return s, nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned. It may be
+// called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(s.pool.Close)
+	return nil
+}
+
+// Ping reports whether the database answers (for /readyz): nil, or Unavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return &restkit.Error{Kind: restkit.Unavailable, Op: "postgres.Ping", Err: err, Message: "the database is unavailable"}
+	}
+	return nil
+}
+
+// Schema returns the PostgreSQL schema the store keeps its tables in.
+func (s *Store) Schema() string { return s.schema }
+
+// locked runs fn in a transaction holding the schema's migration lock, then commits.
+// The lock is a transaction-level advisory lock, released by the commit or rollback:
+// a node that dies in the middle leaves nothing locked.
+func (s *Store) locked(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	// DDL on big tables may take a while, and so may waiting for another node's.
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("migrate")); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// lockKey is the advisory lock key of a thing, named by its parts: a 64-bit FNV-1a
+// hash of the schema and the parts. Advisory locks are per database, so the schema
+// keeps stores in different schemas apart; two things sharing a hash only wait for
+// each other, which costs time, never correctness.
+func (s *Store) lockKey(parts ...string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s.schema))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return int64(h.Sum64())
+}
+
+// tableOf returns the migrated table of res.
+func (s *Store) tableOf(res *restkit.Resource, op string) (*table, error) {
+	t := (*s.tables.Load())[res.StoreName]
+	if t == nil {
+		return nil, restkit.Wrap(op, fmt.Errorf("resource %q is not in the migrated schema", res.StoreName))
+	}
+	return t, nil
+}
+
+// quote quotes an SQL identifier.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// quoteLiteral quotes a string constant (standard_conforming_strings is on in every
+// supported PostgreSQL, so backslashes are ordinary).
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// maxIdent is the longest identifier PostgreSQL keeps (NAMEDATALEN-1 bytes); longer
+// ones are silently truncated, which could make two names one.
+const maxIdent = 63
+
+// shortName returns name when PostgreSQL can keep it whole, else a prefix of it and
+// a hash of the whole, so that distinct long names stay distinct.
+func shortName(name string) string {
+	if len(name) <= maxIdent {
+		return name
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	sum := fmt.Sprintf("~%016x", h.Sum64())
+	cut := maxIdent - len(sum)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + sum
+}
+
+// kind is how a field's canonical value is stored.
+type kind uint8
+
+const (
+	kText kind = iota // string, enum, email, url: text COLLATE "C"
+	kInt              // integer: bigint
+	kReal             // number: double precision
+	kBool             // boolean: boolean
+	kTime             // datetime: text in restkit.TimeLayout, COLLATE "C"
+)
+
+func kindOf(t restkit.FieldType) kind {
+	switch t {
+	case restkit.TypeInteger:
+		return kInt
+	case restkit.TypeNumber:
+		return kReal
+	case restkit.TypeBoolean:
+		return kBool
+	case restkit.TypeDatetime:
+		return kTime
+	}
+	return kText
+}
+
+// sqlType is the column type of a kind, as written in DDL and as columns() reports
+// it back.
+func (k kind) sqlType() string {
+	switch k {
+	case kInt:
+		return "bigint"
+	case kReal:
+		return "double precision"
+	case kBool:
+		return "boolean"
+	}
+	return `text COLLATE "C"`
+}
+
+// arrayType is the type of a parameter holding a list of the kind's values.
+func (k kind) arrayType() string {
+	switch k {
+	case kInt:
+		return "bigint[]"
+	case kReal:
+		return "double precision[]"
+	case kBool:
+		return "boolean[]"
+	}
+	return "text[]"
+}
+
+// encode converts a canonical value to what the column stores.
+func encode(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return formatTime(t)
+	}
+	return v
+}
+
+// decode converts a column value (never nil) back to the canonical value of a field
+// of kind k.
+func decode(k kind, v any) (any, error) {
+	switch k {
+	case kBool:
+		if _, ok := v.(bool); ok {
+			return v, nil
+		}
+	case kTime:
+		if s, ok := v.(string); ok {
+			return parseTime(s)
+		}
+	case kInt:
+		if _, ok := v.(int64); ok {
+			return v, nil
+		}
+	case kReal:
+		if _, ok := v.(float64); ok {
+			return v, nil
+		}
+	case kText:
+		if _, ok := v.(string); ok {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("column holds %T, not a %s value", v, k.sqlType())
+}
+
+// textProblem says why PostgreSQL cannot hold s as text, or "": text is valid UTF-8
+// (in a UTF8 database) and never holds NUL.
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain NUL characters"
+	}
+	return ""
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(restkit.TimeLayout) }
+
+// parseTime reads restkit.TimeLayout text. The common case — four-digit year, UTC,
+// nine fraction digits, as formatTime writes — is parsed by hand, several times faster
+// than time.Parse; anything else falls back to it.
+func parseTime(s string) (time.Time, error) {
+	if len(s) == 30 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z' {
+		y, ok1 := digits(s[0:4])
+		mo, ok2 := digits(s[5:7])
+		d, ok3 := digits(s[8:10])
+		h, ok4 := digits(s[11:13])
+		mi, ok5 := digits(s[14:16])
+		sec, ok6 := digits(s[17:19])
+		ns, ok7 := digits(s[20:29])
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), nil
+		}
+	}
+	t, err := time.Parse(restkit.TimeLayout, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int(c)
+	}
+	return n, true
+}
+
+// prefixUpper returns the smallest string greater than every string starting with p
+// in code point order (which is byte order of UTF-8, and so COLLATE "C" order), or
+// false when there is none. It increments the last code point rather than the last
+// byte, as SQLite's store does, because PostgreSQL refuses a parameter that is not
+// valid UTF-8: "ü" (C3 BC) gives "ý" (C3 BD), and a trailing U+10FFFF is dropped and
+// the code point before it incremented.
+func prefixUpper(p string) (string, bool) {
+	rs := []rune(p)
+	for len(rs) > 0 {
+		last := rs[len(rs)-1]
+		switch {
+		case last >= utf8.MaxRune:
+			rs = rs[:len(rs)-1]
+			continue
+		case last == 0xD7FF: // the surrogates cannot be encoded
+			rs[len(rs)-1] = 0xE000
+		default:
+			rs[len(rs)-1] = last + 1
+		}
+		return string(rs), true
+	}
+	return "", false
+}
+
+// isUnique reports whether err is a unique violation, and of which constraint.
+func isUnique(err error) (constraint string, ok bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}
+
+// wrap is restkit.Wrap, except that the failures a client may retry — a statement
+// timeout, a lock timeout, a deadlock or serialization failure, a lost connection —
+// are Unavailable ("the database is busy; try again"), not Internal. SQL and server
+// messages stay in Err, for logs only.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *restkit.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57014", "55P03", "40001", "40P01", "57P01", "57P02", "57P03", "53300":
+			// query_canceled (statement_timeout), lock_not_available, serialization_failure,
+			// deadlock_detected, admin_shutdown, crash_shutdown, cannot_connect_now,
+			// too_many_connections
+			return &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "the database is busy; try again"}
+		}
+		return restkit.Wrap(op, err)
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "the database is busy; try again"}
+	}
+	return restkit.Wrap(op, err)
+}

@@ -1,0 +1,405 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"restkit"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// table is a migrated resource: its columns and the SQL of its statements. pgx
+// prepares each statement once per connection and keeps it (its statement cache), so
+// the text is all the store holds.
+type table struct {
+	res    *restkit.Resource // the declaration adopted by Migrate
+	name   string            // StoreName
+	q      string            // quoted table name
+	cols   []column          // the key first, then the other fields in declaration order
+	byName map[string]int    // field name → index in cols
+
+	selectList string // the columns of a record, as SELECT lists them
+	find       string // SELECT … WHERE key = $1
+	lockFind   string // the same, FOR UPDATE
+	insert     string
+	update     string
+	delete     string
+
+	unique map[string]string // unique index name → field, to name the field of a violation
+	hist   *history          // the history table, when the resource keeps History
+}
+
+type column struct {
+	field *restkit.Field
+	name  string
+	q     string // quoted
+	kind  kind
+	key   bool
+}
+
+// newTable lays out the table of res and writes its statements.
+func newTable(res *restkit.Resource) *table {
+	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}, unique: map[string]string{}}
+	kf := res.KeyField()
+	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: kindOf(kf.Type), key: true})
+	for _, f := range res.Fields {
+		if f.Name != res.Key {
+			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: kindOf(f.Type)})
+		}
+		if f.Unique {
+			t.unique[indexName(t.name, f.Name, "unique")] = f.Name
+		}
+	}
+	names := make([]string, 0, len(t.cols)+3)
+	var marks, sets []string
+	for i, c := range t.cols {
+		t.byName[c.name] = i
+		names = append(names, c.q)
+		marks = append(marks, "$"+strconv.Itoa(i+1))
+		if !c.key {
+			sets = append(sets, c.q+" = $"+strconv.Itoa(i+1))
+		}
+	}
+	n := len(t.cols)
+	for i, c := range []string{"_rev", "_created", "_updated"} {
+		marks = append(marks, "$"+strconv.Itoa(n+i+1))
+		sets = append(sets, c+" = $"+strconv.Itoa(n+i+1))
+	}
+	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
+	key := t.cols[0].q
+	t.find = "SELECT " + t.selectList + " FROM " + t.q + " WHERE " + key + " = $1"
+	t.lockFind = t.find + " FOR UPDATE"
+	t.insert = "INSERT INTO " + t.q + " (" + t.selectList + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	t.update = "UPDATE " + t.q + " SET " + strings.Join(sets, ", ") + " WHERE " + key + " = $1"
+	t.delete = "DELETE FROM " + t.q + " WHERE " + key + " = $1"
+	if res.History {
+		t.hist = newHistory(t)
+	}
+	return t
+}
+
+// scanRow reads one row into a record.
+func (t *table) scanRow(row pgx.Row) (*restkit.Record, error) {
+	vals := make([]any, len(t.cols)+3)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := row.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	rec := &restkit.Record{}
+	return rec, t.decodeInto(rec, vals)
+}
+
+// decodeInto fills rec from one scanned row.
+func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
+	rec.Values = make(map[string]any, len(t.cols))
+	for i := range t.cols {
+		v := vals[i]
+		if v == nil {
+			continue
+		}
+		c := &t.cols[i]
+		dv, err := decode(c.kind, v)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+		}
+		rec.Values[c.name] = dv
+	}
+	n := len(t.cols)
+	rev, ok := vals[n].(int64)
+	created, ok2 := vals[n+1].(string)
+	updated, ok3 := vals[n+2].(string)
+	if !ok || !ok2 || !ok3 {
+		return fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
+	}
+	var err error
+	rec.Rev = rev
+	if rec.Created, err = parseTime(created); err != nil {
+		return err
+	}
+	if rec.Updated, err = parseTime(updated); err != nil {
+		return err
+	}
+	return nil
+}
+
+// FindRecord returns the record with the key: NotFound when absent, Invalid when
+// the key is not of the key's type.
+func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
+	const op = "postgres.FindRecord"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.res.CanonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if ks, ok := k.(string); ok && textProblem(ks) != "" {
+		return nil, t.res.NotFound(k) // no such key can have been stored
+	}
+	rec, err := t.scanRow(s.pool.QueryRow(ctx, t.find, k))
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, t.res.NotFound(k)
+		}
+		return nil, wrap(op, err)
+	}
+	return rec, nil
+}
+
+// WriteRecord runs change inside a transaction and stores its decision (see
+// restkit.Store): BEGIN; lock the key; SELECT the current row FOR UPDATE; change;
+// INSERT, UPDATE or DELETE; COMMIT. The key's lock is a transaction-level advisory
+// lock, taken before the row is read, so that writers of one key — in this process
+// or on another node — run one after the other even while the row does not exist
+// yet, and a read-modify-write through change never loses a concurrent update (see
+// the package doc).
+//
+// Errors: a Change's error, unchanged; Conflict naming the field when a unique value
+// is taken ("is already taken") or the key exists ("already exists"); Invalid for a
+// key of the wrong type, and for a text value PostgreSQL cannot hold (NUL, invalid
+// UTF-8); Unavailable when the database is busy (a statement timeout, a deadlock);
+// Internal for a value of an undeclared field or of the wrong type, and for database
+// failures.
+func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any, change restkit.Change) (*restkit.Record, error) {
+	const op = "postgres.WriteRecord"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.canonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lock(ctx, tx, s.recordLock(t, k)); err != nil {
+		return nil, wrap(op, err)
+	}
+	rec, err := t.write(ctx, tx, k, change, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	return rec, nil
+}
+
+// WriteRecords runs change for each key, in order, in one transaction: all of the
+// records are written, or none. The error of the first failing one comes back
+// wrapped in a *restkit.BatchError naming its index. The keys' locks are all taken
+// first, in the order of their lock keys, so two batches sharing keys cannot
+// deadlock.
+func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []any, change func(i int, cur *restkit.Record) (*restkit.Record, error)) ([]*restkit.Record, error) {
+	const op = "postgres.WriteRecords"
+	t, err := s.tableOf(res, op)
+	if err != nil {
+		return nil, err
+	}
+	canon := make([]any, len(keys))
+	locks := make([]int64, 0, len(keys))
+	for i, key := range keys {
+		k, err := t.canonicalKey(key)
+		if err != nil {
+			return nil, &restkit.BatchError{Index: i, Err: err}
+		}
+		canon[i] = k
+		locks = append(locks, s.recordLock(t, k))
+	}
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lock(ctx, tx, locks...); err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]*restkit.Record, len(keys))
+	for i, k := range canon {
+		out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+		if err != nil {
+			return nil, &restkit.BatchError{Index: i, Err: err}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	return out, nil
+}
+
+// canonicalKey is Resource.CanonicalKey, and refuses a string key PostgreSQL cannot
+// hold.
+func (t *table) canonicalKey(key any) (any, error) {
+	k, err := t.res.CanonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if ks, ok := k.(string); ok {
+		if msg := textProblem(ks); msg != "" {
+			return nil, &restkit.Error{Kind: restkit.Invalid, Message: t.res.Key + " " + msg,
+				Fields: []restkit.FieldError{{Field: t.res.Key, Message: msg}}}
+		}
+	}
+	return k, nil
+}
+
+// recordLock is the advisory lock key of one record.
+func (s *Store) recordLock(t *table, k any) int64 {
+	return s.lockKey("record", t.name, restkit.Format(k))
+}
+
+// lock takes transaction-level advisory locks, in the order given, in one round trip.
+func lock(ctx context.Context, tx pgx.Tx, keys ...int64) error {
+	if len(keys) == 1 {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keys[0])
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, k := range keys {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, k)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// write is one record's read-modify-write inside tx, the key's lock held
+// (WriteRecord's rules).
+func (t *table) write(ctx context.Context, tx pgx.Tx, k any, change restkit.Change, op string) (*restkit.Record, error) {
+	cur, err := t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		cur = nil
+	case err != nil:
+		return nil, wrap(op, err)
+	}
+	// The change owns cur and may change it; keep what the store needs.
+	var curRev int64
+	var curCreated time.Time
+	var curValues map[string]any // for the tombstone of a delete, with History
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+		if t.hist != nil {
+			curValues = maps.Clone(cur.Values)
+		}
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		if curRev == 0 {
+			return nil, nil
+		}
+		if _, err := tx.Exec(ctx, t.delete, k); err != nil {
+			return nil, wrap(op, err)
+		}
+		if t.hist != nil {
+			if err := t.hist.append(ctx, tx, k, tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
+				return nil, wrap(op, err)
+			}
+		}
+		return nil, nil
+	}
+	rec, args, err := t.normalize(next, k, op)
+	if err != nil {
+		return nil, err
+	}
+	rec.Created, rec.Updated = next.Created, next.Updated
+	rec.Stamp(curRev, curCreated)
+	if t.hist != nil && curRev == 0 {
+		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	args = append(args, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated))
+	stmt := t.insert
+	if curRev != 0 {
+		stmt = t.update
+	}
+	if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+		return nil, t.writeError(op, err, k)
+	}
+	if t.hist != nil {
+		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	return rec, nil
+}
+
+// normalize returns the record to store — next's values, canonical, without nils,
+// with the key — and the column values in cols order. A value of an undeclared field
+// or of the wrong type is Internal: Build produces canonical values, so it is a
+// programming error, not a client's. A text value PostgreSQL cannot hold (NUL, not
+// UTF-8) is Invalid, naming the field.
+func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Record, []any, error) {
+	rec := &restkit.Record{Values: make(map[string]any, len(t.cols))}
+	args := make([]any, len(t.cols), len(t.cols)+3)
+	var bad []restkit.FieldError
+	for name, v := range next.Values {
+		i, ok := t.byName[name]
+		if !ok {
+			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
+		}
+		cv, verr := t.cols[i].field.Canonical(v)
+		if verr != nil {
+			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
+		}
+		if cv == nil {
+			continue
+		}
+		if s, ok := cv.(string); ok {
+			if msg := textProblem(s); msg != "" {
+				bad = append(bad, restkit.FieldError{Field: name, Message: msg})
+			}
+		}
+		rec.Values[name] = cv
+		args[i] = encode(cv)
+	}
+	if got, has := rec.Values[t.res.Key]; has && !restkit.Equal(got, k) {
+		return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
+	}
+	if len(bad) > 0 {
+		restkit.SortFieldErrors(bad)
+		return nil, nil, &restkit.Error{Kind: restkit.Invalid, Message: "validation failed", Fields: bad}
+	}
+	rec.Values[t.res.Key] = k
+	args[0] = k
+	return rec, args, nil
+}
+
+// writeError maps a failed INSERT or UPDATE: a unique violation becomes a Conflict
+// naming the field, anything else goes through wrap. SQL text stays in Err, for logs
+// only.
+func (t *table) writeError(op string, err error, k any) error {
+	constraint, ok := isUnique(err)
+	if !ok {
+		return wrap(op, err)
+	}
+	if constraint == keyConstraint(t.name) {
+		return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
+			Message: fmt.Sprintf("%s %s already exists", t.res.Singular, restkit.Format(k)),
+			Fields:  []restkit.FieldError{{Field: t.res.Key, Message: "already exists"}}}
+	}
+	if name, ok := t.unique[constraint]; ok {
+		taken := t.res.Taken(name)
+		taken.Op, taken.Err = op, err
+		return taken
+	}
+	return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err, Message: "a unique value is already taken"}
+}
