@@ -73,6 +73,9 @@ type server struct {
 	// (specvalidate_test.go); loaded on first use.
 	contractMu sync.Mutex
 	contract   *contract
+	// contractAuth, when set, is the Authorization header that fetches /openapi.json
+	// from a server with auth on (else each request's own header is tried).
+	contractAuth string
 }
 
 type syncBuffer struct {

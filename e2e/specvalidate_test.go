@@ -87,7 +87,11 @@ func (s *server) checkContract(req *http.Request, status int, header http.Header
 	}
 	s.contractMu.Lock()
 	if s.contract == nil || (s.contract.err != nil && req.Header.Get("Authorization") != "") {
-		s.contract = s.loadContract(req.Header.Get("Authorization"))
+		cred := req.Header.Get("Authorization")
+		if s.contractAuth != "" {
+			cred = s.contractAuth
+		}
+		s.contract = s.loadContract(cred)
 	}
 	c := s.contract
 	s.contractMu.Unlock()

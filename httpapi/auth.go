@@ -141,6 +141,9 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 			}
 		case g.access == nil: // a route registered without a rule: nobody may use it
 			outcome = auth.Forbidden
+			if c.p == nil {
+				outcome = auth.Unauthenticated
+			}
 		default:
 			outcome = s.auth.Decide(c.p, g.access(r), act)
 		}

@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+var (
+	alice = basic("alice", "alice-secret")
+	bob   = basic("bob", "bob-secret")
+)
+
+// TestSecureExample walks examples/secure.yaml: who may do what, the answers to bad
+// credentials, and the per-caller rate limit of /cars.
+func TestSecureExample(t *testing.T) {
+	s := startServer(t, "", "--config", "../examples/secure.yaml")
+	s.contractAuth = alice
+	problem := func(status int, detail string) string { return problemJSON(status, detail) }
+	s.run(t, []step{
+		{name: "healthz is open", method: "GET", path: "/healthz", status: 200},
+		{name: "anonymous read", method: "GET", path: "/cars", status: 401,
+			wantHeader: map[string]string{"Content-Type": "application/problem+json"},
+			wantJSON:   problem(401, "credentials are required: HTTP Basic (user and password) or a Bearer API key")},
+		{name: "docs need a caller", method: "GET", path: "/docs", status: 401},
+		{name: "openapi needs a caller", method: "GET", path: "/openapi.json", status: 401},
+		{name: "index needs a caller", method: "GET", path: "/", status: 401},
+		{name: "docs for bob", method: "GET", path: "/docs", headers: []string{"Authorization", bob}, status: 200},
+		{name: "alice creates", method: "POST", path: "/cars", body: `{"id":1,"model":"T","color":"black"}`, headers: []string{"Authorization", alice}, status: 201},
+		{name: "bob reads", method: "GET", path: "/cars/1", headers: []string{"Authorization", bob}, status: 200, wantJSON: `{"id":1,"model":"T","color":"black"}`},
+		{name: "bob may not write", method: "PATCH", path: "/cars/1", body: `{"color":"red"}`, headers: []string{"Authorization", bob}, status: 403,
+			wantJSON: problem(403, "bob may not write here")},
+		{name: "bob may not delete", method: "DELETE", path: "/cars/1", headers: []string{"Authorization", bob}, status: 403},
+		{name: "bob may not toggle the led", method: "POST", path: "/led", headers: []string{"Authorization", bob}, status: 403},
+		{name: "bob may not upload", method: "PUT", path: "/artefacts/docs/a.txt", body: "x", headers: []string{"Authorization", bob, "Content-Type", "text/plain"}, status: 403},
+		{name: "nothing changed", method: "GET", path: "/cars/1", headers: []string{"Authorization", bob}, status: 200, wantJSON: `{"id":1,"model":"T","color":"black"}`},
+		{name: "the envelope API refuses in its style", method: "PUT", path: "/v1/people/fred", body: `{"email":"f@example.com"}`, headers: []string{"Authorization", bob}, status: 403,
+			wantJSON: `{"status":"error","message":"bob may not write here","errors":[]}`},
+		{name: "wrong password", method: "GET", path: "/cars", headers: []string{"Authorization", basic("alice", "alice-secreT")}, status: 401,
+			wantJSON: problem(401, "the credentials are not valid")},
+		{name: "unknown user: the same answer", method: "GET", path: "/cars", headers: []string{"Authorization", basic("mallory", "alice-secret")}, status: 401,
+			wantJSON: problem(401, "the credentials are not valid")},
+		{name: "unknown key", method: "GET", path: "/cars", headers: []string{"Authorization", "Bearer rk_nope"}, status: 401,
+			wantHeader: map[string]string{"WWW-Authenticate": `Basic realm="restkit", charset="UTF-8"`}},
+		{name: "healthz ignores bad credentials", method: "GET", path: "/healthz", headers: []string{"Authorization", "Bearer rk_nope"}, status: 200},
+		{name: "OPTIONS needs no credentials", method: "OPTIONS", path: "/cars", status: 204, wantHeader: map[string]string{"Allow": "GET, HEAD, POST, OPTIONS"}},
+	})
+	// Both challenges on every 401, an error code on a refused token.
+	r := s.do("GET", "/cars", "", "Authorization", "Bearer rk_nope")
+	if got := r.Header.Values("WWW-Authenticate"); len(got) != 2 || got[1] != `Bearer realm="restkit", error="invalid_token"` {
+		t.Fatalf("challenges: %q", got)
+	}
+	// Malformed headers are 401s that say so, never 500s.
+	for _, h := range []string{"Basic", "Basic !!!", "Basic " + base64.StdEncoding.EncodeToString([]byte("nocolon")), "Digest x", "Bearer a b",
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("a\x00b:c")), "Bearer " + strings.Repeat("a", 5000)} {
+		r := s.do("GET", "/cars", "", "Authorization", h)
+		if r.Status != 401 || !strings.Contains(string(r.Body), "malformed") {
+			t.Errorf("Authorization %.40q: %d %s", h, r.Status, r.Body)
+		}
+	}
+}
+
+// TestRateLimitPerCaller: /cars of examples/secure.yaml allows each caller 20/s in
+// bursts of 40; callers are told apart by who they are, not by address.
+func TestRateLimitPerCaller(t *testing.T) {
+	s := startServer(t, "", "--config", "../examples/secure.yaml")
+	s.contractAuth = alice
+	allowed := 0
+	var refused *response
+	for i := 0; i < 200 && refused == nil; i++ {
+		r := s.do("GET", "/cars", "", "Authorization", bob)
+		switch r.Status {
+		case 200:
+			allowed++
+		case 429:
+			refused = r
+		default:
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if refused == nil || allowed < 40 {
+		t.Fatalf("bob: %d allowed before a 429 (want at least the burst of 40, then a 429)", allowed)
+	}
+	h := refused.Header
+	if h.Get("RateLimit-Limit") != "40" || h.Get("RateLimit-Remaining") != "0" || h.Get("Retry-After") == "" {
+		t.Fatalf("429 headers: %v", h)
+	}
+	// alice's bucket is her own, though she calls from the same address.
+	if r := s.do("GET", "/cars", "", "Authorization", alice); r.Status != 200 || r.Header.Get("RateLimit-Remaining") != "39" {
+		t.Fatalf("alice after bob's burst: %d remaining %s", r.Status, r.Header.Get("RateLimit-Remaining"))
+	}
+	// Another resource is not limited.
+	if r := s.do("GET", "/led", "", "Authorization", bob); r.Status != 200 {
+		t.Fatalf("/led: %d", r.Status)
+	}
+	wait, _ := strconv.Atoi(h.Get("Retry-After"))
+	time.Sleep(time.Duration(wait)*time.Second + 100*time.Millisecond)
+	if r := s.do("GET", "/cars", "", "Authorization", bob); r.Status != 200 {
+		t.Fatalf("bob after Retry-After: %d", r.Status)
+	}
+}
+
+// Password hashes (cost 4) of the users of the tests below: admin-pw, reader-pw, guest-pw.
+const (
+	hashAdmin  = "$2a$04$b6X67idHSvdCO.HeH07RU.54O.OJWkscuGHyOJOknqE8igFPdlwga"
+	hashReader = "$2a$04$ZqGqlXVT9NtlBdtAqw2tL.0myqTUhiqhWTB3UmCwxmA4cW0LwdSMW"
+	hashGuest  = "$2a$04$vlP94q3V5rBlQkLURBhntONF4r3Z1T6wJujq.PAC5GHVkOMrO7ggi"
+)
+
+// TestOwnerField: the creator owns a record; only they or an admin may change it.
+func TestOwnerField(t *testing.T) {
+	cfg := writeConfig(t, `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+    ann: {password: "`+hashReader+`", roles: [writer]}
+    ben: {password: "`+hashGuest+`", roles: [writer]}
+  access: {read: ["*"], write: ["*"]}
+apis:
+  - resources:
+      notes:
+        key: id
+        key_from: generated
+        owner_field: owner
+        fields:
+          id: {type: string}
+          text: {type: string, required: true}
+`)
+	s := startServer(t, "", "--config", cfg)
+	root, ann, ben := basic("root", "admin-pw"), basic("ann", "reader-pw"), basic("ben", "guest-pw")
+	s.contractAuth = root
+	r := s.do("POST", "/notes", `{"text":"ann's"}`, "Authorization", ann)
+	var note map[string]any
+	if r.Status != 201 || json.Unmarshal(r.Body, &note) != nil || note["owner"] != "ann" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	loc := r.Header.Get("Location")
+	s.run(t, []step{
+		{name: "a client may not choose the owner", method: "POST", path: "/notes", body: `{"text":"x","owner":"ann"}`, headers: []string{"Authorization", ben}, status: 400,
+			wantIn: []string{`"field":"owner"`, "read-only"}},
+		{name: "ben may read ann's note", method: "GET", path: loc, headers: []string{"Authorization", ben}, status: 200},
+		{name: "ben may not change it", method: "PATCH", path: loc, body: `{"text":"ben's now"}`, headers: []string{"Authorization", ben}, status: 403,
+			wantIn: []string{"belongs to another user"}},
+		{name: "ben may not delete it", method: "DELETE", path: loc, headers: []string{"Authorization", ben}, status: 403},
+		{name: "ann may change it", method: "PATCH", path: loc, body: `{"text":"edited"}`, headers: []string{"Authorization", ann}, status: 200,
+			wantIn: []string{`"owner":"ann"`, `"text":"edited"`}},
+		{name: "echoing the owner back is fine", method: "PUT", path: loc, body: `{"text":"again","owner":"ann"}`, headers: []string{"Authorization", ann}, status: 200},
+		{name: "ann may not give it away", method: "PATCH", path: loc, body: `{"owner":"ben"}`, headers: []string{"Authorization", ann}, status: 400},
+		{name: "filter by owner", method: "GET", path: "/notes?owner=ann", headers: []string{"Authorization", ben}, status: 200, wantIn: []string{`"owner":"ann"`}},
+		{name: "an admin may delete it", method: "DELETE", path: loc, headers: []string{"Authorization", root}, status: 204},
+	})
+}
+
+// TestArtefactAccess: directory rules by glob; listings show only what the caller may read.
+func TestArtefactAccess(t *testing.T) {
+	cfg := writeConfig(t, `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+    rita: {password: "`+hashReader+`", roles: [reader]}
+  access: {read: [admin, reader], write: [admin]}
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+artefacts:
+  directories:
+    "public-*": {access: {anonymous: read}}
+    secret: {access: {read: [admin]}}
+    "café*": {access: {read: [admin]}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	root, rita := basic("root", "admin-pw"), basic("rita", "reader-pw")
+	s.contractAuth = root
+	for _, dir := range []string{"public-docs", "secret", "team", "caf%C3%A9"} {
+		if r := s.do("PUT", "/artefacts/"+dir+"/a.txt", "hello "+dir, "Authorization", root, "Content-Type", "text/plain"); r.Status != 201 {
+			t.Fatalf("upload to %s: %d %s", dir, r.Status, r.Body)
+		}
+	}
+	names := func(auth string) []string {
+		var headers []string
+		if auth != "" {
+			headers = []string{"Authorization", auth}
+		}
+		r := s.do("GET", "/artefacts", "", headers...)
+		var dirs []struct{ Name string }
+		if r.Status != 200 || json.Unmarshal(r.Body, &dirs) != nil {
+			t.Fatalf("listing as %q: %d %s", auth, r.Status, r.Body)
+		}
+		var out []string
+		for _, d := range dirs {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	if got := strings.Join(names(root), ","); got != "café,public-docs,secret,team" {
+		t.Errorf("root sees %s", got)
+	}
+	if got := strings.Join(names(rita), ","); got != "public-docs,team" {
+		t.Errorf("rita sees %s", got)
+	}
+	if got := strings.Join(names(""), ","); got != "public-docs" {
+		t.Errorf("anonymous sees %s", got)
+	}
+	s.run(t, []step{
+		{name: "anonymous download of a public directory", method: "GET", path: "/artefacts/public-docs/a.txt", status: 200},
+		{name: "anonymous upload is still refused", method: "PUT", path: "/artefacts/public-docs/b.txt", body: "x", headers: []string{"Content-Type", "text/plain"}, status: 401},
+		{name: "anonymous read elsewhere", method: "GET", path: "/artefacts/team/a.txt", status: 401},
+		{name: "rita reads team", method: "GET", path: "/artefacts/team/a.txt", headers: []string{"Authorization", rita}, status: 200},
+		{name: "rita may not read secret", method: "GET", path: "/artefacts/secret/a.txt", headers: []string{"Authorization", rita}, status: 403},
+		{name: "nor list it", method: "GET", path: "/artefacts/secret", headers: []string{"Authorization", rita}, status: 403},
+		{name: "nor through the alias", method: "GET", path: "/artefact/secret/a.txt", headers: []string{"Authorization", rita}, status: 403},
+		{name: "nor escaped", method: "GET", path: "/artefacts/secre%74/a.txt", headers: []string{"Authorization", rita}, status: 403},
+		{name: "an admin-only directory (NFC)", method: "GET", path: "/artefacts/caf%C3%A9/a.txt", headers: []string{"Authorization", rita}, status: 403},
+		{name: "nor spelled in NFD", method: "GET", path: "/artefacts/cafe%CC%81/a.txt", headers: []string{"Authorization", rita}, status: 403},
+		{name: "root reads it in NFD", method: "GET", path: "/artefacts/cafe%CC%81/a.txt", headers: []string{"Authorization", root}, status: 200},
+	})
+	// Find-by-digest hides artefacts of directories the caller may not read.
+	r := s.do("GET", "/artefacts/secret/a.txt", "", "Authorization", root)
+	sum := strings.TrimSuffix(strings.TrimPrefix(r.Header.Get("ETag"), `"`), `"`)
+	for _, c := range []struct {
+		auth string
+		n    int
+	}{{root, 1}, {rita, 0}} {
+		r := s.do("GET", "/artefacts?sha256="+sum, "", "Authorization", c.auth)
+		var list []any
+		if r.Status != 200 || json.Unmarshal(r.Body, &list) != nil || len(list) != c.n {
+			t.Errorf("find by digest: %d %s (want %d results)", r.Status, r.Body, c.n)
+		}
+	}
+}
+
+// TestAuditLog: one line per write and per refusal, naming who and never a secret.
+func TestAuditLog(t *testing.T) {
+	s := startServer(t, "", "--config", "../examples/secure.yaml")
+	s.contractAuth = alice
+	s.do("POST", "/cars", `{"id":5,"model":"T","color":"black"}`, "Authorization", alice)
+	s.do("DELETE", "/cars/5", "", "Authorization", bob)
+	s.do("GET", "/cars", "", "Authorization", basic("bob", "not-bobs-password"))
+	s.do("GET", "/cars/5", "", "Authorization", bob) // a read: no audit line
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(lines) < 3; time.Sleep(20 * time.Millisecond) {
+		lines = nil
+		for _, l := range strings.Split(s.logs.String(), "\n") {
+			if strings.Contains(l, "msg=audit") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	want := [][]string{
+		{"outcome=allowed", "action=write", "method=POST", "path=/cars", "status=201", "user=alice", "scheme=basic"},
+		{"outcome=forbidden", "action=delete", "path=/cars/5", "status=403", "user=bob"},
+		{`outcome="invalid credentials"`, "action=read", "status=401", `user=""`},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("audit lines:\n%s", strings.Join(lines, "\n"))
+	}
+	for i, l := range lines {
+		for _, w := range want[i] {
+			if !strings.Contains(l, w) {
+				t.Errorf("audit line %d lacks %s: %s", i, w, l)
+			}
+		}
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "secret") || strings.Contains(logs, "not-bobs-password") || strings.Contains(logs, "black") {
+		t.Fatalf("a secret or a body reached the log:\n%s", logs)
+	}
+}
+
+// TestCORSWithAuth: a browser's preflight carries no credentials and still passes;
+// the actual request then needs them.
+func TestCORSWithAuth(t *testing.T) {
+	cfg := writeConfig(t, `
+server:
+  cors: {origins: ["https://app.example"]}
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	s.contractAuth = basic("root", "admin-pw")
+	s.run(t, []step{
+		{name: "preflight", method: "OPTIONS", path: "/cars", status: 204,
+			headers:    []string{"Origin", "https://app.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization, content-type"},
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET, HEAD, POST"}},
+		{name: "the request without credentials", method: "POST", path: "/cars", body: `{"id":1}`, headers: []string{"Origin", "https://app.example"}, status: 401,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example"}},
+		{name: "with them", method: "POST", path: "/cars", body: `{"id":1}`, headers: []string{"Origin", "https://app.example", "Authorization", basic("root", "admin-pw")}, status: 201},
+	})
+}
+
+// TestPublicAddressWithAuth: with auth: configured, serve may listen on every interface.
+func TestPublicAddressWithAuth(t *testing.T) {
+	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	cmd := exec.Command(binary, "serve", "--addr", "0.0.0.0:"+port, "--data", t.TempDir(), "--config", "../examples/secure.yaml")
+	cmd.Env = cleanEnv()
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://127.0.0.1:" + port + "/cars"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("/cars on a public address: %d", resp.StatusCode)
+			}
+			return
+		}
+	}
+	t.Fatalf("serve on 0.0.0.0 with auth did not come up:\n%s", logs.String())
+}
