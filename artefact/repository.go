@@ -30,7 +30,8 @@ type Repository struct {
 	// against "find a blob unreferenced and delete it". Without them a delete could
 	// remove a blob between an upload's commit and its metadata row, leaving a version
 	// whose content is gone. Striped: digests hash onto a fixed set of mutexes.
-	locks [64]sync.Mutex
+	locks  [64]sync.Mutex
+	locker DigestLocker // across processes; nil: this process is alone
 }
 
 // Options configure a Repository.
@@ -42,11 +43,20 @@ type Options struct {
 	// DataDir is where free space is measured for Policy.MinFree; "" skips the check.
 	DataDir string
 	Now     func() time.Time
+	// Locker, when set, also locks digests across processes: needed when several
+	// nodes share the blob store and the metadata store (postgres.Store is one).
+	Locker DigestLocker
+}
+
+// DigestLocker takes a lock on a blob digest that holds across every process that
+// uses the same locker; unlock releases it.
+type DigestLocker interface {
+	LockDigest(ctx context.Context, digest string) (unlock func(), err error)
 }
 
 // New returns a repository over opts.
 func New(opts Options) *Repository {
-	r := &Repository{blobs: opts.Blobs, meta: opts.Meta, policy: opts.Policy, log: opts.Logger, now: opts.Now}
+	r := &Repository{blobs: opts.Blobs, meta: opts.Meta, policy: opts.Policy, log: opts.Logger, now: opts.Now, locker: opts.Locker}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -69,10 +79,23 @@ func New(opts Options) *Repository {
 // Policy returns the repository's policy.
 func (r *Repository) Policy() Policy { return r.policy }
 
-func (r *Repository) lock(digest string) *sync.Mutex {
+// lock takes the digest's lock: its stripe in this process, then, with a Locker, the
+// cluster's. The stripe comes first so that a node sends the cluster at most one
+// waiter per stripe.
+func (r *Repository) lock(ctx context.Context, digest string) (unlock func(), err error) {
 	h := fnv.New32a()
 	h.Write([]byte(digest))
-	return &r.locks[h.Sum32()%uint32(len(r.locks))]
+	mu := &r.locks[h.Sum32()%uint32(len(r.locks))]
+	mu.Lock()
+	if r.locker == nil {
+		return mu.Unlock, nil
+	}
+	release, err := r.locker.LockDigest(ctx, digest)
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	return func() { release(); mu.Unlock() }, nil
 }
 
 // Upload is one incoming file.
@@ -151,10 +174,12 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 	// now hangs up (a client that half-closes after sending cancels the request's
 	// context, yet still waits for the answer).
 	ctx = context.WithoutCancel(ctx)
-	mu := r.lock(digest)
-	mu.Lock()
+	unlock, err := r.lock(ctx, digest)
+	if err != nil {
+		return nil, err // the deferred abort throws the staged blob away
+	}
 	if err := staged.Commit(ctx); err != nil {
-		mu.Unlock()
+		unlock()
 		return nil, err
 	}
 	committed = true
@@ -165,7 +190,7 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 	}
 	// Unlock before freeing pruned content: free takes each digest's lock, and the
 	// locks are striped and not reentrant, so holding this one could deadlock.
-	mu.Unlock()
+	unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -204,9 +229,12 @@ func (f *floorReader) Read(p []byte) (int, error) {
 
 // free deletes blobs that no version references any more.
 func (r *Repository) free(ctx context.Context, digest string) {
-	mu := r.lock(digest)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := r.lock(ctx, digest)
+	if err != nil {
+		r.log.Warn("freeing a blob failed: its lock could not be taken; it is collected at the next start", "sha256", digest, "error", err.Error())
+		return
+	}
+	defer unlock()
 	r.freeLocked(ctx, digest)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"restkit"
 )
@@ -73,7 +74,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 		err = restkit.Errorf(restkit.Unavailable, "the request was cancelled")
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "client gone",
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path))
+	case err == errLimiterDown:
+		// logged by the limiter, at most once every few seconds
 	case status >= 500:
+		s.countFailure(r, err)
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Any(keyError, err))
 	case s.debug:
@@ -95,4 +99,27 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 	writeJSON(w, status, "application/problem+json", problem{
 		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg, Errors: fields,
 	})
+}
+
+// errLimiterDown answers a request a fail-closed limiter could not decide.
+var errLimiterDown = restkit.Errorf(restkit.Unavailable, "the rate limiter is unavailable; retry shortly")
+
+// countFailure counts a 5xx for /metrics as a store or a blob store failure, by the
+// operation that failed ("sqlite.WriteRecord", "s3blob.Open", "artefact.Put", …).
+func (s *Server) countFailure(r *http.Request, err error) {
+	if s.metrics == nil {
+		return
+	}
+	var e *restkit.Error
+	op := "unknown"
+	if errors.As(err, &e) && e.Op != "" {
+		op = e.Op
+	}
+	switch pkg, _, _ := strings.Cut(op, "."); pkg {
+	case "fsblob", "s3blob", "artefact":
+		s.metrics.BlobError(op)
+	case "httpapi":
+	default:
+		s.metrics.StoreError(op)
+	}
 }

@@ -15,8 +15,8 @@ import (
 // scope: one for the whole server under the default, one per API or resource under
 // their own limits. An allowed request gets RateLimit-Limit, RateLimit-Remaining and
 // RateLimit-Reset; a refused one is a 429 with Retry-After as well. A limiter error
-// is logged and the request served (fail open): a limiter outage must not take the
-// API down.
+// is logged and the request served (fail open), unless the limiter fails closed
+// (an Unavailable error): then the answer is 503 with Retry-After.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
@@ -29,6 +29,13 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		key := scope + "|" + s.clientKey(r)
 		d, err := s.limiter.Allow(r.Context(), key, ratelimit.Rule{Rate: rule.Rate, Burst: rule.Burst})
+		if restkit.IsKind(err, restkit.Unavailable) {
+			// A limiter that fails closed (Redis unreachable): the client is not over its
+			// limit, the server cannot tell, so 503. The limiter logs the outage itself.
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, ratelimit.Seconds(d.RetryAfter))))
+			s.writeError(w, r, s.envelopeFor(r.URL.Path), errLimiterDown)
+			return
+		}
 		if err != nil {
 			s.log.LogAttrs(r.Context(), slog.LevelError, "rate limiter failed; request allowed", slog.String(keyError, err.Error()))
 			next.ServeHTTP(w, r)
@@ -43,6 +50,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 				slog.String("key", key), slog.Int("remaining", d.Remaining))
 		}
 		if !d.Allowed {
+			s.metrics.LimiterDenied(scope)
 			h.Set("Retry-After", strconv.Itoa(max(1, ratelimit.Seconds(d.RetryAfter))))
 			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.RateLimited,
 				"too many requests: at most %d at once, then %.3g per second; retry in %ss", rule.Burst, rule.Rate, h.Get("Retry-After")))

@@ -13,20 +13,22 @@ import (
 	"restkit"
 	"restkit/artefact"
 	"restkit/auth"
+	"restkit/metrics"
 	"restkit/openapi"
 	"restkit/ratelimit"
 )
 
 // Log keys, shared by every line this package writes.
 const (
-	keyMethod   = "method"
-	keyPath     = "path"
-	keyStatus   = "status"
-	keyBytes    = "bytes"
-	keyDuration = "duration_ms"
-	keyRemote   = "remote"
-	keyError    = "error"
-	keyDecision = "decision"
+	keyMethod    = "method"
+	keyPath      = "path"
+	keyStatus    = "status"
+	keyBytes     = "bytes"
+	keyDuration  = "duration_ms"
+	keyRemote    = "remote"
+	keyError     = "error"
+	keyDecision  = "decision"
+	keyRequestID = "request_id"
 )
 
 // Options configure a Server.
@@ -58,6 +60,10 @@ type Options struct {
 	// Auth authenticates callers and decides access (auth.New); nil leaves every
 	// route open.
 	Auth *auth.Authority
+	// Metrics, when set, counts every request and is served at /metrics.
+	Metrics *metrics.Metrics
+	// Ready are the checks of /readyz (the store, the blob store, the limiter).
+	Ready []ReadyCheck
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -78,6 +84,8 @@ type Server struct {
 	trusted   []netip.Prefix
 	auth      *auth.Authority // nil: no authentication
 	routes    []Route
+	metrics   *metrics.Metrics // nil: not collected
+	ready     []ReadyCheck
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
@@ -96,6 +104,8 @@ func New(opts Options) *Server {
 		limiter:   opts.Limiter,
 		trusted:   opts.TrustedProxies,
 		auth:      opts.Auth,
+		metrics:   opts.Metrics,
+		ready:     opts.Ready,
 	}
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
 		s.limiter = ratelimit.NewLocal()
@@ -106,6 +116,7 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = slog.New(requestIDHandler{s.log.Handler()})
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -139,6 +150,10 @@ func New(opts Options) *Server {
 		s.artefacts = path
 	}
 	s.route("/healthz", readOnlyAllow, publicGuard(), readOnly(s, s.serveHealth))
+	s.route("/readyz", readOnlyAllow, publicGuard(), readOnly(s, s.serveReady))
+	if s.metrics != nil {
+		s.route("/metrics", readOnlyAllow, metricsGuard(), readOnly(s, s.metrics.Handler().ServeHTTP))
+	}
 	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
@@ -151,9 +166,16 @@ func New(opts Options) *Server {
 	s.routes = append(s.routes, Route{Pattern: "/{$}", Methods: splitList(readOnlyAllow), Rule: "page:docs"})
 	s.mux.HandleFunc("/{$}", s.guarded(pageGuard(auth.Docs), readOnly(s, s.serveIndex)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		metrics.SetRoute(r, metrics.Unmatched)
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 	})
-	s.handler = s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(s.mux)))))))
+	// Outermost first: metrics see every answer, the request id is in every log line,
+	// the CORS preflight needs no credentials, the rate limit counts per caller.
+	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(metrics.Route(s.mux)))))))))
+	if s.metrics != nil {
+		h = s.metrics.Middleware(h)
+	}
+	s.handler = h
 	return s
 }
 

@@ -32,6 +32,7 @@ type Store struct {
 	mu     sync.Mutex                        // serialises this Store's Migrates
 
 	closeOnce sync.Once
+	lockState // the pool of digest locks (LockDigest), opened on first use
 }
 
 var (
@@ -144,7 +145,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // Close closes the pool, waiting for connections in use to be returned. It may be
 // called more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(func() {
+		s.pool.Close()
+		if s.locks != nil {
+			s.locks.Close()
+		}
+	})
 	return nil
 }
 

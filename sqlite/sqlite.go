@@ -340,3 +340,12 @@ func isUniqueFailure(err error) bool {
 	var se *msqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
+
+// Ping reports whether the database answers a read (for /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return restkit.Wrap("sqlite.Ping", err)
+	}
+	return nil
+}

@@ -23,9 +23,9 @@ import (
 	"restkit/artefact"
 	"restkit/auth"
 	"restkit/config"
-	"restkit/fsblob"
 	"restkit/httpapi"
-	"restkit/sqlite"
+	"restkit/metrics"
+	"restkit/postgres"
 )
 
 // serveConfig is everything serve needs, resolved from flags, env, file and defaults.
@@ -48,6 +48,12 @@ type serveConfig struct {
 	UploadGrace   time.Duration
 	// TLSCert and TLSKey (PEM files), both or neither, serve HTTPS (and HTTP/2).
 	TLSCert, TLSKey string
+	// Postgres, S3 and Redis are the URLs of the shared services of scale-out mode;
+	// empty: SQLite, files under Data, and in-process rate limits.
+	Postgres, S3, Redis      string
+	PostgresMaxConns         int
+	PostgresStatementTimeout time.Duration
+	RedisFailClosed          bool // refuse requests (503) while Redis is unreachable, instead of serving them unlimited
 }
 
 // Defaults.
@@ -93,6 +99,12 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.DurationVar(&c.UploadGrace, "upload-grace", defaultUploadGrace, "how long a request body may take before --min-upload-rate applies (RESTKIT_UPLOAD_GRACE)")
 	f.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this PEM certificate chain; needs --tls-key (RESTKIT_TLS_CERT)")
 	f.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert (RESTKIT_TLS_KEY)")
+	f.StringVar(&c.Postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…): keep records and artefact metadata there, shared by every node (RESTKIT_POSTGRES)")
+	f.StringVar(&c.S3, "s3", "", "S3 URL (s3://KEY:SECRET@host:port/bucket/prefix?insecure=true&region=…): keep artefact content there, shared by every node (RESTKIT_S3)")
+	f.StringVar(&c.Redis, "redis", "", "Redis URL (redis://host:6379/0): count rate limits there, shared by every node (RESTKIT_REDIS)")
+	f.IntVar(&c.PostgresMaxConns, "postgres-max-conns", 0, "connections this node's PostgreSQL pool opens at most (default max(4, CPUs)); keep nodes × this under max_connections")
+	f.DurationVar(&c.PostgresStatementTimeout, "postgres-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL statement_timeout of every statement")
+	f.BoolVar(&c.RedisFailClosed, "redis-fail-closed", false, "while Redis is unreachable, answer rate-limited routes with 503 instead of serving them unlimited (RESTKIT_REDIS_FAIL_CLOSED)")
 	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although the config has no auth: section (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
 }
@@ -114,6 +126,9 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn boo
 	pick(&c.Addr, "addr", "RESTKIT_ADDR", file.Addr, defaultAddr)
 	pick(&c.Data, "data", "RESTKIT_DATA", file.Data, defaultData)
 	pick(&c.LogFormat, "log-format", "RESTKIT_LOG_FORMAT", file.LogFormat, defaultLogFormat)
+	pick(&c.Postgres, "postgres", "RESTKIT_POSTGRES", "", "")
+	pick(&c.S3, "s3", "RESTKIT_S3", "", "")
+	pick(&c.Redis, "redis", "RESTKIT_REDIS", "", "")
 	pick(&c.TLSCert, "tls-cert", "RESTKIT_TLS_CERT", file.TLSCert, "")
 	pick(&c.TLSKey, "tls-key", "RESTKIT_TLS_KEY", file.TLSKey, "")
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -134,6 +149,9 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn boo
 		return nil
 	}
 	if err := envBool(&c.Debug, "debug", "RESTKIT_DEBUG", file.Debug); err != nil {
+		return err
+	}
+	if err := envBool(&c.RedisFailClosed, "redis-fail-closed", "RESTKIT_REDIS_FAIL_CLOSED", false); err != nil {
 		return err
 	}
 	if err := envBool(&c.InsecurePublic, "insecure-public", "RESTKIT_INSECURE_PUBLIC", file.InsecurePublic); err != nil {
@@ -259,18 +277,23 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	if err := os.MkdirAll(c.Data, 0o750); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
-	key, err := cursorKey(c.Data)
+	ctx := cmd.Context()
+	m := metrics.New()
+	b, err := openBackends(ctx, c, log, func(error) { m.LimiterError() })
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(filepath.Join(c.Data, "restkit.db"))
-	if err != nil {
-		return fmt.Errorf("opening the database: %w", err)
-	}
-	defer store.Close()
-	ctx := cmd.Context()
+	defer b.Close()
+	store := b.store
 	if err := store.Migrate(ctx, cfg.Schema); err != nil {
 		return fmt.Errorf("preparing the database: %w", err)
+	}
+	key, err := b.cursorKey(ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	if b.shared && c.S3 == "" && cfg.Artefacts != nil {
+		log.Warn("--postgres without --s3: artefact content is kept on this node's disk, so other nodes cannot serve it")
 	}
 
 	authority, err := newAuthority(cfg)
@@ -278,17 +301,23 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		return err
 	}
 	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
-		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies, Auth: authority}
+		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies, Auth: authority,
+		Limiter: b.limiter, Metrics: m}
 	if cc := cfg.Server.CORS; cc != nil {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}
 	if cfg.Artefacts != nil {
-		repo, err := openArtefacts(ctx, c.Data, store, cfg.Artefacts, log)
+		blobs, err := b.blobs(ctx)
+		if err != nil {
+			return err
+		}
+		repo, err := openArtefacts(ctx, c.Data, blobs, store, cfg.Artefacts, log, c.S3 == "")
 		if err != nil {
 			return err
 		}
 		opts.Artefacts, opts.ArtefactsPath = repo, cfg.Artefacts.Path
 	}
+	opts.Ready = b.ready
 	var tlsConfig *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
@@ -361,12 +390,15 @@ func newAuthority(cfg *config.Config) (*auth.Authority, error) {
 
 // openArtefacts opens the blob store under the data directory and collects what a
 // crash may have left (staged uploads, blobs no version references) before serving.
-func openArtefacts(ctx context.Context, data string, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger) (*artefact.Repository, error) {
-	blobs, err := fsblob.Open(data)
-	if err != nil {
-		return nil, fmt.Errorf("opening the blob store: %w", err)
+func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool) (*artefact.Repository, error) {
+	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log}
+	if l, ok := meta.(artefact.DigestLocker); ok {
+		o.Locker = l // nodes sharing the store lock digests through it
 	}
-	repo := artefact.New(artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log, DataDir: data})
+	if localDisk {
+		o.DataDir = data // min_free measures the disk the blobs are on
+	}
+	repo := artefact.New(o)
 	n, err := repo.Collect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("collecting unreferenced blobs: %w", err)
@@ -382,6 +414,22 @@ func configName(path string) string {
 		return "built-in demo"
 	}
 	return path
+}
+
+// cursorKey is the key that signs paging cursors: kept in PostgreSQL when the store
+// is shared (every node must accept the cursors of the others), else in the data
+// directory; made on first start either way, so cursors stay valid across restarts.
+func (b *backends) cursorKey(ctx context.Context, dir string) ([]byte, error) {
+	if s, ok := b.store.(interface {
+		Secret(ctx context.Context, name string, size int) ([]byte, error)
+	}); ok && b.shared {
+		key, err := s.Secret(ctx, "cursor-key", 32)
+		if err != nil {
+			return nil, fmt.Errorf("reading the shared cursor key: %w", err)
+		}
+		return key, nil
+	}
+	return cursorKey(dir)
 }
 
 // cursorKey loads the key that signs paging cursors from the data directory, making

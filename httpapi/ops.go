@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"restkit/auth"
+)
+
+// ReadyCheck is one dependency /readyz asks: the store, the blob store, the limiter.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// readyTimeout bounds each check, so a load balancer's probe never hangs.
+const readyTimeout = 2 * time.Second
+
+// serveReady answers 200 when every check passes and 503 otherwise, naming each
+// dependency and whether it answered (never why: the reasons go to the log).
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	type result struct {
+		Name string `json:"name"`
+		OK   bool   `json:"ok"`
+	}
+	out := make([]result, len(s.ready))
+	var wg sync.WaitGroup
+	for i, c := range s.ready {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			err := c.Check(ctx)
+			out[i] = result{c.Name, err == nil}
+			if err != nil {
+				s.log.WarnContext(r.Context(), "not ready", "check", c.Name, keyError, err.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	status, word := http.StatusOK, "ok"
+	for _, c := range out {
+		if !c.OK {
+			status, word = http.StatusServiceUnavailable, "unavailable"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, mediaJSON, map[string]any{"status": word, "checks": out})
+}
+
+// metricsGuard is the guard of /metrics (public when auth.public.metrics says so).
+func metricsGuard() guard { return pageGuard(auth.Metrics) }
+
+type requestIDKey struct{}
+
+// maxRequestID bounds a client's X-Request-ID; a longer or odd one is replaced.
+const maxRequestID = 128
+
+// requestIDs gives every request an id: the client's X-Request-ID when it is a short
+// token (a load balancer's, so one id follows the request across hops), else a new
+// random one. The response carries it, and every log line of the request names it.
+func requestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '+' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// RequestID returns the id requestIDs gave r ("" outside a request).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Flush and ReadFrom let a handler behind statusRecorder stream (CSV export flushes
+// batches) and send files with sendfile (artefact downloads), as the writer under it can.
+func (w *statusRecorder) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// writerOnly hides ReadFrom, so io.Copy cannot loop back into it.
+type writerOnly struct{ io.Writer }
+
+// requestIDHandler adds the request id to every record logged with a request's
+// context, so each line of a request — access, audit, errors, debug — names it.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		rec.AddAttrs(slog.String(keyRequestID, id))
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSecretIsSharedByEveryNode: two stores (two nodes) asking at once get one value.
+func TestSecretIsSharedByEveryNode(t *testing.T) {
+	url := os.Getenv("RESTKIT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTKIT_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	schemaURL, drop, err := NewTestSchema(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	a, err := Open(ctx, schemaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, schemaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got := make(chan []byte, 2)
+	for _, s := range []*Store{a, b} {
+		go func() {
+			v, err := s.Secret(ctx, "cursor", 32)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- v
+		}()
+	}
+	x, y := <-got, <-got
+	if len(x) != 32 || !bytes.Equal(x, y) {
+		t.Fatalf("secrets differ: %x %x", x, y)
+	}
+	if z, _ := a.Secret(ctx, "other", 32); bytes.Equal(z, x) {
+		t.Fatal("two names, one value")
+	}
+}
+
+// TestLockDigestAcrossNodes: a digest locked by one store (node) cannot be locked by
+// another until it is released; other digests are free.
+func TestLockDigestAcrossNodes(t *testing.T) {
+	url := os.Getenv("RESTKIT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTKIT_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	a, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	d := strings.Repeat("ab", 32)
+	unlock, err := a.LockDigest(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	if _, err := b.LockDigest(short, d); err == nil {
+		t.Fatal("b locked a digest a holds")
+	}
+	cancel()
+	other, err := b.LockDigest(ctx, strings.Repeat("cd", 32))
+	if err != nil {
+		t.Fatalf("another digest: %v", err)
+	}
+	other()
+	got := make(chan error, 1)
+	go func() {
+		u, err := b.LockDigest(ctx, d)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("b after a released: %v", err)
+	}
+}
