@@ -32,7 +32,7 @@ type metaStore interface {
 type backends struct {
 	store   metaStore
 	blobs   func(ctx context.Context) (restkit.BlobStore, error) // opened only when artefacts are served
-	limiter ratelimit.Limiter                                   // nil: in-process, made by httpapi when limits are declared
+	limiter ratelimit.Limiter                                    // nil: in-process, made by httpapi when limits are declared
 	ready   []httpapi.ReadyCheck
 	closers []func() error
 	shared  bool // the store is shared by several nodes (PostgreSQL)
