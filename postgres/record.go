@@ -186,10 +186,8 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		return nil, wrap(op, err)
 	}
 	defer tx.Rollback(ctx)
-	if err := lock(ctx, tx, s.recordLock(t, k)); err != nil {
-		return nil, wrap(op, err)
-	}
-	rec, err := t.write(ctx, tx, k, change, op)
+	lk := s.recordLock(t, k)
+	rec, err := t.write(ctx, tx, &lk, k, change, op)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +230,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	}
 	out := make([]*restkit.Record, len(keys))
 	for i, k := range canon {
-		out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+		out[i], err = t.write(ctx, tx, nil, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
 		if err != nil {
 			return nil, &restkit.BatchError{Index: i, Err: err}
 		}
@@ -277,10 +275,27 @@ func lock(ctx context.Context, tx pgx.Tx, keys ...int64) error {
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// write is one record's read-modify-write inside tx, the key's lock held
-// (WriteRecord's rules).
-func (t *table) write(ctx context.Context, tx pgx.Tx, k any, change restkit.Change, op string) (*restkit.Record, error) {
-	cur, err := t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
+// write is one record's read-modify-write inside tx (WriteRecord's rules). With a
+// lock key it first takes that lock, in the same round trip as the SELECT (a batch
+// runs its statements in order, each with a snapshot of its own, so the SELECT sees
+// what the lock's previous holder committed); without one, the caller holds it.
+func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, change restkit.Change, op string) (*restkit.Record, error) {
+	var cur *restkit.Record
+	var err error
+	if lockKey != nil {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, *lockKey)
+		b.Queue(t.lockFind, k)
+		br := tx.SendBatch(ctx, b)
+		if _, err = br.Exec(); err == nil {
+			cur, err = t.scanRow(br.QueryRow())
+		}
+		if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
+			err = cerr
+		}
+	} else {
+		cur, err = t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
+	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		cur = nil
