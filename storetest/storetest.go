@@ -7,7 +7,7 @@
 //	}
 //
 // A new backend is done when the suite passes (litestream's replica client test is
-// the model). The suite declares its own schema, migrates it, and checks exact values:
+// the model). RunArtefacts (artefacts.go) is the same for restkit.ArtefactStore. The suite declares its own schema, migrates it, and checks exact values:
 // revisions, timestamps, every value type's round trip, errors and their kinds, every
 // filter operator, sorting with nulls, keyset and offset paging in both directions,
 // and atomicity under concurrent writers. It closes each store it opened.
