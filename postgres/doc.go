@@ -158,8 +158,11 @@
 // otherwise leave a version without its artefact row). Listings are keyset row
 // comparisons, (updated, id) > ($2, $3), on (directory, column, id) indexes.
 //
-// The store does not make blob deletion safe across nodes: the digests AddVersion
-// and DeleteArtefacts return were unreferenced when the transaction committed, and
-// the artefact repository's per-digest locks that order "publish a blob, record a
-// reference" against "free a blob" are in-process.
+// The digests AddVersion and DeleteArtefacts return were unreferenced when their
+// transaction committed. Freeing the blobs safely across nodes — "publish a blob and
+// record a reference" must not interleave with "find it unreferenced and delete it"
+// on any two nodes — is what LockDigest (lock.go) is for: a session advisory lock per
+// digest, held on a small pool of its own, which the artefact repository takes around
+// both. Secret (secret.go) keeps values every node must share, such as the key that
+// signs paging cursors.
 package postgres
