@@ -38,6 +38,32 @@ func testConcurrentIncrement(t *testing.T, open func(t *testing.T) restkit.Store
 	sameRecord(t, "after 50 increments", rec, map[string]any{"id": int64(1), "name": "counter", "count": int64(n)}, n+1, t0, t0)
 }
 
+// testConcurrentUpsert: writers that create a record when it is absent and change it
+// otherwise, all starting before it exists, are serialised too: the first sees nil,
+// every later one sees the previous one's write (a PUT that creates, from many
+// clients at once). A store that locks only rows that exist fails here.
+func testConcurrentUpsert(t *testing.T, open func(t *testing.T) restkit.Store) {
+	f := setup(t, open)
+	const n = 30
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := f.s.WriteRecord(f.ctx, f.things, int64(9), func(cur *restkit.Record) (*restkit.Record, error) {
+				if cur == nil {
+					return &restkit.Record{Values: map[string]any{"id": int64(9), "name": "upserted", "count": int64(1)}, Updated: t0}, nil
+				}
+				return increment("count")(cur)
+			})
+			if err != nil {
+				t.Errorf("upsert: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	rec := f.find(t, f.things, int64(9))
+	sameRecord(t, "after 30 upserts", rec, map[string]any{"id": int64(9), "name": "upserted", "count": int64(n)}, n, t0, t0)
+}
+
 func testConcurrentCreateSame(t *testing.T, open func(t *testing.T) restkit.Store) {
 	f := setup(t, open)
 	const n = 20

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("ConcurrentIncrement", func(t *testing.T) { testConcurrentIncrement(t, open) })
+	t.Run("ConcurrentUpsert", func(t *testing.T) { testConcurrentUpsert(t, open) })
 	t.Run("ConcurrentCreateSameKey", func(t *testing.T) { testConcurrentCreateSame(t, open) })
 	t.Run("ConcurrentCreateDistinct", func(t *testing.T) { testConcurrentCreateDistinct(t, open) })
 	t.Run("PageShape", func(t *testing.T) { testPageShape(t, open) })
