@@ -109,11 +109,16 @@ func freeAddr(t testing.TB) string {
 // when empty) and extra arguments, and waits until /healthz answers.
 func startServer(t testing.TB, dir string, args ...string) *server {
 	t.Helper()
+	return startServerAt(t, freeAddr(t), dir, args...)
+}
+
+// startServerAt is startServer on a given address (a node restarted where it was).
+func startServerAt(t testing.TB, addr, dir string, args ...string) *server {
+	t.Helper()
 	consultOnce.Do(func() { consultSources("..") })
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	addr := freeAddr(t)
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", addr, "--data", dir}, args...)...)
 	cmd.Env = cleanEnv()
 	s := &server{t: t, cmd: cmd, URL: "http://" + addr, Data: dir, logs: &syncBuffer{}, done: make(chan error, 1)}
