@@ -131,6 +131,11 @@ func floatToInt(x float64) (any, *valueError) {
 func (f *Field) Check(v any) string {
 	switch x := v.(type) {
 	case string:
+		// No store keeps NUL the same way (PostgreSQL refuses it in text): refuse it
+		// here, once, so every store answers alike.
+		if strings.IndexByte(x, 0) >= 0 {
+			return `must not contain the NUL character (\u0000)`
+		}
 		n := utf8.RuneCountInString(x)
 		if f.MinLength != nil && n < *f.MinLength {
 			return fmt.Sprintf("must be at least %d characters long", *f.MinLength)

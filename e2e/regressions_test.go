@@ -189,3 +189,16 @@ func TestSortAfterTheKey(t *testing.T) {
 	next := parseLinks(r.Header.Get("Link"))["next"]
 	s.run(t, []step{{name: "follow next", method: "GET", path: next, status: 200, wantJSON: `[{"id":3}]`}})
 }
+
+// TestTextIsTextInEveryStore: NUL in a string field and invalid UTF-8 in a filter are
+// 400s, so SQLite and PostgreSQL (which cannot store them) answer alike.
+func TestTextIsTextInEveryStore(t *testing.T) {
+	s := startServer(t, "")
+	s.run(t, []step{
+		{name: "NUL in a field", method: "POST", path: "/cars", body: `{"id":1,"model":"a\u0000b","color":"red"}`, status: 400,
+			wantIn: []string{`"field":"model"`, "NUL"}},
+		{name: "invalid UTF-8 in a filter", method: "GET", path: "/cars?model=%FF", status: 400, wantIn: []string{`"field":"model"`, "UTF-8"}},
+		{name: "NUL in a filter", method: "GET", path: "/cars?model=a%00", status: 400},
+		{name: "nothing was stored", method: "GET", path: "/cars", status: 200, wantJSON: `[]`},
+	})
+}

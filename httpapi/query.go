@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"restkit"
 )
@@ -37,6 +38,16 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, restkit.Errorf(restkit.Invalid, "the query string is malformed")
+	}
+	// Names and values must be text: every store compares UTF-8 (PostgreSQL refuses
+	// anything else, SQLite would quietly match nothing).
+	for name, vs := range vals {
+		for _, v := range vs {
+			if !utf8.ValidString(name) || !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+					Fields: []restkit.FieldError{{Field: strings.ToValidUTF8(name, "\ufffd"), Message: "must be valid UTF-8 without NUL"}}}
+			}
+		}
 	}
 	lr := &listRequest{params: url.Values{}, view: fullView(res.Fields, res.Timestamps)}
 	var errs []restkit.FieldError
