@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,4 +327,46 @@ func TestPublicAddressWithAuth(t *testing.T) {
 		}
 	}
 	t.Fatalf("serve on 0.0.0.0 with auth did not come up:\n%s", logs.String())
+}
+
+// TestCreateKeyFlow: create-key prints a key once and the entry to configure; the
+// CLI's --token then acts as the key's user, and without it the server says why not.
+func TestCreateKeyFlow(t *testing.T) {
+	cmd := exec.Command(binary, "create-key", "--user", "alice", "--role", "admin", "--id", "ci")
+	cmd.Env = cleanEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	key := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(key, "rk_") || strings.Contains(stderr.String(), key) {
+		t.Fatalf("create-key: %v %q %s", err, key, stderr.String())
+	}
+	var entry string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "  - ") {
+			entry = strings.TrimPrefix(l, "  - ")
+		}
+	}
+	secure, err := os.ReadFile("../examples/secure.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, strings.Replace(string(secure), "  keys: []", "  keys:\n    - "+entry, 1))
+	s := startServer(t, "", "--config", cfg)
+	file := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(file, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, nil, "push", "--server", s.URL, "--token", key, "docs/f.txt", file); err != nil || !strings.Contains(out, `"version": 1`) {
+		t.Fatalf("push with the key: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, []string{"RESTKIT_TOKEN=" + key, "RESTKIT_SERVER=" + s.URL}, "ls", "docs"); err != nil || !strings.Contains(out, `"id":"f.txt"`) {
+		t.Fatalf("ls with RESTKIT_TOKEN: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, nil, "ls", "--server", s.URL, "docs"); err == nil || !strings.Contains(out, "credentials are required") {
+		t.Fatalf("ls without a key: %v\n%s", err, out)
+	}
+	if !strings.Contains(s.logs.String(), "user=alice scheme=bearer key=ci") {
+		t.Fatalf("no audit line names the key:\n%s", s.logs.String())
+	}
 }
