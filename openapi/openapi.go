@@ -859,6 +859,12 @@ func (b *specBuilder) rateLimits(s *restkit.Schema) {
 			}
 			tooMany["headers"] = headers
 			responses["429"] = tooMany
+			down := specErrResp(envelope, http.StatusServiceUnavailable,
+				"the shared rate limiter (Redis) is unreachable and the server fails closed (--redis-fail-closed)")
+			down["headers"] = obj{"Retry-After": specHeader("Seconds to wait before trying again.", obj{"type": "integer", "minimum": 1})}
+			if _, has := responses["503"]; !has {
+				responses["503"] = down
+			}
 		}
 	}
 }

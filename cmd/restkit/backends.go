@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"restkit"
 	"restkit/fsblob"
 	"restkit/httpapi"
@@ -96,6 +98,9 @@ func openBackends(ctx context.Context, c *serveConfig, log *slog.Logger, onLimit
 		}
 	}
 	if c.Redis != "" {
+		// go-redis logs each failed dial on its own; the limiter already says, at most
+		// every few seconds, that Redis is down: keep go-redis's lines for --debug.
+		redis.SetLogger(redisLogger{log})
 		rl, err := ratelimit.OpenRedis(c.Redis, ratelimit.RedisOptions{FailOpen: !c.RedisFailClosed, Logger: log, OnError: onLimiterError})
 		if err != nil {
 			return nil, fmt.Errorf("opening Redis (--redis): %w", err)
@@ -111,4 +116,11 @@ func openBackends(ctx context.Context, c *serveConfig, log *slog.Logger, onLimit
 		}
 	}
 	return b, nil
+}
+
+// redisLogger sends go-redis's own log lines to the debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestMetricsAndRequestIDs: /metrics counts requests by route pattern, not by path;
+// every response has an X-Request-ID, the client's when it sends a sane one, and the
+// log line of the request names it.
+func TestMetricsAndRequestIDs(t *testing.T) {
+	s := startServer(t, "")
+	for i := 1; i <= 5; i++ {
+		s.do("GET", "/cars/"+strings.Repeat("9", i), "")
+	}
+	s.do("GET", "/no/such/route", "")
+	r := s.do("GET", "/cars", "", "X-Request-ID", "lb-1234")
+	if r.Header.Get("X-Request-ID") != "lb-1234" {
+		t.Fatalf("the client's request id was not kept: %q", r.Header.Get("X-Request-ID"))
+	}
+	if r := s.do("GET", "/cars", "", "X-Request-ID", "bad id\twith tab"); !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(r.Header.Get("X-Request-ID")) {
+		t.Fatalf("a bad request id must be replaced: %q", r.Header.Get("X-Request-ID"))
+	}
+	m := s.do("GET", "/metrics", "")
+	body := string(m.Body)
+	for _, want := range []string{
+		`restkit_http_requests_total{method="GET",route="/cars/{key}",status="404"} 5`,
+		`restkit_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`restkit_http_request_duration_seconds_bucket{method="GET",route="/cars",le="+Inf"} 2`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `route="/cars/9`) {
+		t.Error("a raw path became a label")
+	}
+	if !strings.Contains(s.logs.String(), "request_id=lb-1234") {
+		t.Error("the request log does not name the request id")
+	}
+}
+
+// TestRedisDown: with Redis unreachable, a node still serves (failing open) while
+// /readyz says the limiter is down; with --redis-fail-closed rate-limited routes are
+// 503s with Retry-After, and routes without a limit are served.
+func TestRedisDown(t *testing.T) {
+	cfg := writeConfig(t, `
+apis:
+  - resources:
+      cars:
+        key: id
+        fields: {id: {type: integer}}
+        ratelimit: {rate: 10/s, burst: 10}
+      boats:
+        key: id
+        fields: {id: {type: integer}}
+`)
+	open := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0")
+	open.run(t, []step{
+		{name: "served, unlimited", method: "GET", path: "/cars", status: 200},
+		{name: "not ready", method: "GET", path: "/readyz", status: 503,
+			wantJSON: `{"status":"unavailable","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
+	})
+	closed := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0", "--redis-fail-closed")
+	closed.run(t, []step{
+		{name: "refused", method: "GET", path: "/cars", status: 503, wantHeader: map[string]string{"Retry-After": "1"},
+			wantJSON: problemJSON(503, "the rate limiter is unavailable; retry shortly")},
+		{name: "no limit, no Redis needed", method: "GET", path: "/boats", status: 200},
+	})
+	for i := 0; i < 5; i++ {
+		if r := closed.do("GET", "/cars", ""); r.Status != 503 {
+			t.Fatalf("refused again: %d", r.Status)
+		}
+	}
+	if n := strings.Count(closed.logs.String(), "level=ERROR"); n > 1 {
+		t.Errorf("an outage must be logged once, not per request: %d ERROR lines", n)
+	}
+	if strings.Contains(closed.logs.String(), "pool.go") {
+		t.Error("go-redis's own lines reach the log without --debug")
+	}
+}
