@@ -47,6 +47,21 @@ func (a Access) Inherit(parent Access) Access {
 	return a
 }
 
+// Resolve returns the effective Access of a thing given its own Access and its
+// parents' (nearest first): unset parts inherit, the schema's default comes last, and
+// Delete takes Write's roles when nothing sets it.
+func (a *Auth) Resolve(levels ...Access) Access {
+	var acc Access
+	for _, l := range levels {
+		acc = acc.Inherit(l)
+	}
+	acc = acc.Inherit(a.Access)
+	if acc.Delete == nil {
+		acc.Delete = acc.Write
+	}
+	return acc
+}
+
 // set reports whether any part of a is given.
 func (a Access) set() bool {
 	return a.Read != nil || a.Write != nil || a.Delete != nil || a.Anonymous != ""

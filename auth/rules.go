@@ -40,14 +40,7 @@ const (
 // Resolved returns acc with every unset part inherited from parents (nearest first)
 // and then from the schema's default, and Delete taken from Write when still unset.
 func (a *Authority) Resolved(acc restkit.Access, parents ...restkit.Access) restkit.Access {
-	for _, p := range parents {
-		acc = acc.Inherit(p)
-	}
-	acc = acc.Inherit(a.cfg.Access)
-	if acc.Delete == nil {
-		acc.Delete = acc.Write
-	}
-	return acc
+	return a.cfg.Resolve(append([]restkit.Access{acc}, parents...)...)
 }
 
 // ResourceAccess is the resolved Access of a resource of api.

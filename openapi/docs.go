@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,6 +90,10 @@ type (
 		Server    string
 		APIs      []*docAPI
 		Artefacts *docArtefacts
+		Auth      *docAuth // nil: the API is open
+	}
+	docAuth struct {
+		Realm string
 	}
 	docAPI struct {
 		ID, Title, Base string
@@ -105,11 +110,14 @@ type (
 		Params                      []docParam
 		History                     []*docOp
 		HistoryKeep                 int
+		Access                      string // who may read, write, delete; "" without auth
+		OwnerField                  string
 	}
 	docNoun struct {
 		ID, Name, Path, Description string
 		Fields                      []docField
 		Ops                         []*docOp
+		Access                      string
 	}
 	docField struct {
 		Name, Type, Description string
@@ -154,17 +162,74 @@ func docBuildPage(s *restkit.Schema, o DocsOptions) *docPage {
 			a.ID, a.Title = "api-root", "/ (root)"
 		}
 		for _, r := range api.Resources {
-			a.Resources = append(a.Resources, docBuildResource(api, r, o.ServerURL))
+			d := docBuildResource(api, r, o.ServerURL)
+			if s.Auth != nil {
+				d.Access = docAccess(s.Auth.Resolve(r.Access, api.Access))
+				d.OwnerField = r.OwnerField
+			}
+			a.Resources = append(a.Resources, d)
 		}
 		for _, n := range api.Nouns {
-			a.Nouns = append(a.Nouns, docBuildNoun(api, n, o.ServerURL))
+			d := docBuildNoun(api, n, o.ServerURL)
+			if s.Auth != nil {
+				d.Access = docAccess(s.Auth.Resolve(n.Access, api.Access))
+			}
+			a.Nouns = append(a.Nouns, d)
 		}
 		p.APIs = append(p.APIs, a)
 	}
 	if o.Artefacts != "" {
 		p.Artefacts = docBuildArtefacts(o)
 	}
+	if s.Auth != nil {
+		p.Auth = &docAuth{Realm: s.Auth.Realm}
+		docAuthorizeCurls(p)
+	}
 	return p
+}
+
+// docAccess says in words who may do what.
+func docAccess(a restkit.Access) string {
+	roles := func(rs []string) string {
+		switch {
+		case len(rs) == 0:
+			return "nobody"
+		case slices.Contains(rs, restkit.AnyRole):
+			return "any signed-in caller"
+		}
+		return "roles " + strings.Join(rs, ", ")
+	}
+	out := "read: " + roles(a.Read)
+	if a.Anonymous == restkit.AnonymousRead {
+		out = "read: anyone, without credentials"
+	}
+	return out + "; write: " + roles(a.Write) + "; delete: " + roles(a.Delete) + "."
+}
+
+// docAuthorizeCurls adds the bearer key to every curl example of a page whose API
+// needs credentials.
+func docAuthorizeCurls(p *docPage) {
+	const with = `curl -H "Authorization: Bearer $RESTKIT_TOKEN" `
+	fix := func(ops []*docOp) {
+		for _, o := range ops {
+			o.Curl = strings.Replace(o.Curl, "curl ", with, 1)
+		}
+	}
+	for _, a := range p.APIs {
+		for _, r := range a.Resources {
+			fix(r.Collection)
+			fix(r.Item)
+			fix(r.History)
+		}
+		for _, n := range a.Nouns {
+			fix(n.Ops)
+		}
+	}
+	if p.Artefacts != nil {
+		for i := range p.Artefacts.Examples {
+			p.Artefacts.Examples[i].Command = strings.Replace(p.Artefacts.Examples[i].Command, "curl ", with, 1)
+		}
+	}
 }
 
 var docStatusText = map[int]string{

@@ -178,3 +178,40 @@ func TestDocsHandler(t *testing.T) {
 		t.Errorf("HEAD: %d with %d bytes", rec.Code, rec.Body.Len())
 	}
 }
+
+// TestDocsWithAuth: with auth on, the page says how to authenticate, each resource
+// and noun says who may do what, and every curl example carries the bearer key.
+func TestDocsWithAuth(t *testing.T) {
+	cfg, err := config.Load("../examples/secure.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := RenderDocs(&buf, cfg.Schema, DocsOptions{Artefacts: cfg.Artefacts.Path, Policy: cfg.Artefacts.Policy}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth := docFind(doc, func(n *html.Node) bool { return docAttr(n, "id") == "auth" }); len(auth) != 1 || !strings.Contains(docText(auth[0]), "401") {
+		t.Fatal("no #auth paragraph naming 401")
+	}
+	text := docText(doc)
+	if n := strings.Count(text, "Access — read: roles admin, reader; write: roles admin; delete: roles admin."); n != 3 {
+		t.Errorf("%d access lines, want 3 (cars, people, led)", n)
+	}
+	codes := docFind(doc, func(n *html.Node) bool { return n.Data == "pre" || n.Data == "code" })
+	curls, authorized := 0, 0
+	for _, c := range codes {
+		if s := docText(c); strings.HasPrefix(s, "curl ") && !strings.HasPrefix(s, "curl -u USER") {
+			curls++
+			if strings.HasPrefix(s, `curl -H "Authorization: Bearer $RESTKIT_TOKEN" `) {
+				authorized++
+			}
+		}
+	}
+	if curls == 0 || curls != authorized {
+		t.Errorf("%d of %d curl examples carry the key", authorized, curls)
+	}
+}
