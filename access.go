@@ -50,16 +50,35 @@ func (a Access) Inherit(parent Access) Access {
 // Resolve returns the effective Access of a thing given its own Access and its
 // parents' (nearest first): unset parts inherit, the schema's default comes last, and
 // Delete takes Write's roles when nothing sets it.
+//
+// Each level is read as a whole before it inherits: a level that sets read without
+// anonymous means anonymous: none (a narrower read list must not be widened again by
+// a parent's anonymous: read), and a level that sets write without delete means its
+// delete is its write (not a parent's delete).
 func (a *Auth) Resolve(levels ...Access) Access {
 	var acc Access
-	for _, l := range levels {
-		acc = acc.Inherit(l)
+	for _, l := range append(levels, a.Access) {
+		acc = acc.Inherit(l.whole())
 	}
-	acc = acc.Inherit(a.Access)
 	if acc.Delete == nil {
 		acc.Delete = acc.Write
 	}
+	if acc.Anonymous == "" {
+		acc.Anonymous = AnonymousNone
+	}
 	return acc
+}
+
+// whole completes the parts of one level that go together: read with anonymous,
+// write with delete.
+func (a Access) whole() Access {
+	if a.Read != nil && a.Anonymous == "" {
+		a.Anonymous = AnonymousNone
+	}
+	if a.Write != nil && a.Delete == nil {
+		a.Delete = a.Write
+	}
+	return a
 }
 
 // set reports whether any part of a is given.

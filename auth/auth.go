@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -28,6 +29,10 @@ type Principal struct {
 // ErrBadCredentials is returned for credentials that name no one: an unknown user, a
 // wrong password, a key that is not configured. Which of these it was is never said.
 var ErrBadCredentials = errors.New("invalid credentials")
+
+// ErrBusy is returned when too many password checks are already waiting: the caller
+// should answer 503 and the client retry, rather than queue without bound.
+var ErrBusy = errors.New("too many password checks at once")
 
 // Artefacts is who may do what in the artefact repository: Access for the whole
 // repository, refined per directory by the first rule whose glob matches its name.
@@ -53,6 +58,9 @@ type Authority struct {
 	artefacts Artefacts
 
 	bcryptSlots chan struct{} // bounds concurrent bcrypt comparisons to the CPUs
+	waiting     atomic.Int64  // checks running or queued for a slot
+	compared    atomic.Int64  // bcrypt comparisons made, for tests and metrics
+	maxWaiting  int64
 	cacheKey    []byte
 	mu          sync.Mutex
 	verified    map[[32]byte]verifiedEntry
@@ -86,6 +94,7 @@ func New(schema *restkit.Schema, arts *Artefacts) (*Authority, error) {
 		users:       make(map[string]*restkit.User, len(cfg.Users)),
 		admin:       map[string]bool{},
 		bcryptSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		maxWaiting:  int64(8 * max(1, runtime.GOMAXPROCS(0))),
 		cacheKey:    make([]byte, 32),
 		verified:    map[[32]byte]verifiedEntry{},
 	}
@@ -108,7 +117,9 @@ func New(schema *restkit.Schema, arts *Artefacts) (*Authority, error) {
 	for _, r := range cfg.AdminRoles {
 		a.admin[r] = true
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("restkit: no such user"), cfg.BcryptCost)
+	// The dummy hash must cost what the users' hashes cost, or an unknown user would
+	// answer faster or slower than a known one: the cost most of them use.
+	dummy, err := bcrypt.GenerateFromPassword([]byte("restkit: no such user"), usualCost(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("auth: making the dummy hash: %w", err)
 	}
@@ -116,23 +127,77 @@ func New(schema *restkit.Schema, arts *Artefacts) (*Authority, error) {
 	return a, nil
 }
 
+// Compared is how many bcrypt comparisons the Authority has made.
+func (a *Authority) Compared() int64 { return a.compared.Load() }
+
 // Realm is the protection space named in WWW-Authenticate.
 func (a *Authority) Realm() string { return a.cfg.Realm }
 
+// usualCost is the bcrypt cost most users' hashes have (Auth.BcryptCost when none).
+func usualCost(cfg *restkit.Auth) int {
+	count := map[int]int{}
+	best, n := cfg.BcryptCost, 0
+	for _, u := range cfg.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil {
+			count[c]++
+			if count[c] > n || (count[c] == n && c > best) {
+				best, n = c, count[c]
+			}
+		}
+	}
+	return best
+}
+
+// MixedCosts lists the users whose password hash has another cost than the schema's
+// bcrypt_cost (worth a warning: their check takes another time).
+func MixedCosts(cfg *restkit.Auth) []string {
+	var out []string
+	for _, u := range cfg.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && c != cfg.BcryptCost {
+			out = append(out, u.Name)
+		}
+	}
+	return out
+}
+
 // Authenticate returns the caller an Authorization header value names: nil for no
 // header (an anonymous request), ErrMalformed or ErrBadCredentials when the header
-// names no one.
+// names no one, ErrBusy when too many password checks are queued.
 func (a *Authority) Authenticate(ctx context.Context, header string) (*Principal, error) {
+	p, pending, err := a.Identify(header)
+	if pending != nil {
+		return a.Verify(ctx, *pending)
+	}
+	return p, err
+}
+
+// Identify does the cheap part of authentication: it parses the header, checks a
+// bearer key, and finds Basic credentials verified recently. Basic credentials that
+// need a bcrypt comparison come back as pending, for Verify: the HTTP layer rate
+// limits the client before paying for that, and never pays it on open routes.
+func (a *Authority) Identify(header string) (p *Principal, pending *Credentials, err error) {
 	if header == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	c, err := ParseAuthorization(header)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Scheme == Bearer {
-		return a.bearer(c.Token)
+		p, err := a.bearer(c.Token)
+		return p, nil, err
 	}
+	a.mu.Lock()
+	e, ok := a.verified[a.credentialKey(c.User, c.Password)]
+	a.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.p, nil, nil
+	}
+	return nil, &c, nil
+}
+
+// Verify checks pending Basic credentials (bcrypt).
+func (a *Authority) Verify(ctx context.Context, c Credentials) (*Principal, error) {
 	return a.basic(ctx, c.User, c.Password)
 }
 
@@ -168,12 +233,18 @@ func (a *Authority) basic(ctx context.Context, user, password string) (*Principa
 	if u != nil && u.PasswordHash != "" {
 		hash = []byte(u.PasswordHash)
 	}
+	if a.waiting.Add(1) > a.maxWaiting {
+		a.waiting.Add(-1)
+		return nil, ErrBusy
+	}
+	defer a.waiting.Add(-1)
 	select {
 	case a.bcryptSlots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	a.compared.Add(1)
 	<-a.bcryptSlots
 	if err != nil || u == nil || u.PasswordHash == "" {
 		return nil, ErrBadCredentials

@@ -236,3 +236,35 @@ func TestHashPasswordAndKeys(t *testing.T) {
 		t.Fatalf("a made key must be a valid bearer token: %v", err)
 	}
 }
+
+// TestResolveLevelsAsWholes: a level's read goes with its anonymous, its write with
+// its delete (the review's fail-open cases).
+func TestResolveLevelsAsWholes(t *testing.T) {
+	s := schema(t, func(s *restkit.Schema) {
+		s.Auth.Access = restkit.Access{Read: []string{"admin", "reader"}, Write: []string{"admin", "editor"}, Delete: []string{"admin", "editor"}}
+		s.APIs[0].Access = restkit.Access{Anonymous: restkit.AnonymousRead}
+		s.APIs[0].Resources[0].Access = restkit.Access{Read: []string{"admin"}, Write: []string{"admin"}}
+	})
+	a := authority(t, s, &Artefacts{
+		Access:      restkit.Access{Anonymous: restkit.AnonymousRead},
+		Directories: []DirectoryAccess{{Pattern: "secret", Access: restkit.Access{Read: []string{"admin"}}}},
+	})
+	acc := a.ResourceAccess(s.APIs[0], s.APIs[0].Resources[0])
+	reader := &Principal{User: "bob", Roles: []string{"reader"}}
+	editor := &Principal{User: "ed", Roles: []string{"editor"}}
+	if got := a.Decide(nil, acc, Read); got != Unauthenticated {
+		t.Errorf("a narrower read list must not be opened by the API's anonymous: read: %d", got)
+	}
+	if got := a.Decide(reader, acc, Read); got != Forbidden {
+		t.Errorf("reader on an admin-only read: %d", got)
+	}
+	if got := a.Decide(editor, acc, Delete); got != Forbidden {
+		t.Errorf("write narrowed to admin must narrow delete too: %d", got)
+	}
+	if got := a.Decide(nil, a.DirectoryAccess("secret"), Read); got != Unauthenticated {
+		t.Errorf("a directory's read list must not be opened by the repository's anonymous: read: %d", got)
+	}
+	if got := a.Decide(nil, a.DirectoryAccess("other"), Read); got != Allowed {
+		t.Errorf("other directories keep the repository's anonymous read: %d", got)
+	}
+}

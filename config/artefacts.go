@@ -188,11 +188,24 @@ func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
 	if d.flagged["artefacts.path"] {
 		return
 	}
+	// The singular alias (/artefact for /artefacts) is served too: it must not overlap either.
+	paths := []string{a.Path}
+	if alias := strings.TrimSuffix(a.Path, "s"); alias != a.Path {
+		paths = append(paths, alias)
+	}
 	overlaps := func(route string) bool {
-		return a.Path == route || strings.HasPrefix(a.Path, route+"/") || strings.HasPrefix(route, a.Path+"/")
+		for _, p := range paths {
+			if p == route || strings.HasPrefix(p, route+"/") || strings.HasPrefix(route, p+"/") {
+				return true
+			}
+		}
+		return false
 	}
 	report := func(kind, name, route, declared string) {
 		line := d.where(declared, "").line
+		if len(paths) > 1 && (route == paths[1] || strings.HasPrefix(route, paths[1]+"/") || strings.HasPrefix(paths[1], route+"/")) {
+			route += " (the repository's alias " + paths[1] + ")"
+		}
 		if _, explicit := d.at["artefacts.path"]; explicit {
 			d.errorAt(d.at["artefacts.path"], "path %s collides with %s %s at %s, declared at line %d", a.Path, kind, name, route, line)
 			return

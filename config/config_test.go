@@ -779,3 +779,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestArtefactsAliasCollision: the repository's singular alias is a path too.
+func TestArtefactsAliasCollision(t *testing.T) {
+	_, err := Parse("t.yaml", []byte("apis:\n  - resources:\n      artefact:\n        key: id\n        fields:\n          id: {type: integer}\nartefacts: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), "collides with resource artefact at /artefact (the repository's alias /artefact)") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -370,3 +370,91 @@ func TestCreateKeyFlow(t *testing.T) {
 		t.Fatalf("no audit line names the key:\n%s", s.logs.String())
 	}
 }
+
+// TestAccessLevelsAreWholes (from a review): a level that narrows read is not opened
+// again by a parent's anonymous: read, and a level that narrows write narrows delete.
+func TestAccessLevelsAreWholes(t *testing.T) {
+	cfg := writeConfig(t, `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+    ed: {password: "`+hashReader+`", roles: [editor]}
+  access: {read: ["*"], write: [admin, editor], delete: [admin, editor]}
+apis:
+  - base: /v1
+    access: {anonymous: read}
+    resources:
+      secrets:
+        key: id
+        fields: {id: {type: integer}}
+        access: {read: [admin], write: [admin]}
+      notes:
+        key: id
+        fields: {id: {type: integer}}
+artefacts:
+  access: {anonymous: read}
+  directories:
+    secret: {access: {read: [admin]}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	root, ed := basic("root", "admin-pw"), basic("ed", "reader-pw")
+	s.contractAuth = root
+	s.run(t, []step{
+		{name: "root writes a secret", method: "POST", path: "/v1/secrets", body: `{"id":1}`, headers: []string{"Authorization", root}, status: 201},
+		{name: "anonymous may not read it", method: "GET", path: "/v1/secrets/1", status: 401},
+		{name: "nor list", method: "GET", path: "/v1/secrets", status: 401},
+		{name: "ed may not read it", method: "GET", path: "/v1/secrets/1", headers: []string{"Authorization", ed}, status: 403},
+		{name: "ed may not delete it (write narrowed, so delete too)", method: "DELETE", path: "/v1/secrets/1", headers: []string{"Authorization", ed}, status: 403},
+		{name: "notes stay anonymous-readable", method: "GET", path: "/v1/notes", status: 200},
+		{name: "root uploads a secret file", method: "PUT", path: "/artefacts/secret/k.txt", body: "k", headers: []string{"Authorization", root, "Content-Type", "text/plain"}, status: 201},
+		{name: "anonymous may not read the secret directory", method: "GET", path: "/artefacts/secret/k.txt", status: 401},
+		{name: "nor see it listed", method: "GET", path: "/artefacts", status: 200, wantJSON: `[]`},
+	})
+}
+
+// TestOwnerRefusalsAndPurge (from a review): an owner check's 403 is audited as
+// forbidden, and on a resource with owners only an admin purges history (a re-created
+// key would otherwise let its new owner erase the old owner's revisions).
+func TestOwnerRefusalsAndPurge(t *testing.T) {
+	cfg := writeConfig(t, `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+    ann: {password: "`+hashReader+`", roles: [writer]}
+    ben: {password: "`+hashGuest+`", roles: [writer]}
+  access: {read: ["*"], write: ["*"]}
+apis:
+  - resources:
+      notes:
+        key: id
+        history: true
+        owner_field: owner
+        fields: {id: {type: integer}, text: {type: string}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	root, ann, ben := basic("root", "admin-pw"), basic("ann", "reader-pw"), basic("ben", "guest-pw")
+	s.contractAuth = root
+	s.run(t, []step{
+		{name: "ann creates", method: "POST", path: "/notes", body: `{"id":6,"text":"ann's"}`, headers: []string{"Authorization", ann}, status: 201},
+		{name: "ben may not change it", method: "PATCH", path: "/notes/6", body: `{"text":"x"}`, headers: []string{"Authorization", ben}, status: 403},
+		{name: "ann deletes it", method: "DELETE", path: "/notes/6", headers: []string{"Authorization", ann}, status: 204},
+		{name: "ben takes the key", method: "POST", path: "/notes", body: `{"id":6,"text":"ben's"}`, headers: []string{"Authorization", ben}, status: 201},
+		{name: "ben may not purge the history", method: "DELETE", path: "/notes/6/revisions", headers: []string{"Authorization", ben}, status: 403},
+		{name: "ann's revisions are still there", method: "GET", path: "/notes/6/revisions/1", headers: []string{"Authorization", root}, status: 200, wantIn: []string{"ann's"}},
+		{name: "an admin may purge", method: "DELETE", path: "/notes/6/revisions", headers: []string{"Authorization", root}, status: 204},
+	})
+	var forbidden int
+	for _, l := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(l, "msg=audit") && strings.Contains(l, "status=403") {
+			if !strings.Contains(l, "outcome=forbidden") {
+				t.Errorf("a 403 audited as: %s", l)
+			}
+			forbidden++
+		}
+	}
+	if forbidden != 2 {
+		t.Errorf("%d audited 403s, want 2", forbidden)
+	}
+}

@@ -72,8 +72,19 @@ func (s *Server) repositoryGuard() guard {
 
 // caller is who a request comes from, as the authenticate middleware found.
 type caller struct {
-	p   *auth.Principal // nil: anonymous
-	err error           // the Authorization header named no one
+	p       *auth.Principal   // nil: anonymous (or not verified yet)
+	err     error             // the Authorization header named no one
+	pending *auth.Credentials // Basic credentials still to verify (bcrypt), by verify
+}
+
+// verify finishes authentication when the route needs it: the bcrypt comparison of
+// Basic credentials seen for the first time, after the rate limit has counted them.
+func (c *caller) verify(ctx context.Context, a *auth.Authority) {
+	if c.pending == nil {
+		return
+	}
+	c.p, c.err = a.Verify(ctx, *c.pending)
+	c.pending = nil
 }
 
 type callerKey struct{}
@@ -88,15 +99,24 @@ func principalOf(r *http.Request) *auth.Principal {
 }
 
 // authenticate reads the Authorization header once, before rate limiting (which then
-// counts per caller) and before the guard of the route decides. A header that names no
-// one is remembered, not refused here: /healthz must answer whatever a client sends.
+// counts per caller) and before the guard of the route decides. It does only the cheap
+// part (a key's digest, a recently verified password): a password seen for the first
+// time is verified by the guard, after the client's rate limit and only on a route
+// that needs it, so that bcrypt's cost cannot be spent on /healthz, on unknown paths
+// or by a client that is over its limit. A header that names no one is remembered,
+// not refused here: /healthz must answer whatever a client sends. Two Authorization
+// headers are malformed: a proxy and this server could each believe another one.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	if s.auth == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &caller{}
-		c.p, c.err = s.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if vs := r.Header.Values("Authorization"); len(vs) > 1 {
+			c.err = auth.ErrMalformed
+		} else {
+			c.p, c.pending, c.err = s.auth.Identify(r.Header.Get("Authorization"))
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }
@@ -130,9 +150,14 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		if c == nil {
 			c = &caller{}
 		}
+		c.verify(r.Context(), s.auth)
 		act := auth.ActionOf(r.Method)
 		var outcome auth.Outcome
 		switch {
+		case errors.Is(c.err, auth.ErrBusy):
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.Unavailable, "too many sign-ins are being checked; retry in a second"))
+			return
 		case c.err != nil:
 			outcome = auth.Unauthenticated
 		case g.page != "":
@@ -157,8 +182,30 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		h(rec, r)
-		s.audit(r, c.p, act, "allowed", rec.status)
+		result := "allowed"
+		if rec.status == http.StatusForbidden { // an owner check refused it
+			result = "forbidden"
+		}
+		s.audit(r, c.p, act, result, rec.status)
 	}
+}
+
+// unmatched answers a path no route serves: with auth on, a caller without valid
+// credentials learns nothing of which paths exist (401, as for a real route); a
+// signed-in one gets the 404.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	if s.auth != nil {
+		c, _ := r.Context().Value(callerKey{}).(*caller)
+		if c == nil {
+			c = &caller{}
+		}
+		c.verify(r.Context(), s.auth)
+		if c.p == nil {
+			s.deny(w, r, c, auth.ActionOf(r.Method), auth.Unauthenticated)
+			return
+		}
+	}
+	s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
 }
 
 // deny answers 401 (with the challenges a client can meet) or 403.

@@ -167,7 +167,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/{$}", s.guarded(pageGuard(auth.Docs), readOnly(s, s.serveIndex)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		metrics.SetRoute(r, metrics.Unmatched)
-		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.NotFound, "no route for %s", r.URL.Path))
+		s.unmatched(w, r)
 	})
 	// Outermost first: metrics see every answer, the request id is in every log line,
 	// the CORS preflight needs no credentials, the rate limit counts per caller.

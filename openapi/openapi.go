@@ -784,10 +784,32 @@ func (b *specBuilder) security(s *restkit.Schema) {
 	if s.Auth == nil {
 		return
 	}
+	// The paths a caller without credentials may read (anonymous: read).
+	var open []string
+	for _, api := range s.APIs {
+		for _, r := range api.Resources {
+			if s.Auth.Resolve(r.Access, api.Access).Anonymous == restkit.AnonymousRead {
+				open = append(open, api.Base+"/"+r.Name)
+			}
+		}
+		for _, n := range api.Nouns {
+			if s.Auth.Resolve(n.Access, api.Access).Anonymous == restkit.AnonymousRead {
+				open = append(open, api.Base+"/"+n.Name)
+			}
+		}
+	}
+	anonymous := func(path string) bool {
+		for _, p := range open {
+			if path == p || strings.HasPrefix(path, p+"/") {
+				return true
+			}
+		}
+		return false
+	}
 	for path, item := range b.paths {
 		public := path == "/healthz" || (path == "/openapi.json" && s.Auth.PublicOpenAPI)
 		envelope := envelopeAt(s, path)
-		for _, op := range item.(obj) {
+		for method, op := range item.(obj) {
 			o, isOp := op.(obj)
 			responses, _ := o["responses"].(obj)
 			if !isOp || responses == nil {
@@ -796,6 +818,10 @@ func (b *specBuilder) security(s *restkit.Schema) {
 			if public {
 				o["security"] = []any{}
 				continue
+			}
+			if (method == "get" || method == "head") && anonymous(path) {
+				// Credentials are optional here: {} is the empty requirement.
+				o["security"] = []any{obj{}, obj{"basicAuth": []string{}}, obj{"bearerAuth": []string{}}}
 			}
 			unauth := specErrResp(envelope, http.StatusUnauthorized, "no credentials, or credentials that name no one")
 			unauth["headers"] = obj{"WWW-Authenticate": specHeader("The challenges: Basic and Bearer, with the realm.", obj{"type": "string"})}

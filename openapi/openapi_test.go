@@ -7,6 +7,7 @@ import (
 
 	"github.com/pb33f/libopenapi"
 
+	"restkit"
 	"restkit/config"
 	"restkit/openapi"
 )
@@ -243,4 +244,78 @@ func TestEveryField(t *testing.T) {
 	}
 	dig(t, doc, "paths", "/api/settings", "post", "requestBody")
 	operationIDs(t, doc)
+}
+
+// TestSecurityRequirements: with auth on, the schemes are declared, every operation
+// documents 401 and 403, /healthz needs nothing, and reads that anonymous callers may
+// make have credentials optional ({} among the requirements).
+func TestSecurityRequirements(t *testing.T) {
+	s := &restkit.Schema{
+		Auth: &restkit.Auth{Access: restkit.Access{Read: []string{"*"}}},
+		APIs: []*restkit.API{{Resources: []*restkit.Resource{
+			{Name: "open", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}, Access: restkit.Access{Anonymous: restkit.AnonymousRead}},
+			{Name: "closed", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}},
+		}}},
+	}
+	if err := s.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	doc := openapi.Build(s, openapi.Options{})
+	out, err := openapi.JSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Security   []map[string][]string `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]map[string]string `json:"securitySchemes"`
+		} `json:"components"`
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	type operation struct {
+		Security  *[]map[string][]string     `json:"security"`
+		Responses map[string]json.RawMessage `json:"responses"`
+	}
+	ops := map[string]map[string]operation{}
+	for path, item := range d.Paths {
+		ops[path] = map[string]operation{}
+		for m, raw := range item {
+			if m == "parameters" {
+				continue
+			}
+			var op operation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			ops[path][m] = op
+		}
+	}
+	if d.Components.SecuritySchemes["basicAuth"]["scheme"] != "basic" || d.Components.SecuritySchemes["bearerAuth"]["scheme"] != "bearer" || len(d.Security) != 2 {
+		t.Fatalf("schemes %v, security %v", d.Components.SecuritySchemes, d.Security)
+	}
+	if sec := ops["/healthz"]["get"].Security; sec == nil || len(*sec) != 0 {
+		t.Fatalf("/healthz security: %v", sec)
+	}
+	if sec := ops["/open"]["get"].Security; sec == nil || len(*sec) != 3 || len((*sec)[0]) != 0 {
+		t.Fatalf("/open GET security: %v", sec)
+	}
+	if sec := ops["/open"]["post"].Security; sec != nil {
+		t.Fatalf("/open POST must inherit the global requirement, has %v", *sec)
+	}
+	if sec := ops["/closed"]["get"].Security; sec != nil {
+		t.Fatalf("/closed GET must inherit the global requirement, has %v", *sec)
+	}
+	for path, item := range ops {
+		for m, op := range item {
+			if path == "/healthz" {
+				continue
+			}
+			if op.Responses["401"] == nil || op.Responses["403"] == nil {
+				t.Errorf("%s %s lacks 401 or 403", m, path)
+			}
+		}
+	}
 }

@@ -26,11 +26,25 @@ import (
 // from an argument: arguments end up in shell history and in ps.
 func newHashPasswordCmd() *cobra.Command {
 	var cost int
+	c := &serveConfig{}
 	cmd := &cobra.Command{
-		Use:   "hash-password",
+		Use:   "hash-password [--config F | --cost N]",
 		Short: "Print the bcrypt hash of a password (read from the terminal or stdin) for auth.users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("config") {
+				if cmd.Flags().Changed("cost") {
+					return errors.New("--config and --cost both set the cost: give one")
+				}
+				cfg, _, err := c.loadConfig(cmd)
+				if err != nil {
+					return err
+				}
+				if cfg.Schema.Auth == nil {
+					return fmt.Errorf("%s has no auth: section", c.ConfigPath)
+				}
+				cost = cfg.Schema.Auth.BcryptCost
+			}
 			pw, err := readPassword(cmd)
 			if err != nil {
 				return err
@@ -44,6 +58,7 @@ func newHashPasswordCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&cost, "cost", restkit.DefaultBcryptCost, "bcrypt cost (4-31); each step doubles the time a check takes")
+	cmd.Flags().StringVar(&c.ConfigPath, "config", "", "take the cost from this config's auth.bcrypt_cost")
 	return cmd
 }
 

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"restkit"
+	"restkit/auth"
+	"restkit/memory"
+)
+
+// authServer is a Server with auth on: alice (admin, password alice-secret), one
+// resource limited to 2 requests per caller, and nothing open to anonymous callers.
+func authServer(t *testing.T) (*Server, *auth.Authority) {
+	t.Helper()
+	hash, err := auth.HashPassword("alice-secret", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &restkit.Schema{
+		Auth: &restkit.Auth{BcryptCost: 4, Users: []*restkit.User{{Name: "alice", PasswordHash: hash, Roles: []string{"admin"}}}},
+		APIs: []*restkit.API{{Resources: []*restkit.Resource{{
+			Name: "cars", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}},
+			RateLimit: &restkit.RateLimit{Rate: 0.001, Burst: 2},
+		}}}},
+	}
+	if err := s.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memory.New()
+	if err := store.Migrate(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{Schema: s, Store: store, Auth: a}), a
+}
+
+func basicHeader(user, pw string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
+}
+
+func get(h http.Handler, path string, headers ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Add(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// TestBcryptOnlyWhereNeeded: a password is compared (bcrypt, tens of milliseconds)
+// only on a route that needs credentials and only once the client is within its rate
+// limit — never on /healthz, and never for a client already over its limit.
+func TestBcryptOnlyWhereNeeded(t *testing.T) {
+	s, a := authServer(t)
+	wrong := basicHeader("alice", "wrong")
+	for i := 0; i < 5; i++ {
+		if w := get(s, "/healthz", "Authorization", wrong); w.Code != 200 {
+			t.Fatalf("/healthz: %d", w.Code)
+		}
+	}
+	if n := a.Compared(); n != 0 {
+		t.Fatalf("/healthz made %d bcrypt comparisons", n)
+	}
+	codes := []int{}
+	for i := 0; i < 5; i++ {
+		codes = append(codes, get(s, "/cars", "Authorization", wrong).Code)
+	}
+	if codes[0] != 401 || codes[1] != 401 || codes[2] != 429 || codes[4] != 429 {
+		t.Fatalf("codes %v, want 401 401 429 429 429", codes)
+	}
+	if n := a.Compared(); n != 2 {
+		t.Fatalf("%d bcrypt comparisons for 2 attempts within the limit and 3 over it", n)
+	}
+	// A right password is compared once, then remembered.
+	s2, a2 := authServer(t)
+	for i := 0; i < 2; i++ {
+		if w := get(s2, "/cars", "Authorization", basicHeader("alice", "alice-secret")); w.Code != 200 {
+			t.Fatalf("alice: %d %s", w.Code, w.Body)
+		}
+	}
+	if n := a2.Compared(); n != 1 {
+		t.Fatalf("%d comparisons for the same right password twice", n)
+	}
+}
+
+// TestTwoAuthorizationHeaders: ambiguous credentials are malformed, whichever comes first.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	good, bad := basicHeader("alice", "alice-secret"), basicHeader("alice", "wrong")
+	for _, order := range [][2]string{{good, bad}, {bad, good}, {good, good}} {
+		s, _ := authServer(t) // a fresh rate limit each time
+		w := get(s, "/cars", "Authorization", order[0], "Authorization", order[1])
+		if w.Code != 401 || !contains(w.Body.String(), "malformed") {
+			t.Fatalf("two headers: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// TestUnmatchedPathsNeedCredentials: without credentials, an unknown path answers like
+// a known one (401), so the routes cannot be mapped; a signed-in caller gets the 404.
+func TestUnmatchedPathsNeedCredentials(t *testing.T) {
+	s, _ := authServer(t)
+	if w := get(s, "/Cars"); w.Code != 401 || len(w.Header().Values("WWW-Authenticate")) != 2 {
+		t.Fatalf("anonymous unknown path: %d %v", w.Code, w.Header())
+	}
+	if w := get(s, "/Cars", "Authorization", basicHeader("alice", "alice-secret")); w.Code != 404 {
+		t.Fatalf("signed-in unknown path: %d", w.Code)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
