@@ -222,7 +222,9 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, c *caller, act aut
 	switch {
 	case errors.Is(c.err, auth.ErrMalformed):
 		msg = "the Authorization header is malformed; send Basic base64(user:password) or Bearer KEY"
-		bearer += `, error="invalid_request"`
+		if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer") {
+			bearer += `, error="invalid_request"`
+		}
 	case c.err != nil:
 		msg = "the credentials are not valid"
 		if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
