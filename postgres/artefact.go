@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -72,10 +73,10 @@ func scanArtefact(sc pgx.Row) (*restkit.Artefact, error) {
 		return nil, err
 	}
 	var err error
-	if a.Created, err = parseTime(created); err != nil {
+	if a.Created, err = sqlstore.ParseTime(created); err != nil {
 		return nil, err
 	}
-	if a.Updated, err = parseTime(stored); err != nil {
+	if a.Updated, err = sqlstore.ParseTime(stored); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -157,11 +158,11 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, formatTime(out.Updated))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, sqlstore.FormatTime(out.Updated))
 	b.Queue(`INSERT INTO _restkit_artefacts (directory, id, next_version, created, latest, size, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version, latest = excluded.latest, size = excluded.size, updated = excluded.updated`,
-		out.Directory, out.ID, out.Version+1, formatTime(out.Created), out.Version, out.Size, formatTime(out.Updated))
+		out.Directory, out.ID, out.Version+1, sqlstore.FormatTime(out.Created), out.Version, out.Size, sqlstore.FormatTime(out.Updated))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, wrap(op, err)
 	}
@@ -314,7 +315,7 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 			var v any
 			switch x := c.Value.(type) {
 			case time.Time:
-				v = formatTime(x)
+				v = sqlstore.FormatTime(x)
 			case int:
 				v = int64(x)
 			default:
@@ -356,7 +357,7 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
 			return nil, wrap(op, err)
 		}
-		if d.Updated, err = parseTime(updated); err != nil {
+		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
 			return nil, wrap(op, err)
 		}
 		out = append(out, d)

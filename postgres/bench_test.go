@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -80,10 +81,10 @@ func (c *plainCar) scan(row pgx.Row) error {
 		return err
 	}
 	var err error
-	if c.createdAt, err = parseTime(c.created); err != nil {
+	if c.createdAt, err = sqlstore.ParseTime(c.created); err != nil {
 		return err
 	}
-	c.updatedAt, err = parseTime(c.updated)
+	c.updatedAt, err = sqlstore.ParseTime(c.updated)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -49,7 +50,7 @@ func newHistory(t *table) *history {
 func historySQL(res *restkit.Resource) string {
 	name := res.StoreName + historySuffix
 	return "CREATE TABLE " + quote(name) + ` (
-	key     ` + kindOf(res.KeyField().Type).sqlType() + ` NOT NULL,
+	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
 	rev     bigint NOT NULL,
 	deleted boolean NOT NULL,
 	actor   text NOT NULL,
@@ -91,7 +92,7 @@ func (m *migration) history(ctx context.Context) error {
 	if !ok {
 		return m.exec(ctx, historySQL(m.res))
 	}
-	if want := kindOf(m.res.KeyField().Type).sqlType(); typ != want {
+	if want := sqlType(sqlstore.KindOf(m.res.KeyField().Type)); typ != want {
 		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
 			name, typ, m.res.Key, m.res.KeyField().Type, m.s.hint("DROP TABLE "+m.s.qs+"."+quote(name)))
 	}
@@ -115,11 +116,11 @@ func (h *history) continueNumbering(ctx context.Context, tx pgx.Tx, k any, rec *
 // append writes one revision inside WriteRecord's transaction and prunes the key's
 // history to keep revisions when keep > 0.
 func (h *history) append(ctx context.Context, tx pgx.Tx, k any, rev *restkit.Revision, keep int) error {
-	state, err := encodeState(rev.Values)
+	state, err := sqlstore.EncodeState(rev.Values)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, h.insert, k, rev.Rev, rev.Deleted, rev.Actor, state, formatTime(rev.Created), formatTime(rev.Updated)); err != nil {
+	if _, err := tx.Exec(ctx, h.insert, k, rev.Rev, rev.Deleted, rev.Actor, state, sqlstore.FormatTime(rev.Created), sqlstore.FormatTime(rev.Updated)); err != nil {
 		return err
 	}
 	if keep > 0 {
@@ -139,13 +140,13 @@ func scanRevision(row pgx.Row, res *restkit.Resource) (*restkit.Revision, error)
 		return nil, err
 	}
 	var err error
-	if rev.Values, err = decodeState(state, res.Field); err != nil {
+	if rev.Values, err = sqlstore.DecodeState(state, res.Field); err != nil {
 		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
 	}
-	if rev.Created, err = parseTime(created); err != nil {
+	if rev.Created, err = sqlstore.ParseTime(created); err != nil {
 		return nil, err
 	}
-	if rev.Updated, err = parseTime(updated); err != nil {
+	if rev.Updated, err = sqlstore.ParseTime(updated); err != nil {
 		return nil, err
 	}
 	return rev, nil

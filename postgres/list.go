@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -161,7 +162,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 				b.WriteString("false")
 				continue
 			}
-			b.WriteString(c.q + " = ANY(" + p.add(encodeList(c.kind, f.Values)) + "::" + c.kind.arrayType() + ")")
+			b.WriteString(c.q + " = ANY(" + p.add(encodeList(c.kind, f.Values)) + "::" + arrayType(c.kind) + ")")
 		case restkit.OpPrefix:
 			s := f.Value.(string)
 			where()
@@ -225,21 +226,21 @@ func checkText(f restkit.Filter) error {
 }
 
 // encodeList converts an in list to a typed slice, which pgx sends as an array.
-func encodeList(k kind, vs []any) any {
+func encodeList(k sqlstore.Kind, vs []any) any {
 	switch k {
-	case kInt:
+	case sqlstore.KInt:
 		out := make([]int64, len(vs))
 		for i, v := range vs {
 			out[i] = v.(int64)
 		}
 		return out
-	case kReal:
+	case sqlstore.KReal:
 		out := make([]float64, len(vs))
 		for i, v := range vs {
 			out[i] = v.(float64)
 		}
 		return out
-	case kBool:
+	case sqlstore.KBool:
 		out := make([]bool, len(vs))
 		for i, v := range vs {
 			out[i] = v.(bool)

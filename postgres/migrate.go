@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -255,7 +256,7 @@ func (m *migration) run(ctx context.Context) error {
 		case f == nil:
 			m.refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
 				name, m.dropColumnHint(name))
-		case f.Type != sf.typ && !(kindOf(f.Type) == kText && kindOf(sf.typ) == kText):
+		case f.Type != sf.typ && !(sqlstore.KindOf(f.Type) == sqlstore.KText && sqlstore.KindOf(sf.typ) == sqlstore.KText):
 			m.refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
 				name, sf.typ, f.Type, sf.typ, m.dropColumnHint(name))
 		}
@@ -268,7 +269,7 @@ func (m *migration) run(ctx context.Context) error {
 		}
 		_, known := stored[f.Name]
 		colType, inTable := columns[f.Name]
-		want := kindOf(f.Type).sqlType()
+		want := sqlType(sqlstore.KindOf(f.Type))
 		switch {
 		case known && inTable:
 			continue
@@ -397,10 +398,10 @@ func (m *migration) stored(ctx context.Context) (map[string]storedField, error) 
 func (m *migration) createSQL() string {
 	kf := m.res.KeyField()
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + kindOf(kf.Type).sqlType() + " NOT NULL")
+	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + sqlType(sqlstore.KindOf(kf.Type)) + " NOT NULL")
 	for _, f := range m.res.Fields {
 		if f.Name != kf.Name {
-			b.WriteString(",\n\t" + quote(f.Name) + " " + kindOf(f.Type).sqlType())
+			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
 		}
 	}
 	b.WriteString(",\n\t_rev bigint NOT NULL,\n\t_created text NOT NULL,\n\t_updated text NOT NULL")

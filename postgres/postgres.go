@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -237,53 +238,29 @@ func shortName(name string) string {
 	return name[:cut] + sum
 }
 
-// kind is how a field's canonical value is stored.
-type kind uint8
-
-const (
-	kText kind = iota // string, enum, email, url: text COLLATE "C"
-	kInt              // integer: bigint
-	kReal             // number: double precision
-	kBool             // boolean: boolean
-	kTime             // datetime: text in restkit.TimeLayout, COLLATE "C"
-)
-
-func kindOf(t restkit.FieldType) kind {
-	switch t {
-	case restkit.TypeInteger:
-		return kInt
-	case restkit.TypeNumber:
-		return kReal
-	case restkit.TypeBoolean:
-		return kBool
-	case restkit.TypeDatetime:
-		return kTime
-	}
-	return kText
-}
-
-// sqlType is the column type of a kind, as written in DDL and as columns() reports
-// it back.
-func (k kind) sqlType() string {
+// sqlType is the column type of a kind, as written in DDL and as tableColumns
+// reports it back: text (and datetime, as restkit.TimeLayout text) COLLATE "C",
+// bigint, double precision, boolean.
+func sqlType(k sqlstore.Kind) string {
 	switch k {
-	case kInt:
+	case sqlstore.KInt:
 		return "bigint"
-	case kReal:
+	case sqlstore.KReal:
 		return "double precision"
-	case kBool:
+	case sqlstore.KBool:
 		return "boolean"
 	}
 	return `text COLLATE "C"`
 }
 
 // arrayType is the type of a parameter holding a list of the kind's values.
-func (k kind) arrayType() string {
+func arrayType(k sqlstore.Kind) string {
 	switch k {
-	case kInt:
+	case sqlstore.KInt:
 		return "bigint[]"
-	case kReal:
+	case sqlstore.KReal:
 		return "double precision[]"
-	case kBool:
+	case sqlstore.KBool:
 		return "boolean[]"
 	}
 	return "text[]"
@@ -292,37 +269,37 @@ func (k kind) arrayType() string {
 // encode converts a canonical value to what the column stores.
 func encode(v any) any {
 	if t, ok := v.(time.Time); ok {
-		return formatTime(t)
+		return sqlstore.FormatTime(t)
 	}
 	return v
 }
 
 // decode converts a column value (never nil) back to the canonical value of a field
 // of kind k.
-func decode(k kind, v any) (any, error) {
+func decode(k sqlstore.Kind, v any) (any, error) {
 	switch k {
-	case kBool:
+	case sqlstore.KBool:
 		if _, ok := v.(bool); ok {
 			return v, nil
 		}
-	case kTime:
+	case sqlstore.KTime:
 		if s, ok := v.(string); ok {
-			return parseTime(s)
+			return sqlstore.ParseTime(s)
 		}
-	case kInt:
+	case sqlstore.KInt:
 		if _, ok := v.(int64); ok {
 			return v, nil
 		}
-	case kReal:
+	case sqlstore.KReal:
 		if _, ok := v.(float64); ok {
 			return v, nil
 		}
-	case kText:
+	case sqlstore.KText:
 		if _, ok := v.(string); ok {
 			return v, nil
 		}
 	}
-	return nil, fmt.Errorf("column holds %T, not a %s value", v, k.sqlType())
+	return nil, fmt.Errorf("column holds %T, not a %s value", v, sqlType(k))
 }
 
 // textProblem says why PostgreSQL cannot hold s as text, or "": text is valid UTF-8
@@ -335,43 +312,6 @@ func textProblem(s string) string {
 		return "must not contain NUL characters"
 	}
 	return ""
-}
-
-func formatTime(t time.Time) string { return t.UTC().Format(restkit.TimeLayout) }
-
-// parseTime reads restkit.TimeLayout text. The common case — four-digit year, UTC,
-// nine fraction digits, as formatTime writes — is parsed by hand, several times faster
-// than time.Parse; anything else falls back to it.
-func parseTime(s string) (time.Time, error) {
-	if len(s) == 30 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z' {
-		y, ok1 := digits(s[0:4])
-		mo, ok2 := digits(s[5:7])
-		d, ok3 := digits(s[8:10])
-		h, ok4 := digits(s[11:13])
-		mi, ok5 := digits(s[14:16])
-		sec, ok6 := digits(s[17:19])
-		ns, ok7 := digits(s[20:29])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
-			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), nil
-		}
-	}
-	t, err := time.Parse(restkit.TimeLayout, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
-
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		n = n*10 + int(c)
-	}
-	return n, true
 }
 
 // prefixUpper returns the smallest string greater than every string starting with p

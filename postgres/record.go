@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -40,7 +41,7 @@ type column struct {
 	field *restkit.Field
 	name  string
 	q     string // quoted
-	kind  kind
+	kind  sqlstore.Kind
 	key   bool
 }
 
@@ -48,10 +49,10 @@ type column struct {
 func newTable(res *restkit.Resource) *table {
 	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}, unique: map[string]string{}}
 	kf := res.KeyField()
-	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: kindOf(kf.Type), key: true})
+	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: sqlstore.KindOf(kf.Type), key: true})
 	for _, f := range res.Fields {
 		if f.Name != res.Key {
-			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: kindOf(f.Type)})
+			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: sqlstore.KindOf(f.Type)})
 		}
 		if f.Unique {
 			t.unique[indexName(t.name, f.Name, "unique")] = f.Name
@@ -123,10 +124,10 @@ func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
 	}
 	var err error
 	rec.Rev = rev
-	if rec.Created, err = parseTime(created); err != nil {
+	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
 		return err
 	}
-	if rec.Updated, err = parseTime(updated); err != nil {
+	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
 		return err
 	}
 	return nil
@@ -341,7 +342,7 @@ func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, cha
 			return nil, wrap(op, err)
 		}
 	}
-	args = append(args, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated))
+	args = append(args, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
 	stmt := t.insert
 	if curRev != 0 {
 		stmt = t.update

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 // Artefact metadata.
@@ -64,10 +65,10 @@ func scanArtefact(sc interface{ Scan(...any) error }) (*restkit.Artefact, error)
 		return nil, err
 	}
 	var err error
-	if a.Created, err = parseTime(created); err != nil {
+	if a.Created, err = sqlstore.ParseTime(created); err != nil {
 		return nil, err
 	}
-	if a.Updated, err = parseTime(stored); err != nil {
+	if a.Updated, err = sqlstore.ParseTime(stored); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -123,13 +124,13 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		out.Created = latest.Created
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, formatTime(out.Updated)); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, sqlstore.FormatTime(out.Updated)); err != nil {
 		return nil, nil, restkit.Wrap(op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefacts (directory, id, next_version, created, latest, size, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version, latest = excluded.latest, size = excluded.size, updated = excluded.updated`,
-		out.Directory, out.ID, out.Version+1, formatTime(out.Created), out.Version, out.Size, formatTime(out.Updated)); err != nil {
+		out.Directory, out.ID, out.Version+1, sqlstore.FormatTime(out.Created), out.Version, out.Size, sqlstore.FormatTime(out.Updated)); err != nil {
 		return nil, nil, restkit.Wrap(op, err)
 	}
 	var freed []string
@@ -275,7 +276,7 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 		var v any
 		switch x := c.Value.(type) {
 		case time.Time:
-			v = formatTime(x)
+			v = sqlstore.FormatTime(x)
 		default:
 			v = x
 		}
@@ -321,7 +322,7 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
-		if d.Updated, err = parseTime(updated); err != nil {
+		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
 		out = append(out, d)

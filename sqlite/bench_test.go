@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 // The benchmarks compare the store with a plain database/sql program running the
@@ -29,7 +30,7 @@ func benchStore(b *testing.B) (*Store, *restkit.Resource, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := formatTime(time.Now())
+	now := sqlstore.FormatTime(time.Now())
 	for i := 1; i <= benchRows; i++ {
 		if _, err := tx.Exec(`INSERT INTO cars (id, model, color, year, _rev, _created, _updated) VALUES (?, ?, ?, ?, 1, ?, ?)`,
 			i, fmt.Sprintf("model %d", i), []string{"red", "green", "blue"}[i%3], 1950+i%70, now, now); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 var _ restkit.HistoryStore = (*Store)(nil)
@@ -37,7 +38,7 @@ const historyCols = "rev, deleted, actor, state, created, updated"
 // state is the JSON object of the revision's values, as a noun's state is stored.
 func historySQL(res *restkit.Resource) string {
 	return "CREATE TABLE IF NOT EXISTS " + quote(res.StoreName+historySuffix) + ` (
-	key     ` + kindOf(res.KeyField().Type).sqlType() + ` NOT NULL,
+	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
 	rev     INTEGER NOT NULL,
 	deleted INTEGER NOT NULL,
 	actor   TEXT NOT NULL,
@@ -79,7 +80,7 @@ func (m *migration) history(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
-	if want := kindOf(m.res.KeyField().Type).sqlType(); !strings.EqualFold(typ, want) {
+	if want := sqlType(sqlstore.KindOf(m.res.KeyField().Type)); !strings.EqualFold(typ, want) {
 		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
 			name, typ, m.res.Key, m.res.KeyField().Type, "sqlite3 "+shellQuote(m.s.path)+" "+shellQuote("DROP TABLE "+quote(name)))
 	}
@@ -134,12 +135,12 @@ func (h *history) continueNumbering(ctx context.Context, tx *sql.Tx, k any, rec 
 // append writes one revision inside WriteRecord's transaction and prunes the key's
 // history to keep revisions when keep > 0.
 func (h *history) append(ctx context.Context, tx *sql.Tx, k any, rev *restkit.Revision, keep int) error {
-	state, err := encodeState(rev.Values)
+	state, err := sqlstore.EncodeState(rev.Values)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.StmtContext(ctx, h.insert).ExecContext(ctx, k, rev.Rev, rev.Deleted, rev.Actor, state,
-		formatTime(rev.Created), formatTime(rev.Updated)); err != nil {
+		sqlstore.FormatTime(rev.Created), sqlstore.FormatTime(rev.Updated)); err != nil {
 		return err
 	}
 	if keep > 0 {
@@ -159,13 +160,13 @@ func scanRevision(row scanner, res *restkit.Resource) (*restkit.Revision, error)
 		return nil, err
 	}
 	var err error
-	if rev.Values, err = decodeState(state, res.Field); err != nil {
+	if rev.Values, err = sqlstore.DecodeState(state, res.Field); err != nil {
 		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
 	}
-	if rev.Created, err = parseTime(created); err != nil {
+	if rev.Created, err = sqlstore.ParseTime(created); err != nil {
 		return nil, err
 	}
-	if rev.Updated, err = parseTime(updated); err != nil {
+	if rev.Updated, err = sqlstore.ParseTime(updated); err != nil {
 		return nil, err
 	}
 	return rev, nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 // Migrate brings the database in line with a prepared schema, in one transaction:
@@ -254,7 +255,7 @@ func (m *migration) run(ctx context.Context) error {
 		case f == nil:
 			m.refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
 				name, m.dropColumnHint(name, existing))
-		case f.Type != sf.typ && !(kindOf(f.Type) == kText && kindOf(sf.typ) == kText):
+		case f.Type != sf.typ && !(sqlstore.KindOf(f.Type) == sqlstore.KText && sqlstore.KindOf(sf.typ) == sqlstore.KText):
 			m.refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
 				name, sf.typ, f.Type, sf.typ, m.dropColumnHint(name, existing))
 		}
@@ -267,7 +268,7 @@ func (m *migration) run(ctx context.Context) error {
 		}
 		_, known := stored[f.Name]
 		colType, inTable := columns[f.Name]
-		want := kindOf(f.Type).sqlType()
+		want := sqlType(sqlstore.KindOf(f.Type))
 		switch {
 		case known && inTable:
 			continue
@@ -347,14 +348,14 @@ func (m *migration) createSQL() string {
 	kf := m.res.KeyField()
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " ")
-	b.WriteString(kindOf(kf.Type).sqlType() + " PRIMARY KEY NOT NULL")
+	b.WriteString(sqlType(sqlstore.KindOf(kf.Type)) + " PRIMARY KEY NOT NULL")
 	for _, f := range m.res.Fields {
 		if f.Name != kf.Name {
-			b.WriteString(",\n\t" + quote(f.Name) + " " + kindOf(f.Type).sqlType())
+			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
 		}
 	}
 	b.WriteString(",\n\t_rev INTEGER NOT NULL,\n\t_created TEXT NOT NULL,\n\t_updated TEXT NOT NULL\n) STRICT")
-	if kindOf(kf.Type) != kInt {
+	if sqlstore.KindOf(kf.Type) != sqlstore.KInt {
 		// A text key in a rowid table would need a second B-tree to map it to the
 		// rowid; WITHOUT ROWID keeps rows in key order in one.
 		b.WriteString(", WITHOUT ROWID")

@@ -1,15 +1,14 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 // FindNoun returns the stored state of a noun, NotFound when never written.
@@ -34,13 +33,13 @@ func readNoun(row *sql.Row, n *restkit.Noun) (*restkit.Record, error) {
 		return nil, err
 	}
 	var err error
-	if rec.Values, err = decodeState(state, n.Field); err != nil {
+	if rec.Values, err = sqlstore.DecodeState(state, n.Field); err != nil {
 		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
 	}
-	if rec.Created, err = parseTime(created); err != nil {
+	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
 		return nil, err
 	}
-	if rec.Updated, err = parseTime(updated); err != nil {
+	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -94,54 +93,15 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 		}
 		rec.Values[name] = cv
 	}
-	data, err := encodeState(rec.Values)
+	data, err := sqlstore.EncodeState(rec.Values)
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated)); err != nil {
+	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
 	return rec, nil
-}
-
-// encodeState writes canonical values as the JSON object a noun's state (and a
-// revision in a history table) is stored as: datetimes as RFC 3339 strings, other
-// values as themselves.
-func encodeState(values map[string]any) (string, error) {
-	state := make(map[string]any, len(values))
-	for name, v := range values {
-		if t, ok := v.(time.Time); ok {
-			state[name] = t.UTC().Format(time.RFC3339Nano)
-		} else {
-			state[name] = v
-		}
-	}
-	data, err := json.Marshal(state)
-	return string(data), err
-}
-
-// decodeState reads what encodeState wrote back into canonical values, through the
-// declaration's fields (field returns nil for a name no longer declared). Members
-// whose field is gone, or whose value no longer fits its type, are left out.
-func decodeState(state string, field func(name string) *restkit.Field) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, err
-	}
-	values := make(map[string]any, len(raw))
-	for name, v := range raw {
-		f := field(name)
-		if f == nil {
-			continue
-		}
-		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
-			values[name] = cv
-		}
-	}
-	return values, nil
 }

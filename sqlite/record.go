@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 )
 
 // table is a migrated resource: its columns and its prepared statements.
@@ -39,7 +40,7 @@ type column struct {
 	field *restkit.Field
 	name  string
 	q     string // quoted
-	kind  kind
+	kind  sqlstore.Kind
 	key   bool
 }
 
@@ -53,10 +54,10 @@ type scanBuf struct {
 func newTable(res *restkit.Resource) *table {
 	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}}
 	kf := res.KeyField()
-	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: kindOf(kf.Type), key: true})
+	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: sqlstore.KindOf(kf.Type), key: true})
 	for _, f := range res.Fields {
 		if f.Name != res.Key {
-			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: kindOf(f.Type)})
+			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: sqlstore.KindOf(f.Type)})
 		}
 	}
 	names := make([]string, 0, len(t.cols)+3)
@@ -161,10 +162,10 @@ func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
 	}
 	var err error
 	rec.Rev = rev
-	if rec.Created, err = parseTime(created); err != nil {
+	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
 		return err
 	}
-	if rec.Updated, err = parseTime(updated); err != nil {
+	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
 		return err
 	}
 	return nil
@@ -309,9 +310,9 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 	stmt := t.insert
 	if curRev != 0 {
 		stmt = t.update
-		args = append(args[1:], rec.Rev, formatTime(rec.Created), formatTime(rec.Updated), k)
+		args = append(args[1:], rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated), k)
 	} else {
-		args = append(args, rec.Rev, formatTime(rec.Created), formatTime(rec.Updated))
+		args = append(args, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
 	}
 	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 		return nil, t.writeError(op, err, k)

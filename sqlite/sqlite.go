@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -182,37 +183,13 @@ func (s *Store) tableOf(res *restkit.Resource, op string) (*table, error) {
 // quote quotes an SQL identifier.
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
-// kind is how a field's canonical value is stored.
-type kind uint8
-
-const (
-	kText kind = iota // string, enum, email, url
-	kInt              // integer
-	kReal             // number
-	kBool             // boolean as 0/1
-	kTime             // datetime as TimeLayout text
-)
-
-func kindOf(t restkit.FieldType) kind {
-	switch t {
-	case restkit.TypeInteger:
-		return kInt
-	case restkit.TypeNumber:
-		return kReal
-	case restkit.TypeBoolean:
-		return kBool
-	case restkit.TypeDatetime:
-		return kTime
-	}
-	return kText
-}
-
-// sqlType is the STRICT column type of a kind.
-func (k kind) sqlType() string {
+// sqlType is the STRICT column type of a kind: booleans are INTEGER 0/1, datetimes
+// TEXT.
+func sqlType(k sqlstore.Kind) string {
 	switch k {
-	case kInt, kBool:
+	case sqlstore.KInt, sqlstore.KBool:
 		return "INTEGER"
-	case kReal:
+	case sqlstore.KReal:
 		return "REAL"
 	}
 	return "TEXT"
@@ -227,35 +204,35 @@ func encode(v any) any {
 		}
 		return int64(0)
 	case time.Time:
-		return formatTime(x)
+		return sqlstore.FormatTime(x)
 	}
 	return v
 }
 
 // decode converts a column value (int64, float64, string; never nil) back to the
 // canonical value of a field of kind k.
-func decode(k kind, v any) (any, error) {
+func decode(k sqlstore.Kind, v any) (any, error) {
 	switch k {
-	case kBool:
+	case sqlstore.KBool:
 		if n, ok := v.(int64); ok {
 			return n != 0, nil
 		}
-	case kTime:
+	case sqlstore.KTime:
 		if s, ok := v.(string); ok {
-			return parseTime(s)
+			return sqlstore.ParseTime(s)
 		}
-	case kInt:
+	case sqlstore.KInt:
 		if _, ok := v.(int64); ok {
 			return v, nil
 		}
-	case kReal:
+	case sqlstore.KReal:
 		switch x := v.(type) {
 		case float64:
 			return v, nil
 		case int64:
 			return float64(x), nil
 		}
-	case kText:
+	case sqlstore.KText:
 		switch x := v.(type) {
 		case string:
 			return v, nil
@@ -263,44 +240,7 @@ func decode(k kind, v any) (any, error) {
 			return string(x), nil
 		}
 	}
-	return nil, fmt.Errorf("column holds %T, not a %s value", v, k.sqlType())
-}
-
-func formatTime(t time.Time) string { return t.UTC().Format(restkit.TimeLayout) }
-
-// parseTime reads restkit.TimeLayout text. The common case — four-digit year, UTC,
-// nine fraction digits, as formatTime writes — is parsed by hand, several times faster
-// than time.Parse; anything else falls back to it.
-func parseTime(s string) (time.Time, error) {
-	if len(s) == 30 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z' {
-		y, ok1 := digits(s[0:4])
-		mo, ok2 := digits(s[5:7])
-		d, ok3 := digits(s[8:10])
-		h, ok4 := digits(s[11:13])
-		mi, ok5 := digits(s[14:16])
-		sec, ok6 := digits(s[17:19])
-		ns, ok7 := digits(s[20:29])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
-			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), nil
-		}
-	}
-	t, err := time.Parse(restkit.TimeLayout, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
-
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		n = n*10 + int(c)
-	}
-	return n, true
+	return nil, fmt.Errorf("column holds %T, not a %s value", v, sqlType(k))
 }
 
 // constraintColumns returns the columns named by a UNIQUE or PRIMARY KEY constraint

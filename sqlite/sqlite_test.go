@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"restkit"
+	"restkit/internal/sqlstore"
 	"restkit/storetest"
 )
 
@@ -586,12 +587,12 @@ func TestPrefixUpper(t *testing.T) {
 
 func TestParseTime(t *testing.T) {
 	for _, in := range []time.Time{t0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
-		got, err := parseTime(formatTime(in))
+		got, err := sqlstore.ParseTime(sqlstore.FormatTime(in))
 		if err != nil || !got.Equal(in) || got.Location() != time.UTC {
-			t.Errorf("parseTime(formatTime(%v)) = %v, %v", in, got, err)
+			t.Errorf("sqlstore.ParseTime(sqlstore.FormatTime(%v)) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := parseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
+	if _, err := sqlstore.ParseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
 		t.Error("month 13 parsed")
 	}
 }
