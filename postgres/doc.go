@@ -52,9 +52,10 @@
 // # Migrations
 //
 // Migrate follows SQLite's rules exactly — additive changes are made, destructive or
-// ambiguous ones refused with an Invalid error that says what to do — and the hints
-// it gives are SQL to run in psql, schema-qualified; the connection URL, which may
-// hold a password, is never repeated.
+// ambiguous ones refused with an Invalid error that says what to do; both stores take
+// the rules and their messages from package internal/sqlstore — and the hints it
+// gives are SQL to run in psql, schema-qualified; the connection URL, which may hold
+// a password, is never repeated.
 //
 // Nodes of a cluster start together, and each calls Migrate. So Migrate runs in one
 // transaction that first takes pg_advisory_xact_lock on a key derived from the schema:

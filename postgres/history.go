@@ -13,9 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// historySuffix names the history table of a resource: "<StoreName>__history".
-const historySuffix = "__history"
-
 // history is the history table of a resource declared with History, and its SQL.
 // See restkit.HistoryStore for what it holds.
 type history struct {
@@ -33,7 +30,7 @@ type history struct {
 const historyCols = "rev, deleted, actor, state, created, updated"
 
 func newHistory(t *table) *history {
-	h := &history{name: t.name + historySuffix, q: quote(t.name + historySuffix)}
+	h := &history{name: t.name + sqlstore.HistorySuffix, q: quote(t.name + sqlstore.HistorySuffix)}
 	h.insert = "INSERT INTO " + h.q + " (key, " + historyCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7)" +
 		" ON CONFLICT (key, rev) DO UPDATE SET deleted = excluded.deleted, actor = excluded.actor, state = excluded.state, created = excluded.created, updated = excluded.updated"
 	h.last = "SELECT coalesce(max(rev), 0) FROM " + h.q + " WHERE key = $1"
@@ -48,7 +45,7 @@ func newHistory(t *table) *history {
 // historySQL creates the history table of res. The key column is typed like the key;
 // state is the JSON object of the revision's values, as a noun's state is stored.
 func historySQL(res *restkit.Resource) string {
-	name := res.StoreName + historySuffix
+	name := res.StoreName + sqlstore.HistorySuffix
 	return "CREATE TABLE " + quote(name) + ` (
 	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
 	rev     bigint NOT NULL,
@@ -61,41 +58,21 @@ func historySQL(res *restkit.Resource) string {
 )`
 }
 
-// historyClashes refuses a resource whose table name is another resource's history
-// table ("cars__history" next to cars with history: true).
-func historyClashes(resources []*restkit.Resource) []restkit.FieldError {
-	names := map[string]*restkit.Resource{}
-	for _, res := range resources {
-		names[res.StoreName] = res
-	}
-	var problems []restkit.FieldError
-	for _, res := range resources {
-		if other := names[res.StoreName+historySuffix]; res.History && other != nil {
-			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
-				"%s: the table name %q is the history table of %s; rename one of them", label(other), other.StoreName, label(res))})
-		}
-	}
-	return problems
-}
-
 // history creates the history table of a resource declared with History, inside
 // Migrate's transaction. It is additive: a table already there is kept, and turning
 // History off later leaves it alone. A table whose key column has another type (the
 // key changed while history was off) is refused.
 func (m *migration) history(ctx context.Context) error {
-	name := m.name + historySuffix
+	name := m.name + sqlstore.HistorySuffix
 	cols, err := tableColumns(ctx, m.tx, name)
 	if err != nil {
 		return err
 	}
 	typ, ok := cols["key"]
 	if !ok {
-		return m.exec(ctx, historySQL(m.res))
+		return m.exec(ctx, historySQL(m.Res))
 	}
-	if want := sqlType(sqlstore.KindOf(m.res.KeyField().Type)); typ != want {
-		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
-			name, typ, m.res.Key, m.res.KeyField().Type, m.s.hint("DROP TABLE "+m.s.qs+"."+quote(name)))
-	}
+	m.CheckHistoryKey(name, typ, m.s.hint("DROP TABLE "+m.s.qs+"."+quote(name)))
 	return nil
 }
 

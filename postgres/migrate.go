@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -43,31 +41,31 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			}
 			name := res.StoreName
 			if res.History {
-				name += historySuffix
+				name += sqlstore.HistorySuffix
 			}
 			if len(name) > maxIdent {
 				problems = append(problems, restkit.FieldError{Field: res.StoreName, Message: fmt.Sprintf(
-					"%s: the table name %q is longer than the %d bytes PostgreSQL keeps; rename the resource or its API", label(res), name, maxIdent)})
+					"%s: the table name %q is longer than the %d bytes PostgreSQL keeps; rename the resource or its API", sqlstore.Label(res), name, maxIdent)})
 			}
 			resources = append(resources, res)
 		}
 	}
-	problems = append(problems, historyClashes(resources)...)
+	problems = append(problems, sqlstore.HistoryClashes(resources)...)
 	if len(problems) > 0 {
-		return refusal(problems)
+		return sqlstore.Refusal(problems)
 	}
 	err := s.locked(ctx, func(tx pgx.Tx) error {
 		for _, res := range resources {
-			m := &migration{s: s, tx: tx, res: res, name: res.StoreName, q: quote(res.StoreName)}
+			m := s.newMigration(ctx, tx, res)
 			if err := m.run(ctx); err != nil {
 				return err
 			}
-			if res.History && len(m.problems) == 0 {
+			if res.History && len(m.Problems) == 0 {
 				if err := m.history(ctx); err != nil {
 					return err
 				}
 			}
-			problems = append(problems, m.problems...)
+			problems = append(problems, m.Problems...)
 		}
 		for _, api := range sc.APIs {
 			for _, n := range api.Nouns {
@@ -79,7 +77,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			}
 		}
 		if len(problems) > 0 {
-			return refusal(problems)
+			return sqlstore.Refusal(problems)
 		}
 		return nil
 	})
@@ -99,10 +97,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	return nil
 }
 
-// checkNoun compares a noun's stored state with its declaration. A field declared
-// since the state was written is additive (it reads as its default); a stored value
-// whose field was removed, or that no longer fits its field's type or constraints, is
-// a destructive change and refused: dropping it silently would lose device state.
+// checkNoun compares a noun's stored state with its declaration (sqlstore.CheckNoun).
 func (s *Store) checkNoun(ctx context.Context, tx pgx.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
 	var state string
 	err := tx.QueryRow(ctx, `SELECT state FROM _restkit_nouns WHERE name = $1`, n.StoreName).Scan(&state)
@@ -112,80 +107,43 @@ func (s *Store) checkNoun(ctx context.Context, tx pgx.Tx, n *restkit.Noun) ([]re
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(strings.NewReader(state))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
-	}
-	reset := s.hint("DELETE FROM " + s.qs + "._restkit_nouns WHERE name = " + quoteLiteral(n.StoreName))
-	var problems []restkit.FieldError
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := raw[name]
-		f := n.Field(name)
-		why := ""
-		if f == nil {
-			why = "was removed from the declaration"
-		} else if cv, verr := f.Canonical(v); verr != nil {
-			why = "no longer fits the declaration: the stored value " + verr.Message
-		} else if msg := f.Check(cv); cv != nil && msg != "" {
-			why = "no longer fits the declaration: the stored value " + msg
-		}
-		if why != "" {
-			problems = append(problems, restkit.FieldError{Field: n.StoreName + "." + name, Message: fmt.Sprintf(
-				"noun %s: field %q %s but the stored state holds %v; restore the field, or reset the noun to its defaults: %s",
-				n.Name, name, why, v, reset)})
-		}
-	}
-	return problems, nil
+	return sqlstore.CheckNoun(n, state, s.hint("DELETE FROM "+s.qs+"._restkit_nouns WHERE name = "+quoteLiteral(n.StoreName)))
 }
 
 // hint is how a refusal shows SQL for the operator to run: in psql, connected to the
 // store's database (the URL, which may hold a password, is never repeated).
 func (s *Store) hint(sql string) string { return "in psql, run " + sql + ";" }
 
-func refusal(problems []restkit.FieldError) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Message
-	}
-	return &restkit.Error{Kind: restkit.Invalid, Message: strings.Join(msgs, "\n"), Fields: problems}
-}
-
-// label names a resource in messages: "resource cars", or "resource people (table
-// v1_people)" when the table name differs.
-func label(res *restkit.Resource) string {
-	if res.Name == res.StoreName {
-		return "resource " + res.Name
-	}
-	return "resource " + res.Name + " (table " + res.StoreName + ")"
-}
-
-// migration is the work on one resource's table inside Migrate's transaction.
+// migration is the work on one resource's table inside Migrate's transaction: the
+// shared plan (sqlstore.Migration) and its SQL here.
 type migration struct {
-	s        *Store
-	tx       pgx.Tx
-	res      *restkit.Resource
-	name, q  string
-	problems []restkit.FieldError
+	sqlstore.Migration
+	s       *Store
+	tx      pgx.Tx
+	name, q string
 }
 
-type storedField struct {
-	typ restkit.FieldType
-	key bool
-}
-
-func (m *migration) refuse(field, format string, args ...any) {
-	where := m.name
-	if field != "" {
-		where += "." + field
+func (s *Store) newMigration(ctx context.Context, tx pgx.Tx, res *restkit.Resource) *migration {
+	m := &migration{Migration: sqlstore.Migration{Res: res}, s: s, tx: tx, name: res.StoreName, q: quote(res.StoreName)}
+	m.Dialect = sqlstore.Dialect{
+		ColumnType: sqlType,
+		// tableColumns writes a column's type back exactly as sqlType does.
+		SameType:       func(have, want string) bool { return have == want },
+		DropColumnHint: m.dropColumnHint,
+		HasRows: func() (bool, error) {
+			var rows bool
+			err := m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
+			return rows, err
+		},
+		// A new field's default fills the existing rows as a constant in the DDL.
+		Fill: func(f *restkit.Field) string {
+			if _, msg := literal(f); msg != "" {
+				return fmt.Sprintf("the default of new field %q %s", f.Name, msg)
+			}
+			return ""
+		},
 	}
-	m.problems = append(m.problems, restkit.FieldError{Field: where, Message: label(m.res) + ": " + fmt.Sprintf(format, args...)})
+	return m
 }
 
 func (m *migration) exec(ctx context.Context, query string, args ...any) error {
@@ -216,108 +174,33 @@ func (m *migration) run(ctx context.Context) error {
 		}
 		return m.writeMeta(ctx)
 	}
-	if len(stored) == 0 {
-		m.refuse("", "table %q exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource", m.name)
-		return nil
+	add, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
+	if err != nil || len(m.Problems) > 0 {
+		return err
+	}
+	for _, c := range add {
+		addColumn := `ALTER TABLE ` + m.q + ` ADD COLUMN ` + quote(c.Field.Name) + ` ` + c.Type
+		if !c.Fill {
+			if err := m.exec(ctx, addColumn); err != nil {
+				return err
+			}
+			continue
+		}
+		// A constant default fills the existing rows without rewriting the table
+		// (PostgreSQL ≥ 11 keeps it as the column's "missing value"); dropping it
+		// afterwards keeps those values and leaves new rows to the store. Fill has
+		// checked that the default has a literal.
+		lit, _ := literal(c.Field)
+		if err := m.exec(ctx, addColumn+` DEFAULT `+lit); err != nil {
+			return err
+		}
+		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ALTER COLUMN `+quote(c.Field.Name)+` DROP DEFAULT`); err != nil {
+			return err
+		}
 	}
 	existing, err := m.existingIndexes(ctx, columns, stored)
 	if err != nil {
 		return err
-	}
-
-	kf := m.res.KeyField()
-	var storedKey string
-	for name, sf := range stored {
-		if sf.key {
-			storedKey = name
-		}
-	}
-	if storedKey != kf.Name || stored[storedKey].typ != kf.Type {
-		m.refuse(kf.Name, "the key changed from %q (%s) to %q (%s), but the table is keyed by %q; restore the key, or declare a new resource and copy the records into it",
-			storedKey, stored[storedKey].typ, kf.Name, kf.Type, storedKey)
-		return nil
-	}
-
-	names := make([]string, 0, len(stored))
-	for name := range stored {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		sf := stored[name]
-		if sf.key {
-			continue
-		}
-		if _, ok := columns[name]; !ok {
-			continue // the column was dropped by hand; forget it
-		}
-		f := m.res.Field(name)
-		switch {
-		case f == nil:
-			m.refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
-				name, m.dropColumnHint(name))
-		case f.Type != sf.typ && !(sqlstore.KindOf(f.Type) == sqlstore.KText && sqlstore.KindOf(sf.typ) == sqlstore.KText):
-			m.refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
-				name, sf.typ, f.Type, sf.typ, m.dropColumnHint(name))
-		}
-	}
-
-	hasRows := -1
-	for _, f := range m.res.Fields {
-		if f.Name == m.res.Key {
-			continue
-		}
-		_, known := stored[f.Name]
-		colType, inTable := columns[f.Name]
-		want := sqlType(sqlstore.KindOf(f.Type))
-		switch {
-		case known && inTable:
-			continue
-		case inTable && colType != want:
-			m.refuse(f.Name, "field %q is new, but the table already has a column %q of type %s, not %s; rename the field, or drop the column yourself: %s",
-				f.Name, f.Name, colType, want, m.dropColumnHint(f.Name))
-			continue
-		case inTable: // a column of the right type, added by hand: adopt it
-			continue
-		}
-		if hasRows < 0 {
-			var b bool
-			if err := m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&b); err != nil {
-				return err
-			}
-			hasRows = 0
-			if b {
-				hasRows = 1
-			}
-		}
-		if f.Required && f.Default == nil && hasRows == 1 {
-			m.refuse(f.Name, "new field %q is required and has no default, but the table already holds records; give the field a default, or make it optional", f.Name)
-			continue
-		}
-		add := `ALTER TABLE ` + m.q + ` ADD COLUMN ` + quote(f.Name) + ` ` + want
-		if f.Default != nil && hasRows == 1 {
-			// A constant default fills the existing rows without rewriting the table
-			// (PostgreSQL ≥ 11 keeps it as the column's "missing value"); dropping it
-			// afterwards keeps those values and leaves new rows to the store.
-			lit, msg := literal(f)
-			if msg != "" {
-				m.refuse(f.Name, "the default of new field %q %s", f.Name, msg)
-				continue
-			}
-			if err := m.exec(ctx, add+` DEFAULT `+lit); err != nil {
-				return err
-			}
-			if err := m.exec(ctx, `ALTER TABLE `+m.q+` ALTER COLUMN `+quote(f.Name)+` DROP DEFAULT`); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := m.exec(ctx, add); err != nil {
-			return err
-		}
-	}
-	if len(m.problems) > 0 {
-		return nil
 	}
 	if err := m.indexes(ctx, existing); err != nil {
 		return err
@@ -377,29 +260,29 @@ func tableColumns(ctx context.Context, tx querier, table string) (map[string]str
 }
 
 // stored returns what _restkit_fields records for the table.
-func (m *migration) stored(ctx context.Context) (map[string]storedField, error) {
+func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField, error) {
 	rows, err := m.tx.Query(ctx, `SELECT field, type, is_key FROM _restkit_fields WHERE store_name = $1`, m.name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]storedField{}
+	out := map[string]sqlstore.StoredField{}
 	for rows.Next() {
 		var name, typ string
 		var key bool
 		if err := rows.Scan(&name, &typ, &key); err != nil {
 			return nil, err
 		}
-		out[name] = storedField{typ: restkit.FieldType(typ), key: key}
+		out[name] = sqlstore.StoredField{Type: restkit.FieldType(typ), Key: key}
 	}
 	return out, rows.Err()
 }
 
 func (m *migration) createSQL() string {
-	kf := m.res.KeyField()
+	kf := m.Res.KeyField()
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + sqlType(sqlstore.KindOf(kf.Type)) + " NOT NULL")
-	for _, f := range m.res.Fields {
+	for _, f := range m.Res.Fields {
 		if f.Name != kf.Name {
 			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
 		}
@@ -419,7 +302,7 @@ func indexName(table, field, what string) string { return shortName(table + ":" 
 
 // existingIndexes returns the names of restkit's indexes on the table, with the field
 // each covers: those whose name is one indexName gives for a column or stored field.
-func (m *migration) existingIndexes(ctx context.Context, columns map[string]string, stored map[string]storedField) (map[string]string, error) {
+func (m *migration) existingIndexes(ctx context.Context, columns map[string]string, stored map[string]sqlstore.StoredField) (map[string]string, error) {
 	candidates := map[string]string{}
 	for _, names := range []map[string]string{columns, keysOf(stored)} {
 		for field := range names {
@@ -445,7 +328,7 @@ func (m *migration) existingIndexes(ctx context.Context, columns map[string]stri
 	return out, rows.Err()
 }
 
-func keysOf(m map[string]storedField) map[string]string {
+func keysOf(m map[string]sqlstore.StoredField) map[string]string {
 	out := make(map[string]string, len(m))
 	for k := range m {
 		out[k] = k
@@ -483,23 +366,14 @@ func wantIndexes(res *restkit.Resource, table string) (map[string]string, map[st
 // A unique index over duplicate values is refused, not an error: each CREATE runs in
 // a savepoint, so its failure leaves the transaction usable.
 func (m *migration) indexes(ctx context.Context, existing map[string]string) error {
-	want, fields := wantIndexes(m.res, m.name)
-	for name := range existing {
-		if _, ok := want[name]; !ok {
-			if err := m.exec(ctx, "DROP INDEX "+quote(name)); err != nil {
-				return err
-			}
+	want, fields := wantIndexes(m.Res, m.name)
+	drop, create := sqlstore.IndexChanges(existing, want)
+	for _, name := range drop {
+		if err := m.exec(ctx, "DROP INDEX "+quote(name)); err != nil {
+			return err
 		}
 	}
-	names := make([]string, 0, len(want))
-	for name := range want {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if _, ok := existing[name]; ok {
-			continue
-		}
+	for _, name := range create {
 		sp, err := m.tx.Begin(ctx)
 		if err != nil {
 			return err
@@ -509,8 +383,7 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 				return rerr
 			}
 			if _, ok := isUnique(err); ok {
-				field := fields[name]
-				m.refuse(field, "field %q is now unique, but the table holds duplicate values of it; remove the duplicates, or leave the field non-unique", field)
+				m.RefuseDuplicates(fields[name])
 				continue
 			}
 			return err
@@ -524,16 +397,16 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 
 // writeMeta records the declaration in _restkit_fields.
 func (m *migration) writeMeta(ctx context.Context) error {
-	if len(m.problems) > 0 {
+	if len(m.Problems) > 0 {
 		return nil
 	}
 	if err := m.exec(ctx, `DELETE FROM _restkit_fields WHERE store_name = $1`, m.name); err != nil {
 		return err
 	}
 	b := &pgx.Batch{}
-	for i, f := range m.res.Fields {
+	for i, f := range m.Res.Fields {
 		b.Queue(`INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES ($1, $2, $3, $4, $5)`,
-			m.name, f.Name, string(f.Type), i, f.Name == m.res.Key)
+			m.name, f.Name, string(f.Type), i, f.Name == m.Res.Key)
 	}
 	return m.tx.SendBatch(ctx, b).Close()
 }

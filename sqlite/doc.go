@@ -52,7 +52,8 @@
 // storage classes, the key changed, a new required field without a default on a table
 // with rows, a new unique index over duplicate values. Changing between string, enum,
 // email and url is accepted (they share TEXT). Nothing is changed unless everything
-// can be.
+// can be. These rules, and their messages, are package internal/sqlstore's, shared
+// with package postgres; this package finds out what is there and runs the SQL.
 //
 // # One writer, many readers
 //

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"restkit"
@@ -14,9 +13,6 @@ import (
 )
 
 var _ restkit.HistoryStore = (*Store)(nil)
-
-// historySuffix names the history table of a resource: "<StoreName>__history".
-const historySuffix = "__history"
 
 // history is the history table of a resource declared with History, and its
 // statements. See restkit.HistoryStore for what it holds.
@@ -37,7 +33,7 @@ const historyCols = "rev, deleted, actor, state, created, updated"
 // historySQL creates the history table of res. The key column is typed like the key;
 // state is the JSON object of the revision's values, as a noun's state is stored.
 func historySQL(res *restkit.Resource) string {
-	return "CREATE TABLE IF NOT EXISTS " + quote(res.StoreName+historySuffix) + ` (
+	return "CREATE TABLE IF NOT EXISTS " + quote(res.StoreName+sqlstore.HistorySuffix) + ` (
 	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
 	rev     INTEGER NOT NULL,
 	deleted INTEGER NOT NULL,
@@ -49,41 +45,21 @@ func historySQL(res *restkit.Resource) string {
 ) STRICT, WITHOUT ROWID`
 }
 
-// historyClashes refuses a resource whose table name is another resource's history
-// table ("cars__history" next to cars with history: true).
-func historyClashes(resources []*restkit.Resource) []restkit.FieldError {
-	names := map[string]*restkit.Resource{}
-	for _, res := range resources {
-		names[res.StoreName] = res
-	}
-	var problems []restkit.FieldError
-	for _, res := range resources {
-		if other := names[res.StoreName+historySuffix]; res.History && other != nil {
-			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
-				"%s: the table name %q is the history table of %s; rename one of them", label(other), other.StoreName, label(res))})
-		}
-	}
-	return problems
-}
-
 // history creates the history table of a resource declared with History, inside
 // Migrate's transaction. It is additive: a table already there is kept, and turning
 // History off later leaves it alone. A table whose key column has another type (the
 // key changed while history was off) is refused.
 func (m *migration) history(ctx context.Context) error {
-	name := m.name + historySuffix
+	name := m.name + sqlstore.HistorySuffix
 	var typ string
 	err := m.tx.QueryRowContext(ctx, `SELECT type FROM pragma_table_info(?) WHERE name = 'key'`, name).Scan(&typ)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return m.exec(ctx, historySQL(m.res))
+		return m.exec(ctx, historySQL(m.Res))
 	case err != nil:
 		return err
 	}
-	if want := sqlType(sqlstore.KindOf(m.res.KeyField().Type)); !strings.EqualFold(typ, want) {
-		m.refuse(m.res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
-			name, typ, m.res.Key, m.res.KeyField().Type, "sqlite3 "+shellQuote(m.s.path)+" "+shellQuote("DROP TABLE "+quote(name)))
-	}
+	m.CheckHistoryKey(name, typ, "sqlite3 "+shellQuote(m.s.path)+" "+shellQuote("DROP TABLE "+quote(name)))
 	return nil
 }
 
@@ -94,7 +70,7 @@ func (s *Store) prepareHistory(ctx context.Context, t, old *table) error {
 		t.hist = old.hist
 		return nil
 	}
-	h := &history{name: t.name + historySuffix, q: quote(t.name + historySuffix)}
+	h := &history{name: t.name + sqlstore.HistorySuffix, q: quote(t.name + sqlstore.HistorySuffix)}
 	for _, p := range []struct {
 		st  **sql.Stmt
 		db  *sql.DB

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -39,14 +38,14 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			}
 			if strings.HasPrefix(res.StoreName, "sqlite_") {
 				problems = append(problems, restkit.FieldError{Field: res.StoreName,
-					Message: fmt.Sprintf("%s: table names starting with sqlite_ are reserved by SQLite; rename the resource", label(res))})
+					Message: fmt.Sprintf("%s: table names starting with sqlite_ are reserved by SQLite; rename the resource", sqlstore.Label(res))})
 			}
 			resources = append(resources, res)
 		}
 	}
-	problems = append(problems, historyClashes(resources)...)
+	problems = append(problems, sqlstore.HistoryClashes(resources)...)
 	if len(problems) > 0 {
-		return refusal(problems)
+		return sqlstore.Refusal(problems)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -54,16 +53,16 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	defer tx.Rollback()
 	for _, res := range resources {
-		m := &migration{s: s, tx: tx, res: res, name: res.StoreName, q: quote(res.StoreName)}
+		m := s.newMigration(ctx, tx, res)
 		if err := m.run(ctx); err != nil {
 			return restkit.Wrap(op, err)
 		}
-		if res.History && len(m.problems) == 0 {
+		if res.History && len(m.Problems) == 0 {
 			if err := m.history(ctx); err != nil {
 				return restkit.Wrap(op, err)
 			}
 		}
-		problems = append(problems, m.problems...)
+		problems = append(problems, m.Problems...)
 	}
 	for _, api := range sc.APIs {
 		for _, n := range api.Nouns {
@@ -75,7 +74,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		}
 	}
 	if len(problems) > 0 {
-		return refusal(problems)
+		return sqlstore.Refusal(problems)
 	}
 	if err := tx.Commit(); err != nil {
 		return restkit.Wrap(op, err)
@@ -102,10 +101,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	return nil
 }
 
-// checkNoun compares a noun's stored state with its declaration. A field declared
-// since the state was written is additive (it reads as its default); a stored value
-// whose field was removed, or that no longer fits its field's type or constraints, is
-// a destructive change and refused: dropping it silently would lose device state.
+// checkNoun compares a noun's stored state with its declaration (sqlstore.CheckNoun).
 func (s *Store) checkNoun(ctx context.Context, tx *sql.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT state FROM _restkit_nouns WHERE name = ?`, n.StoreName).Scan(&state)
@@ -115,76 +111,35 @@ func (s *Store) checkNoun(ctx context.Context, tx *sql.Tx, n *restkit.Noun) ([]r
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(strings.NewReader(state))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
-	}
 	reset := "sqlite3 " + shellQuote(s.path) + " " + shellQuote("DELETE FROM _restkit_nouns WHERE name = '"+n.StoreName+"'")
-	var problems []restkit.FieldError
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := raw[name]
-		f := n.Field(name)
-		why := ""
-		if f == nil {
-			why = "was removed from the declaration"
-		} else if cv, verr := f.Canonical(v); verr != nil {
-			why = "no longer fits the declaration: the stored value " + verr.Message
-		} else if msg := f.Check(cv); cv != nil && msg != "" {
-			why = "no longer fits the declaration: the stored value " + msg
-		}
-		if why != "" {
-			problems = append(problems, restkit.FieldError{Field: n.StoreName + "." + name, Message: fmt.Sprintf(
-				"noun %s: field %q %s but the stored state holds %v; restore the field, or reset the noun to its defaults: %s",
-				n.Name, name, why, v, reset)})
-		}
-	}
-	return problems, nil
+	return sqlstore.CheckNoun(n, state, reset)
 }
 
-func refusal(problems []restkit.FieldError) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Message
-	}
-	return &restkit.Error{Kind: restkit.Invalid, Message: strings.Join(msgs, "\n"), Fields: problems}
-}
-
-// label names a resource in messages: "resource cars", or "resource people (table
-// v1_people)" when the table name differs.
-func label(res *restkit.Resource) string {
-	if res.Name == res.StoreName {
-		return "resource " + res.Name
-	}
-	return "resource " + res.Name + " (table " + res.StoreName + ")"
-}
-
-// migration is the work on one resource's table inside Migrate's transaction.
+// migration is the work on one resource's table inside Migrate's transaction: the
+// shared plan (sqlstore.Migration) and its SQL here.
 type migration struct {
+	sqlstore.Migration
 	s        *Store
 	tx       *sql.Tx
-	res      *restkit.Resource
 	name, q  string
-	problems []restkit.FieldError
+	existing map[string]string // restkit's indexes on the table: name → field
 }
 
-type storedField struct {
-	typ restkit.FieldType
-	key bool
-}
-
-func (m *migration) refuse(field, format string, args ...any) {
-	where := m.name
-	if field != "" {
-		where += "." + field
+func (s *Store) newMigration(ctx context.Context, tx *sql.Tx, res *restkit.Resource) *migration {
+	m := &migration{Migration: sqlstore.Migration{Res: res}, s: s, tx: tx, name: res.StoreName, q: quote(res.StoreName)}
+	m.Dialect = sqlstore.Dialect{
+		ColumnType: sqlType,
+		SameType:   strings.EqualFold, // SQLite reports a column's type as it was declared
+		DropColumnHint: func(field string) string {
+			return m.dropColumnHint(field, m.existing)
+		},
+		HasRows: func() (bool, error) {
+			var rows int
+			err := m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
+			return rows == 1, err
+		},
 	}
-	m.problems = append(m.problems, restkit.FieldError{Field: where, Message: label(m.res) + ": " + fmt.Sprintf(format, args...)})
+	return m
 }
 
 func (m *migration) exec(ctx context.Context, query string, args ...any) error {
@@ -215,92 +170,24 @@ func (m *migration) run(ctx context.Context) error {
 		}
 		return m.writeMeta(ctx)
 	}
-	if len(stored) == 0 {
-		m.refuse("", "table %q exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource", m.name)
-		return nil
-	}
-	existing, err := m.existingIndexes(ctx)
-	if err != nil {
+	if m.existing, err = m.existingIndexes(ctx); err != nil {
 		return err
 	}
-
-	kf := m.res.KeyField()
-	var storedKey string
-	for name, sf := range stored {
-		if sf.key {
-			storedKey = name
-		}
+	add, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
+	if err != nil || len(m.Problems) > 0 {
+		return err
 	}
-	if storedKey != kf.Name || stored[storedKey].typ != kf.Type {
-		m.refuse(kf.Name, "the key changed from %q (%s) to %q (%s), but the table is keyed by %q; restore the key, or declare a new resource and copy the records into it",
-			storedKey, stored[storedKey].typ, kf.Name, kf.Type, storedKey)
-		return nil
-	}
-
-	names := make([]string, 0, len(stored))
-	for name := range stored {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		sf := stored[name]
-		if sf.key {
-			continue
-		}
-		if _, ok := columns[name]; !ok {
-			continue // the column was dropped by hand; forget it
-		}
-		f := m.res.Field(name)
-		switch {
-		case f == nil:
-			m.refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
-				name, m.dropColumnHint(name, existing))
-		case f.Type != sf.typ && !(sqlstore.KindOf(f.Type) == sqlstore.KText && sqlstore.KindOf(sf.typ) == sqlstore.KText):
-			m.refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
-				name, sf.typ, f.Type, sf.typ, m.dropColumnHint(name, existing))
-		}
-	}
-
-	hasRows := -1
-	for _, f := range m.res.Fields {
-		if f.Name == m.res.Key {
-			continue
-		}
-		_, known := stored[f.Name]
-		colType, inTable := columns[f.Name]
-		want := sqlType(sqlstore.KindOf(f.Type))
-		switch {
-		case known && inTable:
-			continue
-		case inTable && !strings.EqualFold(colType, want):
-			m.refuse(f.Name, "field %q is new, but the table already has a column %q of type %s, not %s; rename the field, or drop the column yourself: %s",
-				f.Name, f.Name, colType, want, m.dropColumnHint(f.Name, existing))
-			continue
-		case inTable: // a column of the right type, added by hand: adopt it
-			continue
-		}
-		if hasRows < 0 {
-			if err := m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&hasRows); err != nil {
-				return err
-			}
-		}
-		if f.Required && f.Default == nil && hasRows == 1 {
-			m.refuse(f.Name, "new field %q is required and has no default, but the table already holds records; give the field a default, or make it optional", f.Name)
-			continue
-		}
-		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(f.Name)+` `+want); err != nil {
+	for _, c := range add {
+		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(c.Field.Name)+` `+c.Type); err != nil {
 			return err
 		}
-		if f.Default != nil && hasRows == 1 {
-			if err := m.exec(ctx, `UPDATE `+m.q+` SET `+quote(f.Name)+` = ?`, encode(f.Default)); err != nil {
+		if c.Fill {
+			if err := m.exec(ctx, `UPDATE `+m.q+` SET `+quote(c.Field.Name)+` = ?`, encode(c.Field.Default)); err != nil {
 				return err
 			}
 		}
 	}
-	if len(m.problems) > 0 {
-		return nil
-	}
-	if err := m.indexes(ctx, existing); err != nil {
+	if err := m.indexes(ctx, m.existing); err != nil {
 		return err
 	}
 	return m.writeMeta(ctx)
@@ -326,30 +213,30 @@ func (m *migration) columns(ctx context.Context) (map[string]string, error) {
 }
 
 // stored returns what _restkit_fields records for the table.
-func (m *migration) stored(ctx context.Context) (map[string]storedField, error) {
+func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField, error) {
 	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, is_key FROM _restkit_fields WHERE store_name = ?`, m.name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]storedField{}
+	out := map[string]sqlstore.StoredField{}
 	for rows.Next() {
 		var name, typ string
 		var key bool
 		if err := rows.Scan(&name, &typ, &key); err != nil {
 			return nil, err
 		}
-		out[name] = storedField{typ: restkit.FieldType(typ), key: key}
+		out[name] = sqlstore.StoredField{Type: restkit.FieldType(typ), Key: key}
 	}
 	return out, rows.Err()
 }
 
 func (m *migration) createSQL() string {
-	kf := m.res.KeyField()
+	kf := m.Res.KeyField()
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " ")
 	b.WriteString(sqlType(sqlstore.KindOf(kf.Type)) + " PRIMARY KEY NOT NULL")
-	for _, f := range m.res.Fields {
+	for _, f := range m.Res.Fields {
 		if f.Name != kf.Name {
 			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
 		}
@@ -391,12 +278,15 @@ func (m *migration) existingIndexes(ctx context.Context) (map[string]string, err
 }
 
 // indexes creates the indexes the declaration asks for and drops restkit's others.
+// A unique field gets a UNIQUE index, any other sortable or filterable one an index on
+// (field, key); a unique index needs no companion, as SQLite appends the primary key
+// to every index entry.
 func (m *migration) indexes(ctx context.Context, existing map[string]string) error {
 	want := map[string]string{} // name → CREATE statement
-	key := quote(m.res.Key)
-	for _, f := range m.res.Fields {
+	key := quote(m.Res.Key)
+	for _, f := range m.Res.Fields {
 		switch {
-		case f.Name == m.res.Key:
+		case f.Name == m.Res.Key:
 		case f.Unique:
 			name := m.indexName(f.Name, "unique")
 			want[name] = "CREATE UNIQUE INDEX " + quote(name) + " ON " + m.q + " (" + quote(f.Name) + ")"
@@ -405,26 +295,16 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 			want[name] = "CREATE INDEX " + quote(name) + " ON " + m.q + " (" + quote(f.Name) + ", " + key + ")"
 		}
 	}
-	for name := range existing {
-		if _, ok := want[name]; !ok {
-			if err := m.exec(ctx, "DROP INDEX "+quote(name)); err != nil {
-				return err
-			}
+	drop, create := sqlstore.IndexChanges(existing, want)
+	for _, name := range drop {
+		if err := m.exec(ctx, "DROP INDEX "+quote(name)); err != nil {
+			return err
 		}
 	}
-	names := make([]string, 0, len(want))
-	for name := range want {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if _, ok := existing[name]; ok {
-			continue
-		}
+	for _, name := range create {
 		if err := m.exec(ctx, want[name]); err != nil {
 			if isUniqueFailure(err) {
-				field := strings.TrimSuffix(strings.TrimPrefix(name, m.name+":"), ":unique")
-				m.refuse(field, "field %q is now unique, but the table holds duplicate values of it; remove the duplicates, or leave the field non-unique", field)
+				m.RefuseDuplicates(strings.TrimSuffix(strings.TrimPrefix(name, m.name+":"), ":unique"))
 				continue
 			}
 			return err
@@ -435,15 +315,15 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 
 // writeMeta records the declaration in _restkit_fields.
 func (m *migration) writeMeta(ctx context.Context) error {
-	if len(m.problems) > 0 {
+	if len(m.Problems) > 0 {
 		return nil
 	}
 	if err := m.exec(ctx, `DELETE FROM _restkit_fields WHERE store_name = ?`, m.name); err != nil {
 		return err
 	}
-	for i, f := range m.res.Fields {
+	for i, f := range m.Res.Fields {
 		if err := m.exec(ctx, `INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES (?, ?, ?, ?, ?)`,
-			m.name, f.Name, string(f.Type), i, f.Name == m.res.Key); err != nil {
+			m.name, f.Name, string(f.Type), i, f.Name == m.Res.Key); err != nil {
 			return err
 		}
 	}

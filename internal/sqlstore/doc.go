@@ -17,5 +17,38 @@
 // revision as one JSON object (EncodeState, DecodeState), decoded through the current
 // declaration so that a field removed since is dropped on read.
 //
+// # Migrations
+//
+// Both stores migrate by the same rules (see their package docs): additive changes
+// are made, destructive or ambiguous ones refused with an Invalid error that says
+// what changed and what to do, and then nothing is changed. The rules are decided
+// here, once; the SQL that finds out what is there and makes the changes stays in
+// each store. Per resource, a store
+//
+//   - reads its table's columns (types as its catalog reports them) and what
+//     _restkit_fields records of the table (Found), in Migrate's transaction;
+//   - creates a missing table itself, since that needs no decision;
+//   - otherwise calls Migration.Plan, which refuses a table restkit did not make, a
+//     changed key, a removed or retyped field whose column is still there, a new
+//     field whose name a column of another type already has, and a new required
+//     field without a default on a table with rows — and, when it refuses nothing,
+//     returns the columns to add, each marked whether existing rows take the
+//     field's default;
+//   - adds them in its own SQL (SQLite: ADD COLUMN then UPDATE; PostgreSQL: ADD
+//     COLUMN … DEFAULT, then DROP DEFAULT), and creates and drops indexes as
+//     IndexChanges says, refusing a unique index over duplicates with
+//     RefuseDuplicates.
+//
+// The refusal messages are written here and nowhere else, so both stores give the
+// same words, and the Dialect hooks fill in only what differs: a column type, how a
+// type read back compares, the command that drops a column (a sqlite3 shell line or a
+// psql statement), whether the table has rows (asked only when a column is to be
+// added), and PostgreSQL's check that a default can be written as a constant, whose
+// refusal takes its place among the others. Which indexes a declaration wants is not
+// shared: SQLite appends the key to every index entry, so a unique field needs no
+// second index for sorting, while PostgreSQL needs both — each store's doc says so.
+// Label, Refusal, HistoryClashes, CheckHistoryKey and CheckNoun are the other
+// refusals Migrate shares.
+//
 // Nothing here touches a database, imports a driver or writes SQL.
 package sqlstore

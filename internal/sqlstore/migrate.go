@@ -1,0 +1,249 @@
+package sqlstore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"restkit"
+)
+
+// HistorySuffix names the history table of a resource: "<StoreName>__history".
+const HistorySuffix = "__history"
+
+// StoredField is what _restkit_fields records of one field of a table: its declared
+// type and whether it is the key.
+type StoredField struct {
+	Type restkit.FieldType
+	Key  bool
+}
+
+// Found is what a store found of a resource's existing table inside Migrate's
+// transaction.
+type Found struct {
+	Columns map[string]string      // column name → its type, as the store reads it back
+	Stored  map[string]StoredField // field name → what _restkit_fields records
+}
+
+// Dialect is what a migration asks of its store: how it types a column, and what it
+// finds out or suggests in its own SQL. HasRows and Fill may be nil when Plan is not
+// called; the others are used by Plan and CheckHistoryKey.
+type Dialect struct {
+	// ColumnType is the column type the store gives a field of the kind.
+	ColumnType func(Kind) string
+	// SameType reports whether a column's type, as the store reads it back, is want.
+	SameType func(have, want string) bool
+	// DropColumnHint is what the operator can run to drop the column of a field.
+	DropColumnHint func(field string) string
+	// HasRows reports whether the table holds any row. Plan asks at most once, and
+	// only when a column is to be added.
+	HasRows func() (bool, error)
+	// Fill, when set, says why a new field's default cannot fill the existing rows
+	// (the whole refusal, after the resource's label), or "" when it can.
+	Fill func(f *restkit.Field) string
+}
+
+// Migration is the migration of one resource's table: the refusals found so far,
+// and the store's Dialect. A store runs one per resource inside Migrate's
+// transaction, makes the changes Plan decides in its own SQL, and changes nothing of
+// a resource with Problems (Migrate then refuses the whole schema: Refusal).
+type Migration struct {
+	Res *restkit.Resource
+	Dialect
+	Problems []restkit.FieldError
+}
+
+// Refuse records a refusal naming "<table>.<field>" (the table alone for field "").
+// The message starts with the resource's Label.
+func (m *Migration) Refuse(field, format string, args ...any) {
+	where := m.Res.StoreName
+	if field != "" {
+		where += "." + field
+	}
+	m.Problems = append(m.Problems, restkit.FieldError{Field: where, Message: Label(m.Res) + ": " + fmt.Sprintf(format, args...)})
+}
+
+// NewColumn is a column Plan adds for a field declared since the table was made.
+type NewColumn struct {
+	Field *restkit.Field
+	Type  string // ColumnType of its kind
+	Fill  bool   // existing rows take the field's default: it has one and the table has rows
+}
+
+// Plan compares an existing table (found.Columns is not empty) with the declaration
+// and decides what Migrate may do to it. The table must have been made by restkit
+// (its fields recorded in found.Stored), keyed by the declared key. A stored field
+// whose column is still there must still be declared, with the same type or another
+// of the same text kind (string, enum, email, url). A declared field with no stored
+// record is new: a column of its name already there is adopted if it has the right
+// type, refused otherwise; else the column is added — refused when the field is
+// required without a default and the table has rows. Columns dropped by hand are
+// forgotten.
+//
+// It returns the columns to add, in declaration order, or nil when it refused
+// anything (m.Problems): then nothing of the table is to be changed. Only HasRows's
+// error is returned.
+func (m *Migration) Plan(found Found) ([]NewColumn, error) {
+	columns, stored := found.Columns, found.Stored
+	if len(stored) == 0 {
+		m.Refuse("", "table %q exists but restkit did not create it (it has no field metadata); rename or drop the table, or rename the resource", m.Res.StoreName)
+		return nil, nil
+	}
+
+	kf := m.Res.KeyField()
+	var storedKey string
+	for name, sf := range stored {
+		if sf.Key {
+			storedKey = name
+		}
+	}
+	if storedKey != kf.Name || stored[storedKey].Type != kf.Type {
+		m.Refuse(kf.Name, "the key changed from %q (%s) to %q (%s), but the table is keyed by %q; restore the key, or declare a new resource and copy the records into it",
+			storedKey, stored[storedKey].Type, kf.Name, kf.Type, storedKey)
+		return nil, nil
+	}
+
+	names := make([]string, 0, len(stored))
+	for name := range stored {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sf := stored[name]
+		if sf.Key {
+			continue
+		}
+		if _, ok := columns[name]; !ok {
+			continue // the column was dropped by hand; forget it
+		}
+		f := m.Res.Field(name)
+		switch {
+		case f == nil:
+			m.Refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
+				name, m.DropColumnHint(name))
+		case f.Type != sf.Type && !(KindOf(f.Type) == KText && KindOf(sf.Type) == KText):
+			m.Refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
+				name, sf.Type, f.Type, sf.Type, m.DropColumnHint(name))
+		}
+	}
+
+	var add []NewColumn
+	hasRows := -1 // not asked yet
+	for _, f := range m.Res.Fields {
+		if f.Name == m.Res.Key {
+			continue
+		}
+		_, known := stored[f.Name]
+		colType, inTable := columns[f.Name]
+		want := m.ColumnType(KindOf(f.Type))
+		switch {
+		case known && inTable:
+			continue
+		case inTable && !m.SameType(colType, want):
+			m.Refuse(f.Name, "field %q is new, but the table already has a column %q of type %s, not %s; rename the field, or drop the column yourself: %s",
+				f.Name, f.Name, colType, want, m.DropColumnHint(f.Name))
+			continue
+		case inTable: // a column of the right type, added by hand: adopt it
+			continue
+		}
+		if hasRows < 0 {
+			rows, err := m.HasRows()
+			if err != nil {
+				return nil, err
+			}
+			hasRows = 0
+			if rows {
+				hasRows = 1
+			}
+		}
+		if f.Required && f.Default == nil && hasRows == 1 {
+			m.Refuse(f.Name, "new field %q is required and has no default, but the table already holds records; give the field a default, or make it optional", f.Name)
+			continue
+		}
+		fill := f.Default != nil && hasRows == 1
+		if fill && m.Fill != nil {
+			if msg := m.Fill(f); msg != "" {
+				m.Refuse(f.Name, "%s", msg)
+				continue
+			}
+		}
+		add = append(add, NewColumn{Field: f, Type: want, Fill: fill})
+	}
+	if len(m.Problems) > 0 {
+		return nil, nil
+	}
+	return add, nil
+}
+
+// IndexChanges compares restkit's indexes on a table (existing: name → field) with
+// those the declaration asks for (want, by name; each store decides which those are,
+// as its engine orders index entries differently) and returns the ones to drop and
+// the ones to create, each sorted by name.
+func IndexChanges[V any](existing map[string]string, want map[string]V) (drop, create []string) {
+	for name := range existing {
+		if _, ok := want[name]; !ok {
+			drop = append(drop, name)
+		}
+	}
+	for name := range want {
+		if _, ok := existing[name]; !ok {
+			create = append(create, name)
+		}
+	}
+	sort.Strings(drop)
+	sort.Strings(create)
+	return drop, create
+}
+
+// RefuseDuplicates refuses a new unique index that could not be built because the
+// table holds duplicate values of its field.
+func (m *Migration) RefuseDuplicates(field string) {
+	m.Refuse(field, "field %q is now unique, but the table holds duplicate values of it; remove the duplicates, or leave the field non-unique", field)
+}
+
+// CheckHistoryKey refuses a history table (named table) whose key column is of type
+// colType, as the store reads it back, when that is not the key's column type: the
+// key changed while History was off. hint is what the operator can run to drop it.
+func (m *Migration) CheckHistoryKey(table, colType, hint string) {
+	kf := m.Res.KeyField()
+	if want := m.ColumnType(KindOf(kf.Type)); !m.SameType(colType, want) {
+		m.Refuse(m.Res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
+			table, colType, m.Res.Key, kf.Type, hint)
+	}
+}
+
+// HistoryClashes refuses a resource whose table name is another resource's history
+// table ("cars__history" next to cars with history: true).
+func HistoryClashes(resources []*restkit.Resource) []restkit.FieldError {
+	names := map[string]*restkit.Resource{}
+	for _, res := range resources {
+		names[res.StoreName] = res
+	}
+	var problems []restkit.FieldError
+	for _, res := range resources {
+		if other := names[res.StoreName+HistorySuffix]; res.History && other != nil {
+			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
+				"%s: the table name %q is the history table of %s; rename one of them", Label(other), other.StoreName, Label(res))})
+		}
+	}
+	return problems
+}
+
+// Refusal is Migrate's error for the problems it found: Invalid, one line and one
+// field error per problem.
+func Refusal(problems []restkit.FieldError) error {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Message
+	}
+	return &restkit.Error{Kind: restkit.Invalid, Message: strings.Join(msgs, "\n"), Fields: problems}
+}
+
+// Label names a resource in messages: "resource cars", or "resource people (table
+// v1_people)" when the table name differs.
+func Label(res *restkit.Resource) string {
+	if res.Name == res.StoreName {
+		return "resource " + res.Name
+	}
+	return "resource " + res.Name + " (table " + res.StoreName + ")"
+}
