@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"restkit"
@@ -266,5 +267,24 @@ func TestResolveLevelsAsWholes(t *testing.T) {
 	}
 	if got := a.Decide(nil, a.DirectoryAccess("other"), Read); got != Allowed {
 		t.Errorf("other directories keep the repository's anonymous read: %d", got)
+	}
+}
+
+// TestWarnings: a role nobody holds (a typo) and a hash of another cost are reported.
+func TestWarnings(t *testing.T) {
+	s := schema(t, func(s *restkit.Schema) {
+		s.APIs[0].Resources[0].Access = restkit.Access{Write: []string{"admn"}}
+	})
+	ws := Warnings(s, &Artefacts{Directories: []DirectoryAccess{{Pattern: "x", Access: restkit.Access{Read: []string{"ci"}}}}})
+	want := []string{
+		`apis[0].resources.cars.access names role "admn", which no user or key has`,
+		`artefacts.directories["x"].access names role "ci", which no user or key has`,
+	}
+	if len(ws) != len(want) || ws[0] != want[0] || ws[1] != want[1] {
+		t.Fatalf("warnings:\n%s", strings.Join(ws, "\n"))
+	}
+	s.Auth.BcryptCost = 5 // alice's hash has cost 4
+	if ws := Warnings(s, nil); len(ws) != 2 || !strings.Contains(ws[1], "alice") {
+		t.Fatalf("cost warning: %v", ws)
 	}
 }

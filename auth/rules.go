@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"restkit"
 )
@@ -147,4 +149,62 @@ func hasRole(p *Principal, roles []string) bool {
 		}
 	}
 	return false
+}
+
+// Warnings lists what in a schema's auth is legal but probably a mistake: a role an
+// access rule names that no user or key has (a typo fails closed, silently), and
+// password hashes of another cost than bcrypt_cost.
+func Warnings(s *restkit.Schema, arts *Artefacts) []string {
+	a := s.Auth
+	if a == nil {
+		return nil
+	}
+	held := map[string]bool{restkit.AnyRole: true}
+	for _, u := range a.Users {
+		for _, r := range u.Roles {
+			held[r] = true
+		}
+	}
+	for _, k := range a.Keys {
+		for _, r := range k.Roles {
+			held[r] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	check := func(where string, acc restkit.Access) {
+		for _, list := range [][]string{acc.Read, acc.Write, acc.Delete} {
+			for _, r := range list {
+				if !held[r] && !seen[where+r] {
+					seen[where+r] = true
+					out = append(out, fmt.Sprintf("%s names role %q, which no user or key has", where, r))
+				}
+			}
+		}
+	}
+	check("auth.access", a.Access)
+	for i, api := range s.APIs {
+		check(fmt.Sprintf("apis[%d].access", i), api.Access)
+		for _, r := range api.Resources {
+			check(fmt.Sprintf("apis[%d].resources.%s.access", i, r.Name), r.Access)
+		}
+		for _, n := range api.Nouns {
+			check(fmt.Sprintf("apis[%d].nouns.%s.access", i, n.Name), n.Access)
+		}
+	}
+	if arts != nil {
+		check("artefacts.access", arts.Access)
+		for _, d := range arts.Directories {
+			check(fmt.Sprintf("artefacts.directories[%q].access", d.Pattern), d.Access)
+		}
+	}
+	for _, r := range a.AdminRoles {
+		if !held[r] {
+			out = append(out, fmt.Sprintf("auth.admin_roles names role %q, which no user or key has", r))
+		}
+	}
+	if users := MixedCosts(a); len(users) > 0 {
+		out = append(out, fmt.Sprintf("the password hashes of %s have another bcrypt cost than auth.bcrypt_cost (%d): their check takes another time than an unknown user's; rehash with restkit hash-password --config", strings.Join(users, ", "), a.BcryptCost))
+	}
+	return out
 }

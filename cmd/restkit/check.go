@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"restkit/auth"
 	"restkit/config"
 )
 
@@ -15,10 +16,17 @@ func newCheckCmd() *cobra.Command {
 		Short: "Validate a configuration file and print each error with its line",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := config.Load(args[0])
+			cfg, err := config.Load(args[0])
 			var errs config.Errors
 			switch {
 			case err == nil:
+				var arts *auth.Artefacts
+				if cfg.Artefacts != nil {
+					arts = &cfg.Artefacts.Access
+				}
+				for _, w := range auth.Warnings(cfg.Schema, arts) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", args[0], w)
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", args[0])
 				return nil
 			case errors.As(err, &errs):

@@ -304,8 +304,12 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		if !isLoopback(c.Addr) && c.TLSCert == "" {
 			log.Warn("passwords and API keys will cross the network in clear text: serve HTTPS (--tls-cert, --tls-key) or put a TLS-terminating proxy in front", "addr", c.Addr)
 		}
-		if users := auth.MixedCosts(a); len(users) > 0 {
-			log.Warn("some password hashes have another bcrypt cost than auth.bcrypt_cost: checking them takes another time; rehash with restkit hash-password --config", "users", strings.Join(users, ","), "bcrypt_cost", a.BcryptCost)
+		var arts *auth.Artefacts
+		if cfg.Artefacts != nil {
+			arts = &cfg.Artefacts.Access
+		}
+		for _, w := range auth.Warnings(cfg.Schema, arts) {
+			log.Warn("auth: " + w)
 		}
 	}
 	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
