@@ -4,13 +4,18 @@
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
-# Processes this script started, stopped on exit.
+# Processes this script started, stopped on exit; then the commands in ON_EXIT run, in
+# order (to drop what the script made elsewhere, a database schema say).
 PIDS=()
+ON_EXIT=()
 cleanup() {
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	for cmd in "${ON_EXIT[@]}"; do
+		eval "$cmd" || true
+	done
 }
 trap cleanup EXIT
 
