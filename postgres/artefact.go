@@ -62,32 +62,7 @@ CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
 	PRIMARY KEY (directory, id)
 );`
 
-const versionColumns = `v.directory, v.id, v.version, v.size, v.sha256, v.content_type, v.filename, a.created, v.stored`
-
 const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts a ON a.directory = v.directory AND a.id = v.id`
-
-func scanArtefact(sc pgx.Row) (*restkit.Artefact, error) {
-	a := &restkit.Artefact{}
-	var created, stored string
-	if err := sc.Scan(&a.Directory, &a.ID, &a.Version, &a.Size, &a.SHA256, &a.ContentType, &a.Filename, &created, &stored); err != nil {
-		return nil, err
-	}
-	var err error
-	if a.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if a.Updated, err = sqlstore.ParseTime(stored); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func artefactNotFound(dir, id string, version int64) error {
-	if version > 0 {
-		return restkit.Errorf(restkit.NotFound, "artefact %s/%s has no version %d", dir, id, version)
-	}
-	return restkit.Errorf(restkit.NotFound, "no artefact %s/%s", dir, id)
-}
 
 // storable reports whether PostgreSQL can hold every name: one it cannot was never
 // stored, so a lookup of it finds nothing.
@@ -128,7 +103,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if err := s.lockArtefact(ctx, tx, a.Directory, a.ID); err != nil {
 		return nil, nil, wrap(op, err)
 	}
-	latest, err := scanArtefact(tx.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+
+	latest, err := sqlstore.ScanArtefact(tx.QueryRow(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE a.directory = $1 AND a.id = $2 AND v.version = a.latest`, a.Directory, a.ID))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -217,17 +192,17 @@ func unreferenced(ctx context.Context, tx pgx.Tx, ds []string) ([]string, error)
 // FindArtefact returns one version, or the latest for version 0.
 func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
 	if !storable(dir, id) {
-		return nil, artefactNotFound(dir, id, version)
+		return nil, sqlstore.ArtefactNotFound(dir, id, version)
 	}
 	var row pgx.Row
 	if version > 0 {
-		row = s.pool.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+` WHERE v.directory = $1 AND v.id = $2 AND v.version = $3`, dir, id, version)
+		row = s.pool.QueryRow(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+` WHERE v.directory = $1 AND v.id = $2 AND v.version = $3`, dir, id, version)
 	} else {
-		row = s.pool.QueryRow(ctx, `SELECT `+versionColumns+versionJoin+` WHERE a.directory = $1 AND a.id = $2 AND v.version = a.latest`, dir, id)
+		row = s.pool.QueryRow(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+` WHERE a.directory = $1 AND a.id = $2 AND v.version = a.latest`, dir, id)
 	}
-	a, err := scanArtefact(row)
+	a, err := sqlstore.ScanArtefact(row)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, artefactNotFound(dir, id, version)
+		return nil, sqlstore.ArtefactNotFound(dir, id, version)
 	}
 	if err != nil {
 		return nil, wrap("postgres.FindArtefact", err)
@@ -243,7 +218,7 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 	defer rows.Close()
 	out := []*restkit.Artefact{}
 	for rows.Next() {
-		a, err := scanArtefact(rows)
+		a, err := sqlstore.ScanArtefact(rows)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -258,12 +233,12 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 // ListVersions returns every version of an artefact, newest first.
 func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
 	if !storable(dir, id) {
-		return nil, artefactNotFound(dir, id, 0)
+		return nil, sqlstore.ArtefactNotFound(dir, id, 0)
 	}
-	out, err := s.queryArtefacts(ctx, "postgres.ListVersions", `SELECT `+versionColumns+versionJoin+
+	out, err := s.queryArtefacts(ctx, "postgres.ListVersions", `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE v.directory = $1 AND v.id = $2 ORDER BY v.version DESC`, dir, id)
 	if err == nil && len(out) == 0 {
-		return nil, artefactNotFound(dir, id, 0)
+		return nil, sqlstore.ArtefactNotFound(dir, id, 0)
 	}
 	return out, err
 }
@@ -273,31 +248,24 @@ func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Art
 	if !storable(sha256) {
 		return []*restkit.Artefact{}, nil
 	}
-	return s.queryArtefacts(ctx, "postgres.FindByDigest", `SELECT `+versionColumns+versionJoin+
+	return s.queryArtefacts(ctx, "postgres.FindByDigest", `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE v.sha256 = $1 ORDER BY v.directory, v.id, v.version`, sha256)
 }
-
-// artefactSorts maps a sort name to its column in _restkit_artefacts.
-var artefactSorts = map[string]string{"name": "a.id", "updated": "a.updated", "size": "a.size"}
 
 // ListArtefacts returns a page of a directory's latest versions, by keyset on
 // (sort column, id) — one row comparison, (col, id) > (value, id), which the index
 // on (directory, col, id) seeks to: an index range scan at any depth.
 func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
-	sortName, desc := strings.CutPrefix(q.Sort, "-")
-	if sortName == "" {
-		sortName = "name"
-	}
-	col, ok := artefactSorts[sortName]
-	if !ok {
-		return nil, restkit.Errorf(restkit.Invalid, "sort must be name, updated or size, with - for descending")
+	col, desc, err := sqlstore.ArtefactSort(q.Sort)
+	if err != nil {
+		return nil, err
 	}
 	if !storable(dir, q.Prefix) || (q.After != nil && !storable(q.After.ID)) {
 		return &restkit.ArtefactPage{Artefacts: []*restkit.Artefact{}}, nil
 	}
 	var b strings.Builder
 	var p params
-	b.WriteString(`SELECT ` + versionColumns + versionJoin + ` WHERE a.directory = ` + p.add(dir) + ` AND v.version = a.latest`)
+	b.WriteString(`SELECT ` + sqlstore.ArtefactColumns + versionJoin + ` WHERE a.directory = ` + p.add(dir) + ` AND v.version = a.latest`)
 	if q.Prefix != "" {
 		b.WriteString(` AND a.id >= ` + p.add(q.Prefix))
 		if upper, ok := prefixUpper(q.Prefix); ok {
@@ -372,7 +340,7 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 		if id == "" {
 			return restkit.Errorf(restkit.NotFound, "no directory %s", dir)
 		}
-		return artefactNotFound(dir, id, version)
+		return sqlstore.ArtefactNotFound(dir, id, version)
 	}
 	if !storable(dir, id) {
 		return nil, notFound()

@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
-	"time"
 
 	"restkit"
 	"restkit/internal/sqlstore"
@@ -27,17 +25,15 @@ type history struct {
 	exists string // whether a key has any revision
 }
 
-const historyCols = "rev, deleted, actor, state, created, updated"
-
 func newHistory(t *table) *history {
 	h := &history{name: t.name + sqlstore.HistorySuffix, q: quote(t.name + sqlstore.HistorySuffix)}
-	h.insert = "INSERT INTO " + h.q + " (key, " + historyCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7)" +
+	h.insert = "INSERT INTO " + h.q + " (key, " + sqlstore.RevisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7)" +
 		" ON CONFLICT (key, rev) DO UPDATE SET deleted = excluded.deleted, actor = excluded.actor, state = excluded.state, created = excluded.created, updated = excluded.updated"
 	h.last = "SELECT coalesce(max(rev), 0) FROM " + h.q + " WHERE key = $1"
 	h.prune = "DELETE FROM " + h.q + " WHERE key = $1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = $1 ORDER BY rev DESC LIMIT 1 OFFSET $2)"
 	h.purge = "DELETE FROM " + h.q + " WHERE key = $1"
-	h.list = "SELECT " + historyCols + " FROM " + h.q + " WHERE key = $1 AND rev < $2 ORDER BY rev DESC LIMIT $3"
-	h.find = "SELECT " + historyCols + " FROM " + h.q + " WHERE key = $1 AND rev = $2"
+	h.list = "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = $1 AND rev < $2 ORDER BY rev DESC LIMIT $3"
+	h.find = "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = $1 AND rev = $2"
 	h.exists = "SELECT EXISTS (SELECT 1 FROM " + h.q + " WHERE key = $1)"
 	return h
 }
@@ -108,27 +104,6 @@ func (h *history) append(ctx context.Context, tx pgx.Tx, k any, rev *restkit.Rev
 	return nil
 }
 
-// scanRevision reads one row of historyCols, decoding the values through the
-// resource's current declaration (values of fields no longer declared are dropped).
-func scanRevision(row pgx.Row, res *restkit.Resource) (*restkit.Revision, error) {
-	var state, created, updated string
-	rev := &restkit.Revision{}
-	if err := row.Scan(&rev.Rev, &rev.Deleted, &rev.Actor, &state, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if rev.Values, err = sqlstore.DecodeState(state, res.Field); err != nil {
-		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
-	}
-	if rev.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if rev.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return nil, err
-	}
-	return rev, nil
-}
-
 // historyOf returns the table and canonical key for a history call; ok is false
 // when no revision can exist: the resource keeps no history, or the key is text
 // PostgreSQL could not have stored.
@@ -171,7 +146,7 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 	defer rows.Close()
 	var revs []*restkit.Revision
 	for rows.Next() {
-		rev, err := scanRevision(rows, t.res)
+		rev, err := sqlstore.ScanRevision(rows, t.res)
 		if err != nil {
 			return nil, false, wrap(op, err)
 		}
@@ -206,7 +181,7 @@ func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any
 	if !ok {
 		return nil, t.res.NoRevision(k, rev)
 	}
-	r, err := scanRevision(s.pool.QueryRow(ctx, t.hist.find, k, rev), t.res)
+	r, err := sqlstore.ScanRevision(s.pool.QueryRow(ctx, t.hist.find, k, rev), t.res)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, t.res.NoRevision(k, rev)
@@ -243,10 +218,4 @@ func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any
 		return t.res.NoRevisions(k)
 	}
 	return wrap(op, tx.Commit(ctx))
-}
-
-// tombstone is the revision a delete of cur (at curRev, created curCreated, with
-// curValues) appends.
-func tombstone(curRev int64, curCreated time.Time, curValues map[string]any) *restkit.Revision {
-	return &restkit.Revision{Record: restkit.Record{Values: curValues, Rev: curRev + 1, Created: curCreated, Updated: time.Now().UTC()}, Deleted: true}
 }

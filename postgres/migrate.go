@@ -29,32 +29,26 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	const op = "postgres.Migrate"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Storage names are unique: Schema.Prepare refuses collisions.
-	var (
-		resources []*restkit.Resource
-		problems  []restkit.FieldError
-	)
-	for _, api := range sc.APIs {
-		for _, res := range api.Resources {
-			if res.StoreName == "" || res.KeyField() == nil {
-				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
-			}
-			name := res.StoreName
-			if res.History {
-				name += sqlstore.HistorySuffix
-			}
-			if len(name) > maxIdent {
-				problems = append(problems, restkit.FieldError{Field: res.StoreName, Message: fmt.Sprintf(
-					"%s: the table name %q is longer than the %d bytes PostgreSQL keeps; rename the resource or its API", sqlstore.Label(res), name, maxIdent)})
-			}
-			resources = append(resources, res)
+	resources, err := sqlstore.Resources(sc)
+	if err != nil {
+		return err
+	}
+	var problems []restkit.FieldError
+	for _, res := range resources {
+		name := res.StoreName
+		if res.History {
+			name += sqlstore.HistorySuffix
+		}
+		if len(name) > maxIdent {
+			problems = append(problems, restkit.FieldError{Field: res.StoreName, Message: fmt.Sprintf(
+				"%s: the table name %q is longer than the %d bytes PostgreSQL keeps; rename the resource or its API", sqlstore.Label(res), name, maxIdent)})
 		}
 	}
 	problems = append(problems, sqlstore.HistoryClashes(resources)...)
 	if len(problems) > 0 {
 		return sqlstore.Refusal(problems)
 	}
-	err := s.locked(ctx, func(tx pgx.Tx) error {
+	err = s.locked(ctx, func(tx pgx.Tx) error {
 		for _, res := range resources {
 			m := s.newMigration(ctx, tx, res)
 			if err := m.run(ctx); err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"restkit"
@@ -16,7 +15,7 @@ import (
 // JSON's escapes keep any string storable (jsonb refuses \u0000), and the store reads
 // the object whole anyway.
 const (
-	nounFind  = `SELECT state, rev, created, updated FROM _restkit_nouns WHERE name = $1`
+	nounFind  = `SELECT ` + sqlstore.NounColumns + ` FROM _restkit_nouns WHERE name = $1`
 	nounWrite = `INSERT INTO _restkit_nouns (name, state, rev, created, updated) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (name) DO UPDATE SET state = excluded.state, rev = excluded.rev, created = excluded.created, updated = excluded.updated`
 )
@@ -25,32 +24,12 @@ const (
 // Members whose field is no longer declared, or whose value no longer fits the
 // field's type, are left out (the noun falls back to unset for them).
 func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
-	rec, err := readNoun(s.pool.QueryRow(ctx, nounFind, n.StoreName), n)
+	rec, err := sqlstore.ScanNoun(s.pool.QueryRow(ctx, nounFind, n.StoreName), n)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
 		}
 		return nil, wrap("postgres.FindNoun", err)
-	}
-	return rec, nil
-}
-
-// readNoun scans and decodes a row of _restkit_nouns.
-func readNoun(row pgx.Row, n *restkit.Noun) (*restkit.Record, error) {
-	var state, created, updated string
-	rec := &restkit.Record{}
-	if err := row.Scan(&state, &rec.Rev, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if rec.Values, err = sqlstore.DecodeState(state, n.Field); err != nil {
-		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
-	}
-	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return nil, err
 	}
 	return rec, nil
 }
@@ -74,7 +53,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err := lock(ctx, tx, s.lockKey("noun", n.StoreName)); err != nil {
 		return nil, wrap(op, err)
 	}
-	cur, err := readNoun(tx.QueryRow(ctx, nounFind+` FOR UPDATE`, n.StoreName), n)
+	cur, err := sqlstore.ScanNoun(tx.QueryRow(ctx, nounFind+` FOR UPDATE`, n.StoreName), n)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		cur = nil
@@ -90,24 +69,9 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, err
 	}
-	if next == nil {
-		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
-	}
-	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
-	rec.Stamp(curRev, curCreated)
-	for name, v := range next.Values {
-		f := n.Field(name)
-		if f == nil {
-			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
-		}
-		cv, verr := f.Canonical(v)
-		if verr != nil {
-			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
-		}
-		if cv == nil {
-			continue
-		}
-		rec.Values[name] = cv
+	rec, err := sqlstore.NounRecord(n, next, curRev, curCreated)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
 	}
 	data, err := sqlstore.EncodeState(rec.Values)
 	if err != nil {

@@ -325,7 +325,7 @@ func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, cha
 			return nil, wrap(op, err)
 		}
 		if t.hist != nil {
-			if err := t.hist.append(ctx, tx, k, tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
+			if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
 				return nil, wrap(op, err)
 			}
 		}

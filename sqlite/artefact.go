@@ -54,32 +54,7 @@ CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
 
 var _ restkit.ArtefactStore = (*Store)(nil)
 
-const versionColumns = `v.directory, v.id, v.version, v.size, v.sha256, v.content_type, v.filename, a.created, v.stored`
-
 const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts a ON a.directory = v.directory AND a.id = v.id`
-
-func scanArtefact(sc interface{ Scan(...any) error }) (*restkit.Artefact, error) {
-	a := &restkit.Artefact{}
-	var created, stored string
-	if err := sc.Scan(&a.Directory, &a.ID, &a.Version, &a.Size, &a.SHA256, &a.ContentType, &a.Filename, &created, &stored); err != nil {
-		return nil, err
-	}
-	var err error
-	if a.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if a.Updated, err = sqlstore.ParseTime(stored); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func artefactNotFound(dir, id string, version int64) error {
-	if version > 0 {
-		return restkit.Errorf(restkit.NotFound, "artefact %s/%s has no version %d", dir, id, version)
-	}
-	return restkit.Errorf(restkit.NotFound, "no artefact %s/%s", dir, id)
-}
 
 // AddVersion stores a as the next version of its artefact, after check, and prunes
 // beyond keep, in one write transaction.
@@ -90,7 +65,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		return nil, nil, restkit.Wrap(op, err)
 	}
 	defer tx.Rollback()
-	latest, err := scanArtefact(tx.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+
+	latest, err := sqlstore.ScanArtefact(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, a.Directory, a.ID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -193,13 +168,13 @@ func unreferenced(ctx context.Context, tx *sql.Tx, ds []string) ([]string, error
 func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
 	var row *sql.Row
 	if version > 0 {
-		row = s.r.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+` WHERE v.directory = ? AND v.id = ? AND v.version = ?`, dir, id, version)
+		row = s.r.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+` WHERE v.directory = ? AND v.id = ? AND v.version = ?`, dir, id, version)
 	} else {
-		row = s.r.QueryRowContext(ctx, `SELECT `+versionColumns+versionJoin+` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, dir, id)
+		row = s.r.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, dir, id)
 	}
-	a, err := scanArtefact(row)
+	a, err := sqlstore.ScanArtefact(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, artefactNotFound(dir, id, version)
+		return nil, sqlstore.ArtefactNotFound(dir, id, version)
 	}
 	if err != nil {
 		return nil, restkit.Wrap("sqlite.FindArtefact", err)
@@ -215,7 +190,7 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 	defer rows.Close()
 	out := []*restkit.Artefact{}
 	for rows.Next() {
-		a, err := scanArtefact(rows)
+		a, err := sqlstore.ScanArtefact(rows)
 		if err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
@@ -229,37 +204,30 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 
 // ListVersions returns every version of an artefact, newest first.
 func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
-	out, err := s.queryArtefacts(ctx, "sqlite.ListVersions", `SELECT `+versionColumns+versionJoin+
+	out, err := s.queryArtefacts(ctx, "sqlite.ListVersions", `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE v.directory = ? AND v.id = ? ORDER BY v.version DESC`, dir, id)
 	if err == nil && len(out) == 0 {
-		return nil, artefactNotFound(dir, id, 0)
+		return nil, sqlstore.ArtefactNotFound(dir, id, 0)
 	}
 	return out, err
 }
 
 // FindByDigest returns every version with the content, by directory, id and version.
 func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Artefact, error) {
-	return s.queryArtefacts(ctx, "sqlite.FindByDigest", `SELECT `+versionColumns+versionJoin+
+	return s.queryArtefacts(ctx, "sqlite.FindByDigest", `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE v.sha256 = ? ORDER BY v.directory, v.id, v.version`, sha256)
 }
-
-// artefactSorts maps a sort name to its column in _restkit_artefacts.
-var artefactSorts = map[string]string{"name": "a.id", "updated": "a.updated", "size": "a.size"}
 
 // ListArtefacts returns a page of a directory's latest versions, by keyset on
 // (sort column, id): an index range scan at any depth.
 func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
-	sortName, desc := strings.CutPrefix(q.Sort, "-")
-	if sortName == "" {
-		sortName = "name"
-	}
-	col, ok := artefactSorts[sortName]
-	if !ok {
-		return nil, restkit.Errorf(restkit.Invalid, "sort must be name, updated or size, with - for descending")
+	col, desc, err := sqlstore.ArtefactSort(q.Sort)
+	if err != nil {
+		return nil, err
 	}
 	var b strings.Builder
 	args := []any{dir}
-	b.WriteString(`SELECT ` + versionColumns + versionJoin + ` WHERE a.directory = ? AND v.version = a.latest`)
+	b.WriteString(`SELECT ` + sqlstore.ArtefactColumns + versionJoin + ` WHERE a.directory = ? AND v.version = a.latest`)
 	if q.Prefix != "" {
 		b.WriteString(` AND a.id >= ?`)
 		args = append(args, q.Prefix)
@@ -364,7 +332,7 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 		case id == "":
 			return nil, restkit.Errorf(restkit.NotFound, "no directory %s", dir)
 		default:
-			return nil, artefactNotFound(dir, id, version)
+			return nil, sqlstore.ArtefactNotFound(dir, id, version)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where, args...); err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math"
-	"time"
 
 	"restkit"
 	"restkit/internal/sqlstore"
@@ -27,8 +25,6 @@ type history struct {
 	find   *sql.Stmt // reader: one revision
 	exists *sql.Stmt // reader: whether a key has any revision
 }
-
-const historyCols = "rev, deleted, actor, state, created, updated"
 
 // historySQL creates the history table of res. The key column is typed like the key;
 // state is the JSON object of the revision's values, as a noun's state is stored.
@@ -76,12 +72,12 @@ func (s *Store) prepareHistory(ctx context.Context, t, old *table) error {
 		db  *sql.DB
 		sql string
 	}{
-		{&h.insert, s.w, "INSERT OR REPLACE INTO " + h.q + " (key, " + historyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
+		{&h.insert, s.w, "INSERT OR REPLACE INTO " + h.q + " (key, " + sqlstore.RevisionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
 		{&h.last, s.w, "SELECT COALESCE(MAX(rev), 0) FROM " + h.q + " WHERE key = ?"},
 		{&h.prune, s.w, "DELETE FROM " + h.q + " WHERE key = ?1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = ?1 ORDER BY rev DESC LIMIT 1 OFFSET ?2)"},
 		{&h.purge, s.w, "DELETE FROM " + h.q + " WHERE key = ?"},
-		{&h.list, s.r, "SELECT " + historyCols + " FROM " + h.q + " WHERE key = ? AND rev < ? ORDER BY rev DESC LIMIT ?"},
-		{&h.find, s.r, "SELECT " + historyCols + " FROM " + h.q + " WHERE key = ? AND rev = ?"},
+		{&h.list, s.r, "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = ? AND rev < ? ORDER BY rev DESC LIMIT ?"},
+		{&h.find, s.r, "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = ? AND rev = ?"},
 		{&h.exists, s.r, "SELECT EXISTS (SELECT 1 FROM " + h.q + " WHERE key = ?)"},
 	} {
 		st, err := s.prepare(ctx, p.db, p.sql)
@@ -127,27 +123,6 @@ func (h *history) append(ctx context.Context, tx *sql.Tx, k any, rev *restkit.Re
 	return nil
 }
 
-// scanRevision reads one row of historyCols, decoding the values through the
-// resource's current declaration (values of fields no longer declared are dropped).
-func scanRevision(row scanner, res *restkit.Resource) (*restkit.Revision, error) {
-	var state, created, updated string
-	rev := &restkit.Revision{}
-	if err := row.Scan(&rev.Rev, &rev.Deleted, &rev.Actor, &state, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if rev.Values, err = sqlstore.DecodeState(state, res.Field); err != nil {
-		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
-	}
-	if rev.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if rev.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return nil, err
-	}
-	return rev, nil
-}
-
 // historyOf returns the table and canonical key for a history call; a nil history
 // means the resource keeps none.
 func (s *Store) historyOf(res *restkit.Resource, key any, op string) (*table, any, error) {
@@ -186,7 +161,7 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 	defer rows.Close()
 	var revs []*restkit.Revision
 	for rows.Next() {
-		rev, err := scanRevision(rows, t.res)
+		rev, err := sqlstore.ScanRevision(rows, t.res)
 		if err != nil {
 			return nil, false, restkit.Wrap(op, err)
 		}
@@ -221,7 +196,7 @@ func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any
 	if t.hist == nil {
 		return nil, t.res.NoRevision(k, rev)
 	}
-	r, err := scanRevision(t.hist.find.QueryRowContext(ctx, k, rev), t.res)
+	r, err := sqlstore.ScanRevision(t.hist.find.QueryRowContext(ctx, k, rev), t.res)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, t.res.NoRevision(k, rev)
@@ -251,10 +226,4 @@ func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any
 		return t.res.NoRevisions(k)
 	}
 	return nil
-}
-
-// tombstone is the revision a delete of cur (at curRev, created curCreated, with
-// curValues) appends.
-func tombstone(curRev int64, curCreated time.Time, curValues map[string]any) *restkit.Revision {
-	return &restkit.Revision{Record: restkit.Record{Values: curValues, Rev: curRev + 1, Created: curCreated, Updated: time.Now().UTC()}, Deleted: true}
 }

@@ -26,21 +26,15 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	const op = "sqlite.Migrate"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Storage names are unique: Schema.Prepare refuses collisions.
-	var (
-		resources []*restkit.Resource
-		problems  []restkit.FieldError
-	)
-	for _, api := range sc.APIs {
-		for _, res := range api.Resources {
-			if res.StoreName == "" || res.KeyField() == nil {
-				return restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
-			}
-			if strings.HasPrefix(res.StoreName, "sqlite_") {
-				problems = append(problems, restkit.FieldError{Field: res.StoreName,
-					Message: fmt.Sprintf("%s: table names starting with sqlite_ are reserved by SQLite; rename the resource", sqlstore.Label(res))})
-			}
-			resources = append(resources, res)
+	resources, err := sqlstore.Resources(sc)
+	if err != nil {
+		return err
+	}
+	var problems []restkit.FieldError
+	for _, res := range resources {
+		if strings.HasPrefix(res.StoreName, "sqlite_") {
+			problems = append(problems, restkit.FieldError{Field: res.StoreName,
+				Message: fmt.Sprintf("%s: table names starting with sqlite_ are reserved by SQLite; rename the resource", sqlstore.Label(res))})
 		}
 	}
 	problems = append(problems, sqlstore.HistoryClashes(resources)...)

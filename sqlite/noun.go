@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"restkit"
@@ -15,32 +14,12 @@ import (
 // Members whose field is no longer declared, or whose value no longer fits the
 // field's type, are left out (the noun falls back to unset for them).
 func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
-	rec, err := readNoun(s.nounFind.QueryRowContext(ctx, n.StoreName), n)
+	rec, err := sqlstore.ScanNoun(s.nounFind.QueryRowContext(ctx, n.StoreName), n)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
 		}
 		return nil, restkit.Wrap("sqlite.FindNoun", err)
-	}
-	return rec, nil
-}
-
-// readNoun scans and decodes a row of _restkit_nouns.
-func readNoun(row *sql.Row, n *restkit.Noun) (*restkit.Record, error) {
-	var state, created, updated string
-	rec := &restkit.Record{}
-	if err := row.Scan(&state, &rec.Rev, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if rec.Values, err = sqlstore.DecodeState(state, n.Field); err != nil {
-		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
-	}
-	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
-		return nil, err
-	}
-	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return nil, err
 	}
 	return rec, nil
 }
@@ -58,7 +37,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 		return nil, restkit.Wrap(op, err)
 	}
 	defer tx.Rollback()
-	cur, err := readNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
+	cur, err := sqlstore.ScanNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		cur = nil
@@ -74,24 +53,9 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, err
 	}
-	if next == nil {
-		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
-	}
-	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
-	rec.Stamp(curRev, curCreated)
-	for name, v := range next.Values {
-		f := n.Field(name)
-		if f == nil {
-			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
-		}
-		cv, verr := f.Canonical(v)
-		if verr != nil {
-			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
-		}
-		if cv == nil {
-			continue
-		}
-		rec.Values[name] = cv
+	rec, err := sqlstore.NounRecord(n, next, curRev, curCreated)
+	if err != nil {
+		return nil, restkit.Wrap(op, err)
 	}
 	data, err := sqlstore.EncodeState(rec.Values)
 	if err != nil {

@@ -118,11 +118,8 @@ func (s *Store) prepareTable(ctx context.Context, t, old *table) error {
 	return nil
 }
 
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
 // scan reads one row into a record.
-func (t *table) scan(row scanner) (*restkit.Record, error) {
+func (t *table) scan(row sqlstore.Scanner) (*restkit.Record, error) {
 	b := t.bufs.Get().(*scanBuf)
 	defer t.bufs.Put(b)
 	if err := row.Scan(b.ptrs...); err != nil {
@@ -290,7 +287,7 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 			return nil, restkit.Wrap(op, err)
 		}
 		if t.hist != nil {
-			if err := t.hist.append(ctx, tx, k, tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
+			if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
 				return nil, restkit.Wrap(op, err)
 			}
 		}

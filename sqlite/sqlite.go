@@ -128,10 +128,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fail(err)
 	}
-	if s.nounFind, err = s.prepare(ctx, s.r, `SELECT state, rev, created, updated FROM _restkit_nouns WHERE name = ?`); err != nil {
+	if s.nounFind, err = s.prepare(ctx, s.r, `SELECT `+sqlstore.NounColumns+` FROM _restkit_nouns WHERE name = ?`); err != nil {
 		return fail(err)
 	}
-	if s.nounRead, err = s.prepare(ctx, s.w, `SELECT state, rev, created, updated FROM _restkit_nouns WHERE name = ?`); err != nil {
+	if s.nounRead, err = s.prepare(ctx, s.w, `SELECT `+sqlstore.NounColumns+` FROM _restkit_nouns WHERE name = ?`); err != nil {
 		return fail(err)
 	}
 	if s.nounWrite, err = s.prepare(ctx, s.w, `INSERT INTO _restkit_nouns (name, state, rev, created, updated) VALUES (?, ?, ?, ?, ?)

@@ -17,6 +17,18 @@
 // revision as one JSON object (EncodeState, DecodeState), decoded through the current
 // declaration so that a field removed since is dropped on read.
 //
+// # Rows of the store's own tables
+//
+// Nouns (_restkit_nouns), history tables and artefact metadata have the same columns
+// in both stores, so reading a row of them back is shared: NounColumns, RevisionColumns
+// and ArtefactColumns name the columns a store selects, in the order ScanNoun,
+// ScanRevision and ScanArtefact read them (from any Scanner: database/sql's or pgx's
+// rows). What WriteNoun stores for a change's result (NounRecord), the tombstone a
+// delete appends to a history (Tombstone), the artefact sorts a listing takes
+// (ArtefactSort) and the NotFound of an artefact are decided here too. A resource's
+// own table is not: its row layout, scanning and value conversion are tied to each
+// store's prepared statements and driver types.
+//
 // # Migrations
 //
 // Both stores migrate by the same rules (see their package docs): additive changes

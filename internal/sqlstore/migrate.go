@@ -2,7 +2,8 @@ package sqlstore
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"restkit"
@@ -10,6 +11,22 @@ import (
 
 // HistorySuffix names the history table of a resource: "<StoreName>__history".
 const HistorySuffix = "__history"
+
+// Resources returns the resources of every API of a prepared schema, in order; Invalid
+// for a schema that is not prepared. Their storage names are unique: Schema.Prepare
+// refuses collisions.
+func Resources(sc *restkit.Schema) ([]*restkit.Resource, error) {
+	var resources []*restkit.Resource
+	for _, api := range sc.APIs {
+		for _, res := range api.Resources {
+			if res.StoreName == "" || res.KeyField() == nil {
+				return nil, restkit.Errorf(restkit.Invalid, "resource %s: the schema is not prepared (call Schema.Prepare)", res.Name)
+			}
+			resources = append(resources, res)
+		}
+	}
+	return resources, nil
+}
 
 // StoredField is what _restkit_fields records of one field of a table: its declared
 // type and whether it is the key.
@@ -103,12 +120,7 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 		return nil, nil
 	}
 
-	names := make([]string, 0, len(stored))
-	for name := range stored {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(stored)) {
 		sf := stored[name]
 		if sf.Key {
 			continue
@@ -190,8 +202,8 @@ func IndexChanges[V any](existing map[string]string, want map[string]V) (drop, c
 			create = append(create, name)
 		}
 	}
-	sort.Strings(drop)
-	sort.Strings(create)
+	slices.Sort(drop)
+	slices.Sort(create)
 	return drop, create
 }
 
