@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"restkit"
 	"restkit/internal/sqlstore"
@@ -60,18 +59,9 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	case err != nil:
 		return nil, wrap(op, err)
 	}
-	var curRev int64
-	var curCreated time.Time
-	if cur != nil {
-		curRev, curCreated = cur.Rev, cur.Created
-	}
-	next, err := change(cur)
+	rec, err := sqlstore.ChangeNoun(op, n, cur, change)
 	if err != nil {
 		return nil, err
-	}
-	rec, err := sqlstore.NounRecord(n, next, curRev, curCreated)
-	if err != nil {
-		return nil, restkit.Wrap(op, err)
 	}
 	data, err := sqlstore.EncodeState(rec.Values)
 	if err != nil {

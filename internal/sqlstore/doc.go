@@ -23,7 +23,7 @@
 // in both stores, so reading a row of them back is shared: NounColumns, RevisionColumns
 // and ArtefactColumns name the columns a store selects, in the order ScanNoun,
 // ScanRevision and ScanArtefact read them (from any Scanner: database/sql's or pgx's
-// rows). What WriteNoun stores for a change's result (NounRecord), the tombstone a
+// rows). What WriteNoun stores for a change's result (ChangeNoun), the tombstone a
 // delete appends to a history (Tombstone), the artefact sorts a listing takes
 // (ArtefactSort) and the NotFound of an artefact are decided here too. A resource's
 // own table is not: its row layout, scanning and value conversion are tied to each

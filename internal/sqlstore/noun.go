@@ -74,25 +74,35 @@ func ScanNoun(row Scanner, n *restkit.Noun) (*restkit.Record, error) {
 	return rec, nil
 }
 
-// NounRecord is the record WriteNoun stores for its change's result next, the noun's
-// current state being at curRev (0: never written), created curCreated: next's
-// values, canonical and without nils, stamped (restkit.Record.Stamp). A nil next, a
-// value of an undeclared field or of the wrong type is a programming error (Build
-// produces canonical values), which the store reports as Internal.
-func NounRecord(n *restkit.Noun, next *restkit.Record, curRev int64, curCreated time.Time) (*restkit.Record, error) {
+// ChangeNoun runs a WriteNoun's change on the noun's current state cur (nil when
+// never written) and returns the record to store: the change's values, canonical and
+// without nils, stamped after cur (restkit.Record.Stamp). The change owns cur and may
+// change it, so what the stamp needs is kept first. The change's error comes back
+// unchanged; a nil result, or a value of an undeclared field or of the wrong type, is
+// a programming error (Build produces canonical values): Internal, with op.
+func ChangeNoun(op string, n *restkit.Noun, cur *restkit.Record, change restkit.Change) (*restkit.Record, error) {
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
 	if next == nil {
-		return nil, fmt.Errorf("noun %s: the change returned no state", n.Name)
+		return nil, restkit.Wrap(op, fmt.Errorf("noun %s: the change returned no state", n.Name))
 	}
 	rec := &restkit.Record{Values: make(map[string]any, len(next.Values)), Created: next.Created, Updated: next.Updated}
 	rec.Stamp(curRev, curCreated)
 	for name, v := range next.Values {
 		f := n.Field(name)
 		if f == nil {
-			return nil, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name)
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: value for undeclared field %q", n.Name, name))
 		}
 		cv, verr := f.Canonical(v)
 		if verr != nil {
-			return nil, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message)
+			return nil, restkit.Wrap(op, fmt.Errorf("noun %s: field %q: %T value %s", n.Name, name, v, verr.Message))
 		}
 		if cv == nil {
 			continue
