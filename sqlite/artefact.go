@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"strings"
 	"time"
@@ -60,10 +61,11 @@ const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts 
 // beyond keep, in one write transaction.
 func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
 	const op = "sqlite.AddVersion"
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, release, err := s.durableTx(ctx)
 	if err != nil {
 		return nil, nil, restkit.Wrap(op, err)
 	}
+	defer release()
 	defer tx.Rollback()
 	latest, err := sqlstore.ScanArtefact(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, a.Directory, a.ID))
@@ -301,10 +303,11 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 // DeleteArtefacts deletes a version, an artefact or a directory.
 func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
 	const op = "sqlite.DeleteArtefacts"
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, release, err := s.durableTx(ctx)
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
+	defer release()
 	defer tx.Rollback()
 	where, args := `directory = ?`, []any{dir}
 	if id != "" {
@@ -379,4 +382,35 @@ func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
 		return false, restkit.Wrap("sqlite.Referenced", err)
 	}
 	return true, nil
+}
+
+// durableTx begins a write transaction whose commit is fsynced (synchronous=FULL)
+// before it returns. Artefact transactions need it: they return digests that nothing
+// references any more, and the caller deletes those blobs at once. Under the store's
+// usual synchronous=NORMAL, a power loss could keep the blob's deletion (a file
+// system operation) and lose the commit that stopped referencing it, leaving a
+// version without content. An upload already fsyncs its blob, so one more fsync of
+// the log costs little here. release restores NORMAL and must run after the
+// transaction ends.
+func (s *Store) durableTx(ctx context.Context) (*sql.Tx, func(), error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	release := func() {
+		if _, err := conn.ExecContext(context.Background(), "PRAGMA synchronous=NORMAL"); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse a connection left at FULL
+		}
+		conn.Close()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return tx, release, nil
 }

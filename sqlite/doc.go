@@ -83,6 +83,10 @@
 // transactions committed since the last sync; a crash of the process alone loses
 // nothing, since committed log pages are already in the operating system. That trade
 // (no fsync per commit) is the one SQLite's documentation recommends for WAL mode.
+// Artefact transactions are the exception: they return blobs nothing references any
+// more, which the repository deletes at once, so they commit at synchronous=FULL
+// (durableTx) — otherwise a power loss could keep a blob's deletion and lose the
+// commit that stopped referencing it.
 //
 // # Keyset paging
 //
