@@ -167,6 +167,14 @@ const (
 	DefaultMaxOffset   = 10000
 )
 
+// reservedPaths are the root paths the server serves itself, which no resource or
+// noun of the root API may take. (/docs may: the reference page then steps aside.)
+var reservedPaths = map[string]string{
+	"healthz": "liveness",
+	"readyz":  "readiness",
+	"metrics": "Prometheus metrics",
+}
+
 var (
 	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	baseRE = regexp.MustCompile(`^(/[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*)+$`) // no "." or ".." segments
@@ -214,6 +222,9 @@ func (s *Schema) Prepare() error {
 			if !nameRE.MatchString(r.Name) {
 				add(rat, "resource name must match %s", nameRE)
 			}
+			if a.Base == "" && reservedPaths[r.Name] != "" {
+				add(rat, "/%s is the server's own (%s): rename the resource or give its API a base such as /v1", r.Name, reservedPaths[r.Name])
+			}
 			r.StoreName = storeName(a, r.Name)
 			if claim(rat, a.Base+"/"+r.Name) {
 				claimStore(rat, r.StoreName)
@@ -224,6 +235,9 @@ func (s *Schema) Prepare() error {
 			nat := at + ".nouns." + n.Name
 			if !nameRE.MatchString(n.Name) {
 				add(nat, "noun name must match %s", nameRE)
+			}
+			if a.Base == "" && reservedPaths[n.Name] != "" {
+				add(nat, "/%s is the server's own (%s): rename the noun or give its API a base such as /v1", n.Name, reservedPaths[n.Name])
 			}
 			n.StoreName = storeName(a, n.Name)
 			if claim(nat, a.Base+"/"+n.Name) {

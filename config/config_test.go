@@ -787,3 +787,16 @@ func TestArtefactsAliasCollision(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestReservedRootNames: /healthz, /readyz and /metrics are the server's own.
+func TestReservedRootNames(t *testing.T) {
+	for _, name := range []string{"healthz", "readyz", "metrics"} {
+		_, err := Parse("t.yaml", []byte("apis:\n  - resources:\n      "+name+":\n        key: id\n        fields:\n          id: {type: integer}\n"))
+		if err == nil || !strings.Contains(err.Error(), "t.yaml:3:7: /"+name+" is the server's own") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := Parse("t.yaml", []byte("apis:\n  - base: /v1\n    resources:\n      "+name+":\n        key: id\n        fields:\n          id: {type: integer}\n")); err != nil {
+			t.Errorf("%s under /v1: %v", name, err)
+		}
+	}
+}
