@@ -146,18 +146,13 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 			h(w, r)
 			return
 		}
-		c, _ := r.Context().Value(callerKey{}).(*caller)
-		if c == nil {
-			c = &caller{}
+		c, ok := s.callerOf(w, r)
+		if !ok {
+			return
 		}
-		c.verify(r.Context(), s.auth)
 		act := auth.ActionOf(r.Method)
 		var outcome auth.Outcome
 		switch {
-		case errors.Is(c.err, auth.ErrBusy):
-			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.Unavailable, "too many sign-ins are being checked; retry in a second"))
-			return
 		case c.err != nil:
 			outcome = auth.Unauthenticated
 		case g.page != "":
@@ -190,16 +185,31 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// callerOf returns the caller of r, verified (see caller.verify). false means the
+// answer is written: too many password checks are queued (503, retry in a second).
+func (s *Server) callerOf(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+	c, _ := r.Context().Value(callerKey{}).(*caller)
+	if c == nil {
+		c = &caller{}
+	}
+	c.verify(r.Context(), s.auth)
+	if errors.Is(c.err, auth.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.Unavailable, "too many sign-ins are being checked; retry in a second"))
+		return nil, false
+	}
+	return c, true
+}
+
 // unmatched answers a path no route serves: with auth on, a caller without valid
 // credentials learns nothing of which paths exist (401, as for a real route); a
 // signed-in one gets the 404.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	if s.auth != nil {
-		c, _ := r.Context().Value(callerKey{}).(*caller)
-		if c == nil {
-			c = &caller{}
+		c, ok := s.callerOf(w, r)
+		if !ok {
+			return
 		}
-		c.verify(r.Context(), s.auth)
 		if c.p == nil {
 			s.deny(w, r, c, auth.ActionOf(r.Method), auth.Unauthenticated)
 			return
