@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,5 +80,24 @@ apis:
 	}
 	if strings.Contains(closed.logs.String(), "pool.go") {
 		t.Error("go-redis's own lines reach the log without --debug")
+	}
+}
+
+// TestUnreachableBackendsAtStart: a node whose PostgreSQL or S3 does not answer, or
+// whose Redis URL is malformed, exits 1 saying which (it once panicked instead).
+func TestUnreachableBackendsAtStart(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--postgres", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2"}, "opening PostgreSQL (--postgres)"},
+		{[]string{"--s3", "s3://k:s@127.0.0.1:1/bucket?insecure=true"}, "opening the S3 blob store (--s3)"},
+		{[]string{"--redis", "redis://127.0.0.1:6379/notadb"}, "opening Redis (--redis)"},
+	}
+	for _, c := range cases {
+		out, err := runCLI(t, nil, append([]string{"serve", "--addr", freeAddr(t), "--data", t.TempDir()}, c.args...)...)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(out, c.want) || strings.Contains(out, "panic") {
+			t.Errorf("%v: %v\n%s", c.args, err, out)
+		}
 	}
 }

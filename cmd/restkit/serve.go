@@ -25,7 +25,6 @@ import (
 	"restkit/config"
 	"restkit/httpapi"
 	"restkit/metrics"
-	"restkit/postgres"
 )
 
 // serveConfig is everything serve needs, resolved from flags, env, file and defaults.
@@ -64,6 +63,7 @@ const (
 	defaultDrain     = 30 * time.Second
 
 	defaultReadHeaderTimeout = 10 * time.Second
+	defaultStatementTimeout  = 30 * time.Second // postgres.DefaultStatementTimeout
 	defaultMinUploadRate     = "1KiB"
 	defaultUploadGrace       = 10 * time.Second
 )
@@ -103,7 +103,7 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.StringVar(&c.S3, "s3", "", "S3 URL (s3://KEY:SECRET@host:port/bucket/prefix?insecure=true&region=…): keep artefact content there, shared by every node (RESTKIT_S3)")
 	f.StringVar(&c.Redis, "redis", "", "Redis URL (redis://host:6379/0): count rate limits there, shared by every node (RESTKIT_REDIS)")
 	f.IntVar(&c.PostgresMaxConns, "postgres-max-conns", 0, "connections this node's PostgreSQL pool opens at most (default max(4, CPUs)); keep nodes × this under max_connections")
-	f.DurationVar(&c.PostgresStatementTimeout, "postgres-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL statement_timeout of every statement")
+	f.DurationVar(&c.PostgresStatementTimeout, "postgres-statement-timeout", defaultStatementTimeout, "PostgreSQL statement_timeout of every statement")
 	f.BoolVar(&c.RedisFailClosed, "redis-fail-closed", false, "while Redis is unreachable, answer rate-limited routes with 503 instead of serving them unlimited (RESTKIT_REDIS_FAIL_CLOSED)")
 	f.BoolVar(&c.InsecurePublic, "insecure-public", false, "listen on a non-loopback address although the config has no auth: section (RESTKIT_INSECURE_PUBLIC)")
 	return cmd
