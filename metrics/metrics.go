@@ -43,6 +43,20 @@ type Metrics struct {
 
 	routes  sync.Map // route label -> struct{}
 	nroutes atomic.Int64
+	kinds   sync.Map // kindKey -> *kindSeries: the children of one request kind, looked up once
+}
+
+// kindKey is one kind of request, before its labels are bounded.
+type kindKey struct {
+	route, method string
+	status        int
+}
+
+// kindSeries are the metric children a kind of request updates. WithLabelValues hashes
+// its labels on every call; a request resolves its four children once, here.
+type kindSeries struct {
+	requests, in, out prometheus.Counter
+	duration          prometheus.Observer
 }
 
 // New returns metrics registered in a new registry, with the Go runtime and
@@ -176,9 +190,27 @@ func methodLabel(method string) string {
 
 // record adds one finished request.
 func (m *Metrics) record(route, method string, status int, d time.Duration, in, out int64) {
-	route, method = m.routeLabel(route), methodLabel(method)
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
-	m.requestBytes.WithLabelValues(route, method).Add(float64(in))
-	m.responseBytes.WithLabelValues(route, method).Add(float64(out))
+	key := kindKey{route, method, status}
+	v, ok := m.kinds.Load(key)
+	if !ok {
+		// Only routes that passed routeLabel are kept here, so the map is bounded like
+		// the labels: at most MaxRoutes routes × the methods × the statuses seen.
+		r, meth := m.routeLabel(route), methodLabel(method)
+		s := &kindSeries{
+			requests: m.requests.WithLabelValues(r, meth, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(r, meth),
+			in:       m.requestBytes.WithLabelValues(r, meth),
+			out:      m.responseBytes.WithLabelValues(r, meth),
+		}
+		if r == route && meth == method {
+			v, _ = m.kinds.LoadOrStore(key, s)
+		} else {
+			v = s // an overflow route or an odd method: not cached, so the map stays bounded
+		}
+	}
+	s := v.(*kindSeries)
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
+	s.in.Add(float64(in))
+	s.out.Add(float64(out))
 }

@@ -532,3 +532,25 @@ func TestRouteLabelsBounded(t *testing.T) {
 		t.Errorf("a known route became %q", got)
 	}
 }
+
+func BenchmarkMiddleware(b *testing.B) {
+	m := New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/cars/{key}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("{}")) })
+	h := m.Middleware(mux)
+	r := httptest.NewRequest("GET", "/cars/42", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+}
+
+func BenchmarkWithoutMiddleware(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/cars/{key}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("{}")) })
+	r := httptest.NewRequest("GET", "/cars/42", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+	}
+}
