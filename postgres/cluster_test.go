@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"restkit"
 )
 
 // TestSecretIsSharedByEveryNode: two stores (two nodes) asking at once get one value.
@@ -94,5 +98,31 @@ func TestLockDigestAcrossNodes(t *testing.T) {
 	unlock()
 	if err := <-got; err != nil {
 		t.Fatalf("b after a released: %v", err)
+	}
+}
+
+// TestMetaObjectsCoverMetaSQL: Open runs metaSQL only when one of metaObjects is
+// missing, so the list must name everything metaSQL creates.
+func TestMetaObjectsCoverMetaSQL(t *testing.T) {
+	if n := strings.Count(metaSQL, "IF NOT EXISTS"); n != len(metaObjects) || n < 8 {
+		t.Fatalf("metaSQL creates %d objects, metaObjects names %d: %v", n, len(metaObjects), metaObjects)
+	}
+}
+
+// TestLostDatabaseIsUnavailable: a database that cannot be reached is a 503 kind
+// (Unavailable), not Internal.
+func TestLostDatabaseIsUnavailable(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/test?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var one int
+	err = pool.QueryRow(context.Background(), "SELECT 1").Scan(&one)
+	if err == nil {
+		t.Fatal("connected to port 1")
+	}
+	if got := wrap("postgres.FindRecord", err); !restkit.IsKind(got, restkit.Unavailable) {
+		t.Fatalf("wrap(%v) = %v, want Unavailable", err, got)
 	}
 }

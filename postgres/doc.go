@@ -68,10 +68,14 @@
 // lifts statement_timeout: building an index on a large table may take a while, and
 // so may waiting for another node's migration.
 //
-// A new field with a default on a table with rows is added with ADD COLUMN … DEFAULT
-// and the default then dropped: PostgreSQL (≥ 11) records a constant default as the
-// column's value for the existing rows without rewriting the table, where SQLite's
-// store must UPDATE every row. A new unique index is built inside a savepoint, so that
+// A new field with a default is added with ADD COLUMN … DEFAULT, and the column keeps
+// that default: PostgreSQL (≥ 11) records a constant default as the column's value for
+// the existing rows without rewriting the table (SQLite's store must UPDATE every
+// row), and during a rolling upgrade the nodes still on the old declaration, which
+// insert without the new column, get the default too rather than NULL. Open creates
+// the store's own tables only when one is missing: CREATE INDEX IF NOT EXISTS locks
+// its table even when the index exists, and a node starting while others write would
+// deadlock them. A new unique index is built inside a savepoint, so that
 // duplicate values become a refusal naming the field rather than an aborted
 // transaction. Index builds lock the table against writes while they run (CREATE
 // INDEX CONCURRENTLY cannot run in a transaction); on a large table, migrate when

@@ -174,21 +174,21 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	for _, c := range add {
 		addColumn := `ALTER TABLE ` + m.q + ` ADD COLUMN ` + quote(c.Field.Name) + ` ` + c.Type
-		if !c.Fill {
-			if err := m.exec(ctx, addColumn); err != nil {
-				return err
+		// A field with a default gets it as the column's DEFAULT, and keeps it: a
+		// constant default fills the existing rows without rewriting the table
+		// (PostgreSQL ≥ 11 keeps it as the column's "missing value"), and nodes still
+		// running the previous declaration during a rolling upgrade, which do not know
+		// the column, insert rows that get the default too instead of NULL.
+		def := ""
+		if c.Field.Default != nil {
+			if lit, problem := literal(c.Field); problem == "" {
+				def = ` DEFAULT ` + lit
 			}
-			continue
 		}
-		// A constant default fills the existing rows without rewriting the table
-		// (PostgreSQL ≥ 11 keeps it as the column's "missing value"); dropping it
-		// afterwards keeps those values and leaves new rows to the store. Fill has
-		// checked that the default has a literal.
-		lit, _ := literal(c.Field)
-		if err := m.exec(ctx, addColumn+` DEFAULT `+lit); err != nil {
-			return err
+		if c.Fill && def == "" { // Plan checked that a filled field has a literal
+			return fmt.Errorf("postgres: field %s: no literal default to fill existing rows with", c.Field.Name)
 		}
-		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ALTER COLUMN `+quote(c.Field.Name)+` DROP DEFAULT`); err != nil {
+		if err := m.exec(ctx, addColumn+def); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +86,7 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	created text NOT NULL,
 	updated text NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _restkit_secrets (name text PRIMARY KEY, value bytea NOT NULL);
 ` + artefactSQL
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a key=value
@@ -131,12 +135,21 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s.schema, s.qs = *schema, quote(*schema)
 	// Several nodes may start at once on a new database: CREATE TABLE IF NOT EXISTS
-	// is not safe against a concurrent one, so it runs under the schema's lock.
-	if err := s.locked(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, metaSQL)
-		return err
-	}); err != nil {
+	// is not safe against a concurrent one, so it runs under the schema's lock. And
+	// only when something is missing: CREATE INDEX IF NOT EXISTS takes a SHARE lock
+	// on its table even when the index exists, and a node starting while others write
+	// artefacts would deadlock their transactions (it locks the tables in another order).
+	var present bool
+	if err := pool.QueryRow(ctx, `SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest($1::text[]) AS n`, metaObjects).Scan(&present); err != nil {
 		return fail(wrap(op, err))
+	}
+	if !present {
+		if err := s.locked(ctx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, metaSQL)
+			return err
+		}); err != nil {
+			return fail(wrap(op, err))
+		}
 	}
 	empty := map[string]*table{}
 	s.tables.Store(&empty)
@@ -187,6 +200,15 @@ func (s *Store) locked(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	return tx.Commit(ctx)
 }
+
+// metaObjects names every table and index metaSQL creates.
+var metaObjects = func() []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)`).FindAllStringSubmatch(metaSQL, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}()
 
 // lockKey is the advisory lock key of a thing, named by its parts: a 64-bit FNV-1a
 // hash of the schema and the parts. Advisory locks are per database, so the schema
@@ -372,6 +394,13 @@ func wrap(op string, err error) error {
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "the database is busy; try again"}
+	}
+	// A database that cannot be reached, or a connection lost mid-way, is an outage
+	// (503, and /readyz says so), not a bug of ours (500).
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "the database is unavailable; try again"}
 	}
 	return restkit.Wrap(op, err)
 }

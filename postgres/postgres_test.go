@@ -506,10 +506,16 @@ func TestMigrateAddsFields(t *testing.T) {
 		}
 	}
 	sameIndexes(t, s, "cars", "cars:color:sort", "cars:doors:sort", "cars:model:sort", "cars:year:sort")
-	// The defaults filled the old rows only: the columns have none of their own.
+	// The new columns keep their defaults: a node still on the old declaration during
+	// a rolling upgrade inserts rows without them, and those rows must get the default.
 	var defaults int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'cars' AND column_default IS NOT NULL`).Scan(&defaults); err != nil || defaults != 0 {
-		t.Errorf("columns with a default: %d, %v", defaults, err)
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'cars' AND column_default IS NOT NULL`).Scan(&defaults); err != nil || defaults != 5 {
+		t.Errorf("columns with a default: %d, %v (want the 5 new fields with defaults)", defaults, err)
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO cars (id, model, _rev, _created, _updated) VALUES (99, 'old node', 1, '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z')`); err != nil {
+		t.Logf("(an old node's INSERT could not be imitated: %v)", err)
+	} else if old, err := s.FindRecord(ctx, res, int64(99)); err != nil || !restkit.Equal(old.Values["doors"], int64(4)) {
+		t.Errorf("a row an old node wrote lacks the default: %v %v", old, err)
 	}
 	// The new columns are written and read like the old ones.
 	put(t, s, res, map[string]any{"id": int64(2), "model": "Leaf", "doors": int64(5), "electric": true, "sold": t0})

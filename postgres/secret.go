@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Secret returns the secret called name, making it (size random bytes) the first
@@ -13,13 +11,6 @@ import (
 // paging cursors (a cursor made by one node must be accepted by the next).
 func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, error) {
 	const op = "postgres.Secret"
-	// CREATE TABLE IF NOT EXISTS races with itself across nodes: under the schema's lock.
-	if err := s.locked(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS _restkit_secrets (name text PRIMARY KEY, value bytea NOT NULL)`)
-		return err
-	}); err != nil {
-		return nil, wrap(op, err)
-	}
 	fresh := make([]byte, size)
 	_, _ = rand.Read(fresh)
 	// The first insert wins; everyone then reads the winner's value.

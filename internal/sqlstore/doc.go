@@ -47,7 +47,7 @@
 //     returns the columns to add, each marked whether existing rows take the
 //     field's default;
 //   - adds them in its own SQL (SQLite: ADD COLUMN then UPDATE; PostgreSQL: ADD
-//     COLUMN … DEFAULT, then DROP DEFAULT), and creates and drops indexes as
+//     COLUMN … DEFAULT, kept for nodes still on the old declaration), and creates and drops indexes as
 //     IndexChanges says, refusing a unique index over duplicates with
 //     RefuseDuplicates.
 //
