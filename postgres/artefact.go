@@ -142,6 +142,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		return nil, nil, wrap(op, err)
 	}
 	var freed []string
+	var pruned []string
 	if keep > 0 {
 		var digests []string
 		rows, err := tx.Query(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 AND version IN (
@@ -153,11 +154,12 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		if err != nil {
 			return nil, nil, wrap(op, err)
 		}
-		if freed, err = unreferenced(ctx, tx, digests); err != nil {
-			return nil, nil, wrap(op, err)
-		}
+		pruned = digests
 	}
 	if err := tx.Commit(ctx); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	if freed, err = unreferenced(ctx, s.pool, pruned); err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	return &out, freed, nil
@@ -165,7 +167,13 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 
 // unreferenced returns the digests among ds that no version references, in the
 // order of their first appearance.
-func unreferenced(ctx context.Context, tx pgx.Tx, ds []string) ([]string, error) {
+//
+// It runs after the transaction that removed the references has committed, on a
+// fresh snapshot: two transactions deleting the last two references to one digest
+// at once would each still see the other's (READ COMMITTED) and free nothing, and the
+// blob would leak. Checked after each commit, the later of the two sees none left.
+// (The repository checks again under the digest's lock before deleting anything.)
+func unreferenced(ctx context.Context, tx querier, ds []string) ([]string, error) {
 	var uniq []string
 	seen := map[string]bool{}
 	for _, d := range ds {
@@ -387,11 +395,11 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	} else if _, err := tx.Exec(ctx, `DELETE FROM _restkit_artefacts WHERE `+where, p.args...); err != nil {
 		return nil, wrap(op, err)
 	}
-	freed, err := unreferenced(ctx, tx, digests)
-	if err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	freed, err := unreferenced(ctx, s.pool, digests)
+	if err != nil {
 		return nil, wrap(op, err)
 	}
 	return freed, nil
