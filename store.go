@@ -11,7 +11,8 @@ import (
 // The store calls it inside its transaction with the record locked, so a
 // read-modify-write through a Change is atomic: concurrent writers to one key are
 // serialised and none loses the other's update. A Change must be quick and must not
-// call the store.
+// call the store, and it may be called more than once for one write (a store may run
+// a transaction again after a deadlock): only its last call counts.
 type Change func(cur *Record) (next *Record, err error)
 
 // Store keeps the records of resources and the state of nouns.

@@ -296,6 +296,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 	now := h.s.now().UTC()
 	created := false
 	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+		created = false // a store may run the change again (a retried transaction)
 		if err := h.checkOwner(r, cur); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // table is a migrated resource: its columns and the SQL of its statements. pgx
@@ -182,20 +183,37 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, wrap(op, err)
+	return retried(ctx, func() (*restkit.Record, error) {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		defer tx.Rollback(ctx)
+		lk := s.recordLock(t, k)
+		rec, err := t.write(ctx, tx, &lk, k, change, op)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(op, err)
+		}
+		return rec, nil
+	})
+}
+
+// retried runs a write transaction again, up to three times in all, while it fails
+// with a deadlock or a serialization failure. Those abort a transaction that did
+// nothing wrong — two writes taking unique-index entries in opposite orders, say —
+// and running it again (its Change is a function of the record as it is then) gives
+// the answer a serial execution would: usually the Conflict SQLite gives at once.
+func retried[T any](ctx context.Context, attempt func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := attempt()
+		var pe *pgconn.PgError
+		if err == nil || i == 2 || ctx.Err() != nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return v, err
+		}
 	}
-	defer tx.Rollback(ctx)
-	lk := s.recordLock(t, k)
-	rec, err := t.write(ctx, tx, &lk, k, change, op)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, wrap(op, err)
-	}
-	return rec, nil
 }
 
 // WriteRecords runs change for each key, in order, in one transaction: all of the
@@ -221,25 +239,27 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	}
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback(ctx)
-	if err := lock(ctx, tx, locks...); err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]*restkit.Record, len(keys))
-	for i, k := range canon {
-		out[i], err = t.write(ctx, tx, nil, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+	return retried(ctx, func() ([]*restkit.Record, error) {
+		tx, err := s.pool.Begin(ctx)
 		if err != nil {
-			return nil, &restkit.BatchError{Index: i, Err: err}
+			return nil, wrap(op, err)
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, wrap(op, err)
-	}
-	return out, nil
+		defer tx.Rollback(ctx)
+		if err := lock(ctx, tx, locks...); err != nil {
+			return nil, wrap(op, err)
+		}
+		out := make([]*restkit.Record, len(keys))
+		for i, k := range canon {
+			out[i], err = t.write(ctx, tx, nil, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+			if err != nil {
+				return nil, &restkit.BatchError{Index: i, Err: err}
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(op, err)
+		}
+		return out, nil
+	})
 }
 
 // canonicalKey is Resource.CanonicalKey, and refuses a string key PostgreSQL cannot
