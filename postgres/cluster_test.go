@@ -178,3 +178,63 @@ func TestConcurrentDeletesFreeSharedContent(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossedUniqueBatches: two nodes creating batches whose unique values cross
+// ([1:X, 2:Y] and [3:Y, 4:X]) deadlock in PostgreSQL; the loser is run again and gets
+// the Conflict a serial run gives, never a 503.
+func TestCrossedUniqueBatches(t *testing.T) {
+	url := os.Getenv("RESTKIT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTKIT_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	schemaURL, drop, err := NewTestSchema(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{{Name: "cars", Key: "id",
+		Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}, {Name: "vin", Type: restkit.TypeString, Unique: true}}}}}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	res := sc.APIs[0].Resources[0]
+	var stores []*Store
+	for i := 0; i < 2; i++ {
+		s, err := Open(ctx, schemaURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Migrate(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, s)
+	}
+	create := func(vals []map[string]any) func(int, *restkit.Record) (*restkit.Record, error) {
+		return func(i int, cur *restkit.Record) (*restkit.Record, error) {
+			now := time.Now()
+			return &restkit.Record{Values: vals[i], Created: now, Updated: now}, nil
+		}
+	}
+	for round := 0; round < 8; round++ { // a deadlock takes PostgreSQL deadlock_timeout (1 s) to find
+		base := int64(round * 10)
+		x, y := fmt.Sprintf("X%d", round), fmt.Sprintf("Y%d", round)
+		batches := [][]map[string]any{
+			{{"id": base + 1, "vin": x}, {"id": base + 2, "vin": y}},
+			{{"id": base + 3, "vin": y}, {"id": base + 4, "vin": x}},
+		}
+		errs := make(chan error, 2)
+		for i, b := range batches {
+			go func() {
+				_, err := stores[i].WriteRecords(ctx, res, []any{b[0]["id"], b[1]["id"]}, create(b))
+				errs <- err
+			}()
+		}
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil && !restkit.IsKind(err, restkit.Conflict) {
+				t.Fatalf("round %d: %v (want success or Conflict)", round, err)
+			}
+		}
+	}
+}
