@@ -17,9 +17,13 @@ func (r *RateLimit) Off() bool { return r != nil && (r.Rate <= 0 || r.Burst < 1)
 // limit does: the resource's or noun's API (longest base first) decides; within it a
 // resource's own limit wins over its API's, which wins over the schema's default.
 // Scope names the bucket the limit counts in: the resource's path for a resource's
-// own limit, the API's base for an API's, "" for the default. /healthz is never limited.
+// own limit, the API's base for an API's, "" for the default. /healthz, /readyz and
+// /metrics are never limited.
 func (s *Schema) RateLimitAt(path string) (limit *RateLimit, scope string) {
-	if path == "/healthz" || path == "/healthz/" {
+	switch strings.TrimSuffix(path, "/") {
+	case "/healthz", "/readyz", "/metrics":
+		// Probes and scrapes come from a few addresses many times a minute: limiting
+		// them would take a healthy node out of its load balancer.
 		return nil, ""
 	}
 	under := func(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }

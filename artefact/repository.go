@@ -228,24 +228,28 @@ func (f *floorReader) Read(p []byte) (int, error) {
 }
 
 // free deletes blobs that no version references any more.
-func (r *Repository) free(ctx context.Context, digest string) {
+// It reports whether it deleted the blob (it is kept while a version, perhaps one
+// recorded since the caller looked, references it).
+func (r *Repository) free(ctx context.Context, digest string) bool {
 	unlock, err := r.lock(ctx, digest)
 	if err != nil {
 		r.log.Warn("freeing a blob failed: its lock could not be taken; it is collected at the next start", "sha256", digest, "error", err.Error())
-		return
+		return false
 	}
 	defer unlock()
-	r.freeLocked(ctx, digest)
+	return r.freeLocked(ctx, digest)
 }
 
-func (r *Repository) freeLocked(ctx context.Context, digest string) {
+func (r *Repository) freeLocked(ctx context.Context, digest string) bool {
 	used, err := r.meta.Referenced(ctx, digest)
 	if err != nil || used {
-		return // a blob kept by mistake is collected at the next start
+		return false // a blob kept by mistake is collected at the next start
 	}
 	if err := r.blobs.Delete(ctx, digest); err != nil {
 		r.log.Warn("freeing a blob failed; it is collected at the next start", "sha256", digest, "error", err.Error())
+		return false
 	}
+	return true
 }
 
 // Delete removes a version (version > 0), an artefact (id != "") or a directory,
@@ -331,10 +335,13 @@ func (r *Repository) Collect(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	freed := 0
 	for _, d := range orphans {
-		r.free(ctx, d)
+		if r.free(ctx, d) {
+			freed++
+		}
 	}
-	return len(orphans), nil
+	return freed, nil
 }
 
 // SHA256Hex returns the hex digest of b (a helper for tests and clients).

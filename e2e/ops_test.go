@@ -43,9 +43,10 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	}
 }
 
-// TestRedisDown: with Redis unreachable, a node still serves (failing open) while
-// /readyz says the limiter is down; with --redis-fail-closed rate-limited routes are
-// 503s with Retry-After, and routes without a limit are served.
+// TestRedisDown: with Redis unreachable, a node still serves (failing open) and
+// /readyz says "degraded" but stays 200 (an outage of the shared Redis must not take
+// every node out of its load balancer); with --redis-fail-closed rate-limited routes
+// are 503s with Retry-After, routes without a limit are served, and /readyz is 503.
 func TestRedisDown(t *testing.T) {
 	cfg := writeConfig(t, `
 apis:
@@ -61,14 +62,16 @@ apis:
 	open := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0")
 	open.run(t, []step{
 		{name: "served, unlimited", method: "GET", path: "/cars", status: 200},
-		{name: "not ready", method: "GET", path: "/readyz", status: 503,
-			wantJSON: `{"status":"unavailable","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
+		{name: "degraded, still ready (failing open, it serves)", method: "GET", path: "/readyz", status: 200,
+			wantJSON: `{"status":"degraded","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
 	})
 	closed := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0", "--redis-fail-closed")
 	closed.run(t, []step{
 		{name: "refused", method: "GET", path: "/cars", status: 503, wantHeader: map[string]string{"Retry-After": "1"},
 			wantJSON: problemJSON(503, "the rate limiter is unavailable; retry shortly")},
 		{name: "no limit, no Redis needed", method: "GET", path: "/boats", status: 200},
+		{name: "not ready: failing closed, it refuses", method: "GET", path: "/readyz", status: 503,
+			wantJSON: `{"status":"unavailable","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
 	})
 	for i := 0; i < 5; i++ {
 		if r := closed.do("GET", "/cars", ""); r.Status != 503 {
@@ -100,4 +103,40 @@ func TestUnreachableBackendsAtStart(t *testing.T) {
 			t.Errorf("%v: %v\n%s", c.args, err, out)
 		}
 	}
+}
+
+// TestProbesAreNotRateLimited: a load balancer's probes and a scraper, all from one
+// address, never use up a default rate limit; a limited route's 429s are counted
+// under its route in /metrics.
+func TestProbesAreNotRateLimited(t *testing.T) {
+	cfg := writeConfig(t, `
+ratelimit: {rate: 1/min, burst: 2}
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	for i := 0; i < 5; i++ {
+		for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+			if r := s.do("GET", p, ""); r.Status != 200 || r.Header.Get("RateLimit-Limit") != "" {
+				t.Fatalf("%s #%d: %d %v", p, i, r.Status, r.Header)
+			}
+		}
+	}
+	for i := 0; i < 3; i++ {
+		s.do("GET", "/cars", "")
+	}
+	if body := string(s.do("GET", "/metrics", "").Body); !strings.Contains(body, `restkit_http_requests_total{method="GET",route="/cars",status="429"} `) {
+		t.Fatalf("the 429 is not counted under /cars:\n%s", grepLines(body, "restkit_http_requests_total"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

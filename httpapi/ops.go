@@ -17,6 +17,10 @@ import (
 type ReadyCheck struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Degrades, when true, means the node still serves without it (a rate limiter
+	// that fails open): its failure is reported, but /readyz stays 200 ("degraded"),
+	// or a shared outage would take every node out of its load balancer.
+	Degrades bool
 }
 
 // readyTimeout bounds each check, so a load balancer's probe never hangs.
@@ -46,8 +50,14 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	status, word := http.StatusOK, "ok"
-	for _, c := range out {
-		if !c.OK {
+	for i, c := range out {
+		switch {
+		case c.OK:
+		case s.ready[i].Degrades:
+			if status == http.StatusOK {
+				word = "degraded"
+			}
+		default:
 			status, word = http.StatusServiceUnavailable, "unavailable"
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"restkit"
+	"restkit/metrics"
 	"restkit/ratelimit"
 )
 
@@ -33,6 +34,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			// A limiter that fails closed (Redis unreachable): the client is not over its
 			// limit, the server cannot tell, so 503. The limiter logs the outage itself.
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, ratelimit.Seconds(d.RetryAfter))))
+			s.labelRoute(r)
 			s.writeError(w, r, s.envelopeFor(r.URL.Path), errLimiterDown)
 			return
 		}
@@ -51,6 +53,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		if !d.Allowed {
 			s.metrics.LimiterDenied(scope)
+			s.labelRoute(r)
 			h.Set("Retry-After", strconv.Itoa(max(1, ratelimit.Seconds(d.RetryAfter))))
 			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.RateLimited,
 				"too many requests: at most %d at once, then %.3g per second; retry in %ss", rule.Burst, rule.Rate, h.Get("Retry-After")))
@@ -76,4 +79,15 @@ func hasRateLimits(s *restkit.Schema) bool {
 		}
 	}
 	return false
+}
+
+// labelRoute names the route of a request answered before the router saw it (a 429),
+// so that /metrics counts it under its route rather than as unmatched.
+func (s *Server) labelRoute(r *http.Request) {
+	if s.metrics == nil {
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		metrics.SetRoute(r, pattern)
+	}
 }

@@ -70,6 +70,9 @@ func (s *Store) lockPool(ctx context.Context) (*pgxpool.Pool, error) {
 		cfg := s.pool.Config()
 		cfg.MaxConns = lockConns
 		cfg.MinConns = 0
+		// Waiting for a digest lock is bounded by its holder (an upload's commit, a
+		// server-side copy of a large blob), not by the statement timeout.
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = "0"
 		s.locks, s.lockErr = pgxpool.NewWithConfig(ctx, cfg)
 	})
 	return s.locks, s.lockErr

@@ -59,7 +59,7 @@ func openRedis(ctx context.Context, c *serveConfig, b *backends, log *slog.Logge
 	}
 	b.limiter = rl
 	b.closers = append(b.closers, rl.Close)
-	b.ready = append(b.ready, httpapi.ReadyCheck{Name: "limiter", Check: rl.Ping})
+	b.ready = append(b.ready, httpapi.ReadyCheck{Name: "limiter", Check: rl.Ping, Degrades: !c.RedisFailClosed})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rl.Ping(pctx); err != nil {
