@@ -11,14 +11,14 @@ import (
 	"restkit"
 )
 
-// A reader asks for its bytes in windows: the first GET after Open or a Seek asks
-// for minWindow bytes, and each GET that carries on where the last one ended asks
-// for twice as many as it, up to maxWindow. A small range costs one small request;
-// a whole download a few large ones (a 1 GiB blob: 22).
-const (
-	minWindow = 1 << 20
-	maxWindow = 64 << 20
-)
+// A reader asks for its bytes in two steps: the first GET after Open or a Seek asks
+// for minWindow bytes, and a GET that carries on where the last one ended asks for
+// all the rest. A small range costs one small request; a whole download two. One
+// long GET for the rest, rather than a series of windows, also keeps a download
+// whole when another node deletes the blob meanwhile (a newer version pruned the
+// one being read): S3 servers finish a GET they have begun, but a window asked for
+// after the deletion would find nothing.
+const minWindow = 1 << 20
 
 // reader reads one blob with ranged GETs, on demand: Open, Seek and Size ask the
 // server nothing, so http.ServeContent's answer to a Range or a HEAD costs only
@@ -53,9 +53,9 @@ func (r *reader) Read(p []byte) (int, error) {
 		r.drop()
 	}
 	if r.body == nil {
-		// Carrying on where the last window ended: a larger one; else start small.
+		// Carrying on where the last window ended: all the rest; else start small.
 		if r.pos == r.end && r.end != 0 {
-			r.window = min(2*r.window, maxWindow)
+			r.window = r.size - r.pos
 		} else {
 			r.window = minWindow
 		}
