@@ -353,3 +353,32 @@ func send(hc *http.Client, method, url, body string) (int, error) {
 func isRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
+
+// TestS3PrefixBelongsToOneStore: a second node with the same --s3 prefix but its own
+// SQLite (no shared --postgres) would collect the first node's blobs as unreferenced;
+// it is refused instead, and the first node's files stay whole.
+func TestS3PrefixBelongsToOneStore(t *testing.T) {
+	s3 := os.Getenv("RESTKIT_TEST_S3")
+	if s3 == "" {
+		t.Skip("RESTKIT_TEST_S3 is not set")
+	}
+	base, query, _ := strings.Cut(s3, "?")
+	s3 = base + "/solo-" + randomHex(6) + "?" + query
+	x := startServer(t, "", "--s3", s3)
+	if r := x.do("PUT", "/artefacts/d/solo.txt", "solo", "Content-Type", "text/plain"); r.Status != 201 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	out, err := runCLI(t, nil, "serve", "--addr", freeAddr(t), "--data", t.TempDir(), "--s3", s3)
+	if err == nil || !strings.Contains(out, "holds the blobs of another restkit store") {
+		t.Fatalf("a second store on the prefix: %v\n%s", err, out)
+	}
+	if r := x.do("GET", "/artefacts/d/solo.txt", ""); r.Status != 200 || string(r.Body) != "solo" {
+		t.Fatalf("the first node's file: %d %s", r.Status, r.Body)
+	}
+	// The first node restarted on its own data claims its prefix again.
+	x.stop()
+	y := startServer(t, x.Data, "--s3", s3)
+	if r := y.do("GET", "/artefacts/d/solo.txt", ""); r.Status != 200 || string(r.Body) != "solo" {
+		t.Fatalf("after a restart: %d %s", r.Status, r.Body)
+	}
+}

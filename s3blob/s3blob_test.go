@@ -688,3 +688,20 @@ func TestReadSurvivesDelete(t *testing.T) {
 		t.Fatalf("after the delete: %d more bytes, %v", len(rest), err)
 	}
 }
+
+// TestClaim: the first store to claim a prefix owns it; the same owner may claim it
+// again; another is refused with a message that says what to do.
+func TestClaim(t *testing.T) {
+	cfg := testConfig(t)
+	a, b := mustOpen(t, cfg), mustOpen(t, cfg)
+	if err := a.Claim(context.Background(), "store-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Claim(context.Background(), "store-a"); err != nil {
+		t.Fatalf("claimed again by its owner: %v", err)
+	}
+	err := b.Claim(context.Background(), "store-b")
+	if !restkit.IsKind(err, restkit.Invalid) || !strings.Contains(restkit.ErrorMessage(err), "owner store-a") || !strings.Contains(restkit.ErrorMessage(err), "--postgres") {
+		t.Fatalf("another owner: %v", err)
+	}
+}

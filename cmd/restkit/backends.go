@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -31,7 +32,27 @@ type backends struct {
 	limiter ratelimit.Limiter                                    // nil: in-process, made by httpapi when limits are declared
 	ready   []httpapi.ReadyCheck
 	closers []func() error
-	shared  bool // the store is shared by several nodes (PostgreSQL)
+	shared  bool   // the store is shared by several nodes (PostgreSQL)
+	id      string // the metadata store's id (storeID), set before blobs is called
+}
+
+// storeID names the metadata store, for the blob store to check it serves only this
+// one (s3blob.Store.Claim): kept in PostgreSQL when shared, else in the data directory.
+func (b *backends) storeID(ctx context.Context, dir string) (string, error) {
+	if s, ok := b.store.(interface {
+		Secret(ctx context.Context, name string, size int) ([]byte, error)
+	}); ok && b.shared {
+		id, err := s.Secret(ctx, "store-id", 16)
+		if err != nil {
+			return "", fmt.Errorf("reading the store id: %w", err)
+		}
+		return "postgres-" + hex.EncodeToString(id), nil
+	}
+	id, err := keyFile(dir, "store.id", 16)
+	if err != nil {
+		return "", err
+	}
+	return "sqlite-" + hex.EncodeToString(id), nil
 }
 
 func (b *backends) Close() {

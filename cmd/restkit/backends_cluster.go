@@ -44,6 +44,10 @@ func openS3(url string, b *backends) func(context.Context) (restkit.BlobStore, e
 		if err != nil {
 			return nil, fmt.Errorf("opening the S3 blob store (--s3): %w", err)
 		}
+		// Collecting unreferenced blobs is safe only among nodes of one metadata store.
+		if err := s.Claim(ctx, b.id); err != nil {
+			return nil, fmt.Errorf("opening the S3 blob store (--s3): %w", err)
+		}
 		b.ready = append(b.ready, httpapi.ReadyCheck{Name: "blobs", Check: s.Ping})
 		return s, nil
 	}

@@ -319,6 +319,9 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}
 	if cfg.Artefacts != nil {
+		if b.id, err = b.storeID(ctx, c.Data); err != nil {
+			return err
+		}
 		blobs, err := b.blobs(ctx)
 		if err != nil {
 			return err
@@ -447,22 +450,31 @@ func (b *backends) cursorKey(ctx context.Context, dir string) ([]byte, error) {
 // cursorKey loads the key that signs paging cursors from the data directory, making
 // it on first start, so cursors stay valid across restarts.
 func cursorKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "cursor.key")
+	key, err := keyFile(dir, "cursor.key", 32)
+	if err != nil {
+		return nil, fmt.Errorf("the cursor key: %w", err)
+	}
+	return key, nil
+}
+
+// keyFile reads size random bytes kept in dir/name, making them on first use.
+func keyFile(dir, name string, size int) ([]byte, error) {
+	path := filepath.Join(dir, name)
 	key, err := os.ReadFile(path)
-	if err == nil && len(key) == 32 {
+	if err == nil && len(key) == size {
 		return key, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading the cursor key: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	key = make([]byte, 32)
+	key = make([]byte, size)
 	_, _ = rand.Read(key)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, key, 0o600); err != nil {
-		return nil, fmt.Errorf("writing the cursor key: %w", err)
+		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("writing the cursor key: %w", err)
+		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
 	return key, nil
 }
