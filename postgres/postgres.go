@@ -110,6 +110,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A database that does not answer must fail a request, not hold it for ever
+		// (connect_timeout in the URL overrides this).
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	rp := cfg.ConnConfig.RuntimeParams
 	if o.statementTimeout > 0 {
 		rp["statement_timeout"] = strconv.FormatInt(o.statementTimeout.Milliseconds(), 10)
