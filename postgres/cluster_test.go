@@ -16,26 +16,8 @@ import (
 
 // TestSecretIsSharedByEveryNode: two stores (two nodes) asking at once get one value.
 func TestSecretIsSharedByEveryNode(t *testing.T) {
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	a, b := twoNodes(t)
 	ctx := context.Background()
-	schemaURL, drop, err := NewTestSchema(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop(context.Background()) })
-	a, err := Open(ctx, schemaURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, schemaURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	got := make(chan []byte, 2)
 	for _, s := range []*Store{a, b} {
 		go func() {
@@ -132,26 +114,8 @@ func TestLostDatabaseIsUnavailable(t *testing.T) {
 // that share one content at the same time: one of them must report it freed (before,
 // each still saw the other's row and the blob leaked until a restart).
 func TestConcurrentDeletesFreeSharedContent(t *testing.T) {
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	a, b := twoNodes(t)
 	ctx := context.Background()
-	schemaURL, drop, err := NewTestSchema(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop(context.Background()) })
-	a, err := Open(ctx, schemaURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, schemaURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	for i := 0; i < 30; i++ {
 		d := fmt.Sprintf("%064x", i+1)
 		for _, dir := range []string{"la", "lb"} {
@@ -183,33 +147,19 @@ func TestConcurrentDeletesFreeSharedContent(t *testing.T) {
 // ([1:X, 2:Y] and [3:Y, 4:X]) deadlock in PostgreSQL; the loser is run again and gets
 // the Conflict a serial run gives, never a 503.
 func TestCrossedUniqueBatches(t *testing.T) {
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	a, b := twoNodes(t)
 	ctx := context.Background()
-	schemaURL, drop, err := NewTestSchema(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop(context.Background()) })
 	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{{Name: "cars", Key: "id",
 		Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}, {Name: "vin", Type: restkit.TypeString, Unique: true}}}}}}}
 	if err := sc.Prepare(); err != nil {
 		t.Fatal(err)
 	}
 	res := sc.APIs[0].Resources[0]
-	var stores []*Store
-	for i := 0; i < 2; i++ {
-		s, err := Open(ctx, schemaURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+	stores := []*Store{a, b}
+	for _, s := range stores {
 		if err := s.Migrate(ctx, sc); err != nil {
 			t.Fatal(err)
 		}
-		stores = append(stores, s)
 	}
 	create := func(vals []map[string]any) func(int, *restkit.Record) (*restkit.Record, error) {
 		return func(i int, cur *restkit.Record) (*restkit.Record, error) {
@@ -237,4 +187,29 @@ func TestCrossedUniqueBatches(t *testing.T) {
 			}
 		}
 	}
+}
+
+// twoNodes opens two stores (two nodes) on a fresh schema, closed and dropped at
+// the end of the test; it skips without RESTKIT_TEST_POSTGRES.
+func twoNodes(t *testing.T) (a, b *Store) {
+	t.Helper()
+	url := os.Getenv("RESTKIT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTKIT_TEST_POSTGRES is not set")
+	}
+	schemaURL, drop, err := NewTestSchema(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(context.Background(), schemaURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	return stores[0], stores[1]
 }
