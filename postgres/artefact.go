@@ -91,6 +91,8 @@ func (s *Store) lockArtefact(ctx context.Context, tx pgx.Tx, dir, id string) err
 // AddVersion stores a as the next version of its artefact, after check, and prunes
 // beyond keep, in one transaction holding the artefact's lock.
 func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.AddVersion"
 	if !storable(a.Directory, a.ID, a.SHA256, a.ContentType, a.Filename) {
 		return nil, nil, restkit.Errorf(restkit.Invalid, "artefact names and types must be valid UTF-8 without NUL characters")
@@ -199,6 +201,8 @@ func unreferenced(ctx context.Context, tx querier, ds []string) ([]string, error
 
 // FindArtefact returns one version, or the latest for version 0.
 func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64) (*restkit.Artefact, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(dir, id) {
 		return nil, sqlstore.ArtefactNotFound(dir, id, version)
 	}
@@ -240,6 +244,8 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 
 // ListVersions returns every version of an artefact, newest first.
 func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Artefact, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(dir, id) {
 		return nil, sqlstore.ArtefactNotFound(dir, id, 0)
 	}
@@ -253,6 +259,8 @@ func (s *Store) ListVersions(ctx context.Context, dir, id string) ([]*restkit.Ar
 
 // FindByDigest returns every version with the content, by directory, id and version.
 func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Artefact, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(sha256) {
 		return []*restkit.Artefact{}, nil
 	}
@@ -264,6 +272,8 @@ func (s *Store) FindByDigest(ctx context.Context, sha256 string) ([]*restkit.Art
 // (sort column, id) — one row comparison, (col, id) > (value, id), which the index
 // on (directory, col, id) seeks to: an index range scan at any depth.
 func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.ArtefactQuery) (*restkit.ArtefactPage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	col, desc, err := sqlstore.ArtefactSort(q.Sort)
 	if err != nil {
 		return nil, err
@@ -320,6 +330,8 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 
 // ListDirectories summarises every directory.
 func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.ListDirectories"
 	rows, err := s.pool.Query(ctx, `SELECT directory, count(*), sum(size)::bigint, max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
@@ -343,6 +355,8 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 
 // DeleteArtefacts deletes a version, an artefact or a directory, holding its lock.
 func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.DeleteArtefacts"
 	notFound := func() error {
 		if id == "" {
@@ -407,6 +421,8 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 
 // Referenced reports whether any version has the digest.
 func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(sha256) {
 		return false, nil
 	}

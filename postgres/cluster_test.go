@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	neturl "net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,4 +215,81 @@ func twoNodes(t *testing.T) (a, b *Store) {
 		stores[i] = s
 	}
 	return stores[0], stores[1]
+}
+
+// TestStalledDatabaseFailsTheCall: a database that stops answering without closing
+// the connection (a stalled network path) fails a call after the statement timeout
+// and a margin, as Unavailable, instead of holding it for as long as TCP takes.
+func TestStalledDatabaseFailsTheCall(t *testing.T) {
+	url := os.Getenv("RESTKIT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTKIT_TEST_POSTGRES is not set")
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A relay to PostgreSQL that can be told to stop forwarding, keeping its sockets.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stalled atomic.Bool
+	upstream := u.Host
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					for stalled.Load() {
+						time.Sleep(10 * time.Millisecond)
+					}
+					if err != nil || n == 0 {
+						return
+					}
+					if _, err := dst.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	u.Host = ln.Addr().String()
+	s, err := Open(context.Background(), u.String(), WithStatementTimeout(300*time.Millisecond), WithMaxConns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stalled.Store(false); go s.Close() }() // pgx closes a timed-out connection in the background, for up to 15 s
+	if _, err := s.Referenced(context.Background(), strings.Repeat("a", 64)); err != nil {
+		t.Fatalf("before the stall: %v", err)
+	}
+	stalled.Store(true)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Referenced(context.Background(), strings.Repeat("b", 64))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !restkit.IsKind(err, restkit.Unavailable) {
+			t.Fatalf("a stalled call: %v, want Unavailable", err)
+		}
+		t.Logf("the stalled call ended after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call to a stalled database did not end")
+	}
 }

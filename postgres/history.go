@@ -124,6 +124,8 @@ func (s *Store) historyOf(res *restkit.Resource, key any, op string) (t *table, 
 
 // ListRevisions returns a record's revisions newest first (see restkit.HistoryStore).
 func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key any, before int64, limit int) ([]*restkit.Revision, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.ListRevisions"
 	t, k, ok, err := s.historyOf(res, key, op)
 	if err != nil {
@@ -173,6 +175,8 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 
 // FindRevision returns one revision of a record (see restkit.HistoryStore).
 func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any, rev int64) (*restkit.Revision, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.FindRevision"
 	t, k, ok, err := s.historyOf(res, key, op)
 	if err != nil {
@@ -194,6 +198,8 @@ func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any
 // PurgeHistory deletes every revision of a record (see restkit.HistoryStore). It
 // takes the record's lock, so it never runs in the middle of a write to the record.
 func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.PurgeHistory"
 	t, k, ok, err := s.historyOf(res, key, op)
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 // cursor of the wrong length, or Offset combined with a cursor; Unavailable when the
 // database is busy; Internal for database failures.
 func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restkit.Query) (*restkit.Page, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.ListRecords"
 	t, err := s.tableOf(res, op)
 	if err != nil {

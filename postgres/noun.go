@@ -23,6 +23,8 @@ const (
 // Members whose field is no longer declared, or whose value no longer fits the
 // field's type, are left out (the noun falls back to unset for them).
 func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rec, err := sqlstore.ScanNoun(s.pool.QueryRow(ctx, nounFind, n.StoreName), n)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -43,6 +45,8 @@ func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record,
 // Internal for a nil result, a value of an undeclared field or of the wrong type, and
 // database failures.
 func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.Change) (*restkit.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.WriteNoun"
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {

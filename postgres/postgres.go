@@ -35,8 +35,9 @@ type Store struct {
 	tables atomic.Pointer[map[string]*table] // by StoreName; replaced by Migrate
 	mu     sync.Mutex                        // serialises this Store's Migrates
 
-	closeOnce sync.Once
-	lockState // the pool of digest locks (LockDigest), opened on first use
+	closeOnce   sync.Once
+	callTimeout time.Duration // the deadline of one store call (bound); 0: none
+	lockState                 // the pool of digest locks (LockDigest), opened on first use
 }
 
 var (
@@ -127,6 +128,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, wrap(op, err)
 	}
 	s := &Store{pool: pool}
+	if o.statementTimeout > 0 {
+		s.callTimeout = o.statementTimeout + min(o.statementTimeout, 10*time.Second)
+	}
 	fail := func(err error) (*Store, error) {
 		pool.Close()
 		return nil, err
@@ -171,6 +175,18 @@ func (s *Store) Close() error {
 		}
 	})
 	return nil
+}
+
+// bound gives a store call a deadline: the statement timeout plus a margin. The
+// server enforces statement_timeout, but a server (or a network path) that stops
+// answering without closing the connection would otherwise hold the request, and
+// the connection, for as long as TCP takes to notice — minutes. Migrate and
+// LockDigest wait for other nodes on purpose and are not bounded.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.callTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.callTimeout)
 }
 
 // Ping reports whether the database answers (for /readyz): nil, or Unavailable.

@@ -137,6 +137,8 @@ func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
 // FindRecord returns the record with the key: NotFound when absent, Invalid when
 // the key is not of the key's type.
 func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) (*restkit.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.FindRecord"
 	t, err := s.tableOf(res, op)
 	if err != nil {
@@ -174,6 +176,8 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 // Internal for a value of an undeclared field or of the wrong type, and for database
 // failures.
 func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any, change restkit.Change) (*restkit.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.WriteRecord"
 	t, err := s.tableOf(res, op)
 	if err != nil {
@@ -222,6 +226,8 @@ func retried[T any](ctx context.Context, attempt func() (T, error)) (T, error) {
 // first, in the order of their lock keys, so two batches sharing keys cannot
 // deadlock.
 func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []any, change func(i int, cur *restkit.Record) (*restkit.Record, error)) ([]*restkit.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.WriteRecords"
 	t, err := s.tableOf(res, op)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 // keeps what must agree across nodes and is no record, such as the key that signs
 // paging cursors (a cursor made by one node must be accepted by the next).
 func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	const op = "postgres.Secret"
 	fresh := make([]byte, size)
 	_, _ = rand.Read(fresh)
