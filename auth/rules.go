@@ -66,6 +66,10 @@ func (a *Authority) DirectoryAccess(dir string) restkit.Access {
 	return a.Resolved(a.artefacts.Access)
 }
 
+// RepositoryOwnAccess is the resolved Access of the repository itself, without any
+// directory rule: what applies to a directory name that is not valid.
+func (a *Authority) RepositoryOwnAccess() restkit.Access { return a.Resolved(a.artefacts.Access) }
+
 // RepositoryAccess is the Access of the repository's listing of directories: readable
 // by whoever may read the repository or any directory rule (the listing then shows
 // each caller only the directories it may read).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -456,5 +457,37 @@ apis:
 	}
 	if forbidden != 2 {
 		t.Errorf("%d audited 403s, want 2", forbidden)
+	}
+}
+
+// TestPublicPages: auth.public opens /docs (and the index), /openapi.json and
+// /metrics to callers without credentials; without it they need a signed-in caller.
+func TestPublicPages(t *testing.T) {
+	base := `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "` + hashAdmin + `", roles: [admin]}
+%s
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+`
+	open := startServer(t, "", "--config", writeConfig(t, fmt.Sprintf(base, "  public: {docs: true, openapi: true, metrics: true}")))
+	closed := startServer(t, "", "--config", writeConfig(t, fmt.Sprintf(base, "")))
+	closed.contractAuth = basic("root", "admin-pw")
+	for _, p := range []string{"/docs", "/", "/openapi.json", "/metrics"} {
+		if r := open.do("GET", p, ""); r.Status != 200 {
+			t.Errorf("public %s: %d", p, r.Status)
+		}
+		if r := closed.do("GET", p, ""); r.Status != 401 {
+			t.Errorf("not public %s: %d", p, r.Status)
+		}
+		if r := closed.do("GET", p, "", "Authorization", basic("root", "admin-pw")); r.Status != 200 {
+			t.Errorf("signed in, %s: %d", p, r.Status)
+		}
+	}
+	if r := open.do("GET", "/cars", ""); r.Status != 401 {
+		t.Errorf("public pages do not open the API: /cars %d", r.Status)
 	}
 }

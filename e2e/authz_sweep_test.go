@@ -54,7 +54,7 @@ func TestAuthorizationSweep(t *testing.T) {
 			t.Run(name, func(t *testing.T) { sweepOne(t, s, rt, method) })
 		}
 	}
-	for _, rule := range []string{"public", "page:docs", "page:openapi", "resource:/cars", "resource:/v1/people", "noun:/led", "artefacts:repository", "artefacts:directory"} {
+	for _, rule := range []string{"public", "page:docs", "page:openapi", "page:metrics", "resource:/cars", "resource:/v1/people", "noun:/led", "artefacts:repository", "artefacts:directory"} {
 		if !seen[rule] {
 			t.Errorf("no route with rule %s was swept", rule)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"restkit"
@@ -58,7 +59,7 @@ func (s *Server) directoryGuard() guard {
 	g.access = func(r *http.Request) restkit.Access {
 		dir, err := artefact.CheckName("directory", r.PathValue("dir"))
 		if err != nil {
-			return s.auth.Resolved(restkit.Access{})
+			return s.auth.RepositoryOwnAccess() // the handler answers 400 to those it lets through
 		}
 		return s.auth.DirectoryAccess(dir)
 	}
@@ -192,14 +193,36 @@ func (s *Server) callerOf(w http.ResponseWriter, r *http.Request) (*caller, bool
 	if c == nil {
 		c = &caller{}
 	}
+	if c.pending != nil {
+		// Every password check that misses the cache counts against the client's
+		// address, whatever the route and its own limit: bcrypt is the costly part
+		// of a guessing attack, on any path.
+		d, err := s.signIns.Allow(r.Context(), "sign-in|"+ratelimit.ClientKey(r, s.trusted), signInRule)
+		if err == nil && !d.Allowed {
+			retry := max(1, ratelimit.Seconds(d.RetryAfter))
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.RateLimited,
+				"too many password checks from this address; retry in %ds (an API key needs none)", retry))
+			return nil, false
+		}
+	}
 	c.verify(r.Context(), s.auth)
-	if errors.Is(c.err, auth.ErrBusy) {
+	switch {
+	case errors.Is(c.err, auth.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.Unavailable, "too many sign-ins are being checked; retry in a second"))
+		return nil, false
+	case errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded):
+		// The client left while its password waited to be checked: no failed sign-in.
+		s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Wrap("httpapi.callerOf", c.err))
 		return nil, false
 	}
 	return c, true
 }
+
+// signInRule bounds the password checks (bcrypt) a client address may cause: 20 at
+// once, then 5 a second. A right password is remembered and costs no check again.
+var signInRule = ratelimit.Rule{Rate: 5, Burst: 20}
 
 // unmatched answers a path no route serves: with auth on, a caller without valid
 // credentials learns nothing of which paths exist (401, as for a real route); a

@@ -116,3 +116,24 @@ func TestUnmatchedPathsNeedCredentials(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestPasswordChecksAreLimitedEverywhere: wrong passwords on a path that is not
+// rate limited (an unknown one) still cost at most the sign-in burst of checks.
+func TestPasswordChecksAreLimitedEverywhere(t *testing.T) {
+	s, a := authServer(t)
+	codes := map[int]int{}
+	for i := 0; i < signInRule.Burst+5; i++ {
+		codes[get(s, "/no/such/path", "Authorization", basicHeader("alice", "guess")).Code]++
+	}
+	if codes[401] != signInRule.Burst || codes[429] != 5 || a.Compared() != int64(signInRule.Burst) {
+		t.Fatalf("codes %v, %d comparisons; want %d×401, 5×429, %d comparisons", codes, a.Compared(), signInRule.Burst, signInRule.Burst)
+	}
+	// A known password is remembered: it is not a check, and not counted.
+	s2, _ := authServer(t)
+	get(s2, "/healthz")
+	for i := 0; i < signInRule.Burst+5; i++ {
+		if w := get(s2, "/no/such/path", "Authorization", basicHeader("alice", "alice-secret")); w.Code != 404 {
+			t.Fatalf("request %d with the right password: %d", i, w.Code)
+		}
+	}
+}

@@ -105,21 +105,21 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 var errLimiterDown = restkit.Errorf(restkit.Unavailable, "the rate limiter is unavailable; retry shortly")
 
 // countFailure counts a 5xx for /metrics as a store or a blob store failure, by the
-// operation that failed ("sqlite.WriteRecord", "s3blob.Open", "artefact.Put", …).
+// operation that failed ("sqlite.WriteRecord", "s3blob.Open", "artefact.Put", …);
+// the server's own 5xx (a busy password check, a cancelled request) are neither.
 func (s *Server) countFailure(r *http.Request, err error) {
 	if s.metrics == nil {
 		return
 	}
 	var e *restkit.Error
-	op := "unknown"
-	if errors.As(err, &e) && e.Op != "" {
+	op := ""
+	if errors.As(err, &e) {
 		op = e.Op
 	}
 	switch pkg, _, _ := strings.Cut(op, "."); pkg {
 	case "fsblob", "s3blob", "artefact":
 		s.metrics.BlobError(op)
-	case "httpapi":
-	default:
+	case "memory", "sqlite", "postgres":
 		s.metrics.StoreError(op)
 	}
 }

@@ -82,7 +82,8 @@ type Server struct {
 	corsCfg   *CORS
 	limiter   ratelimit.Limiter // nil: no limits declared
 	trusted   []netip.Prefix
-	auth      *auth.Authority // nil: no authentication
+	auth      *auth.Authority   // nil: no authentication
+	signIns   ratelimit.Limiter // counts password checks per address (with auth)
 	routes    []Route
 	metrics   *metrics.Metrics // nil: not collected
 	ready     []ReadyCheck
@@ -109,6 +110,12 @@ func New(opts Options) *Server {
 	}
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
 		s.limiter = ratelimit.NewLocal()
+	}
+	if s.auth != nil {
+		s.signIns = s.limiter // shared across nodes when it is Redis
+		if s.signIns == nil {
+			s.signIns = ratelimit.NewLocal()
+		}
 	}
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = 10 * time.Second

@@ -161,9 +161,9 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, wrap(op, err)
 	}
-	if freed, err = unreferenced(ctx, s.pool, pruned); err != nil {
-		return nil, nil, wrap(op, err)
-	}
+	// The version is stored: a failure to tell what it freed must not say otherwise
+	// (the blobs are then collected at the next start).
+	freed, _ = unreferenced(context.WithoutCancel(ctx), s.pool, pruned)
 	return &out, freed, nil
 }
 
@@ -412,10 +412,9 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
-	freed, err := unreferenced(ctx, s.pool, digests)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
+	// Deleted: a failure to tell what it freed must not say otherwise (the blobs are
+	// then collected at the next start).
+	freed, _ := unreferenced(context.WithoutCancel(ctx), s.pool, digests)
 	return freed, nil
 }
 

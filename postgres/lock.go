@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -14,8 +15,12 @@ import (
 // use the one-key form).
 const digestLockSpace int32 = 0x726b6264 // "rkbd"
 
-// lockConns is the size of the pool that holds digest locks.
-const lockConns = 16
+// lockConns is the size of the pool that holds digest locks; lockWait bounds the
+// wait for one.
+const (
+	lockConns = 16
+	lockWait  = 10 * time.Minute
+)
 
 // LockDigest takes the cluster-wide lock of a blob digest: "publish a blob and record
 // a version that references it" and "find it unreferenced and delete it" must not
@@ -26,6 +31,11 @@ const lockConns = 16
 // releases it with the session. unlock must be called exactly once.
 func (s *Store) LockDigest(ctx context.Context, digest string) (unlock func(), err error) {
 	const op = "postgres.LockDigest"
+	// Waiting is bounded by the holder (a commit, a server-side copy of a large blob),
+	// so generously; but bounded, or a stalled database would hold the upload, and
+	// this node's lock stripe, for ever.
+	ctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
 	pool, err := s.lockPool(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -42,8 +52,10 @@ func (s *Store) LockDigest(ctx context.Context, digest string) (unlock func(), e
 		return nil, wrap(op, err)
 	}
 	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		var ok bool
-		if err := conn.QueryRow(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, digestLockSpace, key).Scan(&ok); err != nil || !ok {
+		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1, $2)`, digestLockSpace, key).Scan(&ok); err != nil || !ok {
 			_ = conn.Conn().Close(context.Background()) // closing the session releases its locks
 		}
 		conn.Release()

@@ -19,6 +19,7 @@ import (
 	"restkit/config"
 	"restkit/httpapi"
 	"restkit/memory"
+	"restkit/metrics"
 )
 
 // newHashPasswordCmd prints the bcrypt hash of a password for auth.users. The password
@@ -134,7 +135,7 @@ func newRoutesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := httpapi.Options{Schema: cfg.Schema, Store: memory.New(), Auth: authority}
+			opts := httpapi.Options{Schema: cfg.Schema, Store: memory.New(), Auth: authority, Metrics: metrics.New()}
 			if cfg.Artefacts != nil {
 				// The routes need only the repository's path and policy, not its storage.
 				opts.ArtefactsPath = cfg.Artefacts.Path

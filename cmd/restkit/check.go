@@ -20,10 +20,7 @@ func newCheckCmd() *cobra.Command {
 			var errs config.Errors
 			switch {
 			case err == nil:
-				var arts *auth.Artefacts
-				if cfg.Artefacts != nil {
-					arts = &cfg.Artefacts.Access
-				}
+				arts := artefactRules(cfg)
 				for _, w := range auth.Warnings(cfg.Schema, arts) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", args[0], w)
 				}

@@ -304,10 +304,7 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		if !isLoopback(c.Addr) && c.TLSCert == "" {
 			log.Warn("passwords and API keys will cross the network in clear text: serve HTTPS (--tls-cert, --tls-key) or put a TLS-terminating proxy in front", "addr", c.Addr)
 		}
-		var arts *auth.Artefacts
-		if cfg.Artefacts != nil {
-			arts = &cfg.Artefacts.Access
-		}
+		arts := artefactRules(cfg)
 		for _, w := range auth.Warnings(cfg.Schema, arts) {
 			log.Warn("auth: " + w)
 		}
@@ -390,12 +387,17 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	return nil
 }
 
+// artefactRules are the access rules of a config's repository (nil without one).
+func artefactRules(cfg *config.Config) *auth.Artefacts {
+	if cfg.Artefacts == nil {
+		return nil
+	}
+	return &cfg.Artefacts.Access
+}
+
 // newAuthority builds the authenticator of a config: nil when it has no auth: section.
 func newAuthority(cfg *config.Config) (*auth.Authority, error) {
-	var arts *auth.Artefacts
-	if cfg.Artefacts != nil {
-		arts = &cfg.Artefacts.Access
-	}
+	arts := artefactRules(cfg)
 	a, err := auth.New(cfg.Schema, arts)
 	if err != nil {
 		return nil, fmt.Errorf("preparing authentication: %w", err)
