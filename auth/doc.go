@@ -17,6 +17,8 @@
 // an artefact directory — by inheritance (resource → API → the schema's default;
 // directory rule → repository → default) and answers one of: allowed, 401 (no or bad
 // credentials) or 403 (known caller, role not allowed). The HTTP layer asks this
-// package at exactly one place, the guard every route is registered through; stores
-// and handlers never decide access.
+// package in its guard, which every route is registered through; beyond that, only
+// what a route-level rule cannot know is checked where it is known — the owner of a
+// record (owner_field, inside the store's transaction), and which directories a
+// listing may show. Stores never decide access.
 package auth

@@ -15,4 +15,15 @@
 // carried in an opaque signed cursor. The store seeks to the boundary through an index,
 // so page 50,000 costs what page 1 costs. page=N offset paging exists for small sets and
 // is capped at the resource's max_offset rows (10,000 by default).
+//
+// Every route is registered through Server.route with a guard (auth.go): the one
+// place where access is decided, and the list Server.Routes returns (restkit routes,
+// the authorization sweep). Around the router, outermost first: metrics (by route
+// pattern), request ids (X-Request-ID, in every log line), the request log, the
+// headers every response carries, CORS, authentication (the cheap part: bearer keys,
+// remembered passwords), rate limits (per caller), slow-body protection, and the
+// refusal of dot segments in artefact paths. A password seen for the first time is
+// checked by the guard, after the rate limit and a per-address limit on checks.
+// /healthz and /readyz are open; /docs, /openapi.json and /metrics are pages whose
+// openness auth.public sets.
 package httpapi

@@ -163,11 +163,18 @@
 // otherwise leave a version without its artefact row). Listings are keyset row
 // comparisons, (updated, id) > ($2, $3), on (directory, column, id) indexes.
 //
-// The digests AddVersion and DeleteArtefacts return were unreferenced when their
-// transaction committed. Freeing the blobs safely across nodes — "publish a blob and
+// The digests AddVersion and DeleteArtefacts return were unreferenced just after
+// their transaction committed (checked on a fresh snapshot, so that of two nodes
+// removing the last two references at once, the later one sees none left). Freeing the blobs safely across nodes — "publish a blob and
 // record a reference" must not interleave with "find it unreferenced and delete it"
 // on any two nodes — is what LockDigest (lock.go) is for: a session advisory lock per
 // digest, held on a small pool of its own, which the artefact repository takes around
 // both. Secret (secret.go) keeps values every node must share, such as the key that
 // signs paging cursors.
+//
+// Every store call has a deadline (bound): the statement timeout plus a margin. The
+// server enforces statement_timeout, but one that stops answering without closing the
+// connection would otherwise hold the request until TCP gives up. Write transactions
+// that die of a deadlock or a serialization failure are run again, up to three times
+// (retried): their Change is a function of the record as it then is.
 package postgres
