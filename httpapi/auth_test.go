@@ -125,8 +125,9 @@ func TestPasswordChecksAreLimitedEverywhere(t *testing.T) {
 	for i := 0; i < signInRule.Burst+5; i++ {
 		codes[get(s, "/no/such/path", "Authorization", basicHeader("alice", "guess")).Code]++
 	}
-	if codes[401] != signInRule.Burst || codes[429] != 5 || a.Compared() != int64(signInRule.Burst) {
-		t.Fatalf("codes %v, %d comparisons; want %d×401, 5×429, %d comparisons", codes, a.Compared(), signInRule.Burst, signInRule.Burst)
+	// The bucket refills while the loop runs (slowly under -race): count, not time.
+	if codes[429] == 0 || codes[401]+codes[429] != signInRule.Burst+5 || a.Compared() != int64(codes[401]) || codes[401] < signInRule.Burst {
+		t.Fatalf("codes %v, %d comparisons; want at least %d×401 each costing one comparison, then 429s costing none", codes, a.Compared(), signInRule.Burst)
 	}
 	// A known password is remembered: it is not a check, and not counted.
 	s2, _ := authServer(t)
