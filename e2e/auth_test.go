@@ -491,3 +491,43 @@ apis:
 		t.Errorf("public pages do not open the API: /cars %d", r.Status)
 	}
 }
+
+// TestOpenAPIOptionalCredentialsForArtefacts: with an anonymous-readable directory,
+// the repository's reads list credentials as optional ({} among the requirements).
+func TestOpenAPIOptionalCredentialsForArtefacts(t *testing.T) {
+	cfg := writeConfig(t, `
+auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "`+hashAdmin+`", roles: [admin]}
+  public: {openapi: true}
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+artefacts:
+  directories:
+    "public-*": {access: {anonymous: read}}
+`)
+	s := startServer(t, "", "--config", cfg)
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(s.do("GET", "/openapi.json", "").Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var get struct {
+		Security *[]map[string][]string `json:"security"`
+	}
+	if err := json.Unmarshal(doc.Paths["/artefacts/{dir}/{id}"]["get"], &get); err != nil || get.Security == nil || len(*get.Security) != 3 || len((*get.Security)[0]) != 0 {
+		t.Fatalf("artefact download security: %v %v", get.Security, err)
+	}
+	var put struct {
+		Security *[]map[string][]string `json:"security"`
+	}
+	if err := json.Unmarshal(doc.Paths["/artefacts/{dir}/{id}"]["put"], &put); err != nil || put.Security != nil {
+		t.Fatalf("artefact upload must need credentials: %v %v", put.Security, err)
+	}
+	if r := s.do("GET", "/artefacts/public-docs/x", ""); r.Status != 404 {
+		t.Fatalf("anonymous read of a public directory: %d", r.Status)
+	}
+}

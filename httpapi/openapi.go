@@ -4,13 +4,18 @@ import (
 	"maps"
 	"net/http"
 
+	"restkit"
 	"restkit/openapi"
 )
 
 // serveOpenAPI writes the OpenAPI 3.1 document of the schema, with servers naming
 // the scheme and host the request came in on.
 func (s *Server) serveOpenAPI() http.HandlerFunc {
-	doc := openapi.Build(s.schema, openapi.Options{Artefacts: s.artefacts})
+	o := openapi.Options{Artefacts: s.artefacts}
+	if s.auth != nil && s.artefacts != "" {
+		o.ArtefactsAnonymous = s.auth.RepositoryAccess().Anonymous == restkit.AnonymousRead
+	}
+	doc := openapi.Build(s.schema, o)
 	return func(w http.ResponseWriter, r *http.Request) {
 		scheme := "http"
 		if r.TLS != nil {

@@ -25,6 +25,9 @@ type Options struct {
 	ServerURL string
 	// Artefacts is the path of the artefact repository ("/artefacts"); "" when none is served.
 	Artefacts string
+	// ArtefactsAnonymous says that some of the repository may be read without
+	// credentials (an anonymous: read rule), so its reads list credentials as optional.
+	ArtefactsAnonymous bool
 }
 
 // Ordered is a JSON object that keeps its keys in insertion order, for the
@@ -103,7 +106,7 @@ func Build(s *restkit.Schema, o Options) map[string]any {
 		"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
 	})}
 	b.rateLimits(s)
-	b.security(s)
+	b.security(s, o)
 	doc := obj{
 		"openapi":           Version,
 		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -780,7 +783,7 @@ func (b *specBuilder) artefacts(base string) {
 // security documents, when auth is on, 401 (with its WWW-Authenticate challenges) and
 // 403 on every operation that needs credentials, and an empty security requirement
 // on those that do not (/healthz; /openapi.json when public).
-func (b *specBuilder) security(s *restkit.Schema) {
+func (b *specBuilder) security(s *restkit.Schema, o Options) {
 	if s.Auth == nil {
 		return
 	}
@@ -796,6 +799,12 @@ func (b *specBuilder) security(s *restkit.Schema) {
 			if s.Auth.Resolve(n.Access, api.Access).Anonymous == restkit.AnonymousRead {
 				open = append(open, api.Base+"/"+n.Name)
 			}
+		}
+	}
+	if o.Artefacts != "" && o.ArtefactsAnonymous {
+		open = append(open, o.Artefacts)
+		if alias := strings.TrimSuffix(o.Artefacts, "s"); alias != o.Artefacts {
+			open = append(open, alias)
 		}
 	}
 	anonymous := func(path string) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"restkit"
 	"restkit/openapi"
 )
 
@@ -23,6 +24,11 @@ func newSpecCmd() *cobra.Command {
 			o := openapi.Options{ServerURL: serverURL}
 			if cfg.Artefacts != nil {
 				o.Artefacts = cfg.Artefacts.Path
+				a, err := newAuthority(cfg)
+				if err != nil {
+					return err
+				}
+				o.ArtefactsAnonymous = a != nil && a.RepositoryAccess().Anonymous == restkit.AnonymousRead
 			}
 			out, err := openapi.JSON(openapi.Build(cfg.Schema, o))
 			if err != nil {
