@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"restkit"
@@ -136,5 +138,23 @@ func TestPasswordChecksAreLimitedEverywhere(t *testing.T) {
 		if w := get(s2, "/no/such/path", "Authorization", basicHeader("alice", "alice-secret")); w.Code != 404 {
 			t.Fatalf("request %d with the right password: %d", i, w.Code)
 		}
+	}
+}
+
+// TestReadyzReusesItsAnswer: probes within a second share one round of checks.
+func TestReadyzReusesItsAnswer(t *testing.T) {
+	var calls atomic.Int64
+	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{{Name: "cars", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}}}}}
+	if err := s.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{Schema: s, Store: memory.New(), Ready: []ReadyCheck{{Name: "store", Check: func(context.Context) error { calls.Add(1); return nil }}}})
+	for i := 0; i < 20; i++ {
+		if w := get(srv, "/readyz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"ok"`) {
+			t.Fatalf("readyz: %d %s", w.Code, w.Body)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d rounds of checks for 20 probes within a second", n)
 	}
 }

@@ -26,9 +26,35 @@ type ReadyCheck struct {
 // readyTimeout bounds each check, so a load balancer's probe never hangs.
 const readyTimeout = 2 * time.Second
 
-// serveReady answers 200 when every check passes and 503 otherwise, naming each
-// dependency and whether it answered (never why: the reasons go to the log).
+// readyFor is how long an answer of /readyz is reused: /readyz is open to anyone,
+// and without it every probe would ping the database, the object storage and Redis.
+const readyFor = time.Second
+
+// readiness is the last answer of /readyz.
+type readiness struct {
+	mu     sync.Mutex
+	at     time.Time
+	status int
+	body   map[string]any
+}
+
+// serveReady answers 200 when every check passes (or only a Degrades one fails:
+// "degraded") and 503 otherwise, naming each dependency and whether it answered
+// (never why: the reasons go to the log). Probes within readyFor of the last one get
+// its answer; concurrent ones wait for one round of checks.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	s.readiness.mu.Lock()
+	if time.Since(s.readiness.at) >= readyFor {
+		s.readiness.status, s.readiness.body = s.checkReady(r.Context())
+		s.readiness.at = time.Now()
+	}
+	status, body := s.readiness.status, s.readiness.body
+	s.readiness.mu.Unlock()
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, mediaJSON, body)
+}
+
+func (s *Server) checkReady(ctx context.Context) (int, map[string]any) {
 	type result struct {
 		Name string `json:"name"`
 		OK   bool   `json:"ok"`
@@ -39,12 +65,12 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
 			defer cancel()
-			err := c.Check(ctx)
+			err := c.Check(cctx)
 			out[i] = result{c.Name, err == nil}
 			if err != nil {
-				s.log.WarnContext(r.Context(), "not ready", "check", c.Name, keyError, err.Error())
+				s.log.WarnContext(ctx, "not ready", "check", c.Name, keyError, err.Error())
 			}
 		}()
 	}
@@ -61,8 +87,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 			status, word = http.StatusServiceUnavailable, "unavailable"
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, mediaJSON, map[string]any{"status": word, "checks": out})
+	return status, map[string]any{"status": word, "checks": out}
 }
 
 // metricsGuard is the guard of /metrics (public when auth.public.metrics says so).

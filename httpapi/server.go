@@ -87,6 +87,7 @@ type Server struct {
 	routes    []Route
 	metrics   *metrics.Metrics // nil: not collected
 	ready     []ReadyCheck
+	readiness readiness // the last answer of /readyz
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema.
