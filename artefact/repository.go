@@ -324,25 +324,49 @@ func (r *Repository) Collect(ctx context.Context) (int, error) {
 	if err := r.blobs.Clean(ctx); err != nil {
 		return 0, err
 	}
-	var orphans []string
+	var orphans, page []string
+	// A metadata store across the network answers for a page of digests at once.
+	batch, batched := r.meta.(interface {
+		Unreferenced(ctx context.Context, digests []string) ([]string, error)
+	})
+	flush := func() error {
+		if len(page) == 0 {
+			return nil
+		}
+		found, err := batch.Unreferenced(ctx, page)
+		orphans, page = append(orphans, found...), page[:0]
+		return err
+	}
 	err := r.blobs.List(ctx, func(d string) error {
+		if batched {
+			if page = append(page, d); len(page) == collectPage {
+				return flush()
+			}
+			return nil
+		}
 		used, err := r.meta.Referenced(ctx, d)
 		if err == nil && !used {
 			orphans = append(orphans, d)
 		}
 		return err
 	})
+	if err == nil && batched {
+		err = flush()
+	}
 	if err != nil {
 		return 0, err
 	}
 	freed := 0
 	for _, d := range orphans {
-		if r.free(ctx, d) {
+		if r.free(ctx, d) { // checks again, under the digest's lock
 			freed++
 		}
 	}
 	return freed, nil
 }
+
+// collectPage is how many digests Collect asks a batching metadata store about at once.
+const collectPage = 1000
 
 // SHA256Hex returns the hex digest of b (a helper for tests and clients).
 func SHA256Hex(b []byte) string {

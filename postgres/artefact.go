@@ -418,6 +418,15 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	return freed, nil
 }
 
+// Unreferenced returns those of the digests no version references, in one round
+// trip (the repository's start-up collection asks it of every blob in the bucket).
+func (s *Store) Unreferenced(ctx context.Context, digests []string) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	out, err := unreferenced(ctx, s.pool, digests)
+	return out, wrap("postgres.Unreferenced", err)
+}
+
 // Referenced reports whether any version has the digest.
 func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
 	ctx, cancel := s.bound(ctx)

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restkit"
+	"restkit/artefact"
+	"restkit/fsblob"
 )
 
 // TestSecretIsSharedByEveryNode: two stores (two nodes) asking at once get one value.
@@ -291,5 +293,42 @@ func TestStalledDatabaseFailsTheCall(t *testing.T) {
 		t.Logf("the stalled call ended after %v", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("a call to a stalled database did not end")
+	}
+}
+
+// TestCollectAsksInPages: the repository's start-up collection on PostgreSQL asks
+// which blobs are unreferenced a page at a time (Unreferenced), and frees exactly those.
+func TestCollectAsksInPages(t *testing.T) {
+	a, _ := twoNodes(t)
+	ctx := context.Background()
+	blobs, err := fsblob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(content string) string {
+		st, err := blobs.Stage(ctx, strings.NewReader(content), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return st.SHA256()
+	}
+	kept := put("referenced")
+	if _, _, err := a.AddVersion(ctx, &restkit.Artefact{Directory: "d", ID: "f", SHA256: kept, Size: 10, ContentType: "x/y", Updated: time.Now()}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		put(fmt.Sprintf("orphan %d", i))
+	}
+	n, err := artefact.New(artefact.Options{Blobs: blobs, Meta: a, Locker: a}).Collect(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Collect: %d, %v; want 3 freed", n, err)
+	}
+	var left []string
+	_ = blobs.List(ctx, func(d string) error { left = append(left, d); return nil })
+	if len(left) != 1 || left[0] != kept {
+		t.Fatalf("left: %v, want only %s", left, kept)
 	}
 }
