@@ -120,16 +120,23 @@ const (
 	hashGuest  = "$2a$04$vlP94q3V5rBlQkLURBhntONF4r3Z1T6wJujq.PAC5GHVkOMrO7ggi"
 )
 
+// The start of an auth: section (cost-4 hashes, for speed): root is admin (admin-pw);
+// writersAuth adds ann and ben, role writer (reader-pw, guest-pw).
+const (
+	rootAuth = `auth:
+  bcrypt_cost: 4
+  users:
+    root: {password: "` + hashAdmin + `", roles: [admin]}
+`
+	writersAuth = rootAuth + `    ann: {password: "` + hashReader + `", roles: [writer]}
+    ben: {password: "` + hashGuest + `", roles: [writer]}
+`
+)
+
 // TestOwnerField: the creator owns a record; only they or an admin may change it.
 func TestOwnerField(t *testing.T) {
 	cfg := writeConfig(t, `
-auth:
-  bcrypt_cost: 4
-  users:
-    root: {password: "`+hashAdmin+`", roles: [admin]}
-    ann: {password: "`+hashReader+`", roles: [writer]}
-    ben: {password: "`+hashGuest+`", roles: [writer]}
-  access: {read: ["*"], write: ["*"]}
+`+writersAuth+`  access: {read: ["*"], write: ["*"]}
 apis:
   - resources:
       notes:
@@ -168,11 +175,7 @@ apis:
 // TestArtefactAccess: directory rules by glob; listings show only what the caller may read.
 func TestArtefactAccess(t *testing.T) {
 	cfg := writeConfig(t, `
-auth:
-  bcrypt_cost: 4
-  users:
-    root: {password: "`+hashAdmin+`", roles: [admin]}
-    rita: {password: "`+hashReader+`", roles: [reader]}
+`+rootAuth+`    rita: {password: "`+hashReader+`", roles: [reader]}
   access: {read: [admin, reader], write: [admin]}
 apis:
   - resources:
@@ -376,11 +379,7 @@ func TestCreateKeyFlow(t *testing.T) {
 // again by a parent's anonymous: read, and a level that narrows write narrows delete.
 func TestAccessLevelsAreWholes(t *testing.T) {
 	cfg := writeConfig(t, `
-auth:
-  bcrypt_cost: 4
-  users:
-    root: {password: "`+hashAdmin+`", roles: [admin]}
-    ed: {password: "`+hashReader+`", roles: [editor]}
+`+rootAuth+`    ed: {password: "`+hashReader+`", roles: [editor]}
   access: {read: ["*"], write: [admin, editor], delete: [admin, editor]}
 apis:
   - base: /v1
@@ -419,13 +418,7 @@ artefacts:
 // key would otherwise let its new owner erase the old owner's revisions).
 func TestOwnerRefusalsAndPurge(t *testing.T) {
 	cfg := writeConfig(t, `
-auth:
-  bcrypt_cost: 4
-  users:
-    root: {password: "`+hashAdmin+`", roles: [admin]}
-    ann: {password: "`+hashReader+`", roles: [writer]}
-    ben: {password: "`+hashGuest+`", roles: [writer]}
-  access: {read: ["*"], write: ["*"]}
+`+writersAuth+`  access: {read: ["*"], write: ["*"]}
 apis:
   - resources:
       notes:
@@ -496,11 +489,7 @@ apis:
 // the repository's reads list credentials as optional ({} among the requirements).
 func TestOpenAPIOptionalCredentialsForArtefacts(t *testing.T) {
 	cfg := writeConfig(t, `
-auth:
-  bcrypt_cost: 4
-  users:
-    root: {password: "`+hashAdmin+`", roles: [admin]}
-  public: {openapi: true}
+`+rootAuth+`  public: {openapi: true}
 apis:
   - resources:
       cars: {key: id, fields: {id: {type: integer}}}
