@@ -1,4 +1,4 @@
-module restkit
+module github.com/restkit/restkit
 
 go 1.26.0
 

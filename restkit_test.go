@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func ptr[T any](v T) *T { return &v }

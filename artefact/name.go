@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // MaxNameBytes is the longest directory or artefact name, in bytes of its NFC form:

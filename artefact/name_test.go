@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"restkit"
-	"restkit/artefact"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
 )
 
 func TestCheckName(t *testing.T) {

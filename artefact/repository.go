@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Repository is the artefact repository: content in a BlobStore, metadata in an

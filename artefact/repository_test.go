@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/fsblob"
-	"restkit/sqlite"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/fsblob"
+	"github.com/restkit/restkit/sqlite"
 )
 
 func newRepo(t *testing.T, pol artefact.Policy) *artefact.Repository {

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Principal is an authenticated caller.

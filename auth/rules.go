@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Action is what a request does to its target.

@@ -27,10 +27,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"restkit/bench/plain"
-	"restkit/config"
-	"restkit/httpapi"
-	"restkit/sqlite"
+	"github.com/restkit/restkit/bench/plain"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/sqlite"
 )
 
 const cars = 10000

@@ -25,10 +25,10 @@ import (
 	"sync"
 	"testing"
 
-	"restkit/bench/plain"
-	"restkit/config"
-	"restkit/httpapi"
-	"restkit/sqlite"
+	"github.com/restkit/restkit/bench/plain"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/sqlite"
 )
 
 type pagingServers struct {

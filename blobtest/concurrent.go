@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // putErr stages and commits content and checks its digest, for goroutines (which

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func testRoundTrip(t *testing.T, open func(t *testing.T) restkit.BlobStore) {

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func testStagedInvisible(t *testing.T, open func(t *testing.T) restkit.BlobStore) {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // ArtefactJSON is the wire form of an artefact version's metadata, as the server

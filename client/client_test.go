@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
-	"restkit/httpapi"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
 )
 
 // These tests run the client against a tiny fake of the HTTP contract, to pin the

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // kindOf is the server's kind→status table (httpapi.statusOf) reversed. A test

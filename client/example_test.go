@@ -6,8 +6,8 @@ import (
 	"log"
 	"os"
 
-	"restkit"
-	"restkit/client"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/client"
 )
 
 // Upload a file, then download the latest version; errors carry the server's kind.

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/auth"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
 )
 
 // Artefacts is the optional artefacts: section: where the artefact repository is

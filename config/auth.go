@@ -5,7 +5,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 var (

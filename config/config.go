@@ -14,7 +14,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 //go:embed demo.yaml

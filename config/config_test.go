@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode"
 
-	"restkit"
-	"restkit/artefact"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
 )
 
 // mustParse parses src and fails the test on any error.

@@ -13,7 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/goccy/go-yaml/ast"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // The keys each mapping accepts, in documentation order (also the order in which an

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"restkit/config"
+	"github.com/restkit/restkit/config"
 )
 
 func ExampleParse() {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // rateLimit reads a ratelimit: setting: a mapping {rate: 10/s, burst: 20}, or off

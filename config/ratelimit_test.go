@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func TestRateLimit(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit/postgres"
+	"github.com/restkit/restkit/postgres"
 )
 
 // clusterConfig is the API two nodes serve in the scale-out tests.

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "restkit")
-	build := exec.Command("go", "build", "-o", binary, "restkit/cmd/restkit")
+	build := exec.Command("go", "build", "-o", binary, "github.com/restkit/restkit/cmd/restkit")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building restkit: %v\n%s", err, out)

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"syscall"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // chunkSize is the size of the one buffer a stage copies through.

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"testing"
 
-	"restkit"
-	"restkit/blobtest"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/blobtest"
 )
 
 func TestBlobStore(t *testing.T) {

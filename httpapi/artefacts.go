@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
-	"restkit/artefact"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
 )
 
 // artefactHandler serves the artefact repository (DESIGN §4) under one path prefix.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // FuzzFirstFilePart: the multipart path of uploads never panics, answers only with

@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/auth"
-	"restkit/ratelimit"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/ratelimit"
 )
 
 // Route is one path pattern the server serves, as registered with its mux: what

@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"restkit"
-	"restkit/auth"
-	"restkit/memory"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/memory"
 )
 
 // authServer is a Server with auth on: alice (admin, password alice-secret), one

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // readObject reads a JSON object body of at most limit bytes through the strict parser.

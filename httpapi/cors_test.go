@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
-	"restkit/httpapi"
-	"restkit/memory"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/memory"
 )
 
 func corsServer(t *testing.T, cors *httpapi.CORS) http.Handler {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 const csvType = "text/csv; charset=utf-8; header=present"

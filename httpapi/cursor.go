@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Cursors.

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // view says how records are rendered: which fields, in declaration order, and whether

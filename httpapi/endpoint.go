@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // endpoint is what the handlers of a resource and of a noun share: the API they

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // statusOf is the one table from error kind to HTTP status. The Go client holds the

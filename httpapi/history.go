@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Revision history of resources declared with history: true.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
-	"restkit/httpapi"
-	"restkit/memory"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/memory"
 )
 
 // plainStore hides every ability of a Store but the Store interface itself.

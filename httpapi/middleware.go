@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // statusRecorder remembers what a handler wrote, for the request log.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Representations a handler can offer.

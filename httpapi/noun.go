@@ -4,7 +4,7 @@ import (
 	"maps"
 	"net/http"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // nounHandler serves one singleton state object: GET reads, PUT sets exactly, POST runs

@@ -4,8 +4,8 @@ import (
 	"maps"
 	"net/http"
 
-	"restkit"
-	"restkit/openapi"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/openapi"
 )
 
 // serveOpenAPI writes the OpenAPI 3.1 document of the schema, with servers naming

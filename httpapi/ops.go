@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"restkit/auth"
+	"github.com/restkit/restkit/auth"
 )
 
 // ReadyCheck is one dependency /readyz asks: the store, the blob store, the limiter.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Reserved list parameters; every other parameter is a filter.

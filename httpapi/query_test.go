@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func testResource(t testing.TB) *restkit.Resource {

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"restkit"
-	"restkit/metrics"
-	"restkit/ratelimit"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/metrics"
+	"github.com/restkit/restkit/ratelimit"
 )
 
 // rateLimit applies the schema's rate limits (restkit.Schema.RateLimitAt) before

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // resourceHandler serves one declared collection and its items.

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/auth"
-	"restkit/metrics"
-	"restkit/openapi"
-	"restkit/ratelimit"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/metrics"
+	"github.com/restkit/restkit/openapi"
+	"github.com/restkit/restkit/ratelimit"
 )
 
 // Log keys, shared by every line this package writes.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 var _ restkit.HistoryStore = (*Store)(nil)

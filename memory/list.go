@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // ListRecords returns one page of the records matching q. It filters every record of

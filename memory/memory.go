@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Store is an in-memory restkit.Store. The zero value is not usable; call New.

@@ -3,9 +3,9 @@ package memory_test
 import (
 	"testing"
 
-	"restkit"
-	"restkit/memory"
-	"restkit/storetest"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/memory"
+	"github.com/restkit/restkit/storetest"
 )
 
 func TestStore(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	"restkit"
-	"restkit/artefact"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
 )
 
 //go:embed docs.html

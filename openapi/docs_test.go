@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"restkit/config"
+	"github.com/restkit/restkit/config"
 )
 
 func renderDemo(t *testing.T) (*html.Node, string) {

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Version is the OpenAPI version of the documents Build writes.

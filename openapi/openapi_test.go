@@ -7,9 +7,9 @@ import (
 
 	"github.com/pb33f/libopenapi"
 
-	"restkit"
-	"restkit/config"
-	"restkit/openapi"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/openapi"
 )
 
 // every exercises each field type and constraint, a generated key, timestamps,

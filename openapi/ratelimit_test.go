@@ -3,8 +3,8 @@ package openapi_test
 import (
 	"testing"
 
-	"restkit/config"
-	"restkit/openapi"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/openapi"
 )
 
 // TestRateLimitResponses: with limits declared, every limited operation documents 429

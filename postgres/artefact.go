@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // TestArtefactsAcrossNodes: nodes adding versions to a directory while others delete

@@ -3,8 +3,8 @@ package postgres
 import (
 	"testing"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -14,9 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/fsblob"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/fsblob"
 )
 
 // TestSecretIsSharedByEveryNode: two stores (two nodes) asking at once get one value.

@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"restkit"
-	"restkit/postgres"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/postgres"
 )
 
 // A node of a cluster: open the shared database, migrate (nodes starting together

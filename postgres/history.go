@@ -5,8 +5,8 @@ import (
 	"errors"
 	"math"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 )

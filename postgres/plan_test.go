@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"

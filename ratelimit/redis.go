@@ -17,7 +17,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // DefaultRedisPrefix namespaces the keys of a Redis limiter by default.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // redisURL returns RESTKIT_TEST_REDIS, or skips the test.

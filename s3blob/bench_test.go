@@ -4,8 +4,8 @@ import (
 	"io"
 	"testing"
 
-	"restkit"
-	"restkit/fsblob"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/fsblob"
 )
 
 // The benchmarks run each case against fsblob in a temporary directory and

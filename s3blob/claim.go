@@ -8,7 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Claim marks the prefix as the blob store of one metadata store, named by owner

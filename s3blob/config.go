@@ -11,7 +11,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 const (

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func TestParseURL(t *testing.T) {

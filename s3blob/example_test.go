@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"restkit/s3blob"
+	"github.com/restkit/restkit/s3blob"
 )
 
 // Open a store, check it for readiness, store a blob and read it back. A server

@@ -8,7 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // A reader asks for its bytes in two steps: the first GET after Open or a Seek asks

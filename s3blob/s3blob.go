@@ -19,7 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // cleanupTimeout bounds the requests that clean up after a stage whose context may

@@ -20,8 +20,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"restkit"
-	"restkit/blobtest"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/blobtest"
 )
 
 // testConfig returns the configuration of RESTKIT_TEST_S3 with a prefix of its

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 // Artefact metadata.

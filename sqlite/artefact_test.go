@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
-	"restkit/storetest"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/storetest"
 )
 
 func TestArtefacts(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 // The benchmarks compare the store with a plain database/sql program running the

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"restkit"
-	"restkit/sqlite"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/sqlite"
 )
 
 func Example() {

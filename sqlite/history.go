@@ -6,8 +6,8 @@ import (
 	"errors"
 	"math"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 var _ restkit.HistoryStore = (*Store)(nil)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // TestHistoryPersists: the history table survives a reopen; turning History off

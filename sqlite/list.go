@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // ListRecords returns one page of the records matching q, read with one SELECT

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 // Migrate brings the database in line with a prepared schema, in one transaction:

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 // FindNoun returns the stored state of a noun, NotFound when never written.

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 )
 
 // table is a migrated resource: its columns and its prepared statements.

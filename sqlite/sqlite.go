@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"

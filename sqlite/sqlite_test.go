@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
-	"restkit/internal/sqlstore"
-	"restkit/storetest"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
+	"github.com/restkit/restkit/storetest"
 )
 
 func TestStore(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // RunArtefacts runs the conformance suite of restkit.ArtefactStore against the stores

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // testBatch checks restkit.BatchWriter: all of a batch is written, or none of it.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // sameValues fails unless got holds exactly the names of want, each with a value of

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // increment is a read-modify-write Change adding one to an integer field.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // History: a store that implements restkit.HistoryStore (others skip these tests)

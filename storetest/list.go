@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // loadList stores the suite's list data set: twelve things whose fields repeat

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func testNoun(t *testing.T, open func(t *testing.T) restkit.Store) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 func testMigrate(t *testing.T, open func(t *testing.T) restkit.Store) {

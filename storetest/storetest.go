@@ -47,7 +47,7 @@ import (
 	"testing"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // Run runs the conformance suite against the stores open returns. open is called

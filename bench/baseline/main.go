@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"restkit/bench/plain"
+	"github.com/restkit/restkit/bench/plain"
 )
 
 func main() {

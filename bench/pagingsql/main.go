@@ -27,7 +27,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"restkit/bench/plain"
+	"github.com/restkit/restkit/bench/plain"
 )
 
 func main() {

@@ -30,9 +30,9 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, as restkit's store uses
 
-	"restkit"
-	"restkit/config"
-	"restkit/sqlite"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/sqlite"
 )
 
 // Colors are the cars' colours, in the order colorOf cycles through them.

@@ -13,13 +13,13 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/auth"
-	"restkit/config"
-	"restkit/httpapi"
-	"restkit/memory"
-	"restkit/metrics"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/memory"
+	"github.com/restkit/restkit/metrics"
 )
 
 // newHashPasswordCmd prints the bcrypt hash of a password for auth.users. The password

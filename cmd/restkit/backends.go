@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"restkit"
-	"restkit/fsblob"
-	"restkit/httpapi"
-	"restkit/ratelimit"
-	"restkit/sqlite"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/fsblob"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/ratelimit"
+	"github.com/restkit/restkit/sqlite"
 )
 
 // metaStore is what serve needs of a store: records, artefact metadata, a schema

@@ -11,11 +11,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"restkit"
-	"restkit/httpapi"
-	"restkit/postgres"
-	"restkit/ratelimit"
-	"restkit/s3blob"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/postgres"
+	"github.com/restkit/restkit/ratelimit"
+	"github.com/restkit/restkit/s3blob"
 )
 
 // The scale-out backends. A build with -tags nocluster leaves them (and their

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"log/slog"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // A device build (go build -tags nocluster ./cmd/restkit) has SQLite, files and the

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"restkit/auth"
-	"restkit/config"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/config"
 )
 
 func newCheckCmd() *cobra.Command {

@@ -9,7 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"restkit/client"
+	"github.com/restkit/restkit/client"
 )
 
 // lsConfig holds ls's flags.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"restkit"
-	"restkit/client"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/client"
 )
 
 // pullConfig holds pull's flags.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"restkit/client"
+	"github.com/restkit/restkit/client"
 )
 
 // pushConfig holds push's flags.

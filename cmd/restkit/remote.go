@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"restkit"
-	"restkit/client"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/client"
 )
 
 const defaultServer = "http://127.0.0.1:8080"

@@ -19,12 +19,12 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"restkit"
-	"restkit/artefact"
-	"restkit/auth"
-	"restkit/config"
-	"restkit/httpapi"
-	"restkit/metrics"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/metrics"
 )
 
 // serveConfig is everything serve needs, resolved from flags, env, file and defaults.

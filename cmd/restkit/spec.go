@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"restkit"
-	"restkit/openapi"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/openapi"
 )
 
 // newSpecCmd prints the OpenAPI 3.1 document of a config (or the demo) without

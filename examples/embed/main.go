@@ -14,9 +14,9 @@ import (
 	"net/http"
 	"os"
 
-	"restkit"
-	"restkit/httpapi"
-	"restkit/memory"
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/memory"
 )
 
 // Schema declares the example API: a collection with generated keys and a noun whose

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit/memory"
+	"github.com/restkit/restkit/memory"
 )
 
 // TestEmbeddedAPI drives the example over real HTTP: a generated key, timestamps, and a

@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // ArtefactColumns are the columns of a version that ScanArtefact reads, in its

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // RevisionColumns are the columns of a history table that ScanRevision reads, in its

@@ -1,6 +1,6 @@
 package sqlstore
 
-import "restkit"
+import "github.com/restkit/restkit"
 
 // Kind is how a field's canonical value is stored: one storage class per group of
 // field types that share a canonical Go type. Both stores give a field of a kind a

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // HistorySuffix names the history table of a resource: "<StoreName>__history".

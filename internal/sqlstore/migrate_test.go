@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // cars is a prepared resource: the key id, then the fields given.

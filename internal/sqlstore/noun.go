@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // CheckNoun compares a noun's stored state (EncodeState's JSON object) with its

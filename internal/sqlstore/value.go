@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"restkit"
+	"github.com/restkit/restkit"
 )
 
 // FormatTime writes a datetime as both stores keep it in a column: restkit.TimeLayout
