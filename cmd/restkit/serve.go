@@ -24,6 +24,7 @@ import (
 	"github.com/restkit/restkit/auth"
 	"github.com/restkit/restkit/config"
 	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/internal/datadir"
 	"github.com/restkit/restkit/metrics"
 )
 
@@ -274,9 +275,13 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	}
 	log := newLogger(c)
 
-	if err := os.MkdirAll(c.Data, 0o750); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
+	// The lock comes before anything else touches the directory: start-up cleans
+	// tmp/ and collects blobs, which would destroy a live server's uploads.
+	dir, err := datadir.Open(c.Data)
+	if err != nil {
+		return err
 	}
+	defer dir.Close()
 	ctx := cmd.Context()
 	m := metrics.New()
 	b, err := openBackends(ctx, c, log, func(error) { m.LimiterError() })

@@ -1,0 +1,15 @@
+//go:build !unix && !windows
+
+package datadir
+
+import (
+	"errors"
+	"os"
+)
+
+// lockFile cannot lock on this platform: refuse rather than run unprotected.
+func lockFile(*os.File) error {
+	return errors.New("this platform has no file locks; restkit cannot guard its data directory here")
+}
+
+func unlockFile(*os.File) error { return nil }
