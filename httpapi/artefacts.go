@@ -402,6 +402,22 @@ func (p *problemWriter) Write(b []byte) (int, error) {
 	return p.ResponseWriter.Write(b)
 }
 
+// clientBody is an upload's body as the blob store reads it: a failure to read it
+// (malformed chunked framing, a multipart body cut short, a client gone mid-way) is
+// the client's, a 400 that counts as no storage error, not an Internal error of the
+// blob store that happened to be reading. A slow body (errSlowBody) keeps its own
+// answer through errors.Is, and io.EOF stays the end of the body.
+type clientBody struct{ r io.Reader }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &restkit.Error{Kind: restkit.Invalid, Op: "httpapi.upload", Err: err,
+			Message: "the body could not be read (malformed framing, or cut short); nothing was stored"}
+	}
+	return n, err
+}
+
 // maxFormField bounds a non-file part of a multipart upload that is skipped.
 const maxFormField = 1 << 20
 
@@ -413,7 +429,7 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 		h.fail(w, r, err)
 		return
 	}
-	u := artefact.Upload{Directory: dir, ID: id, Body: r.Body, Length: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
+	u := artefact.Upload{Directory: dir, ID: id, Body: clientBody{r.Body}, Length: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
 	mt, _, _ := mime.ParseMediaType(u.ContentType)
 	multi := mt == "multipart/form-data"
 	claimed, err := claimedDigest(r.Header, multi)
@@ -433,7 +449,7 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 			h.fail(w, r, err)
 			return
 		}
-		u.Body, u.Length, u.Filename, u.ContentType = part, -1, name, part.Header.Get("Content-Type")
+		u.Body, u.Length, u.Filename, u.ContentType = clientBody{part}, -1, name, part.Header.Get("Content-Type")
 	}
 	created := false
 	if r.Method == http.MethodPost {

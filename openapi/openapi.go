@@ -105,6 +105,7 @@ func Build(s *restkit.Schema, o Options) map[string]any {
 	b.paths["/openapi.json"] = obj{"get": b.op("getOpenAPI", "Docs", "This document.", nil, nil, obj{
 		"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
 	})}
+	b.storageErrors(s)
 	b.rateLimits(s)
 	b.security(s, o)
 	doc := obj{
@@ -853,6 +854,24 @@ func envelopeAt(s *restkit.Schema, path string) bool {
 // rateLimits documents 429 Too Many Requests, with its headers, on every operation
 // of a path a rate limit applies to (restkit.Schema.RateLimitAt), and the RateLimit-*
 // headers on its other responses.
+// storageErrors documents 507 on every operation that writes: a full disk refuses
+// any write (records, nouns, history purges, artefacts), with nothing written.
+func (b *specBuilder) storageErrors(s *restkit.Schema) {
+	for path, item := range b.paths {
+		envelope := envelopeAt(s, path)
+		for method, op := range item.(obj) {
+			o, isOp := op.(obj)
+			responses, _ := o["responses"].(obj)
+			if !isOp || responses == nil || method == "get" {
+				continue
+			}
+			if _, has := responses["507"]; !has {
+				responses["507"] = specErrResp(envelope, http.StatusInsufficientStorage, "the server's disk is full; nothing was written")
+			}
+		}
+	}
+}
+
 func (b *specBuilder) rateLimits(s *restkit.Schema) {
 	intH := func(desc string) obj { return specHeader(desc, obj{"type": "integer", "minimum": 0}) }
 	limitHeaders := obj{

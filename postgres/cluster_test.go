@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restkit/restkit"
@@ -330,5 +331,25 @@ func TestCollectAsksInPages(t *testing.T) {
 	_ = blobs.List(ctx, func(d string) error { left = append(left, d); return nil })
 	if len(left) != 1 || left[0] != kept {
 		t.Fatalf("left: %v, want only %s", left, kept)
+	}
+}
+
+// TestWrapKinds: the server's answers a client can act on keep their meaning: a full
+// disk on the database server is InsufficientStorage (507), a deadlock Unavailable,
+// and a syntax error (our bug) Internal.
+func TestWrapKinds(t *testing.T) {
+	for code, want := range map[string]restkit.Kind{
+		"53100": restkit.InsufficientStorage, // disk_full
+		"40P01": restkit.Unavailable,         // deadlock_detected
+		"42601": restkit.Internal,            // syntax_error
+	} {
+		err := fmt.Errorf("exec: %w", &pgconn.PgError{Code: code, Message: "SQL text that must not leak"})
+		got := wrap("postgres.WriteRecord", err)
+		if !restkit.IsKind(got, want) {
+			t.Errorf("wrap(%s) = %v, want %s", code, got, want)
+		}
+		if msg := restkit.ErrorMessage(got); strings.Contains(msg, "SQL") {
+			t.Errorf("wrap(%s) shows %q to clients", code, msg)
+		}
 	}
 }

@@ -392,7 +392,8 @@ func isUnique(err error) (constraint string, ok bool) {
 
 // wrap is restkit.Wrap, except that the failures a client may retry — a statement
 // timeout, a lock timeout, a deadlock or serialization failure, a lost connection —
-// are Unavailable ("the database is busy; try again"), not Internal. SQL and server
+// are Unavailable ("the database is busy; try again"), and a full disk on the
+// database server is InsufficientStorage (507), not Internal. SQL and server
 // messages stay in Err, for logs only.
 func wrap(op string, err error) error {
 	if err == nil {
@@ -410,6 +411,9 @@ func wrap(op string, err error) error {
 			// deadlock_detected, admin_shutdown, crash_shutdown, cannot_connect_now,
 			// too_many_connections
 			return &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err, Message: "the database is busy; try again"}
+		case "53100": // disk_full: the transaction rolled back
+			return &restkit.Error{Kind: restkit.InsufficientStorage, Op: op, Err: err,
+				Message: "the database server's disk is full, so nothing was written; try again once space has been freed"}
 		}
 		return restkit.Wrap(op, err)
 	}

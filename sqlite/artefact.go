@@ -63,7 +63,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	const op = "sqlite.AddVersion"
 	tx, release, err := s.durableTx(ctx)
 	if err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	defer release()
 	defer tx.Rollback()
@@ -73,7 +73,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	case errors.Is(err, sql.ErrNoRows):
 		latest = nil
 	case err != nil:
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	if check != nil {
 		if err := check(latest); err != nil {
@@ -90,11 +90,11 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		out.Version, err = 1, nil
 	}
 	if err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_counters (directory, id, next_version) VALUES (?, ?, ?)
 		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version`, a.Directory, a.ID, out.Version+1); err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	out.Created = out.Updated
 	if latest != nil {
@@ -102,20 +102,20 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_versions (directory, id, version, size, sha256, content_type, filename, stored)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.Directory, out.ID, out.Version, out.Size, out.SHA256, out.ContentType, out.Filename, sqlstore.FormatTime(out.Updated)); err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefacts (directory, id, next_version, created, latest, size, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (directory, id) DO UPDATE SET next_version = excluded.next_version, latest = excluded.latest, size = excluded.size, updated = excluded.updated`,
 		out.Directory, out.ID, out.Version+1, sqlstore.FormatTime(out.Created), out.Version, out.Size, sqlstore.FormatTime(out.Updated)); err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	var freed []string
 	if keep > 0 {
 		rows, err := tx.QueryContext(ctx, `SELECT version, sha256 FROM _restkit_artefact_versions WHERE directory = ? AND id = ?
 			ORDER BY version DESC LIMIT -1 OFFSET ?`, out.Directory, out.ID, keep)
 		if err != nil {
-			return nil, nil, restkit.Wrap(op, err)
+			return nil, nil, wrap(op, err)
 		}
 		var old []int64
 		var digests []string
@@ -124,22 +124,22 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 			var d string
 			if err := rows.Scan(&v, &d); err != nil {
 				rows.Close()
-				return nil, nil, restkit.Wrap(op, err)
+				return nil, nil, wrap(op, err)
 			}
 			old, digests = append(old, v), append(digests, d)
 		}
 		rows.Close()
 		for _, v := range old {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = ? AND id = ? AND version = ?`, out.Directory, out.ID, v); err != nil {
-				return nil, nil, restkit.Wrap(op, err)
+				return nil, nil, wrap(op, err)
 			}
 		}
 		if freed, err = unreferenced(ctx, tx, digests); err != nil {
-			return nil, nil, restkit.Wrap(op, err)
+			return nil, nil, wrap(op, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, nil, restkit.Wrap(op, err)
+		return nil, nil, wrap(op, err)
 	}
 	return &out, freed, nil
 }
@@ -179,7 +179,7 @@ func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64)
 		return nil, sqlstore.ArtefactNotFound(dir, id, version)
 	}
 	if err != nil {
-		return nil, restkit.Wrap("sqlite.FindArtefact", err)
+		return nil, wrap("sqlite.FindArtefact", err)
 	}
 	return a, nil
 }
@@ -187,19 +187,19 @@ func (s *Store) FindArtefact(ctx context.Context, dir, id string, version int64)
 func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...any) ([]*restkit.Artefact, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	out := []*restkit.Artefact{}
 	for rows.Next() {
 		a, err := sqlstore.ScanArtefact(rows)
 		if err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return out, nil
 }
@@ -282,7 +282,7 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 	const op = "sqlite.ListDirectories"
 	rows, err := s.r.QueryContext(ctx, `SELECT directory, count(*), sum(size), max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	out := []*restkit.DirectoryInfo{}
@@ -290,14 +290,14 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		d := &restkit.DirectoryInfo{}
 		var updated string
 		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		out = append(out, d)
 	}
-	return out, restkit.Wrap(op, rows.Err())
+	return out, wrap(op, rows.Err())
 }
 
 // DeleteArtefacts deletes a version, an artefact or a directory.
@@ -305,7 +305,7 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	const op = "sqlite.DeleteArtefacts"
 	tx, release, err := s.durableTx(ctx)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer release()
 	defer tx.Rollback()
@@ -318,14 +318,14 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT sha256 FROM _restkit_artefact_versions WHERE `+where, args...)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	var digests []string
 	for rows.Next() {
 		var d string
 		if err := rows.Scan(&d); err != nil {
 			rows.Close()
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		digests = append(digests, d)
 	}
@@ -339,14 +339,14 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where, args...); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	if version > 0 {
 		// The artefact keeps its row (and so its version counter) while versions remain;
 		// its latest-version copy moves to the newest one left.
 		var latest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM _restkit_artefact_versions WHERE directory = ? AND id = ?`, dir, id).Scan(&latest); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		if latest.Valid {
 			_, err = tx.ExecContext(ctx, `UPDATE _restkit_artefacts SET latest = v.version, size = v.size, updated = v.stored
@@ -359,14 +359,14 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 		_, err = tx.ExecContext(ctx, `DELETE FROM _restkit_artefacts WHERE `+where, args...)
 	}
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	freed, err := unreferenced(ctx, tx, digests)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return freed, nil
 }
@@ -379,7 +379,7 @@ func (s *Store) Referenced(ctx context.Context, sha256 string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, restkit.Wrap("sqlite.Referenced", err)
+		return false, wrap("sqlite.Referenced", err)
 	}
 	return true, nil
 }

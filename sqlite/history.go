@@ -156,19 +156,19 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 	}
 	rows, err := t.hist.list.QueryContext(ctx, k, before, n)
 	if err != nil {
-		return nil, false, restkit.Wrap(op, err)
+		return nil, false, wrap(op, err)
 	}
 	defer rows.Close()
 	var revs []*restkit.Revision
 	for rows.Next() {
 		rev, err := sqlstore.ScanRevision(rows, t.res)
 		if err != nil {
-			return nil, false, restkit.Wrap(op, err)
+			return nil, false, wrap(op, err)
 		}
 		revs = append(revs, rev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, restkit.Wrap(op, err)
+		return nil, false, wrap(op, err)
 	}
 	more := false
 	if limit > 0 && len(revs) > limit {
@@ -177,7 +177,7 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 	if len(revs) == 0 {
 		var exists bool
 		if err := t.hist.exists.QueryRowContext(ctx, k).Scan(&exists); err != nil {
-			return nil, false, restkit.Wrap(op, err)
+			return nil, false, wrap(op, err)
 		}
 		if !exists {
 			return nil, false, t.res.NoRevisions(k)
@@ -201,7 +201,7 @@ func (s *Store) FindRevision(ctx context.Context, res *restkit.Resource, key any
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, t.res.NoRevision(k, rev)
 		}
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return r, nil
 }
@@ -218,10 +218,10 @@ func (s *Store) PurgeHistory(ctx context.Context, res *restkit.Resource, key any
 	}
 	r, err := t.hist.purge.ExecContext(ctx, k)
 	if err != nil {
-		return restkit.Wrap(op, err)
+		return wrap(op, err)
 	}
 	if n, err := r.RowsAffected(); err != nil {
-		return restkit.Wrap(op, err)
+		return wrap(op, err)
 	} else if n == 0 {
 		return t.res.NoRevisions(k)
 	}

@@ -30,19 +30,19 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 	}
 	pageStmt, err := s.listStmt(ctx, t, lq.page)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	page := &restkit.Page{Total: -1}
 	var rows *sql.Rows
 	if q.Count {
 		countStmt, err := s.listStmt(ctx, t, lq.count)
 		if err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		// One read transaction: the count and the page see the same snapshot.
 		tx, err := s.r.BeginTx(ctx, nil)
 		if err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		defer tx.Rollback()
 		var row *sql.Row
@@ -52,7 +52,7 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 			row = tx.QueryRowContext(ctx, lq.count, lq.countArgs...)
 		}
 		if err := row.Scan(&page.Total); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		if pageStmt != nil {
 			rows, err = tx.StmtContext(ctx, pageStmt).QueryContext(ctx, lq.args...)
@@ -60,7 +60,7 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 			rows, err = tx.QueryContext(ctx, lq.page, lq.args...)
 		}
 		if err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 	} else {
 		if pageStmt != nil {
@@ -69,13 +69,13 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 			rows, err = s.r.QueryContext(ctx, lq.page, lq.args...)
 		}
 		if err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 	}
 	defer rows.Close()
 	recs, err := t.scanAll(rows, q.Limit)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	if q.Limit > 0 && len(recs) > q.Limit {
 		page.More = true

@@ -43,17 +43,17 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return restkit.Wrap(op, err)
+		return wrap(op, err)
 	}
 	defer tx.Rollback()
 	for _, res := range resources {
 		m := s.newMigration(ctx, tx, res)
 		if err := m.run(ctx); err != nil {
-			return restkit.Wrap(op, err)
+			return wrap(op, err)
 		}
 		if res.History && len(m.Problems) == 0 {
 			if err := m.history(ctx); err != nil {
-				return restkit.Wrap(op, err)
+				return wrap(op, err)
 			}
 		}
 		problems = append(problems, m.Problems...)
@@ -62,7 +62,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		for _, n := range api.Nouns {
 			p, err := s.checkNoun(ctx, tx, n)
 			if err != nil {
-				return restkit.Wrap(op, err)
+				return wrap(op, err)
 			}
 			problems = append(problems, p...)
 		}
@@ -71,7 +71,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		return sqlstore.Refusal(problems)
 	}
 	if err := tx.Commit(); err != nil {
-		return restkit.Wrap(op, err)
+		return wrap(op, err)
 	}
 
 	old := *s.tables.Load()
@@ -82,11 +82,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	for _, res := range resources {
 		t := newTable(res)
 		if err := s.prepareTable(ctx, t, old[res.StoreName]); err != nil {
-			return restkit.Wrap(op, err)
+			return wrap(op, err)
 		}
 		if res.History {
 			if err := s.prepareHistory(ctx, t, old[res.StoreName]); err != nil {
-				return restkit.Wrap(op, err)
+				return wrap(op, err)
 			}
 		}
 		next[res.StoreName] = t
@@ -307,10 +307,15 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 	return nil
 }
 
-// writeMeta records the declaration in _restkit_fields.
+// writeMeta records the declaration in _restkit_fields, unless it is recorded
+// already: a Migrate that changes nothing writes nothing, so that a server restarted
+// on a full disk can start and serve reads.
 func (m *migration) writeMeta(ctx context.Context) error {
 	if len(m.Problems) > 0 {
 		return nil
+	}
+	if same, err := m.metaRecorded(ctx); err != nil || same {
+		return err
 	}
 	if err := m.exec(ctx, `DELETE FROM _restkit_fields WHERE store_name = ?`, m.name); err != nil {
 		return err
@@ -322,6 +327,36 @@ func (m *migration) writeMeta(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// metaRecorded reports whether _restkit_fields holds exactly the declaration's fields,
+// types, positions and key.
+func (m *migration) metaRecorded(ctx context.Context) (bool, error) {
+	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, position, is_key FROM _restkit_fields WHERE store_name = ? ORDER BY position`, m.name)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	i := 0
+	same := true
+	for rows.Next() {
+		var name, typ string
+		var pos int
+		var key bool
+		if err := rows.Scan(&name, &typ, &pos, &key); err != nil {
+			return false, err
+		}
+		if i >= len(m.Res.Fields) {
+			same = false
+			continue
+		}
+		f := m.Res.Fields[i]
+		if name != f.Name || typ != string(f.Type) || pos != i || key != (f.Name == m.Res.Key) {
+			same = false
+		}
+		i++
+	}
+	return same && i == len(m.Res.Fields), rows.Err()
 }
 
 // dropColumnHint is the shell command that drops a column, with its indexes first

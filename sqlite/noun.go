@@ -18,7 +18,7 @@ func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record,
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, restkit.Errorf(restkit.NotFound, "%s has no stored state", n.Name)
 		}
-		return nil, restkit.Wrap("sqlite.FindNoun", err)
+		return nil, wrap("sqlite.FindNoun", err)
 	}
 	return rec, nil
 }
@@ -33,7 +33,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	const op = "sqlite.WriteNoun"
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer tx.Rollback()
 	cur, err := sqlstore.ScanNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
@@ -41,7 +41,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	case errors.Is(err, sql.ErrNoRows):
 		cur = nil
 	case err != nil:
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	rec, err := sqlstore.ChangeNoun(op, n, cur, change)
 	if err != nil {
@@ -49,13 +49,13 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	}
 	data, err := sqlstore.EncodeState(rec.Values)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return rec, nil
 }

@@ -185,7 +185,7 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, t.res.NotFound(k)
 		}
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return rec, nil
 }
@@ -211,7 +211,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer tx.Rollback()
 	rec, err := t.write(ctx, tx, k, change, op)
@@ -219,7 +219,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return rec, nil
 }
@@ -237,7 +237,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer tx.Rollback()
 	out := make([]*restkit.Record, len(keys))
@@ -251,7 +251,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	return out, nil
 }
@@ -263,7 +263,7 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 	case errors.Is(err, sql.ErrNoRows):
 		cur = nil
 	case err != nil:
-		return nil, restkit.Wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	// The change owns cur and may change it; keep what the store needs.
 	var curRev int64
@@ -284,11 +284,11 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 			return nil, nil
 		}
 		if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		if t.hist != nil {
 			if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
-				return nil, restkit.Wrap(op, err)
+				return nil, wrap(op, err)
 			}
 		}
 		return nil, nil
@@ -301,7 +301,7 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 	rec.Stamp(curRev, curCreated)
 	if t.hist != nil && curRev == 0 {
 		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 	}
 	stmt := t.insert
@@ -316,7 +316,7 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 	}
 	if t.hist != nil {
 		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
-			return nil, restkit.Wrap(op, err)
+			return nil, wrap(op, err)
 		}
 	}
 	return rec, nil
@@ -332,11 +332,11 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 	for name, v := range next.Values {
 		i, ok := t.byName[name]
 		if !ok {
-			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
+			return nil, nil, wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
 		}
 		cv, verr := t.cols[i].field.Canonical(v)
 		if verr != nil {
-			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
+			return nil, nil, wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
 		}
 		if cv == nil {
 			continue
@@ -345,7 +345,7 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 		args[i] = encode(cv)
 	}
 	if got, has := rec.Values[t.res.Key]; has && !restkit.Equal(got, k) {
-		return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
+		return nil, nil, wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
 	}
 	rec.Values[t.res.Key] = k
 	args[0] = k
@@ -358,7 +358,7 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 func (t *table) writeError(op string, err error, k any) error {
 	cols := constraintColumns(err, t.name)
 	if cols == nil {
-		return restkit.Wrap(op, err)
+		return wrap(op, err)
 	}
 	for _, name := range cols {
 		if name == t.res.Key {

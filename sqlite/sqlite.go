@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -85,6 +86,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
 		return nil, restkit.Errorf(restkit.Invalid, "sqlite: %q is not a database file path", path)
 	}
+	if err := private(path); err != nil {
+		return nil, wrap("sqlite.Open", err)
+	}
 	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", o.busyTimeout.Milliseconds())
 	s := &Store{path: path}
 	var err error
@@ -93,7 +97,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	s.w, err = sql.Open("sqlite", path+"?"+busy+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
-		return nil, restkit.Wrap("sqlite.Open", err)
+		return nil, wrap("sqlite.Open", err)
 	}
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
@@ -104,7 +108,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if s.r != nil {
 			s.r.Close()
 		}
-		return nil, restkit.Wrap("sqlite.Open", err)
+		return nil, wrap("sqlite.Open", err)
 	}
 	ctx := context.Background()
 	var mode string
@@ -143,6 +147,33 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// private makes the database file readable and writable by its owner only (0600),
+// creating it empty if it is missing (SQLite takes an empty file for a new database).
+// SQLite gives the -wal and -shm files it creates the database file's mode, so they
+// follow; files left by an older version with wider modes are narrowed. The records
+// of an API are nobody else's business on a shared machine.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // prepare prepares a statement on db and remembers it for Close.
 func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
 	st, err := db.PrepareContext(ctx, query)
@@ -166,7 +197,7 @@ func (s *Store) Close() error {
 		s.stmtMu.Unlock()
 		errR := s.r.Close()
 		errW := s.w.Close()
-		s.closeErr = restkit.Wrap("sqlite.Close", errors.Join(errR, errW))
+		s.closeErr = wrap("sqlite.Close", errors.Join(errR, errW))
 	})
 	return s.closeErr
 }
@@ -175,7 +206,7 @@ func (s *Store) Close() error {
 func (s *Store) tableOf(res *restkit.Resource, op string) (*table, error) {
 	t := (*s.tables.Load())[res.StoreName]
 	if t == nil {
-		return nil, restkit.Wrap(op, fmt.Errorf("resource %q is not in the migrated schema", res.StoreName))
+		return nil, wrap(op, fmt.Errorf("resource %q is not in the migrated schema", res.StoreName))
 	}
 	return t, nil
 }
@@ -285,7 +316,7 @@ func isUniqueFailure(err error) bool {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return restkit.Wrap("sqlite.Ping", err)
+		return wrap("sqlite.Ping", err)
 	}
 	return nil
 }
