@@ -57,19 +57,45 @@ func writeContext(r *http.Request) context.Context { return context.WithoutCance
 // ETags and preconditions.
 //
 // An ETag is strong and derived from the revision and the creation time, so it changes
-// on every write and a record deleted and made again never repeats an old tag.
+// on every write and a record deleted and made again never repeats an old tag. A tag
+// names one representation (RFC 9110 §8.8.3): the JSON of a revision is "7-k3x2", its
+// XML "7-k3x2-xml", so a cache that stored one never revalidates the other with it.
 
-func etagOf(rec *restkit.Record) string {
+// xmlTagSuffix ends the ETag of a record's XML representation.
+const xmlTagSuffix = "-xml"
+
+// etagOf is the ETag of rec in the representation media (mediaJSON or mediaXML).
+func etagOf(rec *restkit.Record, media string) string {
 	var created uint64 // 0 for a noun never written (revision 0)
 	if !rec.Created.IsZero() {
 		created = uint64(rec.Created.UnixNano())
 	}
-	b := make([]byte, 0, 32)
+	b := make([]byte, 0, 36)
 	b = append(b, '"')
 	b = appendBase36(b, uint64(rec.Rev))
 	b = append(b, '-')
 	b = appendBase36(b, created)
+	if media == mediaXML {
+		b = append(b, xmlTagSuffix...)
+	}
 	return string(append(b, '"'))
+}
+
+// recordRepresentations are the representations of a record that carry an ETag.
+var recordRepresentations = [...]string{mediaJSON, mediaXML}
+
+// listNamesRevision reports whether the If-Match / If-None-Match list names the tag of
+// any representation of rec: a client that read the XML may write back with its tag.
+// weak also accepts W/ forms of the tags (If-None-Match); without it the comparison is
+// strong and a weak tag never matches (If-Match, RFC 9110 §13.1.1).
+func listNamesRevision(list string, rec *restkit.Record, weak bool) bool {
+	for _, media := range recordRepresentations {
+		etag := etagOf(rec, media)
+		if etagListMatch(list, etag) || (weak && etagListMatch(list, "W/"+etag)) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendBase36(b []byte, n uint64) []byte {
@@ -140,7 +166,7 @@ func trimOWS(s string) string {
 func checkWrite(r *http.Request, cur *restkit.Record) error {
 	failed := restkit.Errorf(restkit.PreconditionFailed, "the record has changed (or does not exist); GET it again for its current ETag")
 	if im := r.Header.Get("If-Match"); im != "" {
-		if cur == nil || (im != "*" && !etagListMatch(im, etagOf(cur))) {
+		if cur == nil || (im != "*" && !listNamesRevision(im, cur, false)) {
 			return failed
 		}
 	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" && cur != nil {
@@ -149,15 +175,17 @@ func checkWrite(r *http.Request, cur *restkit.Record) error {
 		}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && cur != nil {
-		etag := etagOf(cur) // If-None-Match compares weakly (RFC 9110 §13.1.2)
-		if inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag) {
+		// If-None-Match compares weakly (RFC 9110 §13.1.2), against every representation.
+		if inm == "*" || listNamesRevision(inm, cur, true) {
 			return restkit.Errorf(restkit.PreconditionFailed, "the record exists and If-None-Match forbids replacing it")
 		}
 	}
 	return nil
 }
 
-// notModified reports whether a GET or HEAD can be answered 304.
+// notModified reports whether a GET or HEAD can be answered 304. etag is the tag of
+// the representation being served: If-None-Match compares weakly against it alone
+// (RFC 9110 §13.1.2), so a JSON tag never gets a 304 for the XML.
 func notModified(r *http.Request, rec *restkit.Record, etag string) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		return inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag)

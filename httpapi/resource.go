@@ -118,7 +118,7 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		h.fail(w, r, err)
 		return
 	}
-	etag := etagOf(rec)
+	etag := etagOf(rec, media)
 	setValidators(w.Header(), rec, etag, h.res.CacheControl)
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -175,7 +175,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", h.location(key))
-	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
+	setValidators(w.Header(), rec, etagOf(rec, media), h.res.CacheControl)
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
@@ -330,7 +330,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		status = http.StatusCreated
 		w.Header().Set("Location", h.location(key))
 	}
-	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
+	setValidators(w.Header(), rec, etagOf(rec, media), h.res.CacheControl)
 	h.writeItem(w, status, media, h.view, rec)
 }
 

@@ -1,0 +1,38 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// The HTTP-correctness findings of issue 11 (4–10), against the real binary. The
+// in-process tests of httpapi cover each rule in detail; these show the binary serves it.
+
+// TestNegotiationIsCacheCorrect (finding 4): Vary: Accept on negotiated answers, and
+// a JSON ETag never revalidates the XML.
+func TestNegotiationIsCacheCorrect(t *testing.T) {
+	s := startServer(t, "")
+	s.do("POST", "/cars", `{"id":1,"model":"Golf","color":"red"}`)
+	jsonTag := s.do("GET", "/cars/1", "").Header.Get("ETag")
+	xmlTag := strings.TrimSuffix(jsonTag, `"`) + `-xml"`
+	s.run(t, []step{
+		{name: "JSON: its tag", method: "GET", path: "/cars/1", status: 200,
+			wantHeader: map[string]string{"Vary": "Accept", "ETag": jsonTag}},
+		{name: "a JSON tag does not revalidate the XML", method: "GET", path: "/cars/1", headers: []string{"Accept", "application/xml", "If-None-Match", jsonTag}, status: 200,
+			wantHeader: map[string]string{"Vary": "Accept", "ETag": xmlTag, "Content-Type": "application/xml; charset=utf-8"}},
+		{name: "the XML tag does", method: "GET", path: "/cars/1", headers: []string{"Accept", "application/xml", "If-None-Match", xmlTag}, status: 304,
+			wantHeader: map[string]string{"Vary": "Accept", "ETag": xmlTag}},
+		{name: "the browser redirect varies", method: "GET", path: "/cars", headers: []string{"Accept", "text/html"}, status: 303,
+			wantHeader: map[string]string{"Vary": "Accept", "Location": "/docs#cars"}},
+		{name: "a weak tag never passes If-Match", method: "PATCH", path: "/cars/1", body: `{"year":2001}`, headers: []string{"If-Match", "W/" + xmlTag}, status: 412},
+		{name: "the XML tag passes If-Match", method: "PATCH", path: "/cars/1", body: `{"year":2001}`, headers: []string{"If-Match", xmlTag}, status: 200,
+			wantHeader: map[string]string{"Vary": "Accept"}, wantJSON: `{"id":1,"model":"Golf","color":"red","year":2001}`},
+		{name: "a noun varies too", method: "GET", path: "/led", headers: []string{"Accept", "application/xml"}, status: 200,
+			wantHeader: map[string]string{"Vary": "Accept"},
+			check: func(t testing.TB, r *response) {
+				if !strings.HasSuffix(r.Header.Get("ETag"), `-xml"`) {
+					t.Fatalf("noun XML ETag %q", r.Header.Get("ETag"))
+				}
+			}},
+	})
+}
