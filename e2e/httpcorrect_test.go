@@ -36,3 +36,18 @@ func TestNegotiationIsCacheCorrect(t *testing.T) {
 			}},
 	})
 }
+
+// TestEmptyBodyIgnoresContentType (finding 5): curl -X POST /led -d "" sends
+// Content-Length: 0 as application/x-www-form-urlencoded; it toggles the LED.
+func TestEmptyBodyIgnoresContentType(t *testing.T) {
+	s := startServer(t, "")
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	s.run(t, []step{
+		{name: "curl -d '' toggles", method: "POST", path: "/led", headers: form, status: 200, wantJSON: `{"state":"on","brightness":50}`},
+		{name: "a body is required for PUT", method: "PUT", path: "/led", headers: form, status: 400,
+			wantJSON: problemJSON(400, "the body is empty; send a JSON object")},
+		{name: "and for POST /cars", method: "POST", path: "/cars", headers: form, status: 400,
+			wantJSON: problemJSON(400, "the body is empty; send a JSON object")},
+		{name: "a form body is still a 415", method: "POST", path: "/led", body: "state=on", headers: form, status: 415},
+	})
+}
