@@ -51,3 +51,16 @@ func TestEmptyBodyIgnoresContentType(t *testing.T) {
 		{name: "a form body is still a 415", method: "POST", path: "/led", body: "state=on", headers: form, status: 415},
 	})
 }
+
+// TestURLKeysAreNFC (finding 6): Zoe%CC%88 and Zo%C3%AB are one person.
+func TestURLKeysAreNFC(t *testing.T) {
+	s := startServer(t, "")
+	s.run(t, []step{
+		{name: "decomposed creates", method: "PUT", path: "/v1/people/Zoe%CC%88", body: `{"email":"z@example.com"}`, status: 201,
+			wantHeader: map[string]string{"Location": "/v1/people/Zo%C3%AB"},
+			wantJSON:   `{"status":"ok","result":{"comment":null,"name":"Zo\u00eb","email":"z@example.com"}}`},
+		{name: "precomposed replaces the same one", method: "PUT", path: "/v1/people/Zo%C3%AB", body: `{"email":"z@example.com"}`, status: 200},
+		{name: "one record", method: "GET", path: "/v1/people", status: 200,
+			wantJSON: `{"status":"ok","result":[{"comment":null,"name":"Zo\u00eb","email":"z@example.com"}]}`},
+	})
+}

@@ -18,7 +18,13 @@ import (
 // configure, when not nil, changes the options before the server is built.
 func demoServer(t testing.TB, configure func(*httpapi.Options)) http.Handler {
 	t.Helper()
-	cfg, err := config.Parse("demo.yaml", config.Demo())
+	return configServer(t, string(config.Demo()), configure)
+}
+
+// configServer serves the APIs of a YAML config over a memory store.
+func configServer(t testing.TB, yaml string, configure func(*httpapi.Options)) http.Handler {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
