@@ -64,3 +64,25 @@ func TestURLKeysAreNFC(t *testing.T) {
 			wantJSON: `{"status":"ok","result":[{"comment":null,"name":"Zo\u00eb","email":"z@example.com"}]}`},
 	})
 }
+
+// TestStringFieldText (finding 7): a lone surrogate escape or a C0 control is a 400
+// naming the field, never a U+FFFD stored in its place.
+func TestStringFieldText(t *testing.T) {
+	s := startServer(t, "")
+	const lone = "holds the lone surrogate escape \\ud800, which is no character; send the character itself or a whole surrogate pair"
+	const esc = "must not contain control characters other than tab, line feed and carriage return (found \\u001b)"
+	s.run(t, []step{
+		{name: "lone surrogate", method: "POST", path: "/cars", body: `{"id":1,"model":"\ud800","color":"red"}`, status: 400,
+			wantJSON: problemJSON(400, "invalid text in the body", "model", lone)},
+		{name: "escape character", method: "POST", path: "/cars", body: `{"id":1,"model":"\u001b[31m","color":"red"}`, status: 400,
+			wantJSON: problemJSON(400, "validation failed", "model", esc)},
+		{name: "in a bulk create", method: "POST", path: "/cars", body: `[{"id":1,"model":"A","color":"red"},{"id":2,"model":"B","color":"\ud800"}]`, status: 400,
+			wantJSON: problemJSON(400, "invalid text in the body", "[1].color", lone)},
+		{name: "in a noun", method: "PUT", path: "/led", body: `{"state":"\u001b"}`, status: 400,
+			wantJSON: problemJSON(400, "validation failed", "state", esc)},
+		{name: "nothing stored", method: "GET", path: "/cars", status: 200, wantJSON: `[]`},
+		{name: "a pair and a tab are fine", method: "POST", path: "/cars", body: `{"id":1,"model":"\ud83d\ude97\tGT","color":"red"}`, status: 201},
+		{name: "and come back from XML", method: "GET", path: "/cars/1", headers: []string{"Accept", "application/xml"}, status: 200,
+			wantIn: []string{"<model>\U0001F697&#x9;GT</model>"}},
+	})
+}
