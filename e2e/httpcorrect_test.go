@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,34 @@ func TestStringFieldText(t *testing.T) {
 		{name: "a pair and a tab are fine", method: "POST", path: "/cars", body: `{"id":1,"model":"\ud83d\ude97\tGT","color":"red"}`, status: 201},
 		{name: "and come back from XML", method: "GET", path: "/cars/1", headers: []string{"Accept", "application/xml"}, status: 200,
 			wantIn: []string{"<model>\U0001F697&#x9;GT</model>"}},
+	})
+}
+
+// TestRangeLimits (finding 8): 8,000 copies of one range cost one byte, not a 1.1 MB
+// multipart answer; more than 16 ranges after coalescing get the whole file (200).
+func TestRangeLimits(t *testing.T) {
+	s := startServer(t, "")
+	content := strings.Repeat("0123456789", 10_000)
+	if r := s.do("PUT", "/artefacts/d/x", content, "Content-Type", "application/octet-stream"); r.Status != 201 {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	ranges := func(n int, f func(i int) string) []string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = f(i)
+		}
+		return []string{"Range", "bytes=" + strings.Join(parts, ",")}
+	}
+	s.run(t, []step{
+		{name: "8000 × 0-0", method: "GET", path: "/artefacts/d/x", headers: ranges(8000, func(int) string { return "0-0" }), status: 206,
+			wantHeader: map[string]string{"Content-Range": "bytes 0-0/100000", "Content-Length": "1"}},
+		{name: "overlapping ranges coalesce", method: "GET", path: "/artefacts/d/x", headers: []string{"Range", "bytes=0-10,5-20"}, status: 206,
+			wantHeader: map[string]string{"Content-Range": "bytes 0-20/100000", "Content-Length": "21"}},
+		{name: "1000 disjoint ranges: the whole file", method: "GET", path: "/artefacts/d/x", headers: ranges(1000, func(i int) string { return fmt.Sprintf("%d-%d", 2*i, 2*i) }), status: 200,
+			wantHeader: map[string]string{"Content-Range": "!", "Content-Length": "100000"}},
+		{name: "a single range as before", method: "GET", path: "/artefacts/d/x", headers: []string{"Range", "bytes=6-14"}, status: 206,
+			wantHeader: map[string]string{"Content-Range": "bytes 6-14/100000"}},
+		{name: "416 as before", method: "GET", path: "/artefacts/d/x", headers: []string{"Range", "bytes=100000-,200000-"}, status: 416,
+			wantHeader: map[string]string{"Content-Range": "bytes */100000"}},
 	})
 }
