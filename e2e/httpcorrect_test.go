@@ -116,3 +116,22 @@ func TestRangeLimits(t *testing.T) {
 			wantHeader: map[string]string{"Content-Range": "bytes */100000"}},
 	})
 }
+
+// TestEmptyVersionParameter (finding 9): ?version= is a 400 naming version, on a
+// download and on a delete (which used to delete the whole artefact).
+func TestEmptyVersionParameter(t *testing.T) {
+	s := startServer(t, "")
+	s.do("PUT", "/artefacts/d/x", "one", "Content-Type", "text/plain")
+	s.do("PUT", "/artefacts/d/x", "two", "Content-Type", "text/plain")
+	bad := problemJSON(400, "invalid query parameters", "version", "must be a version number from 1")
+	s.run(t, []step{
+		{name: "download", method: "GET", path: "/artefacts/d/x?version=", status: 400, wantJSON: bad},
+		{name: "delete", method: "DELETE", path: "/artefacts/d/x?version=", status: 400, wantJSON: bad},
+		{name: "both versions are there", method: "GET", path: "/artefacts/d/x/versions", status: 200,
+			check: func(t testing.TB, r *response) {
+				if n := strings.Count(string(r.Body), `"version":`); n != 2 {
+					t.Fatalf("%d versions: %s", n, r.Body)
+				}
+			}},
+	})
+}

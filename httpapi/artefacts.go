@@ -138,11 +138,15 @@ func onlyParams(r *http.Request, allowed ...string) (url.Values, error) {
 	return q, nil
 }
 
+// parseVersion reads ?version=N; 0 when the parameter is absent. An empty value
+// (?version=) is an error like any other that is not a version number: read as
+// absent, it would answer with the latest version, or delete the whole artefact.
 func parseVersion(q url.Values) (int64, error) {
-	s := q.Get("version")
-	if s == "" {
+	vs, ok := q["version"]
+	if !ok {
 		return 0, nil
 	}
+	s := vs[0]
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 1 || strconv.FormatInt(n, 10) != s {
 		return 0, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",

@@ -181,3 +181,47 @@ func artefactServer(t *testing.T) *Server {
 	repo := artefact.New(artefact.Options{Blobs: blobs, Meta: meta})
 	return New(Options{Schema: sc, Store: meta, Artefacts: repo})
 }
+
+// TestEmptyVersionParameter (issue 11, finding 9): ?version= with no value is a 400
+// naming the parameter on every artefact route, never the latest version (nor, for a
+// DELETE, the whole artefact).
+func TestEmptyVersionParameter(t *testing.T) {
+	h := artefactServer(t)
+	for _, body := range []string{"one", "two"} {
+		r := httptest.NewRequest("PUT", "/artefacts/d/x", strings.NewReader(body))
+		r.Header.Set("Content-Type", "text/plain")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code >= 300 {
+			t.Fatalf("upload: %d %s", w.Code, w.Body)
+		}
+	}
+	const versionProblem = `{"type":"about:blank","title":"Bad Request","status":400,"detail":"invalid query parameters","errors":[{"field":"version","message":"must be a version number from 1"}]}` + "\n"
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/artefacts/d/x?version=", versionProblem},
+		{"HEAD", "/artefacts/d/x?version=", versionProblem}, // the recorder keeps what a server drops
+		{"DELETE", "/artefacts/d/x?version=", versionProblem},
+		{"GET", "/artefact/d/x?version=", versionProblem},
+		{"GET", "/artefacts/d/x?version", versionProblem},
+		{"GET", "/artefacts/d/x?version=0", versionProblem},
+		{"GET", "/artefacts/d/x/versions?version=", `{"type":"about:blank","title":"Bad Request","status":400,"detail":"invalid query parameters","errors":[{"field":"version","message":"is not a parameter here: this takes none"}]}` + "\n"},
+		{"DELETE", "/artefacts/d?version=", `{"type":"about:blank","title":"Bad Request","status":400,"detail":"invalid query parameters","errors":[{"field":"version","message":"is not a parameter here: this takes none"}]}` + "\n"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != http.StatusBadRequest || w.Body.String() != tc.want {
+			t.Errorf("%s %s: %d %s, want 400 %s", tc.method, tc.path, w.Code, w.Body, tc.want)
+		}
+	}
+	// Both versions are still there; version=1 still reads the first.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/artefacts/d/x?version=1", nil))
+	if w.Code != http.StatusOK || w.Body.String() != "one" {
+		t.Fatalf("version=1: %d %q", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/artefacts/d/x", nil))
+	if w.Code != http.StatusOK || w.Body.String() != "two" {
+		t.Fatalf("latest: %d %q", w.Code, w.Body)
+	}
+}
