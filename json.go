@@ -103,8 +103,9 @@ func (p *objectParser) token() (json.Token, error) {
 	return nil, Errorf(Invalid, "malformed JSON at byte %d", p.dec.InputOffset())
 }
 
-// textToken reads the next token and, when it is a string, checks its text (see
-// checkText); path names where the string is, for the error.
+// textToken reads the next token and, when it is a string (a member name when name is
+// true) that decoded to a U+FFFD, refuses it if its literal holds a lone surrogate
+// escape (loneSurrogate); path names where the string is, for the error.
 func (p *objectParser) textToken(path string, name bool) (json.Token, error) {
 	start := p.dec.InputOffset()
 	tok, err := p.token()
