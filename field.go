@@ -131,10 +131,8 @@ func floatToInt(x float64) (any, *valueError) {
 func (f *Field) Check(v any) string {
 	switch x := v.(type) {
 	case string:
-		// No store keeps NUL the same way (PostgreSQL refuses it in text): refuse it
-		// here, once, so every store answers alike.
-		if strings.IndexByte(x, 0) >= 0 {
-			return `must not contain the NUL character (\u0000)`
+		if msg := checkText(x); msg != "" {
+			return msg
 		}
 		n := utf8.RuneCountInString(x)
 		if f.MinLength != nil && n < *f.MinLength {
@@ -165,6 +163,29 @@ func (f *Field) Check(v any) string {
 		return f.checkRange(float64(x))
 	case float64:
 		return f.checkRange(x)
+	}
+	return ""
+}
+
+// checkText returns why s cannot be stored as text, or "". Each refusal is a string
+// that could be stored but not given back as it came: no store keeps NUL the same way
+// (PostgreSQL refuses it in text), and XML 1.0 (§2.2) can write neither the C0 control
+// characters other than tab, line feed and carriage return nor U+FFFE and U+FFFF, not
+// even as character references. So they are refused here, once, for every store and
+// every representation; DEL and the C1 controls are XML characters and are kept.
+func checkText(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return `must not contain the NUL character (\u0000)`
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			return fmt.Sprintf(`must not contain control characters other than tab, line feed and carriage return (found \u%04x)`, c)
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
+			return fmt.Sprintf(`must not contain U+%04X, which is not a character`, 0xFFFE+int(s[i+2]-0xBE))
+		}
 	}
 	return ""
 }

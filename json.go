@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,8 +24,10 @@ var NounLimits = Limits{MaxBytes: 16 << 10, MaxMembers: 64, MaxDepth: 1, Flat: t
 
 // ParseObject decodes a JSON request body that must be one object. It is strict where
 // encoding/json is lenient, because the body is hostile input: invalid UTF-8, duplicate
-// member names and data after the object are errors, sizes are bounded, and numbers stay
-// json.Number so integers beyond 2^53 are not rounded. Values are string, json.Number,
+// member names and data after the object are errors, sizes are bounded, numbers stay
+// json.Number so integers beyond 2^53 are not rounded, and a string holding a lone
+// surrogate escape ("\ud800", which encoding/json turns into U+FFFD without a word) is an
+// error naming its member. Values are string, json.Number,
 // bool, nil, []any and map[string]any. Errors are Invalid (or TooLarge) with a message
 // that says where the input went wrong.
 func ParseObject(data []byte, lim Limits) (map[string]any, error) {
@@ -57,8 +60,9 @@ func ParseObject(data []byte, lim Limits) (map[string]any, error) {
 }
 
 type objectParser struct {
-	dec *json.Decoder
-	lim Limits
+	data []byte
+	dec  *json.Decoder
+	lim  Limits
 }
 
 // newParser applies the default limits and the checks made before any token is read:
@@ -79,7 +83,7 @@ func newParser(data []byte, lim Limits) (*objectParser, error) {
 	if !utf8.Valid(data) {
 		return nil, Errorf(Invalid, "the body is not valid UTF-8")
 	}
-	p := &objectParser{dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
+	p := &objectParser{data: data, dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
 	p.dec.UseNumber()
 	return p, nil
 }
@@ -99,11 +103,87 @@ func (p *objectParser) token() (json.Token, error) {
 	return nil, Errorf(Invalid, "malformed JSON at byte %d", p.dec.InputOffset())
 }
 
+// textToken reads the next token and, when it is a string (a member name when name is
+// true) that decoded to a U+FFFD, refuses it if its literal holds a lone surrogate
+// escape (loneSurrogate); path names where the string is, for the error.
+func (p *objectParser) textToken(path string, name bool) (json.Token, error) {
+	start := p.dec.InputOffset()
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := tok.(string); ok && strings.ContainsRune(s, utf8.RuneError) {
+		if esc := loneSurrogate(p.data[start:p.dec.InputOffset()]); esc != "" {
+			what := "holds the lone surrogate escape " + esc + ", which is no character; send the character itself or a whole surrogate pair"
+			switch {
+			case name && path == "":
+				return nil, Errorf(Invalid, "a member name %s", what)
+			case name:
+				what = "has a member name that " + what
+			}
+			return nil, &Error{Kind: Invalid, Message: "invalid text in the body", Fields: []FieldError{{Field: path, Message: what}}}
+		}
+	}
+	return tok, nil
+}
+
+// loneSurrogate returns the first escape in the JSON text raw (which ends with one
+// string literal) that names half of a surrogate pair without its other half, such as
+// \ud800 or \udc00 alone, or "" when there is none. encoding/json decodes such an
+// escape as U+FFFD: stored, it would be a character the client never sent.
+func loneSurrogate(raw []byte) string {
+	i := bytes.IndexByte(raw, '"')
+	if i < 0 {
+		return ""
+	}
+	hex4 := func(at int) (rune, bool) {
+		if at+6 > len(raw) || raw[at] != '\\' || raw[at+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range raw[at+2 : at+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i++; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // a one-letter escape: skip the letter (it may be a backslash)
+			continue
+		}
+		switch {
+		case 0xD800 <= r && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); ok && 0xDC00 <= lo && lo <= 0xDFFF {
+				i += 11 // the pair
+				continue
+			}
+			return string(raw[i : i+6])
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return string(raw[i : i+6])
+		}
+		i += 5
+	}
+	return ""
+}
+
 // object reads members after an opening '{'. path names the object in errors.
 func (p *objectParser) object(depth int, path string) (map[string]any, error) {
 	obj := map[string]any{}
 	for {
-		tok, err := p.token()
+		tok, err := p.textToken(path, true)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +209,7 @@ func (p *objectParser) object(depth int, path string) (map[string]any, error) {
 }
 
 func (p *objectParser) value(depth int, path string) (any, error) {
-	tok, err := p.token()
+	tok, err := p.textToken(path, false)
 	if err != nil {
 		return nil, err
 	}

@@ -134,8 +134,8 @@ func (r *Resource) Build(in map[string]any, cur *Record, key any, mode WriteMode
 			out[f.Name] = key
 		case mode == Create:
 			v, msg := canonicalChecked(f, raw, present)
-			if msg == "" && v != nil {
-				msg = r.CheckKey(v)
+			if v != nil {
+				msg = r.CheckKey(v) // the key's own rules first, then the field's
 			}
 			if msg != "" {
 				errs = append(errs, FieldError{f.Name, msg})

@@ -1,9 +1,11 @@
 package restkit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -376,8 +378,9 @@ func TestErrorsNeverLeakCauses(t *testing.T) {
 	}
 }
 
-// FuzzParseObject: the body parser never panics, and what it accepts re-encodes to a
-// document it accepts again with the same members.
+// FuzzParseObject: the body parser never panics, never makes up a U+FFFD the input did
+// not hold (as encoding/json does for a lone surrogate escape), and what it accepts
+// re-encodes to a document it accepts again with the same members.
 func FuzzParseObject(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -387,6 +390,9 @@ func FuzzParseObject(f *testing.F) {
 				t.Fatalf("internal error for input: %v", err)
 			}
 			return
+		}
+		if !bytes.Contains(data, []byte("\ufffd")) && !bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`)) && holdsReplacement(m) {
+			t.Fatalf("a U+FFFD that the input %q does not hold", data)
 		}
 		again, err := json.Marshal(m)
 		if err != nil {
@@ -425,6 +431,23 @@ func FuzzNounBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// holdsReplacement reports whether a parsed value holds U+FFFD in a string or a name.
+func holdsReplacement(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, '\ufffd')
+	case []any:
+		return slices.ContainsFunc(x, holdsReplacement)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, '\ufffd') || holdsReplacement(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func fuzzSeeds(f *testing.F) {

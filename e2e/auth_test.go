@@ -56,7 +56,9 @@ func TestSecureExample(t *testing.T) {
 		{name: "unknown key", method: "GET", path: "/cars", headers: []string{"Authorization", "Bearer rk_nope"}, status: 401,
 			wantHeader: map[string]string{"WWW-Authenticate": `Basic realm="restkit", charset="UTF-8"`}},
 		{name: "healthz ignores bad credentials", method: "GET", path: "/healthz", headers: []string{"Authorization", "Bearer rk_nope"}, status: 200},
-		{name: "OPTIONS needs no credentials", method: "OPTIONS", path: "/cars", status: 204, wantHeader: map[string]string{"Allow": "GET, HEAD, POST, OPTIONS"}},
+		{name: "OPTIONS needs credentials: it would map the routes", method: "OPTIONS", path: "/cars/1/revisions/5", status: 401,
+			wantHeader: map[string]string{"Allow": "!"}, wantJSON: problem(401, "credentials are required: HTTP Basic (user and password) or a Bearer API key")},
+		{name: "OPTIONS for bob", method: "OPTIONS", path: "/cars", headers: []string{"Authorization", bob}, status: 204, wantHeader: map[string]string{"Allow": "GET, HEAD, POST, OPTIONS"}},
 	})
 	// Both challenges on every 401, an error code on a refused token.
 	r := s.do("GET", "/cars", "", "Authorization", "Bearer rk_nope")

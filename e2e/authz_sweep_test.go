@@ -26,9 +26,10 @@ type sweepRoute struct {
 // `restkit routes`, which asks the router, not from a list kept here — with every
 // verb it answers: without credentials (401 and the challenges), with a key that is
 // not configured (401), with a role the rule does not allow (403, nothing changes)
-// and with one it allows (2xx). A route this test does not know how to set up fails
-// it, so a new route cannot go unswept; a route registered without a rule fails the
-// 401 step.
+// and with one it allows (2xx). OPTIONS too: without credentials it is the same 401
+// (it would map the routes otherwise), and any signed-in caller gets 204 with the
+// route's Allow. A route this test does not know how to set up fails it, so a new
+// route cannot go unswept; a route registered without a rule fails the 401 step.
 func TestAuthorizationSweep(t *testing.T) {
 	out, err := runCLI(t, nil, "routes", "--json", "--config", "testdata/sweep.yaml")
 	if err != nil {
@@ -46,9 +47,6 @@ func TestAuthorizationSweep(t *testing.T) {
 	seen := map[string]bool{}
 	for _, rt := range routes {
 		for _, method := range rt.Methods {
-			if method == http.MethodOptions {
-				continue // answered without credentials, by design (CORS preflights carry none)
-			}
 			name := method + " " + rt.Pattern
 			seen[rt.Rule] = true
 			t.Run(name, func(t *testing.T) { sweepOne(t, s, rt, method) })
@@ -78,9 +76,14 @@ func sweepOne(t *testing.T, s *server, rt sweepRoute, method string) {
 		path, body := c.prepare()
 		return s.do(method, path, body, append([]string{"Authorization", auth}, c.headers...)...), path
 	}
+	options := method == http.MethodOptions
 	if rt.Rule == "public" {
+		want := http.StatusOK
+		if options {
+			want = http.StatusNoContent
+		}
 		for _, auth := range []string{"", sweepWrong, sweepGuest, sweepAdmin} {
-			if r, _ := req(auth); r.Status != http.StatusOK {
+			if r, _ := req(auth); r.Status != want {
 				t.Fatalf("public route with %q: %d %s", auth, r.Status, r.Body)
 			}
 		}
@@ -96,6 +99,14 @@ func sweepOne(t *testing.T, s *server, rt sweepRoute, method string) {
 	}
 	if r, _ := req(sweepWrong); r.Status != http.StatusUnauthorized || !strings.Contains(strings.Join(r.Header.Values("WWW-Authenticate"), ";"), `error="invalid_token"`) {
 		t.Fatalf("with an unknown key: %d %v %s", r.Status, r.Header.Values("WWW-Authenticate"), r.Body)
+	}
+	if options { // any signed-in caller may ask what the route allows
+		for _, auth := range []string{sweepGuest, sweepReader, sweepAdmin} {
+			if r, _ := req(auth); r.Status != http.StatusNoContent || r.Header.Get("Allow") != strings.Join(rt.Methods, ", ") {
+				t.Fatalf("with %s: %d Allow %q, want 204 Allow %q", auth, r.Status, r.Header.Get("Allow"), strings.Join(rt.Methods, ", "))
+			}
+		}
+		return
 	}
 	write := method != http.MethodGet && method != http.MethodHead
 	if !strings.HasPrefix(rt.Rule, "page:") { // pages are open to every signed-in caller

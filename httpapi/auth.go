@@ -135,15 +135,18 @@ func (s *Server) clientKey(r *http.Request) string {
 }
 
 // guarded wraps a route's handler with its guard: the one place where access is
-// decided. OPTIONS is answered without credentials (it tells only the verbs, and a
-// browser's CORS preflight never carries credentials). Every write and every refusal
-// leaves an audit line.
+// decided. OPTIONS is a read, with two exceptions: a CORS preflight from an allowed
+// origin is answered without credentials (a browser never sends any with one), and a
+// signed-in caller may ask any route what it allows (a 403 would tell it the route
+// exists anyway). Any other OPTIONS without credentials on a route that needs them is
+// the 401 an unknown path gets, so routes cannot be mapped by asking. Every write and
+// every refusal leaves an audit line.
 func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 	if s.auth == nil || g.public {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
+		if s.corsPreflight(r) {
 			h(w, r)
 			return
 		}
@@ -156,6 +159,7 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case c.err != nil:
 			outcome = auth.Unauthenticated
+		case r.Method == http.MethodOptions && c.p != nil: // signed in: told the verbs
 		case g.page != "":
 			if c.p == nil && !s.auth.Public(g.page) {
 				outcome = auth.Unauthenticated

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -22,30 +23,46 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64, lim restkit
 
 // readBody reads a JSON body of at most limit bytes (nil when there is none).
 // Order of checks: a declared length over the limit (413) before anything is read, then
-// the media type when there is a body or a declared type (415), then size while
-// reading (413); the caller parses.
+// the media type when there is a body (415), then size while reading (413); the caller
+// parses. A request that carries no body is never refused for its Content-Type: curl
+// -d "" and axios send a form type with nothing in it, and the caller answers the
+// missing body itself (a 400 where one is required, nothing where it is optional).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
 	}
-	empty := r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody
-	if !empty || r.Header.Get("Content-Type") != "" {
-		if err := checkContentType(r); err != nil {
-			return nil, err
-		}
-	}
-	if empty {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
+	body := io.Reader(http.MaxBytesReader(w, r.Body, limit))
+	if r.ContentLength < 0 { // chunked: look at the first byte to know if there is a body
+		var first [1]byte
+		n, err := io.ReadFull(body, first[:])
+		if n == 0 && err == io.EOF {
+			return nil, nil
 		}
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "the body could not be read", Op: "httpapi.readBody", Err: err}
+		if err != nil {
+			return nil, readError(err, limit)
+		}
+		body = io.MultiReader(bytes.NewReader(first[:]), body)
+	}
+	if err := checkContentType(r); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, readError(err, limit)
 	}
 	return data, nil
+}
+
+// readError is the error of a body that could not be read whole.
+func readError(err error, limit int64) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return restkit.Errorf(restkit.TooLarge, "the body is larger than the limit of %d bytes", limit)
+	}
+	return &restkit.Error{Kind: restkit.Invalid, Message: "the body could not be read", Op: "httpapi.readBody", Err: err}
 }
 
 // writeContext is the context of a write whose request has been read in full: not
@@ -57,19 +74,45 @@ func writeContext(r *http.Request) context.Context { return context.WithoutCance
 // ETags and preconditions.
 //
 // An ETag is strong and derived from the revision and the creation time, so it changes
-// on every write and a record deleted and made again never repeats an old tag.
+// on every write and a record deleted and made again never repeats an old tag. A tag
+// names one representation (RFC 9110 §8.8.3): the JSON of a revision is "7-k3x2", its
+// XML "7-k3x2-xml", so a cache that stored one never revalidates the other with it.
 
-func etagOf(rec *restkit.Record) string {
+// xmlTagSuffix ends the ETag of a record's XML representation.
+const xmlTagSuffix = "-xml"
+
+// etagOf is the ETag of rec in the representation media (mediaJSON or mediaXML).
+func etagOf(rec *restkit.Record, media string) string {
 	var created uint64 // 0 for a noun never written (revision 0)
 	if !rec.Created.IsZero() {
 		created = uint64(rec.Created.UnixNano())
 	}
-	b := make([]byte, 0, 32)
+	b := make([]byte, 0, 36)
 	b = append(b, '"')
 	b = appendBase36(b, uint64(rec.Rev))
 	b = append(b, '-')
 	b = appendBase36(b, created)
+	if media == mediaXML {
+		b = append(b, xmlTagSuffix...)
+	}
 	return string(append(b, '"'))
+}
+
+// recordRepresentations are the representations of a record that carry an ETag.
+var recordRepresentations = [...]string{mediaJSON, mediaXML}
+
+// listNamesRevision reports whether the If-Match / If-None-Match list names the tag of
+// any representation of rec: a client that read the XML may write back with its tag.
+// weak also accepts W/ forms of the tags (If-None-Match); without it the comparison is
+// strong and a weak tag never matches (If-Match, RFC 9110 §13.1.1).
+func listNamesRevision(list string, rec *restkit.Record, weak bool) bool {
+	for _, media := range recordRepresentations {
+		etag := etagOf(rec, media)
+		if etagListMatch(list, etag) || (weak && etagListMatch(list, "W/"+etag)) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendBase36(b []byte, n uint64) []byte {
@@ -140,7 +183,7 @@ func trimOWS(s string) string {
 func checkWrite(r *http.Request, cur *restkit.Record) error {
 	failed := restkit.Errorf(restkit.PreconditionFailed, "the record has changed (or does not exist); GET it again for its current ETag")
 	if im := r.Header.Get("If-Match"); im != "" {
-		if cur == nil || (im != "*" && !etagListMatch(im, etagOf(cur))) {
+		if cur == nil || (im != "*" && !listNamesRevision(im, cur, false)) {
 			return failed
 		}
 	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" && cur != nil {
@@ -149,15 +192,17 @@ func checkWrite(r *http.Request, cur *restkit.Record) error {
 		}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && cur != nil {
-		etag := etagOf(cur) // If-None-Match compares weakly (RFC 9110 §13.1.2)
-		if inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag) {
+		// If-None-Match compares weakly (RFC 9110 §13.1.2), against every representation.
+		if inm == "*" || listNamesRevision(inm, cur, true) {
 			return restkit.Errorf(restkit.PreconditionFailed, "the record exists and If-None-Match forbids replacing it")
 		}
 	}
 	return nil
 }
 
-// notModified reports whether a GET or HEAD can be answered 304.
+// notModified reports whether a GET or HEAD can be answered 304. etag is the tag of
+// the representation being served: If-None-Match compares weakly against it alone
+// (RFC 9110 §13.1.2), so a JSON tag never gets a 304 for the XML.
 func notModified(r *http.Request, rec *restkit.Record, etag string) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		return inm == "*" || etagListMatch(inm, etag) || etagListMatch(inm, "W/"+etag)

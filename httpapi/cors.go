@@ -93,6 +93,14 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
+// corsPreflight reports whether r is a CORS preflight (OPTIONS with
+// Access-Control-Request-Method) from an allowed origin: the one request a guarded
+// route answers without credentials.
+func (s *Server) corsPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && s.corsCfg != nil && r.Header.Get("Access-Control-Request-Method") != "" &&
+		slices.Contains(s.corsCfg.Origins, r.Header.Get("Origin"))
+}
+
 // headerProbe records what a handler answers, for a preflight to inspect.
 type headerProbe struct {
 	header http.Header

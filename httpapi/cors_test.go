@@ -68,13 +68,13 @@ func TestCORS(t *testing.T) {
 		{"preflight restricted verb", onlyGet, "OPTIONS", "/cars", []string{app, "POST", ""}, 204, map[string]string{
 			"Access-Control-Allow-Origin": none}},
 		{"simple GET listed", on, "GET", "/cars", []string{app, "", ""}, 200, map[string]string{
-			"Access-Control-Allow-Origin": app, "Vary": "Origin", "Access-Control-Expose-Headers": "*", "Access-Control-Allow-Methods": none}},
+			"Access-Control-Allow-Origin": app, "Vary": "Origin, Accept", "Access-Control-Expose-Headers": "*", "Access-Control-Allow-Methods": none}},
 		{"error to listed origin is readable", on, "GET", "/cars/9", []string{app, "", ""}, 404, map[string]string{
 			"Access-Control-Allow-Origin": app}},
 		{"simple GET unlisted", on, "GET", "/cars", []string{evil, "", ""}, 200, map[string]string{
-			"Access-Control-Allow-Origin": none, "Access-Control-Expose-Headers": none, "Vary": "Origin"}},
+			"Access-Control-Allow-Origin": none, "Access-Control-Expose-Headers": none, "Vary": "Origin, Accept"}},
 		{"no Origin: same-origin or not a browser", on, "GET", "/cars", nil, 200, map[string]string{
-			"Access-Control-Allow-Origin": none, "Vary": none}},
+			"Access-Control-Allow-Origin": none, "Vary": "Accept"}},
 		{"plain OPTIONS from listed origin", on, "OPTIONS", "/cars", []string{app, "", ""}, 204, map[string]string{
 			"Access-Control-Allow-Origin": app, "Access-Control-Allow-Methods": none, "Allow": "GET, HEAD, POST, OPTIONS"}},
 		{"off: preflight", off, "OPTIONS", "/cars", []string{app, "POST", "Content-Type"}, 204, map[string]string{

@@ -21,8 +21,11 @@ func (e *endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // negotiate picks the representation of one item, or redirects a browser (text/html)
-// to the reference page; false means the response is already written.
+// to the reference page; false means the response is already written. Whatever is
+// answered from here on (the representation, its ETag, a 304, the 303, a 406) depends
+// on Accept, so it carries Vary: Accept (RFC 9110 §12.5.5).
 func (e *endpoint) negotiate(w http.ResponseWriter, r *http.Request, offers ...string) (string, bool) {
+	addVary(w.Header(), "Accept")
 	media, err := negotiate(r, offers...)
 	if err != nil {
 		e.fail(w, r, err)

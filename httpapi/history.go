@@ -264,7 +264,7 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 		return
 	}
 	hdr := w.Header()
-	etag := etagOf(&rev.Record)
+	etag := etagOf(&rev.Record, media)
 	setValidators(hdr, &rev.Record, etag, h.res.CacheControl)
 	hdr.Set("X-Revision", strconv.FormatInt(rev.Rev, 10))
 	if rev.Deleted {

@@ -93,6 +93,24 @@ func negotiate(r *http.Request, offers ...string) (string, error) {
 	return best, nil
 }
 
+// addVary adds name to the Vary header, keeping what is there (CORS's Origin) in one
+// field line.
+func addVary(h http.Header, name string) {
+	have := h.Values("Vary")
+	for _, line := range have {
+		for _, item := range splitList(line) {
+			if item == "*" || strings.EqualFold(item, name) {
+				return
+			}
+		}
+	}
+	if len(have) == 0 {
+		h.Set("Vary", name)
+		return
+	}
+	h.Set("Vary", strings.Join(have, ", ")+", "+name)
+}
+
 // matchesSuffix lets application/problem+json (and other +json types) stand for our
 // JSON. +xml is not matched: browsers ask for application/xhtml+xml, which is not ours.
 func matchesSuffix(asked, offered string) bool {

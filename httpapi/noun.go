@@ -76,7 +76,7 @@ func (h *nounHandler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	etag := etagOf(rec)
+	etag := etagOf(rec, media)
 	setValidators(w.Header(), rec, etag, "no-cache")
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -124,6 +124,6 @@ func (h *nounHandler) write(w http.ResponseWriter, r *http.Request, bodyOptional
 		h.fail(w, r, err)
 		return
 	}
-	setValidators(w.Header(), rec, etagOf(rec), "no-cache")
+	setValidators(w.Header(), rec, etagOf(rec, media), "no-cache")
 	h.writeItem(w, http.StatusOK, media, h.view, rec)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/restkit/restkit"
 )
 
@@ -183,13 +185,17 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 			bad(name, "is given more than once; to match several values use %s[in]=a,b", fname)
 			continue
 		}
-		flt, err := parseFilter(f, op, vs[0])
+		raw := vs[0]
+		if f.Name == res.Key { // keys are stored in NFC (resourceHandler.normalizeKey)
+			raw = norm.NFC.String(raw)
+		}
+		flt, err := parseFilter(f, op, raw)
 		if err != nil {
 			bad(name, "%s", restkit.ErrorMessage(err))
 			continue
 		}
 		lr.q.Filters = append(lr.q.Filters, flt)
-		lr.params.Set(name, vs[0])
+		lr.params.Set(name, raw)
 	}
 	if len(errs) > 0 {
 		restkit.SortFieldErrors(errs)

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/restkit/restkit"
 )
 
@@ -71,7 +73,8 @@ func (h *resourceHandler) serveItem(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseKey reads the key from the URL: it must be a valid value of the key field and,
-// for string keys, valid UTF-8 without control characters.
+// for string keys, valid UTF-8 without control characters. Text is put in NFC, as
+// artefact names are, so Zo%C3%AB and Zoe%CC%88 name one record (see normalizeKey).
 func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 	raw := r.PathValue("key")
 	f := h.res.KeyField()
@@ -82,6 +85,7 @@ func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 	if !utf8.ValidString(raw) {
 		return nil, invalid("must be valid UTF-8 without control characters")
 	}
+	raw = norm.NFC.String(raw)
 	v, err := f.Parse(raw)
 	if err != nil {
 		return nil, invalid(fmt.Sprintf("%q is not a valid %s", raw, f.Type))
@@ -94,6 +98,16 @@ func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 		return nil, invalid(msg)
 	}
 	return v, nil
+}
+
+// normalizeKey puts a string key sent in a body into NFC (Unicode normalization form
+// C), as parseKey does with the URL's: a client may spell "Zoë" as one code point or
+// as "e" and a combining diaeresis, and both must name one record, with one Location.
+// Keys are compared byte for byte by every store, so this is the one place they meet.
+func (h *resourceHandler) normalizeKey(in map[string]any) {
+	if s, ok := in[h.res.Key].(string); ok {
+		in[h.res.Key] = norm.NFC.String(s)
+	}
 }
 
 func (h *resourceHandler) location(key any) string {
@@ -118,7 +132,7 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		h.fail(w, r, err)
 		return
 	}
-	etag := etagOf(rec)
+	etag := etagOf(rec, media)
 	setValidators(w.Header(), rec, etag, h.res.CacheControl)
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -175,7 +189,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", h.location(key))
-	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
+	setValidators(w.Header(), rec, etagOf(rec, media), h.res.CacheControl)
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
@@ -186,6 +200,7 @@ func (h *resourceHandler) build(r *http.Request, in map[string]any) (map[string]
 	if h.res.KeySource == restkit.KeyGenerated {
 		key = restkit.NewKey()
 	}
+	h.normalizeKey(in)
 	values, err := h.res.Build(in, nil, key, restkit.Create)
 	if err == nil {
 		h.stampOwner(r, values)
@@ -293,6 +308,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		h.fail(w, r, err)
 		return
 	}
+	h.normalizeKey(in)
 	now := h.s.now().UTC()
 	created := false
 	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
@@ -330,7 +346,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 		status = http.StatusCreated
 		w.Header().Set("Location", h.location(key))
 	}
-	setValidators(w.Header(), rec, etagOf(rec), h.res.CacheControl)
+	setValidators(w.Header(), rec, etagOf(rec, media), h.res.CacheControl)
 	h.writeItem(w, status, media, h.view, rec)
 }
 
