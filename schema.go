@@ -77,7 +77,7 @@ const (
 type Resource struct {
 	Name           string // URL segment, e.g. "cars"
 	StoreName      string // unique name for storage (table), set by Prepare: "cars", or "v1_people" under API v1
-	Singular       string // XML element of one record; derived from Name when empty
+	Singular       string // one record in XML elements, messages and OpenAPI names; Singular(Name) when empty
 	Description    string
 	Fields         []*Field // in declaration order, which is also the order of JSON and XML output
 	Key            string   // the name of the key field, one of Fields (integer or string; string when generated)
@@ -217,6 +217,7 @@ func (s *Schema) Prepare() error {
 		if a.Name == "" {
 			a.Name = strings.ReplaceAll(strings.TrimPrefix(a.Base, "/"), "/", "-")
 		}
+		singulars := map[string]string{} // the singular of a record names its OpenAPI schema and operations
 		for _, r := range a.Resources {
 			rat := at + ".resources." + r.Name
 			if !nameRE.MatchString(r.Name) {
@@ -230,6 +231,11 @@ func (s *Schema) Prepare() error {
 				claimStore(rat, r.StoreName)
 			}
 			prepareResource(r, rat, add)
+			if prev, ok := singulars[r.Singular]; ok {
+				add(rat, "its singular %q is also resource %s's; declare another singular on one of them", r.Singular, prev)
+			} else if nameRE.MatchString(r.Singular) {
+				singulars[r.Singular] = r.Name
+			}
 		}
 		for _, n := range a.Nouns {
 			nat := at + ".nouns." + n.Name
@@ -242,6 +248,9 @@ func (s *Schema) Prepare() error {
 			n.StoreName = storeName(a, n.Name)
 			if claim(nat, a.Base+"/"+n.Name) {
 				claimStore(nat, n.StoreName)
+				if res, ok := singulars[n.Name]; ok {
+					add(nat, "its name is also the singular of resource %s; declare another singular on %s", res, res)
+				}
 			}
 			prepareNoun(n, nat, add)
 		}
@@ -352,6 +361,8 @@ func prepareResource(r *Resource, at string, add addFunc) {
 	r.byName = prepareFields(r.Fields, at, add)
 	if r.Singular == "" {
 		r.Singular = Singular(r.Name)
+	} else if !nameRE.MatchString(r.Singular) {
+		add(at+".singular", "singular must match %s, got %q", nameRE, r.Singular)
 	}
 	key, ok := r.byName[r.Key]
 	switch {
@@ -526,25 +537,6 @@ func (r *Resource) Allows(verb string, item bool) bool {
 
 // Field returns the declared field with the name, or nil.
 func (n *Noun) Field(name string) *Field { return n.byName[name] }
-
-var irregular = map[string]string{"people": "person", "children": "child", "men": "man", "women": "woman", "mice": "mouse", "geese": "goose", "data": "datum", "media": "medium"}
-
-// Singular derives an element name for one item of a collection: people → person,
-// categories → category, boxes → box, cars → car. Names it cannot shorten get "_item".
-func Singular(name string) string {
-	if s, ok := irregular[name]; ok {
-		return s
-	}
-	switch {
-	case strings.HasSuffix(name, "ies") && len(name) > 3:
-		return name[:len(name)-3] + "y"
-	case strings.HasSuffix(name, "sses"), strings.HasSuffix(name, "xes"), strings.HasSuffix(name, "ches"), strings.HasSuffix(name, "shes"):
-		return name[:len(name)-2]
-	case strings.HasSuffix(name, "s") && !strings.HasSuffix(name, "ss") && len(name) > 1:
-		return name[:len(name)-1]
-	}
-	return name + "_item"
-}
 
 // prepareOwner declares the owner field when the resource does not (a nullable,
 // filterable, sortable string: "?owner=alice" lists a user's records) and makes it
