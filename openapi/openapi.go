@@ -745,11 +745,14 @@ func (b *specBuilder) artefacts(base string) {
 		}
 		return c
 	}
-	upBody := obj{"required": true, "content": obj{
-		"application/octet-stream": obj{"schema": binary},
-		"multipart/form-data": obj{"schema": obj{"type": "object", "properties": obj{"file": binary}},
-			"description": "The first file part is stored (curl -F file=@NAME)."},
-	}}
+	// A Media Type Object has no description (OAS 3.1 §4.8.14): what each form means
+	// is said by the request body's.
+	upBody := obj{"required": true,
+		"description": "The content: the raw bytes (application/octet-stream), or a form whose first file part is stored (multipart/form-data, as curl -F file=@NAME sends).",
+		"content": obj{
+			"application/octet-stream": obj{"schema": binary},
+			"multipart/form-data":      obj{"schema": obj{"type": "object", "properties": obj{"file": binary}}},
+		}}
 	upParams := []any{
 		specHeaderParam("Content-Digest", "sha-256=:BASE64: of the body; a mismatch is a 400 and nothing is stored."),
 		specHeaderParam("X-Checksum-Sha256", "Hex SHA-256 of the content; a mismatch is a 400 and nothing is stored."),
