@@ -23,6 +23,7 @@ func TestServedDocumentIsValidOAS31(t *testing.T) {
 	}{
 		{"demo", "", ""},
 		{"secure", "../examples/secure.yaml", alice},
+		{"flask", "../examples/flask.yaml", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var args []string
