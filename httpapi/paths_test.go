@@ -11,6 +11,7 @@ import (
 	"github.com/restkit/restkit/config"
 	"github.com/restkit/restkit/httpapi"
 	"github.com/restkit/restkit/memory"
+	"github.com/restkit/restkit/metrics"
 )
 
 // flaskConfig is seed 002's Flask tutorial: a list at /api/resources, items at
@@ -48,7 +49,7 @@ func TestListAndItemPaths(t *testing.T) {
 	if err := st.Migrate(context.Background(), cfg.Schema); err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: st})
+	srv := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: st, Metrics: metrics.New()})
 	for _, tc := range []struct {
 		method, path, accept, body string
 		status                     int
@@ -100,6 +101,19 @@ func TestListAndItemPaths(t *testing.T) {
 		}
 		if !strings.Contains(w.Body.String(), tc.bodyHas) {
 			t.Errorf("%s: body %s, want it to hold %s", what, w.Body, tc.bodyHas)
+		}
+	}
+
+	// /metrics counts by the routes' patterns.
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`restkit_http_requests_total{method="POST",route="/api/resource",status="201"} 2`,
+		`restkit_http_requests_total{method="POST",route="/api/resources",status="201"} 1`,
+		`restkit_http_requests_total{method="GET",route="/api/resource/{key}",status="200"} 1`,
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 
