@@ -16,8 +16,8 @@ func (r *RateLimit) Off() bool { return r != nil && (r.Rate <= 0 || r.Burst < 1)
 // RateLimitAt returns the rate limit that applies to a request path, or nil when no
 // limit does: the resource's or noun's API (longest base first) decides; within it a
 // resource's own limit wins over its API's, which wins over the schema's default.
-// Scope names the bucket the limit counts in: the resource's path for a resource's
-// own limit, the API's base for an API's, "" for the default. /healthz, /readyz and
+// Scope names the bucket the limit counts in: the resource's list path for a
+// resource's own limit (its items count in the same bucket), the API's base for an API's, "" for the default. /healthz, /readyz and
 // /metrics are never limited.
 func (s *Schema) RateLimitAt(path string) (limit *RateLimit, scope string) {
 	switch strings.TrimSuffix(path, "/") {
@@ -32,7 +32,7 @@ func (s *Schema) RateLimitAt(path string) (limit *RateLimit, scope string) {
 		matched := a.Base != "" && under(path, a.Base)
 		if a.Base == "" {
 			for _, r := range a.Resources {
-				matched = matched || under(path, "/"+r.Name)
+				matched = matched || under(path, a.ListPath(r)) || under(path, a.ItemsPath(r))
 			}
 			for _, n := range a.Nouns {
 				matched = matched || under(path, "/"+n.Name)
@@ -48,8 +48,9 @@ func (s *Schema) RateLimitAt(path string) (limit *RateLimit, scope string) {
 			limit, scope = api.RateLimit, "api:"+api.Base
 		}
 		for _, r := range api.Resources {
-			if p := api.Base + "/" + r.Name; r.RateLimit != nil && under(path, p) {
-				limit, scope = r.RateLimit, "resource:"+p
+			// One bucket for the list and the items, named after the list.
+			if r.RateLimit != nil && (under(path, api.ListPath(r)) || under(path, api.ItemsPath(r))) {
+				limit, scope = r.RateLimit, "resource:"+api.ListPath(r)
 			}
 		}
 	}

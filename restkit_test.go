@@ -155,7 +155,7 @@ func TestBuildReplaceAndPatch(t *testing.T) {
 func TestPrepareRejectsBadDeclarations(t *testing.T) {
 	s := &restkit.Schema{APIs: []*restkit.API{{Base: "v1", Resources: []*restkit.Resource{
 		{Name: "Cars", Key: "nope", Fields: []*restkit.Field{{Name: "a", Type: "strnig"}, {Name: "b", Type: restkit.TypeInteger, Min: ptr(5.0), Max: ptr(1.0)}}},
-		{Name: "x", Key: "k", KeySource: restkit.KeyGenerated, Fields: []*restkit.Field{{Name: "k", Type: restkit.TypeInteger}}},
+		{Name: "x", Key: "k", KeySource: restkit.KeyGenerated, Fields: []*restkit.Field{{Name: "k", Type: restkit.TypeNumber}}},
 	}, Nouns: []*restkit.Noun{{Name: "x", Fields: []*restkit.Field{{Name: "n", Type: restkit.TypeString}}, Update: restkit.Update{Op: restkit.UpdateIncrement, Field: "n"}}}}}}
 	err := s.Prepare()
 	var got []string
@@ -168,7 +168,7 @@ func TestPrepareRejectsBadDeclarations(t *testing.T) {
 		`apis[0].resources.Cars.fields.a.type: unknown type "strnig"; one of string, integer, number, boolean, datetime, enum, email, url`,
 		`apis[0].resources.Cars.fields.b: min 5 is greater than max 1`,
 		`apis[0].resources.Cars.key: key "nope" is not a declared field`,
-		`apis[0].resources.x.key: a generated key (UUIDv7) must be a string field`,
+		`apis[0].resources.x.key: a generated key must be an integer field (1, 2, 3…) or a string field (a UUIDv7), not "number"`,
 		`apis[0].nouns.x: path v1/x is already used by apis[0].resources.x`,
 		`apis[0].nouns.x.update: increment needs an integer or number field, n is string`,
 	}

@@ -70,17 +70,23 @@ type KeySource string
 const (
 	KeyFromBody  KeySource = "body"      // the client supplies it in the body (POST) or the URL must match it (PUT)
 	KeyFromURL   KeySource = "url"       // the client names it in the URL: PUT /people/fred creates fred
-	KeyGenerated KeySource = "generated" // the server makes a UUIDv7; a client-supplied key is a 400
+	KeyGenerated KeySource = "generated" // the server makes it (1, 2, 3… for an integer, a UUIDv7 for a string); a client-supplied key is a 400
 )
 
 // Resource is a declared collection of records.
 type Resource struct {
-	Name           string // URL segment, e.g. "cars"
+	Name string // e.g. "cars": its storage, its XML list element, its URL segment unless Path says otherwise
+	// Path is the URL segment of the list, ItemPath that of the items, under the
+	// API's base B: the list is B/<Path>, an item B/<ItemPath>/{key}, and POST is
+	// accepted on B/<ItemPath> too when the two differ (a Flask app's
+	// /api/resources and /api/resource/{id}). Prepare sets Path to Name and
+	// ItemPath to Path when they are empty.
+	Path, ItemPath string
 	StoreName      string // unique name for storage (table), set by Prepare: "cars", or "v1_people" under API v1
-	Singular       string // XML element of one record; derived from Name when empty
+	Singular       string // one record in XML elements, messages and OpenAPI names; Singular(Name) when empty
 	Description    string
 	Fields         []*Field // in declaration order, which is also the order of JSON and XML output
-	Key            string   // the name of the key field, one of Fields (integer or string; string when generated)
+	Key            string   // the name of the key field, one of Fields (integer or string)
 	KeySource      KeySource
 	Collection     []string   // verbs allowed on the collection: GET, POST
 	Item           []string   // verbs allowed on an item: GET, PUT, PATCH, DELETE
@@ -176,8 +182,9 @@ var reservedPaths = map[string]string{
 }
 
 var (
-	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-	baseRE = regexp.MustCompile(`^(/[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*)+$`) // no "." or ".." segments
+	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	segmentRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)              // a resource's path and item_path
+	baseRE    = regexp.MustCompile(`^(/[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*)+$`) // no "." or ".." segments
 )
 
 // Prepare checks the declaration, fills defaults and compiles patterns. It must be
@@ -217,19 +224,22 @@ func (s *Schema) Prepare() error {
 		if a.Name == "" {
 			a.Name = strings.ReplaceAll(strings.TrimPrefix(a.Base, "/"), "/", "-")
 		}
+		singulars := map[string]string{} // the singular of a record names its OpenAPI schema and operations
 		for _, r := range a.Resources {
 			rat := at + ".resources." + r.Name
 			if !nameRE.MatchString(r.Name) {
 				add(rat, "resource name must match %s", nameRE)
 			}
-			if a.Base == "" && reservedPaths[r.Name] != "" {
-				add(rat, "/%s is the server's own (%s): rename the resource or give its API a base such as /v1", r.Name, reservedPaths[r.Name])
-			}
 			r.StoreName = storeName(a, r.Name)
-			if claim(rat, a.Base+"/"+r.Name) {
+			if prepareResourcePaths(a, r, rat, add, claim) {
 				claimStore(rat, r.StoreName)
 			}
 			prepareResource(r, rat, add)
+			if prev, ok := singulars[r.Singular]; ok {
+				add(rat, "its singular %q is also resource %s's; declare another singular on one of them", r.Singular, prev)
+			} else if nameRE.MatchString(r.Singular) {
+				singulars[r.Singular] = r.Name
+			}
 		}
 		for _, n := range a.Nouns {
 			nat := at + ".nouns." + n.Name
@@ -242,6 +252,9 @@ func (s *Schema) Prepare() error {
 			n.StoreName = storeName(a, n.Name)
 			if claim(nat, a.Base+"/"+n.Name) {
 				claimStore(nat, n.StoreName)
+				if res, ok := singulars[n.Name]; ok {
+					add(nat, "its name is also the singular of resource %s; declare another singular on %s", res, res)
+				}
 			}
 			prepareNoun(n, nat, add)
 		}
@@ -251,6 +264,50 @@ func (s *Schema) Prepare() error {
 		return &Error{Kind: Invalid, Message: "invalid declaration", Fields: errs}
 	}
 	return nil
+}
+
+// prepareResourcePaths defaults and checks the URL segments of a resource's list
+// (Path) and items (ItemPath), and claims both routes; it reports whether the list's
+// route was free. A problem with a declared path is reported at that setting, one
+// with a path derived from the name at the resource.
+func prepareResourcePaths(a *API, r *Resource, at string, add addFunc, claim func(where, path string) bool) bool {
+	pathAt, itemAt := at, at
+	if r.Path == "" {
+		r.Path = r.Name
+	} else {
+		pathAt = at + ".path"
+		if !segmentRE.MatchString(r.Path) {
+			add(pathAt, "path must be one URL segment matching %s, got %q", segmentRE, r.Path)
+		}
+	}
+	if r.ItemPath == "" {
+		r.ItemPath = r.Path
+		itemAt = pathAt
+	} else {
+		itemAt = at + ".item_path"
+		if !segmentRE.MatchString(r.ItemPath) {
+			add(itemAt, "item_path must be one URL segment matching %s, got %q", segmentRE, r.ItemPath)
+		}
+	}
+	type route struct{ at, segment string }
+	routes := []route{{pathAt, r.Path}}
+	if r.ItemPath != r.Path {
+		routes = append(routes, route{itemAt, r.ItemPath})
+	}
+	free := true
+	for i, route := range routes {
+		if what := reservedPaths[route.segment]; a.Base == "" && what != "" {
+			fix := "choose another path"
+			if route.at == at {
+				fix = "rename the resource"
+			}
+			add(route.at, "/%s is the server's own (%s): %s or give its API a base such as /v1", route.segment, what, fix)
+		}
+		if !claim(route.at, a.Base+"/"+route.segment) && i == 0 {
+			free = false
+		}
+	}
+	return free
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)
@@ -352,6 +409,8 @@ func prepareResource(r *Resource, at string, add addFunc) {
 	r.byName = prepareFields(r.Fields, at, add)
 	if r.Singular == "" {
 		r.Singular = Singular(r.Name)
+	} else if !nameRE.MatchString(r.Singular) {
+		add(at+".singular", "singular must match %s, got %q", nameRE, r.Singular)
 	}
 	key, ok := r.byName[r.Key]
 	switch {
@@ -369,8 +428,14 @@ func prepareResource(r *Resource, at string, add addFunc) {
 				add(at+".key", "a key must be an integer or a string, not %q", key.Type)
 			}
 		case KeyGenerated:
-			if key.Type != TypeString {
-				add(at+".key", "a generated key (UUIDv7) must be a string field")
+			switch key.Type {
+			case TypeString: // a UUIDv7
+			case TypeInteger: // 1, 2, 3…
+				if key.Max != nil || (key.Min != nil && *key.Min > 1) {
+					add(at+".key", "a generated integer key counts from 1 without end: it takes no max, and no min above 1")
+				}
+			default:
+				add(at+".key", "a generated key must be an integer field (1, 2, 3…) or a string field (a UUIDv7), not %q", key.Type)
 			}
 			key.ReadOnly = true
 		default:
@@ -513,6 +578,20 @@ func joinTypes() string {
 // Field returns the declared field with the name, or nil.
 func (r *Resource) Field(name string) *Field { return r.byName[name] }
 
+// ListPath is where the API serves the resource's list: "/v1/cars".
+func (a *API) ListPath(r *Resource) string { return a.Base + "/" + r.Path }
+
+// ItemsPath is the path the API serves the resource's items under: an item is
+// ItemsPath/{key}, "/v1/cars/7". It is ListPath unless the resource declares an ItemPath.
+func (a *API) ItemsPath(r *Resource) string { return a.Base + "/" + r.ItemPath }
+
+// SequentialKeys reports whether the server allocates the resource's keys as the
+// integers 1, 2, 3…: a generated integer key (see KeyAllocator).
+func (r *Resource) SequentialKeys() bool {
+	kf := r.KeyField()
+	return r.KeySource == KeyGenerated && kf != nil && kf.Type == TypeInteger
+}
+
 // KeyField returns the key's declaration.
 func (r *Resource) KeyField() *Field { return r.byName[r.Key] }
 
@@ -526,25 +605,6 @@ func (r *Resource) Allows(verb string, item bool) bool {
 
 // Field returns the declared field with the name, or nil.
 func (n *Noun) Field(name string) *Field { return n.byName[name] }
-
-var irregular = map[string]string{"people": "person", "children": "child", "men": "man", "women": "woman", "mice": "mouse", "geese": "goose", "data": "datum", "media": "medium"}
-
-// Singular derives an element name for one item of a collection: people → person,
-// categories → category, boxes → box, cars → car. Names it cannot shorten get "_item".
-func Singular(name string) string {
-	if s, ok := irregular[name]; ok {
-		return s
-	}
-	switch {
-	case strings.HasSuffix(name, "ies") && len(name) > 3:
-		return name[:len(name)-3] + "y"
-	case strings.HasSuffix(name, "sses"), strings.HasSuffix(name, "xes"), strings.HasSuffix(name, "ches"), strings.HasSuffix(name, "shes"):
-		return name[:len(name)-2]
-	case strings.HasSuffix(name, "s") && !strings.HasSuffix(name, "ss") && len(name) > 1:
-		return name[:len(name)-1]
-	}
-	return name + "_item"
-}
 
 // prepareOwner declares the owner field when the resource does not (a nullable,
 // filterable, sortable string: "?owner=alice" lists a user's records) and makes it

@@ -82,6 +82,26 @@ type BatchWriter interface {
 	WriteRecords(ctx context.Context, res *Resource, keys []any, change func(i int, cur *Record) (*Record, error)) ([]*Record, error)
 }
 
+// KeyAllocator is a Store that can allocate the keys of resources whose integer key
+// the server generates (Resource.SequentialKeys): 1, 2, 3… An optional ability,
+// found by type assertion; creating records of such a resource needs it.
+//
+// A number is handed out once, for the lifetime of the store: never again, not after
+// the record that took it is deleted (the highest included), not after the store is
+// closed and opened again, not when the create it was allocated for fails (which
+// leaves a gap, as an SQL sequence does). Allocations by concurrent callers, and on
+// PostgreSQL by several nodes, get distinct numbers. Migrate starts the count after
+// the highest key the resource's records (and, when kept, their history) hold, so
+// a resource whose integer key becomes generated goes on from there; it never lowers
+// the count.
+type KeyAllocator interface {
+	// AllocateKeys reserves n (at least 1) consecutive keys of res and returns the
+	// first: the keys are first, first+1, … first+n-1, each higher than every key
+	// allocated before. Errors: Invalid when res does not generate integer keys or
+	// n < 1; Unavailable or Internal when the store fails.
+	AllocateKeys(ctx context.Context, res *Resource, n int) (first int64, err error)
+}
+
 // BatchError is the failure of one item of a batch: the batch wrote nothing.
 type BatchError struct {
 	Index int

@@ -215,8 +215,13 @@ func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
 	for i, api := range s.APIs {
 		at := fmt.Sprintf("apis[%d]", i)
 		for _, r := range api.Resources {
-			if route := api.Base + "/" + r.Name; overlaps(route) {
-				report("resource", r.Name, route, at+".resources."+r.Name)
+			rat := at + ".resources." + r.Name
+			if route := api.ListPath(r); overlaps(route) {
+				report("resource", r.Name, route, rat+".path")
+				return
+			}
+			if route := api.ItemsPath(r); overlaps(route) {
+				report("resource", r.Name, route, rat+".item_path")
 				return
 			}
 		}

@@ -800,3 +800,71 @@ func TestReservedRootNames(t *testing.T) {
 		}
 	}
 }
+
+// TestResourcePaths: path and item_path name where a resource's list and items are
+// served (the Flask tutorial's /api/resources and /api/resource/{id}); a clash with
+// another route, a server path or an artefact repository is refused at the line of
+// the setting, naming the line of what it clashes with.
+func TestResourcePaths(t *testing.T) {
+	c := mustParse(t, `
+apis:
+  - base: /api
+    resources:
+      resources:
+        item_path: resource
+        key: id
+        key_from: generated
+        fields:
+          id: {type: integer}
+          name: {type: string, required: true}
+`)
+	api := c.Schema.APIs[0]
+	r := api.Resources[0]
+	if api.ListPath(r) != "/api/resources" || api.ItemsPath(r) != "/api/resource" || !r.SequentialKeys() {
+		t.Errorf("list %s, items %s, sequential keys %v", api.ListPath(r), api.ItemsPath(r), r.SequentialKeys())
+	}
+
+	_, err := Parse("t.yaml", []byte(`apis:
+  - resources:
+      cars:
+        key: id
+        fields: {id: {type: integer}}
+      autos:
+        item_path: cars
+        key: id
+        fields: {id: {type: integer}}
+      stats:
+        path: metrics
+        key: id
+        fields: {id: {type: integer}}
+      odd:
+        path: Odd/Path
+        key: id
+        fields: {id: {type: integer}}
+    nouns:
+      led:
+        fields: {on: {type: boolean}}
+      things:
+        fields: {on: {type: boolean}}
+  - base: /v1
+    resources:
+      lights:
+        item_path: led
+        key: id
+        fields: {id: {type: integer}}
+      boxes:
+        item_path: artefacts
+        key: id
+        fields: {id: {type: integer}}
+artefacts: {path: /v1/artefacts}
+`))
+	want := []string{
+		`t.yaml:7:20: path /cars is already used by apis[0].resources.cars (line 3)`,
+		`t.yaml:11:15: /metrics is the server's own (Prometheus metrics): choose another path or give its API a base such as /v1`,
+		`t.yaml:15:15: path must be one URL segment matching ^[a-z][a-z0-9_-]{0,62}$, got "Odd/Path"`,
+		`t.yaml:33:19: path /v1/artefacts collides with resource boxes at /v1/artefacts, declared at line 30`,
+	}
+	if got := lines(t, err); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

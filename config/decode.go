@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ var (
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
 	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "resources", "nouns"}
-	resourceKeys = []string{"description", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field"}
+	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field"}
 	nounKeys     = []string{"description", "fields", "update", "access"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
 )
@@ -282,6 +283,10 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 		switch s.key {
 		case "description":
 			r.Description, _ = d.str(s, p)
+		case "path":
+			r.Path, _ = d.str(s, p)
+		case "item_path":
+			r.ItemPath, _ = d.str(s, p)
 		case "singular":
 			r.Singular, _ = d.str(s, p)
 		case "key":
@@ -670,10 +675,18 @@ func (d *decoder) prepareErrors(err error) {
 	}
 	for _, fe := range re.Fields {
 		if !d.reported(fe.Field) {
-			d.errorAt(d.where(fe.Field, fe.Message), "%s", fe.Message)
+			// A message naming another declaration ("path /x is already used by
+			// apis[0].resources.cars") says where that one is written too.
+			msg := declarationRE.ReplaceAllStringFunc(fe.Message, func(p string) string {
+				return fmt.Sprintf("%s (line %d)", p, d.where(strings.TrimSuffix(p, "'s"), "").line)
+			})
+			d.errorAt(d.where(fe.Field, fe.Message), "%s", msg)
 		}
 	}
 }
+
+// declarationRE matches the path of a declaration in a message of Schema.Prepare.
+var declarationRE = regexp.MustCompile(`apis\[\d+\](\.[a-z][a-z0-9_]*)+('s)?`)
 
 func (d *decoder) where(path, msg string) pos {
 	items := d.items[path]

@@ -29,8 +29,10 @@
 //	    ratelimit: {rate: 100/min, burst: 10}  # this API's own buckets; off: no limit
 //	    resources:                # name → resource, in declaration order
 //	      cars:
+//	        path: cars            # the list's URL segment: /v1/cars (default: the name)
+//	        item_path: cars       # the items': /v1/cars/{id} (default: path); POST works here too
 //	        key: id               # a field's name
-//	        key_from: body        # body (default), url or generated
+//	        key_from: body        # body (default), url or generated (integer: 1, 2, 3…; string: UUIDv7)
 //	        fields:               # name → field; this order is the JSON/XML order
 //	          id: {type: integer, min: 1}
 //	          color: {type: enum, values: [red, blue], default: red}
@@ -48,7 +50,7 @@
 //	        history_keep: 0       # with history: at most this many per record (0: all)
 //	        timestamps: false
 //	        description: …
-//	        singular: car         # XML element name; derived when absent
+//	        singular: car         # one record in XML and messages; derived from the name when absent
 //	    nouns:                    # name → noun (a device-style singleton)
 //	      led:
 //	        fields:

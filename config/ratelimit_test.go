@@ -24,6 +24,11 @@ apis:
       planes:
         key: id
         fields: {id: {type: integer}}
+      resources:
+        item_path: resource
+        key: id
+        fields: {id: {type: integer}}
+        ratelimit: {rate: 1/s, burst: 3}
   - base: /v1
     ratelimit: {rate: 7200/h}
     resources:
@@ -50,6 +55,10 @@ apis:
 		{"/cars", &restkit.RateLimit{Rate: 0.5, Burst: 5}, "resource:/cars"},
 		{"/cars/7", &restkit.RateLimit{Rate: 0.5, Burst: 5}, "resource:/cars"},
 		{"/boats/1", nil, ""},
+		// A resource's items, at its item_path, count in its list's bucket.
+		{"/resources", &restkit.RateLimit{Rate: 1, Burst: 3}, "resource:/resources"},
+		{"/resource", &restkit.RateLimit{Rate: 1, Burst: 3}, "resource:/resources"},
+		{"/resource/2", &restkit.RateLimit{Rate: 1, Burst: 3}, "resource:/resources"},
 		{"/planes", &restkit.RateLimit{Rate: 10, Burst: 20}, ""},
 		{"/v1/people/3", &restkit.RateLimit{Rate: 2, Burst: 2}, "api:/v1"},
 		{"/docs", &restkit.RateLimit{Rate: 10, Burst: 20}, ""},

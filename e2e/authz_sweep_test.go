@@ -52,7 +52,7 @@ func TestAuthorizationSweep(t *testing.T) {
 			t.Run(name, func(t *testing.T) { sweepOne(t, s, rt, method) })
 		}
 	}
-	for _, rule := range []string{"public", "page:docs", "page:openapi", "page:metrics", "resource:/cars", "resource:/v1/people", "noun:/led", "artefacts:repository", "artefacts:directory"} {
+	for _, rule := range []string{"public", "page:docs", "page:openapi", "page:metrics", "resource:/cars", "resource:/v1/people", "resource:/api/resources", "noun:/led", "artefacts:repository", "artefacts:directory"} {
 		if !seen[rule] {
 			t.Errorf("no route with rule %s was swept", rule)
 		}
@@ -191,6 +191,22 @@ func sweepSetup(t *testing.T, s *server, rt sweepRoute, method string) (sweepCas
 				t.Fatalf("revisions of /cars/7: %s", r.Body)
 			}
 			return fmt.Sprintf("/cars/7/revisions/%d", revs[0].Rev), ""
+		}}, true
+	case p == "/api/resources" || p == "/api/resource":
+		body := ""
+		if method == http.MethodPost {
+			body = "{}"
+		}
+		return sweepCase{prepare: static(p, body)}, true
+	case p == "/api/resource/{key}":
+		body := ""
+		if write {
+			body = "{}"
+		}
+		return sweepCase{mutable: method != http.MethodGet && method != http.MethodHead, prepare: func() (string, string) {
+			r := admin("POST", "/api/resource", "{}")
+			must(r, "POST /api/resource")
+			return r.Header.Get("Location"), body
 		}}, true
 	case p == "/led":
 		body := ""

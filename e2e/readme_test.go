@@ -86,6 +86,14 @@ func TestReadmeSecureTour(t *testing.T) {
 	runTour(t, startServer(t, "", "--config", "../examples/secure.yaml"), "secure")
 }
 
+// TestReadmeFlaskTour runs the "A Flask app's routes" tour against examples/flask.yaml.
+func TestReadmeFlaskTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	runTour(t, startServer(t, "", "--config", "../examples/flask.yaml"), "flask")
+}
+
 func runTour(t *testing.T, s *server, tag string) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	work := t.TempDir() // the tour writes files: keep them out of the repository

@@ -11,7 +11,7 @@ import (
 type endpoint struct {
 	s    *Server
 	api  *restkit.API
-	name string // URL segment: "cars", "led"
+	name string // the path segment the reference page anchors it by: "cars", "led"
 	elem string // XML element of one item: "car", "led"
 }
 

@@ -37,7 +37,7 @@ func (s *Server) routeHistory(api *restkit.API, h *resourceHandler) {
 		return
 	}
 	hh := &historyHandler{resourceHandler: h, hs: hs}
-	base := api.Base + "/" + h.res.Name + "/{key}/revisions"
+	base := api.ItemsPath(h.res) + "/{key}/revisions"
 	s.route(base, allowHeader(hh.verbs(false)), h.guard, hh.serveList)
 	s.route(base+"/{rev}", allowHeader(hh.verbs(true)), h.guard, hh.serveRevision)
 }

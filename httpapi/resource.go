@@ -41,6 +41,23 @@ func (h *resourceHandler) serveCollection(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// createVerbs are the verbs of B/<item_path> when it differs from the list's path:
+// POST creates there as on the list.
+var createVerbs = []string{http.MethodPost}
+
+// serveCreate serves POST on the items' own path (B/resource beside B/resources).
+func (h *resourceHandler) serveCreate(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodOptions:
+		w.Header().Set("Allow", allowHeader(createVerbs))
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPost:
+		h.create(w, r)
+	default:
+		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(createVerbs))
+	}
+}
+
 func (h *resourceHandler) serveItem(w http.ResponseWriter, r *http.Request) {
 	verb := r.Method
 	if verb == http.MethodHead {
@@ -111,7 +128,7 @@ func (h *resourceHandler) normalizeKey(in map[string]any) {
 }
 
 func (h *resourceHandler) location(key any) string {
-	return h.api.Base + "/" + h.res.Name + "/" + escapeKey(key)
+	return h.api.ItemsPath(h.res) + "/" + escapeKey(key)
 }
 
 func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
@@ -177,6 +194,9 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	values, err := h.build(r, in)
+	if err == nil {
+		err = h.allocateKeys(r, values)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -193,11 +213,12 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	h.writeItem(w, http.StatusCreated, media, h.view, rec)
 }
 
-// build validates one body for a create, making the key when the server generates it
-// and stamping the owner.
+// build validates one body for a create, making a generated string key (a UUIDv7)
+// and stamping the owner. A generated integer key is allocated after validation, by
+// allocateKeys, so that a body refused here spends no number.
 func (h *resourceHandler) build(r *http.Request, in map[string]any) (map[string]any, error) {
 	var key any
-	if h.res.KeySource == restkit.KeyGenerated {
+	if h.res.KeySource == restkit.KeyGenerated && !h.res.SequentialKeys() {
 		key = restkit.NewKey()
 	}
 	h.normalizeKey(in)
@@ -206,6 +227,27 @@ func (h *resourceHandler) build(r *http.Request, in map[string]any) (map[string]
 		h.stampOwner(r, values)
 	}
 	return values, err
+}
+
+// allocateKeys gives the records of a create, in order, the next integer keys of a
+// resource whose store generates them (restkit.KeyAllocator): 1, 2, 3…, consecutive
+// within one request. For any other resource it does nothing.
+func (h *resourceHandler) allocateKeys(r *http.Request, records ...map[string]any) error {
+	if !h.res.SequentialKeys() {
+		return nil
+	}
+	ka, ok := h.s.store.(restkit.KeyAllocator)
+	if !ok {
+		return restkit.Wrap("httpapi.create", fmt.Errorf("resource %s generates integer keys, and the store cannot allocate them (restkit.KeyAllocator)", h.res.Name))
+	}
+	first, err := ka.AllocateKeys(writeContext(r), h.res, len(records))
+	if err != nil {
+		return err
+	}
+	for i, values := range records {
+		values[h.res.Key] = first + int64(i)
+	}
+	return nil
 }
 
 // createOnly is the Change of a create: a key that exists is a 409.
@@ -236,14 +278,24 @@ func (h *resourceHandler) createMany(w http.ResponseWriter, r *http.Request, med
 		return
 	}
 	now := h.s.now().UTC()
-	keys := make([]any, len(items))
-	changes := make([]restkit.Change, len(items))
+	records := make([]map[string]any, len(items))
 	for i, in := range items {
 		values, err := h.build(r, in)
 		if err != nil {
 			h.fail(w, r, atItem(i, err))
 			return
 		}
+		records[i] = values
+	}
+	if len(records) > 0 {
+		if err := h.allocateKeys(r, records...); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	keys := make([]any, len(items))
+	changes := make([]restkit.Change, len(items))
+	for i, values := range records {
 		keys[i], changes[i] = values[h.res.Key], h.createOnly(values, now)
 	}
 	recs, err := bw.WriteRecords(writeContext(r), h.res, keys, func(i int, cur *restkit.Record) (*restkit.Record, error) { return changes[i](cur) })
@@ -456,7 +508,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
 	// The carried parameters (filters, sort, fields, limit, count) are encoded once;
 	// each link appends its own cursor or page number.
-	base := h.api.Base + "/" + h.res.Name
+	base := h.api.ListPath(h.res)
 	sep := "?"
 	if enc := lr.params.Encode(); enc != "" {
 		base += "?" + enc

@@ -136,11 +136,15 @@ func New(opts Options) *Server {
 	s.cursors = newCursorCodec(key)
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
-			h := &resourceHandler{endpoint: endpoint{s, api, res.Name, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
-			g := s.accessGuard("resource:"+api.Base+"/"+res.Name, func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
+			list, items := api.ListPath(res), api.ItemsPath(res)
+			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
+			g := s.accessGuard("resource:"+list, func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
 			h.guard = g
-			s.route(api.Base+"/"+res.Name, allowHeader(res.Collection), g, h.serveCollection)
-			s.route(api.Base+"/"+res.Name+"/{key}", allowHeader(res.Item), g, h.serveItem)
+			s.route(list, allowHeader(res.Collection), g, h.serveCollection)
+			if items != list && res.Allows(http.MethodPost, false) {
+				s.route(items, allowHeader(createVerbs), g, h.serveCreate) // POST B/resource, as a Flask app takes it
+			}
+			s.route(items+"/{key}", allowHeader(res.Item), g, h.serveItem)
 			s.routeHistory(api, h) // …/{key}/revisions[/{rev}], with history: true
 		}
 		for _, n := range api.Nouns {
@@ -261,7 +265,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	var list []entry
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
-			list = append(list, entry{api.Base + "/" + res.Name, "resource"})
+			list = append(list, entry{api.ListPath(res), "resource"})
 		}
 		for _, n := range api.Nouns {
 			list = append(list, entry{api.Base + "/" + n.Name, "noun"})

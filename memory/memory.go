@@ -13,9 +13,10 @@ import (
 
 // Store is an in-memory restkit.Store. The zero value is not usable; call New.
 type Store struct {
-	mu     sync.RWMutex
-	tables map[string]*table          // by Resource.StoreName, filled by Migrate
-	nouns  map[string]*restkit.Record // by Noun.StoreName
+	mu      sync.RWMutex
+	tables  map[string]*table          // by Resource.StoreName, filled by Migrate
+	nouns   map[string]*restkit.Record // by Noun.StoreName
+	lastKey map[string]int64           // by Resource.StoreName: the last key AllocateKeys handed out
 }
 
 var (
@@ -33,7 +34,7 @@ type table struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}}
+	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}, lastKey: map[string]int64{}}
 }
 
 // Close does nothing and may be called more than once; the data stays readable.
@@ -48,6 +49,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := map[string]*table{} // storage names are unique: Schema.Prepare refuses collisions
+	lastKey := map[string]int64{}
 	for _, api := range sc.APIs {
 		for _, res := range api.Resources {
 			if res.StoreName == "" || res.KeyField() == nil {
@@ -58,10 +60,17 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 				return err
 			}
 			next[res.StoreName] = t
+			if res.SequentialKeys() {
+				// Go on after the highest key held, never lower the count.
+				lastKey[res.StoreName] = max(s.lastKey[res.StoreName], t.highestKey())
+			}
 		}
 	}
 	for name, t := range next {
 		s.tables[name] = t
+	}
+	for name, n := range lastKey {
+		s.lastKey[name] = n
 	}
 	return nil
 }

@@ -419,7 +419,7 @@ func specMediaJSON(s obj) obj { return obj{"application/json": obj{"schema": s}}
 func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 	name := specSchemaName(api, res.Singular)
 	key := res.KeyField()
-	tag := specTagOf(api, res.Name)
+	tag := api.ListPath(res)
 	b.schemas[name] = specObjectSchema(res.Description, res.Fields, func(f *restkit.Field) bool {
 		return f.Required && !(f == key && res.KeySource == restkit.KeyFromURL)
 	}, res.Timestamps)
@@ -430,8 +430,8 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 		res.Fields, func(*restkit.Field) bool { return false }, res.Timestamps)
 	read := obj{"anyOf": []any{specRef(name), specRef(name + "Fields")}}
 	env := api.Envelope
-	collPath := api.Base + "/" + res.Name
-	itemPath := collPath + "/{" + res.Key + "}"
+	collPath := api.ListPath(res)
+	itemPath := api.ItemsPath(res) + "/{" + res.Key + "}"
 	keyParam := specPathParam(res.Key, "The "+res.Singular+"'s "+res.Key+".", specParamSchema(key))
 	item := specRef(name)
 	itemContent := obj{"application/json": obj{"schema": specEnvelope(api, item)}, "application/xml": obj{}}
@@ -454,19 +454,26 @@ func (b *specBuilder) resource(api *restkit.API, res *restkit.Resource) {
 		coll["get"] = b.op(specOpID(api, "list", res.Name), tag, "List "+res.Name+".", specListParams(res), nil, resp)
 	}
 	if res.Allows(restkit.POST, false) {
-		resp := obj{"201": obj{"description": "Created: the stored " + res.Singular + " (an array of them for an array body).",
-			"headers": obj{"Location": hLocation, "ETag": hETag, "Last-Modified": hLastMod},
-			"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"oneOf": []any{item, obj{"type": "array", "items": item}}})},
-				"application/xml": obj{}}}}
-		codes := specCopyCodes(bodyErrors)
-		codes[409] = "the key or a unique value is taken"
-		if res.KeySource == restkit.KeyGenerated {
-			codes[400] += "; a generated key must not be supplied"
+		create := func(id, summary string) obj {
+			resp := obj{"201": obj{"description": "Created: the stored " + res.Singular + " (an array of them for an array body).",
+				"headers": obj{"Location": hLocation, "ETag": hETag, "Last-Modified": hLastMod},
+				"content": obj{"application/json": obj{"schema": specEnvelope(api, obj{"oneOf": []any{item, obj{"type": "array", "items": item}}})},
+					"application/xml": obj{}}}}
+			codes := specCopyCodes(bodyErrors)
+			codes[409] = "the key or a unique value is taken"
+			if res.KeySource == restkit.KeyGenerated {
+				codes[400] += "; a generated key must not be supplied"
+			}
+			specAddErrors(resp, env, codes)
+			body := obj{"oneOf": []any{item, obj{"type": "array", "items": item}}}
+			return b.op(id, tag, summary, nil, obj{"required": true, "content": obj{"application/json": obj{"schema": body}}}, resp)
 		}
-		specAddErrors(resp, env, codes)
-		body := obj{"oneOf": []any{item, obj{"type": "array", "items": item}}}
-		coll["post"] = b.op(specOpID(api, "create", res.Singular), tag, "Create a "+res.Singular+" (or several, from an array).", nil,
-			obj{"required": true, "content": obj{"application/json": obj{"schema": body}}}, resp)
+		coll["post"] = create(specOpID(api, "create", res.Singular), "Create a "+res.Singular+" (or several, from an array).")
+		if items := api.ItemsPath(res); items != collPath {
+			// The items' own path takes POST too (a Flask app posts to /api/resource).
+			b.paths[items] = obj{"post": create(specOpID(api, "create", res.Singular+"_at_item_path"),
+				"Create a "+res.Singular+" (or several), as POST "+collPath+" does.")}
+		}
 	}
 	if len(coll) > 0 {
 		b.paths[collPath] = coll
@@ -746,11 +753,14 @@ func (b *specBuilder) artefacts(base string) {
 		}
 		return c
 	}
-	upBody := obj{"required": true, "content": obj{
-		"application/octet-stream": obj{"schema": binary},
-		"multipart/form-data": obj{"schema": obj{"type": "object", "properties": obj{"file": binary}},
-			"description": "The first file part is stored (curl -F file=@NAME)."},
-	}}
+	// A Media Type Object has no description (OAS 3.1 §4.8.14): what each form means
+	// is said by the request body's.
+	upBody := obj{"required": true,
+		"description": "The content: the raw bytes (application/octet-stream), or a form whose first file part is stored (multipart/form-data, as curl -F file=@NAME sends).",
+		"content": obj{
+			"application/octet-stream": obj{"schema": binary},
+			"multipart/form-data":      obj{"schema": obj{"type": "object", "properties": obj{"file": binary}}},
+		}}
 	upParams := []any{
 		specHeaderParam("Content-Digest", "sha-256=:BASE64: of the body; a mismatch is a 400 and nothing is stored."),
 		specHeaderParam("X-Checksum-Sha256", "Hex SHA-256 of the content; a mismatch is a 400 and nothing is stored."),
@@ -793,7 +803,7 @@ func (b *specBuilder) security(s *restkit.Schema, o Options) {
 	for _, api := range s.APIs {
 		for _, r := range api.Resources {
 			if s.Auth.Resolve(r.Access, api.Access).Anonymous == restkit.AnonymousRead {
-				open = append(open, api.Base+"/"+r.Name)
+				open = append(open, api.ListPath(r), api.ItemsPath(r))
 			}
 		}
 		for _, n := range api.Nouns {

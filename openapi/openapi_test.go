@@ -2,10 +2,13 @@ package openapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/config"
@@ -65,6 +68,20 @@ func build(t *testing.T, name string, yaml []byte) (map[string]any, []byte) {
 	}
 	if _, err := d.BuildV3Model(); err != nil {
 		t.Fatalf("libopenapi BuildV3Model: %v", err)
+	}
+	// Against the OpenAPI 3.1 schema itself: a field the specification does not allow
+	// where it is written (a description on a Media Type Object) fails here.
+	if ok, errs := schema_validation.ValidateOpenAPIDocument(d); !ok {
+		var msg strings.Builder
+		for _, e := range errs {
+			for _, se := range e.SchemaValidationErrors {
+				if se.OriginalJsonSchemaError != nil {
+					fmt.Fprintf(&msg, "\n%s", se.OriginalJsonSchemaError.Error())
+				}
+			}
+			fmt.Fprintf(&msg, "\n%s: %s", e.Message, e.Reason)
+		}
+		t.Fatalf("%s: not valid OpenAPI 3.1:%s", name, msg.String())
 	}
 	var back map[string]any
 	if err := json.Unmarshal(raw, &back); err != nil {

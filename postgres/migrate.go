@@ -59,6 +59,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 					return err
 				}
 			}
+			if res.SequentialKeys() && len(m.Problems) == 0 {
+				if err := m.keys(ctx); err != nil { // keys.go
+					return err
+				}
+			}
 			problems = append(problems, m.Problems...)
 		}
 		for _, api := range sc.APIs {

@@ -66,7 +66,21 @@ func openTest(tb testing.TB) *Store {
 
 func TestStore(t *testing.T) {
 	testURL(t)
-	storetest.Run(t, func(t *testing.T) restkit.Store { return openTest(t) })
+	var urls sync.Map // *Store → the URL it was opened with, for Reopen
+	storetest.Run(t, func(t *testing.T) restkit.Store {
+		u := newTestSchema(t)
+		s := mustOpen(t, u)
+		urls.Store(s, u)
+		return s
+	}, storetest.Reopen(func(t *testing.T, s restkit.Store) restkit.Store {
+		u, _ := urls.Load(s)
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		again := mustOpen(t, u.(string))
+		urls.Store(again, u)
+		return again
+	}))
 }
 
 func TestArtefacts(t *testing.T) {

@@ -56,6 +56,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 				return wrap(op, err)
 			}
 		}
+		if res.SequentialKeys() && len(m.Problems) == 0 {
+			if err := m.keys(ctx); err != nil { // keys.go
+				return restkit.Wrap(op, err)
+			}
+		}
 		problems = append(problems, m.Problems...)
 	}
 	for _, api := range sc.APIs {

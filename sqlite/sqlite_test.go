@@ -15,7 +15,13 @@ import (
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) restkit.Store {
 		return mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
-	})
+	}, storetest.Reopen(func(t *testing.T, s restkit.Store) restkit.Store {
+		path := s.(*Store).path
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		return mustOpen(t, path)
+	}))
 }
 
 // mustOpen opens a store and fails the test if it cannot. The caller closes it.
@@ -594,5 +600,38 @@ func TestParseTime(t *testing.T) {
 	}
 	if _, err := sqlstore.ParseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
 		t.Error("month 13 parsed")
+	}
+}
+
+// TestKeyCountMigrationWritesNothingTwice: Migrate starts a generated integer key's
+// count once; migrating the same schema again does not write the count (a trigger
+// that refuses any write to it lets the second Migrate pass), and a schema without
+// such a key does not even create the table.
+func TestKeyCountMigrationWritesNothingTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restkit.db")
+	s := mustOpen(t, path)
+	defer s.Close()
+	if err := s.Migrate(ctx, cars(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = '_restkit_keys'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("_restkit_keys tables: %d %v, want none without a generated integer key", tables, err)
+	}
+	generated := cars(t, func(r *restkit.Resource) { r.KeySource = restkit.KeyGenerated })
+	if err := s.Migrate(ctx, generated); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []string{"INSERT", "UPDATE", "DELETE"} {
+		if _, err := s.w.ExecContext(ctx, `CREATE TRIGGER "no_`+ev+`" BEFORE `+ev+` ON _restkit_keys BEGIN SELECT RAISE(ABORT, 'the key count was written'); END`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Migrate(ctx, cars(t, func(r *restkit.Resource) { r.KeySource = restkit.KeyGenerated })); err != nil {
+		t.Fatalf("the second Migrate wrote the key count: %v", err)
+	}
+	res := generated.APIs[0].Resources[0]
+	if _, err := s.AllocateKeys(ctx, res, 1); err == nil || !strings.Contains(err.Error(), "the key count was written") {
+		t.Fatalf("AllocateKeys under the trigger: %v, want the trigger's refusal (the trigger works)", err)
 	}
 }

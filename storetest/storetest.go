@@ -40,6 +40,11 @@
 //     failed write appends nothing. Stores without it skip the History tests.
 //   - restkit.BatchWriter, when a store has it: a batch is written whole or not at all,
 //     its error names the failing item's index; stores without it skip the Batch test.
+//   - restkit.KeyAllocator, when a store has it: 1, 2, 3… each handed out once, also
+//     after a delete of the highest, a failed create (a gap), a restart (with the
+//     Reopen option; else a second Migrate) and under concurrent callers; a batch's
+//     keys are consecutive; Migrate goes on after the highest key a resource's records
+//     and history hold when its key becomes generated.
 package storetest
 
 import (
@@ -52,7 +57,12 @@ import (
 
 // Run runs the conformance suite against the stores open returns. open is called
 // once per subtest and must return a new, empty store; Run migrates and closes it.
-func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
+// Options add checks (Reopen).
+func Run(t *testing.T, open func(t *testing.T) restkit.Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	t.Run("Migrate", func(t *testing.T) { testMigrate(t, open) })
 	t.Run("CRUD", func(t *testing.T) { testCRUD(t, open) })
 	t.Run("StringAndGeneratedKeys", func(t *testing.T) { testKeys(t, open) })
@@ -75,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("ConcurrentNoun", func(t *testing.T) { testConcurrentNoun(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })
 	t.Run("Batch", func(t *testing.T) { testBatch(t, open) })
+	t.Run("SequentialKeys", func(t *testing.T) { testSequentialKeys(t, open, o) })
+	t.Run("ConcurrentSequentialKeys", func(t *testing.T) { testConcurrentSequentialKeys(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.
