@@ -37,10 +37,10 @@ func (s *Store) AllocateKeys(ctx context.Context, res *restkit.Resource, n int) 
 	var last int64
 	err = s.w.QueryRowContext(ctx, `UPDATE `+sqlstore.KeysTable+` SET last = last + ? WHERE store_name = ? RETURNING last`, n, t.name).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, restkit.Wrap(op, fmt.Errorf("resource %s has no key count: Migrate did not see its key generated", t.name))
+		return 0, wrap(op, fmt.Errorf("resource %s has no key count: Migrate did not see its key generated", t.name))
 	}
 	if err != nil {
-		return 0, restkit.Wrap(op, err)
+		return 0, wrap(op, err)
 	}
 	return last - int64(n) + 1, nil
 }

@@ -58,7 +58,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		}
 		if res.SequentialKeys() && len(m.Problems) == 0 {
 			if err := m.keys(ctx); err != nil { // keys.go
-				return restkit.Wrap(op, err)
+				return wrap(op, err)
 			}
 		}
 		problems = append(problems, m.Problems...)
