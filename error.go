@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// Kind classifies an error by what the client can do about it. The HTTP layer maps
-// each kind to exactly one status code (httpapi.statusOf) and the Go client maps it
-// back, so a kind is part of the public contract: add kinds, never repurpose one.
+// Kind classifies an error by what the client can do about it. Each kind has exactly
+// one HTTP status (package status holds the table; the server maps kinds to statuses
+// with it and the Go client maps them back), so a kind is part of the public
+// contract: add kinds, never repurpose one.
 type Kind string
 
 const (
@@ -28,6 +29,15 @@ const (
 	InsufficientStorage  Kind = "insufficient_storage"  // 507: the disk is too full to take the upload
 	Internal             Kind = "internal"              // 500: anything not classified; details stay in the log
 )
+
+// Kinds lists every Kind, in the order above. Tables keyed by kind (the HTTP status
+// of each, in package status) are checked against it, so a kind added here and
+// forgotten there fails a test.
+func Kinds() []Kind {
+	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable, Conflict,
+		PreconditionFailed, TooLarge, RangeNotSatisfiable, UnsupportedMedia, PreconditionRequired, RateLimited,
+		Unavailable, InsufficientStorage, Internal}
+}
 
 // FieldError is one failing field (or query parameter) and why, in words for the client.
 type FieldError struct {

@@ -163,7 +163,13 @@ type Schema struct {
 	APIs      []*API
 	RateLimit *RateLimit // the default for every route but /healthz; nil: none
 	Auth      *Auth      // nil: no authentication, every route open
+
+	prepared bool // Prepare has succeeded
 }
+
+// Prepared reports whether Prepare has succeeded on s: only a prepared Schema may be
+// served or migrated.
+func (s *Schema) Prepared() bool { return s != nil && s.prepared }
 
 // Defaults applied by Prepare.
 const (
@@ -261,8 +267,10 @@ func (s *Schema) Prepare() error {
 	}
 	s.prepareAuth(add)
 	if len(errs) > 0 {
+		s.prepared = false
 		return &Error{Kind: Invalid, Message: "invalid declaration", Fields: errs}
 	}
+	s.prepared = true
 	return nil
 }
 

@@ -73,6 +73,15 @@ func (r *Record) Stamp(curRev int64, curCreated time.Time) {
 	r.Created = r.Created.UTC()
 }
 
+// SchemaChecker is a Store that can tell whether Migrate has prepared it for a schema
+// (an optional ability: every store of this module has it). httpapi.New asks it, so a
+// server is never built over tables that do not match its declaration.
+type SchemaChecker interface {
+	// Migrated returns nil when the last Migrate covered every resource of s with the
+	// same declaration, else an Invalid error naming the first resource it did not.
+	Migrated(s *Schema) error
+}
+
 // BatchWriter is a Store that can write several records in one transaction (an
 // optional ability: found by type assertion; bulk create needs it).
 type BatchWriter interface {
@@ -110,3 +119,35 @@ type BatchError struct {
 
 func (e *BatchError) Error() string { return fmt.Sprintf("item %d: %v", e.Index, e.Err) }
 func (e *BatchError) Unwrap() error { return e.Err }
+
+// CheckMigrated is SchemaChecker.Migrated for a store that keeps, per storage name,
+// the Resource its last Migrate adopted (adopted returns nil for a name it never
+// saw): every resource of s must have been adopted with the same key and fields.
+func CheckMigrated(s *Schema, adopted func(storeName string) *Resource) error {
+	for _, api := range s.APIs {
+		for _, res := range api.Resources {
+			had := adopted(res.StoreName)
+			if had == nil || !sameStorage(had, res) {
+				return Errorf(Invalid, "resource %s has not been migrated for this declaration: call Migrate with the schema before serving it", res.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// sameStorage reports whether a and b need the same table: the same key and the same
+// fields, of the same types, in the same order.
+func sameStorage(a, b *Resource) bool {
+	if a == b {
+		return true
+	}
+	if a.Key != b.Key || len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	for i, f := range a.Fields {
+		if g := b.Fields[i]; f.Name != g.Name || f.Type != g.Type {
+			return false
+		}
+	}
+	return true
+}

@@ -85,7 +85,11 @@ func newRestkit(dataDir string) (http.Handler, *sqlite.Store, error) {
 		store.Close()
 		return nil, nil, err
 	}
-	h := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, CursorKey: bytes.Repeat([]byte{7}, 32)})
+	h, err := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, CursorKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
 	return h, store, nil
 }
 

@@ -99,7 +99,11 @@ func pagingSetup(deepFile string) (pagingServers, error) {
 	if err := store.Migrate(context.Background(), cfg.Schema); err != nil {
 		return pagingServers{}, err
 	}
-	s := pagingServers{restkit: httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, CursorKey: key})}
+	h, err := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, CursorKey: key})
+	if err != nil {
+		return pagingServers{}, err
+	}
+	s := pagingServers{restkit: h}
 	p, err := plain.Open(bdb)
 	if err != nil {
 		return pagingServers{}, err

@@ -6,8 +6,8 @@
 // # Errors
 //
 // A response with a status of 400 or more becomes a *restkit.Error. Its Kind comes
-// from the status through KindOf, which is the server's one kind→status table
-// (httpapi.statusOf) reversed, so `restkit.IsKind(err, restkit.NotFound)` works the
+// from the status through KindOf, which reads the one kind↔status table (package
+// status) backwards, so `restkit.IsKind(err, restkit.NotFound)` works the
 // same on both sides of the wire. Its Message and Fields come from the body: an RFC
 // 9457 problem ({"detail", "errors": [{"field","message"}]}) or the status envelope
 // ({"status":"error","message","errors"}); a body without either (a HEAD, a proxy's

@@ -8,40 +8,13 @@ import (
 	"strings"
 
 	"github.com/restkit/restkit"
+	kindstatus "github.com/restkit/restkit/status"
 )
 
-// kindOf is the server's kind→status table (httpapi.statusOf) reversed. A test
-// checks that every kind goes there and back.
-var kindOf = map[int]restkit.Kind{
-	http.StatusBadRequest:            restkit.Invalid,
-	http.StatusUnauthorized:          restkit.Unauthorized,
-	http.StatusForbidden:             restkit.Forbidden,
-	http.StatusNotFound:              restkit.NotFound,
-	http.StatusMethodNotAllowed:      restkit.MethodNotAllowed,
-	http.StatusNotAcceptable:         restkit.NotAcceptable,
-	http.StatusConflict:              restkit.Conflict,
-	http.StatusPreconditionFailed:    restkit.PreconditionFailed,
-	http.StatusRequestEntityTooLarge: restkit.TooLarge,
-	http.StatusUnsupportedMediaType:  restkit.UnsupportedMedia,
-	http.StatusPreconditionRequired:  restkit.PreconditionRequired,
-	http.StatusTooManyRequests:       restkit.RateLimited,
-	http.StatusServiceUnavailable:    restkit.Unavailable,
-	http.StatusInsufficientStorage:   restkit.InsufficientStorage,
-	http.StatusInternalServerError:   restkit.Internal,
-}
-
-// KindOf returns the error kind of an HTTP status: the kind the server maps to it,
-// else Invalid for another 4xx (the request was at fault) and Internal for anything
-// else (another 5xx, or a status a server never answers an error with).
-func KindOf(status int) restkit.Kind {
-	if k, ok := kindOf[status]; ok {
-		return k
-	}
-	if status >= 400 && status < 500 {
-		return restkit.Invalid
-	}
-	return restkit.Internal
-}
+// KindOf returns the error kind of an HTTP status: the kind the server answers it
+// for (package status holds the one table, both ways), else Invalid for another 4xx
+// and Internal for anything else.
+func KindOf(status int) restkit.Kind { return kindstatus.Kind(status) }
 
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10

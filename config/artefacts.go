@@ -43,7 +43,7 @@ func (d *decoder) artefacts(e entry) *Artefacts {
 		d.flagged["artefacts"] = true
 		return nil
 	}
-	a := &Artefacts{Path: DefaultArtefactsPath, Policy: artefact.Policy{MinFree: DefaultMinFree}}
+	a := DefaultArtefacts()
 	for _, s := range es {
 		p := "artefacts." + s.key
 		d.rec(p, s)
@@ -232,4 +232,20 @@ func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
 			}
 		}
 	}
+}
+
+// ArtefactAccess is the access rules of the repository, for auth.New: nil when the
+// config serves no repository.
+func (c *Config) ArtefactAccess() *auth.Artefacts {
+	if c.Artefacts == nil {
+		return nil
+	}
+	return &c.Artefacts.Access
+}
+
+// DefaultArtefacts is the artefacts: section with every default (artefacts: {}): the
+// repository at /artefacts, no size limit, every version kept, uploads refused below
+// 64 MiB of free disk. A config built in Go adds a repository with it.
+func DefaultArtefacts() *Artefacts {
+	return &Artefacts{Path: DefaultArtefactsPath, Policy: artefact.Policy{MinFree: DefaultMinFree}}
 }

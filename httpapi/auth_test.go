@@ -40,7 +40,7 @@ func authServer(t *testing.T) (*Server, *auth.Authority) {
 	if err := store.Migrate(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{Schema: s, Store: store, Auth: a}), a
+	return mustNew(t, Options{Schema: s, Store: store, Auth: a}), a
 }
 
 func basicHeader(user, pw string) string {
@@ -148,7 +148,11 @@ func TestReadyzReusesItsAnswer(t *testing.T) {
 	if err := s.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{Schema: s, Store: memory.New(), Ready: []ReadyCheck{{Name: "store", Check: func(context.Context) error { calls.Add(1); return nil }}}})
+	store := memory.New()
+	if err := store.Migrate(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	srv := mustNew(t, Options{Schema: s, Store: store, Ready: []ReadyCheck{{Name: "store", Check: func(context.Context) error { calls.Add(1); return nil }}}})
 	for i := 0; i < 20; i++ {
 		if w := get(srv, "/readyz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"ok"`) {
 			t.Fatalf("readyz: %d %s", w.Code, w.Body)

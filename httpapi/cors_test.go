@@ -24,7 +24,7 @@ func corsServer(t *testing.T, cors *httpapi.CORS) http.Handler {
 	if err := st.Migrate(context.Background(), sc); err != nil {
 		t.Fatal(err)
 	}
-	return httpapi.New(httpapi.Options{Schema: sc, Store: st, CORS: cors})
+	return newServer(t, httpapi.Options{Schema: sc, Store: st, CORS: cors})
 }
 
 // TestCORS: preflights and plain requests, from listed and unlisted origins, for

@@ -36,7 +36,7 @@ func configServer(t testing.TB, yaml string, configure func(*httpapi.Options)) h
 	if configure != nil {
 		configure(&opts)
 	}
-	return httpapi.New(opts)
+	return newServer(t, opts)
 }
 
 // reply is what one in-process request answered.
@@ -81,4 +81,14 @@ func mustServe(t testing.TB, h http.Handler, want int, method, path, body string
 		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.status, want, r.body)
 	}
 	return r
+}
+
+// newServer is httpapi.New for tests: it fails the test when New refuses its options.
+func newServer(tb testing.TB, opts httpapi.Options) *httpapi.Server {
+	tb.Helper()
+	s, err := httpapi.New(opts)
+	if err != nil {
+		tb.Fatalf("httpapi.New: %v", err)
+	}
+	return s
 }

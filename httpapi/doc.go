@@ -1,10 +1,10 @@
 // Package httpapi serves a restkit.Schema over HTTP: routing, content negotiation,
 // conditional requests, paging links, body parsing and error rendering.
 //
-// Decisions live in one place each: statusOf maps error kinds to status codes;
-// parseList parses every list query string; readObject and restkit.ParseObject parse
-// every body; checkWrite and notModified evaluate every precondition. Handlers never
-// build SQL and the store never sees HTTP.
+// Decisions live in one place each: StatusOf maps error kinds to status codes (with
+// package status's table); parseList parses every list query string; readObject and
+// restkit.ParseObject parse every body; checkWrite and notModified evaluate every
+// precondition. Handlers never build SQL and the store never sees HTTP.
 //
 // Writes are read-modify-write through restkit.Store.WriteRecord: the handler passes a
 // Change that checks If-Match and validates the body against the record as it is inside

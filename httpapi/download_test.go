@@ -179,7 +179,7 @@ func artefactServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	repo := artefact.New(artefact.Options{Blobs: blobs, Meta: meta})
-	return New(Options{Schema: sc, Store: meta, Artefacts: repo})
+	return mustNew(t, Options{Schema: sc, Store: meta, Artefacts: repo})
 }
 
 // TestEmptyVersionParameter (issue 11, finding 9): ?version= with no value is a 400

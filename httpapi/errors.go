@@ -8,36 +8,12 @@ import (
 	"strings"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/status"
 )
 
-// statusOf is the one table from error kind to HTTP status. The Go client holds the
-// same table reversed.
-var statusOf = map[restkit.Kind]int{
-	restkit.Invalid:              http.StatusBadRequest,
-	restkit.Unauthorized:         http.StatusUnauthorized,
-	restkit.Forbidden:            http.StatusForbidden,
-	restkit.NotFound:             http.StatusNotFound,
-	restkit.MethodNotAllowed:     http.StatusMethodNotAllowed,
-	restkit.NotAcceptable:        http.StatusNotAcceptable,
-	restkit.Conflict:             http.StatusConflict,
-	restkit.PreconditionFailed:   http.StatusPreconditionFailed,
-	restkit.TooLarge:             http.StatusRequestEntityTooLarge,
-	restkit.RangeNotSatisfiable:  http.StatusRequestedRangeNotSatisfiable,
-	restkit.UnsupportedMedia:     http.StatusUnsupportedMediaType,
-	restkit.PreconditionRequired: http.StatusPreconditionRequired,
-	restkit.RateLimited:          http.StatusTooManyRequests,
-	restkit.Unavailable:          http.StatusServiceUnavailable,
-	restkit.InsufficientStorage:  http.StatusInsufficientStorage,
-	restkit.Internal:             http.StatusInternalServerError,
-}
-
-// StatusOf returns the HTTP status for an error: the status of its kind.
-func StatusOf(err error) int {
-	if s, ok := statusOf[restkit.ErrorKind(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+// StatusOf returns the HTTP status for an error: the status of its kind (package
+// status holds the one table, which the Go client reads backwards).
+func StatusOf(err error) int { return status.Of(restkit.ErrorKind(err)) }
 
 // problem is an RFC 9457 problem details body.
 type problem struct {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"testing"
 )
 
 func httptestRequest(accept string) *http.Request {
@@ -11,4 +12,14 @@ func httptestRequest(accept string) *http.Request {
 		r.Header.Set("Accept", accept)
 	}
 	return r
+}
+
+// mustNew is New for tests: it fails the test when New refuses its options.
+func mustNew(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s, err := New(opts)
+	if err != nil {
+		tb.Fatalf("httpapi.New: %v", err)
+	}
+	return s
 }

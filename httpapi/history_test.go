@@ -37,7 +37,7 @@ func TestHistoryRoutesNeedAHistoryStore(t *testing.T) {
 		if err := tc.store.Migrate(context.Background(), sc); err != nil {
 			t.Fatal(err)
 		}
-		srv := httpapi.New(httpapi.Options{Schema: sc, Store: tc.store})
+		srv := newServer(t, httpapi.Options{Schema: sc, Store: tc.store})
 		req := httptest.NewRequest("POST", "/cars", strings.NewReader(`{"id":1,"model":"Golf"}`))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

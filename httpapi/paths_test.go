@@ -49,7 +49,7 @@ func TestListAndItemPaths(t *testing.T) {
 	if err := st.Migrate(context.Background(), cfg.Schema); err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: st, Metrics: metrics.New()})
+	srv := newServer(t, httpapi.Options{Schema: cfg.Schema, Store: st, Metrics: metrics.New()})
 	for _, tc := range []struct {
 		method, path, accept, body string
 		status                     int
@@ -149,7 +149,7 @@ func TestGeneratedIntegerKeysNeedAnAllocator(t *testing.T) {
 	if err := st.Migrate(context.Background(), cfg.Schema); err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: st})
+	srv := newServer(t, httpapi.Options{Schema: cfg.Schema, Store: st})
 	req := httptest.NewRequest("POST", "/api/resources", strings.NewReader(`{"name":"x"}`))
 	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -90,8 +91,15 @@ type Server struct {
 	readiness readiness // the last answer of /readyz
 }
 
-// New builds the routes of every API, resource and noun in opts.Schema.
-func New(opts Options) *Server {
+// New builds the routes of every API, resource and noun in opts.Schema. Its
+// preconditions are checked, not assumed: opts.Schema must be prepared
+// (restkit.Schema.Prepare) and opts.Store given and, when it can tell
+// (restkit.SchemaChecker), migrated for that schema; otherwise New returns an
+// Invalid error and no Server.
+func New(opts Options) (*Server, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		schema: opts.Schema,
 		store:  opts.Store,
@@ -188,7 +196,25 @@ func New(opts Options) *Server {
 		h = s.metrics.Middleware(h)
 	}
 	s.handler = h
-	return s
+	return s, nil
+}
+
+// checkOptions checks New's preconditions.
+func checkOptions(opts Options) error {
+	switch {
+	case opts.Schema == nil:
+		return restkit.Errorf(restkit.Invalid, "httpapi.New: no Schema")
+	case !opts.Schema.Prepared():
+		return restkit.Errorf(restkit.Invalid, "httpapi.New: the Schema is not prepared; call its Prepare method first")
+	case opts.Store == nil:
+		return restkit.Errorf(restkit.Invalid, "httpapi.New: no Store")
+	}
+	if sc, ok := opts.Store.(restkit.SchemaChecker); ok {
+		if err := sc.Migrated(opts.Schema); err != nil {
+			return fmt.Errorf("httpapi.New: %w", err)
+		}
+	}
+	return nil
 }
 
 // route registers a pattern with and without a trailing slash, behind its guard

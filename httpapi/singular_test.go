@@ -31,7 +31,7 @@ func TestSingularNamesInXMLAndMessages(t *testing.T) {
 	if err := st.Migrate(context.Background(), sc); err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Options{Schema: sc, Store: st})
+	srv := newServer(t, httpapi.Options{Schema: sc, Store: st})
 	do := func(method, path, accept, body string) *httptest.ResponseRecorder {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))

@@ -363,3 +363,17 @@ func stampOver(rec, cur *restkit.Record) {
 	}
 	rec.Stamp(cur.Rev, cur.Created)
 }
+
+var _ restkit.SchemaChecker = (*Store)(nil)
+
+// Migrated reports whether the last Migrate adopted every resource of sc.
+func (s *Store) Migrated(sc *restkit.Schema) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return restkit.CheckMigrated(sc, func(name string) *restkit.Resource {
+		if t := s.tables[name]; t != nil {
+			return t.res
+		}
+		return nil
+	})
+}

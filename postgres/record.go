@@ -445,3 +445,16 @@ func (t *table) writeError(op string, err error, k any) error {
 	}
 	return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err, Message: "a unique value is already taken"}
 }
+
+var _ restkit.SchemaChecker = (*Store)(nil)
+
+// Migrated reports whether the last Migrate adopted every resource of sc.
+func (s *Store) Migrated(sc *restkit.Schema) error {
+	tables := *s.tables.Load()
+	return restkit.CheckMigrated(sc, func(name string) *restkit.Resource {
+		if t := tables[name]; t != nil {
+			return t.res
+		}
+		return nil
+	})
+}

@@ -34,6 +34,20 @@ func testMigrate(t *testing.T, open func(t *testing.T) restkit.Store) {
 	}
 	_, err := f.s.FindRecord(f.ctx, other.APIs[0].Resources[0], int64(1))
 	wantKind(t, "FindRecord of an unmigrated resource", err, restkit.Internal)
+
+	// A store that can say whether it was migrated for a schema says so exactly.
+	if sc, ok := f.s.(restkit.SchemaChecker); ok {
+		if err := sc.Migrated(f.schema); err != nil {
+			t.Errorf("Migrated(the migrated schema) = %v", err)
+		}
+		if err := sc.Migrated(newSchema(t)); err != nil {
+			t.Errorf("Migrated(an equal schema declared afresh) = %v", err)
+		}
+		wantKind(t, "Migrated(a schema never migrated)", sc.Migrated(other), restkit.Invalid)
+		changed := newSchema(t)
+		changed.APIs[0].Resources[0].Fields = append(changed.APIs[0].Resources[0].Fields, &restkit.Field{Name: "added", Type: restkit.TypeString, Nullable: true})
+		wantKind(t, "Migrated(a schema with a field added since)", sc.Migrated(changed), restkit.Invalid)
+	}
 }
 
 func testCRUD(t *testing.T, open func(t *testing.T) restkit.Store) {

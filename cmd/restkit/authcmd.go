@@ -135,13 +135,21 @@ func newRoutesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := httpapi.Options{Schema: cfg.Schema, Store: memory.New(), Auth: authority, Metrics: metrics.New()}
+			store := memory.New() // the routes need a migrated store, not its records
+			if err := store.Migrate(cmd.Context(), cfg.Schema); err != nil {
+				return err
+			}
+			opts := httpapi.Options{Schema: cfg.Schema, Store: store, Auth: authority, Metrics: metrics.New()}
 			if cfg.Artefacts != nil {
 				// The routes need only the repository's path and policy, not its storage.
 				opts.ArtefactsPath = cfg.Artefacts.Path
 				opts.Artefacts = artefactRoutesOnly(cfg)
 			}
-			routes := httpapi.New(opts).Routes()
+			h, err := httpapi.New(opts)
+			if err != nil {
+				return err
+			}
+			routes := h.Routes()
 			if asJSON {
 				out, _ := json.MarshalIndent(routes, "", "  ")
 				fmt.Fprintln(cmd.OutOrStdout(), string(out))
@@ -158,6 +166,15 @@ func newRoutesCmd() *cobra.Command {
 	cmd.Flags().StringVar(&c.ConfigPath, "config", "", "the config file (default: RESTKIT_CONFIG, else the built-in demo)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// newAuthority builds the authenticator of a config: nil when it has no auth: section.
+func newAuthority(cfg *config.Config) (*auth.Authority, error) {
+	a, err := auth.New(cfg.Schema, cfg.ArtefactAccess())
+	if err != nil {
+		return nil, fmt.Errorf("preparing authentication: %w", err)
+	}
+	return a, nil
 }
 
 // artefactRoutesOnly is a repository with no storage: enough to register its routes.

@@ -20,8 +20,7 @@ func newCheckCmd() *cobra.Command {
 			var errs config.Errors
 			switch {
 			case err == nil:
-				arts := artefactRules(cfg)
-				for _, w := range auth.Warnings(cfg.Schema, arts) {
+				for _, w := range auth.Warnings(cfg.Schema, cfg.ArtefactAccess()) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", args[0], w)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", args[0])

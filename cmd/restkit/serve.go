@@ -1,17 +1,10 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,13 +12,8 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"github.com/restkit/restkit"
-	"github.com/restkit/restkit/artefact"
-	"github.com/restkit/restkit/auth"
 	"github.com/restkit/restkit/config"
-	"github.com/restkit/restkit/httpapi"
-	"github.com/restkit/restkit/internal/datadir"
-	"github.com/restkit/restkit/metrics"
+	"github.com/restkit/restkit/server"
 )
 
 // serveConfig is everything serve needs, resolved from flags, env, file and defaults.
@@ -56,17 +44,17 @@ type serveConfig struct {
 	RedisFailClosed          bool // refuse requests (503) while Redis is unreachable, instead of serving them unlimited
 }
 
-// Defaults.
+// Defaults: the server's, except the log format, which only the command has.
 const (
-	defaultAddr      = "127.0.0.1:8080"
-	defaultData      = "./restkit-data"
+	defaultAddr      = server.DefaultAddr
+	defaultData      = server.DefaultData
 	defaultLogFormat = "text"
-	defaultDrain     = 30 * time.Second
+	defaultDrain     = server.DefaultDrain
 
-	defaultReadHeaderTimeout = 10 * time.Second
-	defaultStatementTimeout  = 30 * time.Second // postgres.DefaultStatementTimeout
-	defaultMinUploadRate     = "1KiB"
-	defaultUploadGrace       = 10 * time.Second
+	defaultReadHeaderTimeout = server.DefaultReadHeaderTimeout
+	defaultStatementTimeout  = server.DefaultStatementTimeout
+	defaultMinUploadRate     = "1KiB" // server.DefaultMinUploadRate, as the flag writes it
+	defaultUploadGrace       = server.DefaultUploadGrace
 )
 
 func newServeCmd() *cobra.Command {
@@ -111,7 +99,7 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 }
 
 // resolve applies env and the config file's server section beneath the flags.
-func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn bool) error {
+func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 	set := cmd.Flags().Changed
 	pick := func(dst *string, flag, env, fromFile, def string) {
 		switch {
@@ -132,9 +120,6 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn boo
 	pick(&c.Redis, "redis", "RESTKIT_REDIS", "", "")
 	pick(&c.TLSCert, "tls-cert", "RESTKIT_TLS_CERT", file.TLSCert, "")
 	pick(&c.TLSKey, "tls-key", "RESTKIT_TLS_KEY", file.TLSKey, "")
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return errors.New("--tls-cert and --tls-key (RESTKIT_TLS_CERT, RESTKIT_TLS_KEY) go together: give both to serve HTTPS, or neither for plain HTTP")
-	}
 	envBool := func(dst *bool, flag, env string, fromFile bool) error {
 		if set(flag) {
 			return nil
@@ -163,12 +148,6 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server, authOn boo
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
-	}
-	if !authOn && !c.InsecurePublic && !isLoopback(c.Addr) {
-		return fmt.Errorf("refusing to listen on %s: it is not a loopback address, and the config has no auth: section, "+
-			"so anyone who can reach this address could read and change every record and file. "+
-			"Add auth: (see \"Securing restkit\" in the README), listen on 127.0.0.1 (the default) or localhost, "+
-			"or pass --insecure-public (RESTKIT_INSECURE_PUBLIC=true, or insecure_public: true under server:) to serve the open API on the network anyway", c.Addr)
 	}
 	return nil
 }
@@ -218,21 +197,6 @@ func (c *serveConfig) resolveLimits(cmd *cobra.Command, file config.Server) erro
 	return nil
 }
 
-// isLoopback reports whether addr (host:port) names a loopback host: 127.0.0.0/8, ::1
-// or localhost. An empty host (":8080") or an unspecified one (0.0.0.0, ::) listens on
-// every interface, and any other name may resolve to a public address: neither is.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // loadConfig reads --config (or RESTKIT_CONFIG), or the embedded demo.
 func (c *serveConfig) loadConfig(cmd *cobra.Command) (*config.Config, []byte, error) {
 	if !cmd.Flags().Changed("config") {
@@ -261,6 +225,20 @@ func newLogger(c *serveConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// serverConfig is what the flags, the environment and the file resolved to.
+func (c *serveConfig) serverConfig(cfg *config.Config) server.Config {
+	return server.Config{
+		API: cfg, ConfigPath: c.ConfigPath,
+		Addr: c.Addr, Data: c.Data, Logger: newLogger(c), Debug: c.Debug, Drain: c.Drain,
+		InsecurePublic: c.InsecurePublic, ReadHeaderTimeout: c.ReadHeaderTimeout,
+		MinUploadRate: c.minUploadRate, UploadGrace: c.UploadGrace,
+		TLSCert: c.TLSCert, TLSKey: c.TLSKey,
+		Postgres: c.Postgres, S3: c.S3, Redis: c.Redis,
+		PostgresMaxConns: c.PostgresMaxConns, PostgresStatementTimeout: c.PostgresStatementTimeout,
+		RedisFailClosed: c.RedisFailClosed,
+	}
+}
+
 func runServe(cmd *cobra.Command, c *serveConfig) error {
 	cfg, raw, err := c.loadConfig(cmd)
 	if err != nil {
@@ -270,218 +248,13 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 		_, err := cmd.OutOrStdout().Write(raw)
 		return err
 	}
-	if err := c.resolve(cmd, cfg.Server, cfg.Schema.Auth != nil); err != nil {
+	if err := c.resolve(cmd, cfg.Server); err != nil {
 		return err
 	}
-	log := newLogger(c)
-
-	// The lock comes before anything else touches the directory: start-up cleans
-	// tmp/ and collects blobs, which would destroy a live server's uploads.
-	dir, err := datadir.Open(c.Data)
+	srv, err := server.New(c.serverConfig(cfg))
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-	ctx := cmd.Context()
-	m := metrics.New()
-	b, err := openBackends(ctx, c, log, func(error) { m.LimiterError() })
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	store := b.store
-	if err := store.Migrate(ctx, cfg.Schema); err != nil {
-		return fmt.Errorf("preparing the database: %w", err)
-	}
-	key, err := b.cursorKey(ctx, c.Data)
-	if err != nil {
-		return err
-	}
-	if b.shared && c.S3 == "" && cfg.Artefacts != nil {
-		log.Warn("--postgres without --s3: artefact content is kept on this node's disk, so other nodes cannot serve it")
-	}
-
-	authority, err := newAuthority(cfg)
-	if err != nil {
-		return err
-	}
-	if a := cfg.Schema.Auth; a != nil {
-		if !isLoopback(c.Addr) && c.TLSCert == "" {
-			log.Warn("passwords and API keys will cross the network in clear text: serve HTTPS (--tls-cert, --tls-key) or put a TLS-terminating proxy in front", "addr", c.Addr)
-		}
-		arts := artefactRules(cfg)
-		for _, w := range auth.Warnings(cfg.Schema, arts) {
-			log.Warn("auth: " + w)
-		}
-	}
-	opts := httpapi.Options{Schema: cfg.Schema, Store: store, Logger: log, Debug: c.Debug, CursorKey: key,
-		MinBodyRate: c.minUploadRate, BodyGrace: c.UploadGrace, TrustedProxies: cfg.TrustedProxies, Auth: authority,
-		Limiter: b.limiter, Metrics: m}
-	if cc := cfg.Server.CORS; cc != nil {
-		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
-	}
-	if cfg.Artefacts != nil {
-		if b.id, err = b.storeID(ctx, c.Data); err != nil {
-			return err
-		}
-		blobs, err := b.blobs(ctx)
-		if err != nil {
-			return err
-		}
-		repo, err := openArtefacts(ctx, c.Data, blobs, store, cfg.Artefacts, log, c.S3 == "")
-		if err != nil {
-			return err
-		}
-		opts.Artefacts, opts.ArtefactsPath = repo, cfg.Artefacts.Path
-	}
-	opts.Ready = b.ready
-	var tlsConfig *tls.Config
-	if c.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
-		if err != nil {
-			return fmt.Errorf("loading the TLS certificate %s and key %s: %w", c.TLSCert, c.TLSKey, err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	handler := httpapi.New(opts)
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: c.ReadHeaderTimeout,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         tlsConfig, // ServeTLS adds h2 to its protocols: HTTP/2 on TLS
-	}
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listening: %w", err)
-	}
-	scheme := "http"
-	if tlsConfig != nil {
-		scheme = "https"
-	}
-	log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", c.Data, "config", configName(c.ConfigPath))
-
-	errc := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	// Stop accepting, let in-flight requests finish, then close the store (deferred).
-	// A request still running after the drain time (a stalled upload, say) has its
-	// connection closed: an operator's SIGTERM must end the process.
-	log.Info("restkit shutting down", "drain", c.Drain.String())
-	sctx, cancel := context.WithTimeout(context.Background(), c.Drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("requests still running after the drain time; closing their connections", "error", err.Error())
-		_ = srv.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("restkit stopped")
-	return nil
-}
-
-// artefactRules are the access rules of a config's repository (nil without one).
-func artefactRules(cfg *config.Config) *auth.Artefacts {
-	if cfg.Artefacts == nil {
-		return nil
-	}
-	return &cfg.Artefacts.Access
-}
-
-// newAuthority builds the authenticator of a config: nil when it has no auth: section.
-func newAuthority(cfg *config.Config) (*auth.Authority, error) {
-	arts := artefactRules(cfg)
-	a, err := auth.New(cfg.Schema, arts)
-	if err != nil {
-		return nil, fmt.Errorf("preparing authentication: %w", err)
-	}
-	return a, nil
-}
-
-// openArtefacts opens the blob store under the data directory and collects what a
-// crash may have left (staged uploads, blobs no version references) before serving.
-func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool) (*artefact.Repository, error) {
-	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log}
-	if l, ok := meta.(artefact.DigestLocker); ok {
-		o.Locker = l // nodes sharing the store lock digests through it
-	}
-	if localDisk {
-		o.DataDir = data // min_free measures the disk the blobs are on
-	}
-	repo := artefact.New(o)
-	n, err := repo.Collect(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("collecting unreferenced blobs: %w", err)
-	}
-	if n > 0 {
-		log.Info("collected unreferenced blobs", "count", n)
-	}
-	return repo, nil
-}
-
-func configName(path string) string {
-	if path == "" {
-		return "built-in demo"
-	}
-	return path
-}
-
-// cursorKey is the key that signs paging cursors: kept in PostgreSQL when the store
-// is shared (every node must accept the cursors of the others), else in the data
-// directory; made on first start either way, so cursors stay valid across restarts.
-func (b *backends) cursorKey(ctx context.Context, dir string) ([]byte, error) {
-	if s, ok := b.store.(interface {
-		Secret(ctx context.Context, name string, size int) ([]byte, error)
-	}); ok && b.shared {
-		key, err := s.Secret(ctx, "cursor-key", 32)
-		if err != nil {
-			return nil, fmt.Errorf("reading the shared cursor key: %w", err)
-		}
-		return key, nil
-	}
-	return cursorKey(dir)
-}
-
-// cursorKey loads the key that signs paging cursors from the data directory, making
-// it on first start, so cursors stay valid across restarts.
-func cursorKey(dir string) ([]byte, error) {
-	key, err := keyFile(dir, "cursor.key", 32)
-	if err != nil {
-		return nil, fmt.Errorf("the cursor key: %w", err)
-	}
-	return key, nil
-}
-
-// keyFile reads size random bytes kept in dir/name, making them on first use.
-func keyFile(dir, name string, size int) ([]byte, error) {
-	path := filepath.Join(dir, name)
-	key, err := os.ReadFile(path)
-	if err == nil && len(key) == size {
-		return key, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	key = make([]byte, size)
-	_, _ = rand.Read(key)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, key, 0o600); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", name, err)
-	}
-	return key, nil
+	defer srv.Close()
+	return srv.Run(cmd.Context())
 }

@@ -1,8 +1,8 @@
 // Command embed shows restkit used as a Go library: the API is declared in Go instead
-// of YAML, a noun's POST runs a Go hook, and the handler is mounted on an ordinary
-// net/http server next to a route of the program's own.
+// of YAML, a noun's POST runs a Go hook, and package server runs everything that
+// `restkit serve` runs around it.
 //
-//	go run ./examples/embed            # serves on 127.0.0.1:8090, data in memory
+//	go run ./examples/embed            # serves on 127.0.0.1:8090, data in ./embed-data
 //	curl -s -X POST localhost:8090/api/tasks -H 'Content-Type: application/json' -d '{"title":"write docs"}'
 //	curl -s -X POST localhost:8090/api/counter
 package main
@@ -11,12 +11,13 @@ import (
 	"context"
 	"log"
 	"log/slog"
-	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/restkit/restkit"
-	"github.com/restkit/restkit/httpapi"
-	"github.com/restkit/restkit/memory"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/server"
 )
 
 // Schema declares the example API: a collection with generated keys and a noun whose
@@ -55,31 +56,29 @@ func Schema() *restkit.Schema {
 	}}}
 }
 
-// NewHandler prepares the schema, migrates the store and returns the API handler.
-func NewHandler(store restkit.Store, logger *slog.Logger) (http.Handler, error) {
-	schema := Schema()
-	if err := schema.Prepare(); err != nil {
-		return nil, err
-	}
-	if err := store.Migrate(context.Background(), schema); err != nil {
-		return nil, err
-	}
-	return httpapi.New(httpapi.Options{Schema: schema, Store: store, Logger: logger}), nil
+// NewServer is the whole restkit server — SQLite under cfg.Data, the artefact
+// repository, /metrics, /readyz, request ids, drain on shutdown — serving the API
+// declared above. cfg gives the address and the data directory; its API is set here.
+func NewServer(cfg server.Config) (*server.Server, error) {
+	cfg.API = &config.Config{Schema: Schema(), Artefacts: config.DefaultArtefacts()}
+	return server.New(cfg)
 }
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	api, err := NewHandler(memory.New(), logger) // or sqlite.Open("data/restkit.db")
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
-	mux.HandleFunc("/hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello from the host program\n")) })
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	addr := "127.0.0.1:8090"
 	if a := os.Getenv("ADDR"); a != "" {
 		addr = a
 	}
-	logger.Info("serving", "addr", addr)
-	log.Fatal(http.ListenAndServe(addr, mux))
+	srv, err := NewServer(server.Config{Addr: addr, Data: "./embed-data", Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	// Run serves until SIGINT/SIGTERM, then drains. To mount restkit in a program's own
+	// http.Server next to its own routes instead, serve srv.Handler() there.
+	if err := srv.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
 }

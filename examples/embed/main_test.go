@@ -9,17 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restkit/restkit/memory"
+	"github.com/restkit/restkit/server"
 )
 
-// TestEmbeddedAPI drives the example over real HTTP: a generated key, timestamps, and a
-// Go hook whose output is validated before it is stored.
+// TestEmbeddedAPI drives the example over real HTTP: a generated key, timestamps, a
+// Go hook whose output is validated before it is stored, and the repository and
+// /metrics that the server package adds.
 func TestEmbeddedAPI(t *testing.T) {
-	api, err := NewHandler(memory.New(), nil)
+	s, err := NewServer(server.Config{Data: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
+	defer s.Close()
+	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
 	resp, err := http.Post(srv.URL+"/api/tasks", "application/json", strings.NewReader(`{"title":"write docs"}`))
@@ -60,6 +62,17 @@ func TestEmbeddedAPI(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != want {
 			t.Fatalf("hook call %d: %d %s, want %s", i+1, resp.StatusCode, body, want)
+		}
+	}
+
+	for path, want := range map[string]int{"/metrics": 200, "/readyz": 200, "/artefacts": 200} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func (b *backends) Close() {
 }
 
 // openBackends opens what c names. On error, whatever was opened is closed.
-func openBackends(ctx context.Context, c *serveConfig, log *slog.Logger, onLimiterError func(error)) (_ *backends, err error) {
+func openBackends(ctx context.Context, c *Config, log *slog.Logger, onLimiterError func(error)) (_ *backends, err error) {
 	b := &backends{}
 	defer func() {
 		if err != nil {

@@ -1,6 +1,6 @@
 //go:build !nocluster
 
-package main
+package server
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // The scale-out backends. A build with -tags nocluster leaves them (and their
 // client libraries, about half the binary) out: backends_nocluster.go.
 
-func openPostgres(ctx context.Context, c *serveConfig, b *backends) error {
+func openPostgres(ctx context.Context, c *Config, b *backends) error {
 	opts := []postgres.Option{postgres.WithStatementTimeout(c.PostgresStatementTimeout)}
 	if c.PostgresMaxConns > 0 {
 		opts = append(opts, postgres.WithMaxConns(c.PostgresMaxConns))
@@ -53,7 +53,7 @@ func openS3(url string, b *backends) func(context.Context) (restkit.BlobStore, e
 	}
 }
 
-func openRedis(ctx context.Context, c *serveConfig, b *backends, log *slog.Logger, onLimiterError func(error)) error {
+func openRedis(ctx context.Context, c *Config, b *backends, log *slog.Logger, onLimiterError func(error)) error {
 	// go-redis logs each failed dial on its own; the limiter already says, at most
 	// every few seconds, that Redis is down: keep go-redis's lines for --debug.
 	redis.SetLogger(redisLogger{log})

@@ -1,6 +1,6 @@
 //go:build nocluster
 
-package main
+package server
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 
 var errNoCluster = errors.New("this restkit was built with -tags nocluster: it has no PostgreSQL, S3 or Redis support; use a default build for several nodes")
 
-func openPostgres(context.Context, *serveConfig, *backends) error { return errNoCluster }
+func openPostgres(context.Context, *Config, *backends) error { return errNoCluster }
 
 func openS3(string, *backends) func(context.Context) (restkit.BlobStore, error) {
 	return func(context.Context) (restkit.BlobStore, error) { return nil, errNoCluster }
 }
 
-func openRedis(context.Context, *serveConfig, *backends, *slog.Logger, func(error)) error {
+func openRedis(context.Context, *Config, *backends, *slog.Logger, func(error)) error {
 	return errNoCluster
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import "testing"
 
@@ -8,8 +8,8 @@ func TestIsLoopback(t *testing.T) {
 		":8080": false, "0.0.0.0:8080": false, "[::]:8080": false, "192.168.1.2:8080": false,
 		"example.com:80": false, "10.0.0.1:1": false, "127.0.0.1": false, "": false,
 	} {
-		if got := isLoopback(addr); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", addr, got, want)
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/artefact"
+	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/internal/datadir"
+	"github.com/restkit/restkit/metrics"
+)
+
+// Server is a restkit server: its backends, its HTTP handler and its listener. Make
+// one with New, serve with Run, release it with Close.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	dir      *datadir.Dir
+	backends *backends
+	handler  *httpapi.Server
+	http     *http.Server
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New prepares everything a Server needs before its first request (see the package
+// documentation for the order) and returns it ready to Run. On error whatever was
+// opened is closed again, and the data directory is left as it was.
+func New(cfg Config) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !cfg.API.Schema.Prepared() {
+		if err := cfg.API.Schema.Prepare(); err != nil {
+			return nil, fmt.Errorf("the declaration: %w", err)
+		}
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	// The lock comes before anything else touches the directory: start-up cleans
+	// tmp/ and collects blobs, which would destroy a live server's uploads.
+	if s.dir, err = datadir.Open(cfg.Data); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	m := metrics.New()
+	if s.backends, err = openBackends(ctx, &cfg, s.log, func(error) { m.LimiterError() }); err != nil {
+		return nil, err
+	}
+	opts, err := s.handlerOptions(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if s.handler, err = httpapi.New(opts); err != nil {
+		return nil, err
+	}
+	tlsConfig, err := s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig, // ServeTLS adds h2 to its protocols: HTTP/2 on TLS
+	}
+	return s, nil
+}
+
+// handlerOptions migrates the store and opens what the HTTP handler serves: keys,
+// authentication and the artefact repository.
+func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpapi.Options, error) {
+	cfg, b, api := &s.cfg, s.backends, s.cfg.API
+	if err := b.store.Migrate(ctx, api.Schema); err != nil {
+		return httpapi.Options{}, fmt.Errorf("preparing the database: %w", err)
+	}
+	key, err := b.cursorKey(ctx, cfg.Data)
+	if err != nil {
+		return httpapi.Options{}, err
+	}
+	if b.shared && cfg.S3 == "" && api.Artefacts != nil {
+		s.log.Warn("--postgres without --s3: artefact content is kept on this node's disk, so other nodes cannot serve it")
+	}
+	authority, err := auth.New(api.Schema, api.ArtefactAccess())
+	if err != nil {
+		return httpapi.Options{}, fmt.Errorf("preparing authentication: %w", err)
+	}
+	if api.Schema.Auth != nil {
+		if !IsLoopback(cfg.Addr) && cfg.TLSCert == "" {
+			s.log.Warn("passwords and API keys will cross the network in clear text: serve HTTPS (--tls-cert, --tls-key) or put a TLS-terminating proxy in front", "addr", cfg.Addr)
+		}
+		for _, w := range auth.Warnings(api.Schema, api.ArtefactAccess()) {
+			s.log.Warn("auth: " + w)
+		}
+	}
+	opts := httpapi.Options{Schema: api.Schema, Store: b.store, Logger: s.log, Debug: cfg.Debug, CursorKey: key,
+		MinBodyRate: cfg.MinUploadRate, BodyGrace: cfg.UploadGrace, TrustedProxies: api.TrustedProxies, Auth: authority,
+		Limiter: b.limiter, Metrics: m}
+	if cc := api.Server.CORS; cc != nil {
+		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
+	}
+	if api.Artefacts != nil {
+		if b.id, err = b.storeID(ctx, cfg.Data); err != nil {
+			return httpapi.Options{}, err
+		}
+		blobs, err := b.blobs(ctx)
+		if err != nil {
+			return httpapi.Options{}, err
+		}
+		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "")
+		if err != nil {
+			return httpapi.Options{}, err
+		}
+		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
+	}
+	opts.Ready = b.ready
+	return opts, nil
+}
+
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	if s.cfg.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("loading the TLS certificate %s and key %s: %w", s.cfg.TLSCert, s.cfg.TLSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Handler is the server's HTTP handler, for a program that runs its own http.Server
+// (then Run is not called; Close still is).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists the routes the server answers and the access rule of each.
+func (s *Server) Routes() []httpapi.Route { return s.handler.Routes() }
+
+// Run listens on Config.Addr (or serves Config.Listener) and serves until ctx ends;
+// then it drains: it stops accepting, lets requests in flight finish for up to
+// Config.Drain, and closes the connections still busy (an operator's SIGTERM must end
+// the process). It returns nil after a drain, or the error that stopped it serving.
+func (s *Server) Run(ctx context.Context) error {
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("listening: %w", err)
+		}
+	}
+	scheme := "http"
+	if s.http.TLSConfig != nil {
+		scheme = "https"
+	}
+	configName := s.cfg.ConfigPath
+	if configName == "" {
+		configName = "built-in demo"
+	}
+	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
+
+	errc := make(chan error, 1)
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("restkit shutting down", "drain", s.cfg.Drain.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		s.log.Warn("requests still running after the drain time; closing their connections", "error", err.Error())
+		_ = s.http.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("restkit stopped")
+	return nil
+}
+
+// Close closes the backends and releases the data directory. Call it after Run has
+// returned; it may be called more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.backends != nil {
+			s.backends.Close()
+		}
+		s.closeErr = s.dir.Close()
+	})
+	return s.closeErr
+}
+
+// openArtefacts opens the repository over its blob and metadata stores and collects
+// what a crash may have left (staged uploads, blobs no version references) before
+// serving.
+func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool) (*artefact.Repository, error) {
+	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log}
+	if l, ok := meta.(artefact.DigestLocker); ok {
+		o.Locker = l // nodes sharing the store lock digests through it
+	}
+	if localDisk {
+		o.DataDir = data // min_free measures the disk the blobs are on
+	}
+	repo := artefact.New(o)
+	n, err := repo.Collect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("collecting unreferenced blobs: %w", err)
+	}
+	if n > 0 {
+		log.Info("collected unreferenced blobs", "count", n)
+	}
+	return repo, nil
+}
