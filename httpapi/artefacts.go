@@ -63,15 +63,21 @@ const (
 	allowVersions  = "GET, HEAD, OPTIONS"
 )
 
-// routeArtefacts registers the repository under base and its singular alias.
+// artefactRoots are the paths the repository is served under: base, and its singular
+// alias when base ends in s (/artefact/… is an alias of /artefacts/…).
+func artefactRoots(base string) []string {
+	roots := []string{base}
+	if alias := strings.TrimSuffix(base, "s"); alias != base && !strings.HasSuffix(alias, "/") {
+		roots = append(roots, alias)
+	}
+	return roots
+}
+
+// routeArtefacts registers the repository under each of its roots.
 func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	h := &artefactHandler{s: s, repo: repo, base: base}
-	paths := []string{base}
-	if alias := strings.TrimSuffix(base, "s"); alias != base && !strings.HasSuffix(alias, "/") {
-		paths = append(paths, alias) // /artefact/… is an alias of /artefacts/…
-	}
 	dir := s.directoryGuard()
-	for _, p := range paths {
+	for _, p := range s.artefactRoots {
 		s.route(p, allowRoot, s.repositoryGuard(), h.serveRoot)
 		s.route(p+"/{dir}", allowDirectory, dir, h.serveDirectory)
 		s.route(p+"/{dir}/{id}", allowArtefact, dir, h.serveArtefact)

@@ -35,62 +35,98 @@ type listRequest struct {
 
 // parseList parses and checks a list query string against the resource: limit,
 // cursor, page, sort, fields, count and filters (field=v, field[op]=v). Every problem
-// is an Invalid error naming the parameter.
+// is an Invalid error naming the parameter; all of them are reported at once.
 func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*listRequest, error) {
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, restkit.Errorf(restkit.Invalid, "the query string is malformed")
 	}
-	// Names and values must be text: every store compares UTF-8 (PostgreSQL refuses
-	// anything else, SQLite would quietly match nothing).
+	if err := checkText(vals); err != nil {
+		return nil, err
+	}
+	p := &listParser{res: res, vals: vals, lr: &listRequest{params: url.Values{}, view: fullView(res.Fields, res.Timestamps)}}
+	p.limitAndCount()
+	sortSpec := p.sort()
+	p.fields()
+	p.paging(cursors, sortSpec)
+	p.filters()
+	if len(p.errs) > 0 {
+		restkit.SortFieldErrors(p.errs)
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: p.errs}
+	}
+	return p.lr, nil
+}
+
+// checkText requires every name and value to be text: every store compares UTF-8
+// (PostgreSQL refuses anything else, SQLite would quietly match nothing).
+func checkText(vals url.Values) error {
 	for name, vs := range vals {
 		for _, v := range vs {
 			if !utf8.ValidString(name) || !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-				return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				return &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
 					Fields: []restkit.FieldError{{Field: strings.ToValidUTF8(name, "\ufffd"), Message: "must be valid UTF-8 without NUL"}}}
 			}
 		}
 	}
-	lr := &listRequest{params: url.Values{}, view: fullView(res.Fields, res.Timestamps)}
-	var errs []restkit.FieldError
-	bad := func(param, format string, args ...any) {
-		errs = append(errs, restkit.FieldError{Field: param, Message: fmt.Sprintf(format, args...)})
-	}
-	one := func(name string) (string, bool) {
-		v, ok := vals[name]
-		if !ok {
-			return "", false
-		}
-		if len(v) > 1 {
-			bad(name, "is given more than once")
-		}
-		return v[0], true
-	}
+	return nil
+}
 
+// listParser is parseList's state: the parameters, the request being built and the
+// problems found so far. Each method parses one aspect.
+type listParser struct {
+	res  *restkit.Resource
+	vals url.Values
+	lr   *listRequest
+	errs []restkit.FieldError
+}
+
+func (p *listParser) bad(param, format string, args ...any) {
+	p.errs = append(p.errs, restkit.FieldError{Field: param, Message: fmt.Sprintf(format, args...)})
+}
+
+// one returns the value of a parameter that may be given once.
+func (p *listParser) one(name string) (string, bool) {
+	v, ok := p.vals[name]
+	if !ok {
+		return "", false
+	}
+	if len(v) > 1 {
+		p.bad(name, "is given more than once")
+	}
+	return v[0], true
+}
+
+// limitAndCount parses limit (default the resource's page size) and count.
+func (p *listParser) limitAndCount() {
+	res, lr := p.res, p.lr
 	lr.q.Limit = res.PageSize
-	if s, ok := one(paramLimit); ok {
+	if s, ok := p.one(paramLimit); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > res.MaxPageSize {
-			bad(paramLimit, "must be a whole number from 1 to %d", res.MaxPageSize)
+			p.bad(paramLimit, "must be a whole number from 1 to %d", res.MaxPageSize)
 		} else {
 			lr.q.Limit = n
 			lr.params.Set(paramLimit, s)
 		}
 	}
-	if s, ok := one(paramCount); ok {
+	if s, ok := p.one(paramCount); ok {
 		switch s {
 		case "true", "1":
 			lr.q.Count = true
 			lr.params.Set(paramCount, "true")
 		case "false", "0":
 		default:
-			bad(paramCount, "must be true or false")
+			p.bad(paramCount, "must be true or false")
 		}
 	}
+}
 
-	// sort: a comma list of fields, - for descending; the key ends every order.
+// sort parses sort, a comma list of fields with - for descending, and ends the order
+// with the key; it returns the parameter as given (cursors are bound to it).
+func (p *listParser) sort() string {
+	res, lr := p.res, p.lr
 	sortSpec := ""
-	if s, ok := one(paramSort); ok {
+	if s, ok := p.one(paramSort); ok {
 		sortSpec = s
 		lr.params.Set(paramSort, s)
 		seen := map[string]bool{}
@@ -100,13 +136,13 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 			f := res.Field(name)
 			switch {
 			case name == "":
-				bad(paramSort, "has an empty field name")
+				p.bad(paramSort, "has an empty field name")
 			case f == nil:
-				bad(paramSort, "%q is not a field of %s", name, res.Name)
+				p.bad(paramSort, "%q is not a field of %s", name, res.Name)
 			case !f.Sortable:
-				bad(paramSort, "%s is not sortable; sortable fields: %s", name, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Sortable }), ", "))
+				p.bad(paramSort, "%s is not sortable; sortable fields: %s", name, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Sortable }), ", "))
 			case seen[name]:
-				bad(paramSort, "names %s twice", name)
+				p.bad(paramSort, "names %s twice", name)
 			default:
 				seen[name] = true
 				lr.q.Sort = append(lr.q.Sort, restkit.SortKey{Field: name, Desc: desc})
@@ -121,49 +157,65 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 	} else {
 		lr.q.Sort = append(lr.q.Sort, restkit.SortKey{Field: res.Key})
 	}
+	return sortSpec
+}
 
-	if s, ok := one(paramFields); ok {
-		lr.params.Set(paramFields, s)
-		want := map[string]bool{}
-		for _, name := range strings.Split(s, ",") {
-			stamp := res.Timestamps && (name == "created" || name == "updated")
-			if res.Field(name) == nil && !stamp {
-				bad(paramFields, "%q is not a field of %s", name, res.Name)
-			}
-			want[name] = true
-		}
-		var fields []*restkit.Field
-		for _, f := range res.Fields {
-			if want[f.Name] {
-				fields = append(fields, f)
-			}
-		}
-		lr.view = view{fields: fields, timestamps: res.Timestamps && (want["created"] || want["updated"])}
+// fields parses fields=, the projection.
+func (p *listParser) fields() {
+	res, lr := p.res, p.lr
+	s, ok := p.one(paramFields)
+	if !ok {
+		return
 	}
+	lr.params.Set(paramFields, s)
+	want := map[string]bool{}
+	for _, name := range strings.Split(s, ",") {
+		stamp := res.Timestamps && (name == "created" || name == "updated")
+		if res.Field(name) == nil && !stamp {
+			p.bad(paramFields, "%q is not a field of %s", name, res.Name)
+		}
+		want[name] = true
+	}
+	var fields []*restkit.Field
+	for _, f := range res.Fields {
+		if want[f.Name] {
+			fields = append(fields, f)
+		}
+	}
+	lr.view = view{fields: fields, timestamps: res.Timestamps && (want["created"] || want["updated"])}
+}
 
-	cursor, hasCursor := one(paramCursor)
-	pageStr, hasPage := one(paramPage)
+// paging parses cursor (keyset paging, bound to sortSpec) or page (offset paging,
+// bounded by the resource's MaxOffset); not both.
+func (p *listParser) paging(cursors *cursorCodec, sortSpec string) {
+	res, lr := p.res, p.lr
+	cursor, hasCursor := p.one(paramCursor)
+	pageStr, hasPage := p.one(paramPage)
 	switch {
 	case hasCursor && hasPage:
-		bad(paramPage, "cannot be combined with cursor")
+		p.bad(paramPage, "cannot be combined with cursor")
 	case hasCursor:
 		if err := cursors.decode(res, cursor, sortSpec, &lr.q); err != nil {
-			bad(paramCursor, "%s", restkit.ErrorMessage(err))
+			p.bad(paramCursor, "%s", restkit.ErrorMessage(err))
 		}
 	case hasPage:
 		n, err := strconv.Atoi(pageStr)
 		switch {
 		case err != nil || n < 1:
-			bad(paramPage, "must be a whole number from 1")
+			p.bad(paramPage, "must be a whole number from 1")
 		case n-1 > res.MaxOffset/lr.q.Limit || (n-1)*lr.q.Limit > res.MaxOffset: // the first test keeps the product from overflowing
-			bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", res.MaxOffset)
+			p.bad(paramPage, "is too deep for offset paging (more than %d rows); follow the cursor in the Link header's next instead", res.MaxOffset)
 		default:
 			lr.page = n
 			lr.q.Offset = (n - 1) * lr.q.Limit
 		}
 	}
+}
 
-	for name, vs := range vals {
+// filters parses every other parameter as a filter: field=v or field[op]=v.
+func (p *listParser) filters() {
+	res, lr := p.res, p.lr
+	for name, vs := range p.vals {
 		switch name {
 		case paramLimit, paramCursor, paramPage, paramSort, paramFields, paramCount:
 			continue
@@ -174,15 +226,15 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 		}
 		f := res.Field(fname)
 		if f == nil {
-			bad(name, "is not a field of %s, nor one of the parameters limit, cursor, page, sort, fields, count", res.Name)
+			p.bad(name, "is not a field of %s, nor one of the parameters limit, cursor, page, sort, fields, count", res.Name)
 			continue
 		}
 		if !f.Filterable {
-			bad(name, "%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
+			p.bad(name, "%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
 			continue
 		}
 		if len(vs) > 1 {
-			bad(name, "is given more than once; to match several values use %s[in]=a,b", fname)
+			p.bad(name, "is given more than once; to match several values use %s[in]=a,b", fname)
 			continue
 		}
 		raw := vs[0]
@@ -191,17 +243,12 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 		}
 		flt, err := parseFilter(f, op, raw)
 		if err != nil {
-			bad(name, "%s", restkit.ErrorMessage(err))
+			p.bad(name, "%s", restkit.ErrorMessage(err))
 			continue
 		}
 		lr.q.Filters = append(lr.q.Filters, flt)
 		lr.params.Set(name, raw)
 	}
-	if len(errs) > 0 {
-		restkit.SortFieldErrors(errs)
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: errs}
-	}
-	return lr, nil
 }
 
 func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, error) {

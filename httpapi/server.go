@@ -69,26 +69,27 @@ type Options struct {
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
 type Server struct {
-	schema    *restkit.Schema
-	store     restkit.Store
-	log       *slog.Logger
-	debug     bool
-	cursors   *cursorCodec
-	now       func() time.Time
-	mux       *http.ServeMux
-	artefacts string // the repository's path, "" when none is served
-	handler   http.Handler
-	minRate   int64 // bytes per second a request body must average after bodyGrace; 0: off
-	bodyGrace time.Duration
-	corsCfg   *CORS
-	limiter   ratelimit.Limiter // nil: no limits declared
-	trusted   []netip.Prefix
-	auth      *auth.Authority   // nil: no authentication
-	signIns   ratelimit.Limiter // counts password checks per address (with auth)
-	routes    []Route
-	metrics   *metrics.Metrics // nil: not collected
-	ready     []ReadyCheck
-	readiness readiness // the last answer of /readyz
+	schema        *restkit.Schema
+	store         restkit.Store
+	log           *slog.Logger
+	debug         bool
+	cursors       *cursorCodec
+	now           func() time.Time
+	mux           *http.ServeMux
+	artefacts     string   // the repository's path, "" when none is served
+	artefactRoots []string // the paths it is served under: artefacts and its alias
+	handler       http.Handler
+	minRate       int64 // bytes per second a request body must average after bodyGrace; 0: off
+	bodyGrace     time.Duration
+	corsCfg       *CORS
+	limiter       ratelimit.Limiter // nil: no limits declared
+	trusted       []netip.Prefix
+	auth          *auth.Authority   // nil: no authentication
+	signIns       ratelimit.Limiter // counts password checks per address (with auth)
+	routes        []Route
+	metrics       *metrics.Metrics // nil: not collected
+	ready         []ReadyCheck
+	readiness     readiness // the last answer of /readyz
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema. Its
@@ -166,8 +167,8 @@ func New(opts Options) (*Server, error) {
 		if path == "" {
 			path = "/artefacts"
 		}
+		s.artefacts, s.artefactRoots = path, artefactRoots(path)
 		s.routeArtefacts(opts.Artefacts, path)
-		s.artefacts = path
 	}
 	s.route("/healthz", readOnlyAllow, publicGuard(), readOnly(s, s.serveHealth))
 	s.route("/readyz", readOnlyAllow, publicGuard(), readOnly(s, s.serveReady))
@@ -235,10 +236,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // client following that redirect would store under a name it never asked for.
 func (s *Server) dotSegments(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if s.artefacts != "" && strings.HasPrefix(p, strings.TrimSuffix(s.artefacts, "s")) {
-			trimmed := strings.TrimSuffix(p, "/")
-			if trimmed != "" && path.Clean(trimmed) != trimmed {
+		if p := r.URL.Path; s.underArtefacts(p) {
+			if trimmed := strings.TrimSuffix(p, "/"); trimmed != "" && path.Clean(trimmed) != trimmed {
 				s.writeError(w, r, false, &restkit.Error{Kind: restkit.Invalid, Message: "invalid artefact path",
 					Fields: []restkit.FieldError{{Field: "path", Message: `names must not be empty, "." or ".."`}}})
 				return
@@ -246,6 +245,16 @@ func (s *Server) dotSegments(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// underArtefacts reports whether p lies under one of the repository's roots.
+func (s *Server) underArtefacts(p string) bool {
+	for _, root := range s.artefactRoots {
+		if p == root || strings.HasPrefix(p, root+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 const readOnlyAllow = "GET, HEAD, OPTIONS"

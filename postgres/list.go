@@ -157,27 +157,27 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		switch f.Op {
 		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
 			where()
-			b.WriteString(c.q + comparisons[f.Op] + p.add(encode(f.Value)))
+			b.WriteString(c.Quoted + comparisons[f.Op] + p.add(encode(f.Value)))
 		case restkit.OpIn:
 			where()
 			if len(f.Values) == 0 {
 				b.WriteString("false")
 				continue
 			}
-			b.WriteString(c.q + " = ANY(" + p.add(encodeList(c.kind, f.Values)) + "::" + arrayType(c.kind) + ")")
+			b.WriteString(c.Quoted + " = ANY(" + p.add(encodeList(c.Kind, f.Values)) + "::" + arrayType(c.Kind) + ")")
 		case restkit.OpPrefix:
 			s := f.Value.(string)
 			where()
-			b.WriteString(c.q + " >= " + p.add(s))
+			b.WriteString(c.Quoted + " >= " + p.add(s))
 			if upper, ok := prefixUpper(s); ok {
-				b.WriteString(" AND " + c.q + " < " + p.add(upper))
+				b.WriteString(" AND " + c.Quoted + " < " + p.add(upper))
 			}
 		case restkit.OpNull:
 			where()
 			if f.Value.(bool) {
-				b.WriteString(c.q + " IS NULL")
+				b.WriteString(c.Quoted + " IS NULL")
 			} else {
-				b.WriteString(c.q + " IS NOT NULL")
+				b.WriteString(c.Quoted + " IS NOT NULL")
 			}
 		}
 	}
@@ -269,14 +269,14 @@ func (t *table) orderBy(sort []restkit.SortKey, backward bool) string {
 			b.WriteString(", ")
 		}
 		c := &t.cols[t.byName[k.Field]]
-		b.WriteString(c.q)
+		b.WriteString(c.Quoted)
 		desc := k.Desc != backward
 		switch {
-		case desc && c.key:
+		case desc && c.Key:
 			b.WriteString(" DESC")
 		case desc:
 			b.WriteString(" DESC NULLS LAST")
-		case c.key:
+		case c.Key:
 			b.WriteString(" ASC")
 		default:
 			b.WriteString(" ASC NULLS FIRST")
@@ -328,7 +328,7 @@ func (t *table) keyset(p *params, filters string, sort []restkit.SortKey, bound 
 	if simple {
 		var cols []string
 		for i := range sort {
-			cols = append(cols, col(i).q)
+			cols = append(cols, col(i).Quoted)
 		}
 		cmp := "(" + strings.Join(cols, ", ") + ") > (" + strings.Join(marks, ", ") + ")"
 		if len(sort) == 1 {
@@ -342,23 +342,23 @@ func (t *table) keyset(p *params, filters string, sort []restkit.SortKey, bound 
 		var prefix strings.Builder
 		for j := 0; j < i; j++ {
 			if bound[j] == nil {
-				prefix.WriteString(col(j).q + " IS NULL AND ")
+				prefix.WriteString(col(j).Quoted + " IS NULL AND ")
 			} else {
-				prefix.WriteString(col(j).q + " = " + marks[j] + " AND ")
+				prefix.WriteString(col(j).Quoted + " = " + marks[j] + " AND ")
 			}
 		}
 		c := col(i)
 		var conds []string
 		switch {
 		case bound[i] == nil && larger(i):
-			conds = []string{c.q + " IS NOT NULL"}
+			conds = []string{c.Quoted + " IS NOT NULL"}
 		case bound[i] == nil: // nothing is smaller than NULL
 		case larger(i):
-			conds = []string{c.q + " > " + marks[i]}
-		case c.key:
-			conds = []string{c.q + " < " + marks[i]}
+			conds = []string{c.Quoted + " > " + marks[i]}
+		case c.Key:
+			conds = []string{c.Quoted + " < " + marks[i]}
 		default: // toward smaller values, and NULLs sort before every value
-			conds = []string{c.q + " < " + marks[i], c.q + " IS NULL"}
+			conds = []string{c.Quoted + " < " + marks[i], c.Quoted + " IS NULL"}
 		}
 		for _, cond := range conds {
 			branches = append(branches, "SELECT "+t.selectList+" FROM "+t.q+filters+and+prefix.String()+cond+order+limit)

@@ -38,23 +38,14 @@ type table struct {
 	hist   *history          // the history table, when the resource keeps History
 }
 
-type column struct {
-	field *restkit.Field
-	name  string
-	q     string // quoted
-	kind  sqlstore.Kind
-	key   bool
-}
+// column is one column of the table, laid out as both SQL stores do (sqlstore.Columns).
+type column = sqlstore.Column
 
 // newTable lays out the table of res and writes its statements.
 func newTable(res *restkit.Resource) *table {
 	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}, unique: map[string]string{}}
-	kf := res.KeyField()
-	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: sqlstore.KindOf(kf.Type), key: true})
+	t.cols = sqlstore.Columns(res, quote)
 	for _, f := range res.Fields {
-		if f.Name != res.Key {
-			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: sqlstore.KindOf(f.Type)})
-		}
 		if f.Unique {
 			t.unique[indexName(t.name, f.Name, "unique")] = f.Name
 		}
@@ -62,11 +53,11 @@ func newTable(res *restkit.Resource) *table {
 	names := make([]string, 0, len(t.cols)+3)
 	var marks, sets []string
 	for i, c := range t.cols {
-		t.byName[c.name] = i
-		names = append(names, c.q)
+		t.byName[c.Name] = i
+		names = append(names, c.Quoted)
 		marks = append(marks, "$"+strconv.Itoa(i+1))
-		if !c.key {
-			sets = append(sets, c.q+" = $"+strconv.Itoa(i+1))
+		if !c.Key {
+			sets = append(sets, c.Quoted+" = $"+strconv.Itoa(i+1))
 		}
 	}
 	n := len(t.cols)
@@ -75,7 +66,7 @@ func newTable(res *restkit.Resource) *table {
 		sets = append(sets, c+" = $"+strconv.Itoa(n+i+1))
 	}
 	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
-	key := t.cols[0].q
+	key := t.cols[0].Quoted
 	t.find = "SELECT " + t.selectList + " FROM " + t.q + " WHERE " + key + " = $1"
 	t.lockFind = t.find + " FOR UPDATE"
 	t.insert = "INSERT INTO " + t.q + " (" + t.selectList + ") VALUES (" + strings.Join(marks, ", ") + ")"
@@ -103,35 +94,7 @@ func (t *table) scanRow(row pgx.Row) (*restkit.Record, error) {
 
 // decodeInto fills rec from one scanned row.
 func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
-	rec.Values = make(map[string]any, len(t.cols))
-	for i := range t.cols {
-		v := vals[i]
-		if v == nil {
-			continue
-		}
-		c := &t.cols[i]
-		dv, err := decode(c.kind, v)
-		if err != nil {
-			return fmt.Errorf("%s.%s: %w", t.name, c.name, err)
-		}
-		rec.Values[c.name] = dv
-	}
-	n := len(t.cols)
-	rev, ok := vals[n].(int64)
-	created, ok2 := vals[n+1].(string)
-	updated, ok3 := vals[n+2].(string)
-	if !ok || !ok2 || !ok3 {
-		return fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
-	}
-	var err error
-	rec.Rev = rev
-	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
-		return err
-	}
-	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return err
-	}
-	return nil
+	return sqlstore.DecodeRow(rec, t.name, t.cols, vals, decode)
 }
 
 // FindRecord returns the record with the key: NotFound when absent, Invalid when
@@ -398,7 +361,7 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 		if !ok {
 			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
 		}
-		cv, verr := t.cols[i].field.Canonical(v)
+		cv, verr := t.cols[i].Field.Canonical(v)
 		if verr != nil {
 			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
 		}

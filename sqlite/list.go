@@ -185,7 +185,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		switch f.Op {
 		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
 			where()
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(comparisons[f.Op])
 			args = append(args, encode(f.Value))
 		case restkit.OpIn:
@@ -198,7 +198,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 				b.WriteString("0")
 				continue
 			}
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" IN (?")
 			b.WriteString(strings.Repeat(", ?", len(vals)-1))
 			b.WriteString(")")
@@ -206,19 +206,19 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		case restkit.OpPrefix:
 			p := f.Value.(string)
 			where()
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" >= ?")
 			args = append(args, p)
 			if upper, ok := prefixUpper(p); ok {
 				b.WriteString(" AND ")
-				b.WriteString(c.q)
+				b.WriteString(c.Quoted)
 				b.WriteString(" < ?")
 				args = append(args, upper)
 			}
 		case restkit.OpNull:
 			isNull := f.Value.(bool)
 			where()
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			if isNull {
 				b.WriteString(" IS NULL")
 			} else {
@@ -264,7 +264,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		if i > 0 {
 			p.WriteString(", ")
 		}
-		p.WriteString(t.cols[t.byName[k.Field]].q)
+		p.WriteString(t.cols[t.byName[k.Field]].Quoted)
 		if k.Desc != lq.backward {
 			p.WriteString(" DESC")
 		} else {
@@ -298,11 +298,11 @@ func (t *table) keyset(b *strings.Builder, args []any, sort []restkit.SortKey, v
 	if len(sort) > 1 {
 		switch c := col(0); {
 		case vals[0] != nil && larger(0):
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" >= ? AND ")
 			args = append(args, vals[0])
 		case vals[0] == nil && !larger(0):
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" IS NULL AND ")
 		}
 	}
@@ -320,7 +320,7 @@ func (t *table) keyset(b *strings.Builder, args []any, sort []restkit.SortKey, v
 		b.WriteString("(")
 		for j := 0; j < i; j++ {
 			cj := col(j)
-			b.WriteString(cj.q)
+			b.WriteString(cj.Quoted)
 			if vals[j] == nil {
 				b.WriteString(" IS NULL AND ")
 			} else {
@@ -330,21 +330,21 @@ func (t *table) keyset(b *strings.Builder, args []any, sort []restkit.SortKey, v
 		}
 		switch {
 		case vals[i] == nil: // and larger
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" IS NOT NULL")
 		case larger(i):
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" > ?")
 			args = append(args, vals[i])
-		case c.key:
-			b.WriteString(c.q)
+		case c.Key:
+			b.WriteString(c.Quoted)
 			b.WriteString(" < ?")
 			args = append(args, vals[i])
 		default:
 			b.WriteString("(")
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" < ? OR ")
-			b.WriteString(c.q)
+			b.WriteString(c.Quoted)
 			b.WriteString(" IS NULL)")
 			args = append(args, vals[i])
 		}
@@ -385,7 +385,7 @@ func prefixUpper(p string) (string, bool) {
 //
 // Bounds holding nulls take the general path in buildList.
 func (t *table) keysetUnion(filters string, fargs []any, sort []restkit.SortKey, bound []any, after, backward bool, limit int) (string, []any) {
-	lead := t.cols[t.byName[sort[0].Field]].q
+	lead := t.cols[t.byName[sort[0].Field]].Quoted
 	// Identifiers are quoted, so `"year" ` cannot match inside another column's name.
 	filters = strings.ReplaceAll(filters, lead+" ", "+"+lead+" ")
 	var order strings.Builder
@@ -393,7 +393,7 @@ func (t *table) keysetUnion(filters string, fargs []any, sort []restkit.SortKey,
 		if i > 0 {
 			order.WriteString(", ")
 		}
-		order.WriteString(t.cols[t.byName[k.Field]].q)
+		order.WriteString(t.cols[t.byName[k.Field]].Quoted)
 		if k.Desc != backward {
 			order.WriteString(" DESC")
 		} else {
@@ -414,17 +414,17 @@ func (t *table) keysetUnion(filters string, fargs []any, sort []restkit.SortKey,
 			u.WriteString(" AND ")
 		}
 		for j := 0; j < i; j++ {
-			u.WriteString(t.cols[t.byName[sort[j].Field]].q + " = ? AND ")
+			u.WriteString(t.cols[t.byName[sort[j].Field]].Quoted + " = ? AND ")
 			args = append(args, encode(bound[j]))
 		}
 		c := t.cols[t.byName[sort[i].Field]]
 		switch {
 		case after != sort[i].Desc: // toward larger values
-			u.WriteString(c.q + " > ?")
-		case c.key: // toward smaller values; a key is never null
-			u.WriteString(c.q + " < ?")
+			u.WriteString(c.Quoted + " > ?")
+		case c.Key: // toward smaller values; a key is never null
+			u.WriteString(c.Quoted + " < ?")
 		default: // toward smaller values, and nulls sort before every value
-			u.WriteString("(" + c.q + " < ? OR " + c.q + " IS NULL)")
+			u.WriteString("(" + c.Quoted + " < ? OR " + c.Quoted + " IS NULL)")
 		}
 		args = append(args, encode(bound[i]))
 	}

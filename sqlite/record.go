@@ -36,13 +36,8 @@ type table struct {
 	bufs  sync.Pool  // *scanBuf
 }
 
-type column struct {
-	field *restkit.Field
-	name  string
-	q     string // quoted
-	kind  sqlstore.Kind
-	key   bool
-}
+// column is one column of the table, laid out as both SQL stores do (sqlstore.Columns).
+type column = sqlstore.Column
 
 // scanBuf is where one row is scanned: vals receives the columns, ptrs points at them.
 type scanBuf struct {
@@ -53,17 +48,11 @@ type scanBuf struct {
 // newTable lays out the table of res. Statements are prepared by prepareTable.
 func newTable(res *restkit.Resource) *table {
 	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}}
-	kf := res.KeyField()
-	t.cols = append(t.cols, column{field: kf, name: kf.Name, q: quote(kf.Name), kind: sqlstore.KindOf(kf.Type), key: true})
-	for _, f := range res.Fields {
-		if f.Name != res.Key {
-			t.cols = append(t.cols, column{field: f, name: f.Name, q: quote(f.Name), kind: sqlstore.KindOf(f.Type)})
-		}
-	}
+	t.cols = sqlstore.Columns(res, quote)
 	names := make([]string, 0, len(t.cols)+3)
 	for i, c := range t.cols {
-		t.byName[c.name] = i
-		names = append(names, c.q)
+		t.byName[c.Name] = i
+		names = append(names, c.Quoted)
 	}
 	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
 	t.sig = t.q + " " + t.selectList
@@ -85,14 +74,14 @@ func (s *Store) prepareTable(ctx context.Context, t, old *table) error {
 		t.find, t.wFind, t.insert, t.update, t.delete, t.lists = old.find, old.wFind, old.insert, old.update, old.delete, old.lists
 		return nil
 	}
-	key := t.cols[0].q
+	key := t.cols[0].Quoted
 	sel := "SELECT " + t.selectList + " FROM " + t.q + " WHERE " + key + " = ?"
 	var cols, marks, sets []string
 	for _, c := range t.cols {
-		cols = append(cols, c.q)
+		cols = append(cols, c.Quoted)
 		marks = append(marks, "?")
-		if !c.key {
-			sets = append(sets, c.q+" = ?")
+		if !c.Key {
+			sets = append(sets, c.Quoted+" = ?")
 		}
 	}
 	cols = append(cols, "_rev", "_created", "_updated")
@@ -137,35 +126,7 @@ func (t *table) decodeRow(vals []any) (*restkit.Record, error) {
 
 // decodeInto fills rec from one scanned row.
 func (t *table) decodeInto(rec *restkit.Record, vals []any) error {
-	rec.Values = make(map[string]any, len(t.cols))
-	for i := range t.cols {
-		v := vals[i]
-		if v == nil {
-			continue
-		}
-		c := &t.cols[i]
-		dv, err := decode(c.kind, v)
-		if err != nil {
-			return fmt.Errorf("%s.%s: %w", t.name, c.name, err)
-		}
-		rec.Values[c.name] = dv
-	}
-	n := len(t.cols)
-	rev, ok := vals[n].(int64)
-	created, ok2 := vals[n+1].(string)
-	updated, ok3 := vals[n+2].(string)
-	if !ok || !ok2 || !ok3 {
-		return fmt.Errorf("%s: bad _rev, _created or _updated", t.name)
-	}
-	var err error
-	rec.Rev = rev
-	if rec.Created, err = sqlstore.ParseTime(created); err != nil {
-		return err
-	}
-	if rec.Updated, err = sqlstore.ParseTime(updated); err != nil {
-		return err
-	}
-	return nil
+	return sqlstore.DecodeRow(rec, t.name, t.cols, vals, decode)
 }
 
 // FindRecord returns the record with the key: NotFound when absent, Invalid when
@@ -334,7 +295,7 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 		if !ok {
 			return nil, nil, wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
 		}
-		cv, verr := t.cols[i].field.Canonical(v)
+		cv, verr := t.cols[i].Field.Canonical(v)
 		if verr != nil {
 			return nil, nil, wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
 		}

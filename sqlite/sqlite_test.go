@@ -254,76 +254,20 @@ func sameIndexes(tb testing.TB, s *Store, table string, want ...string) {
 	}
 }
 
-func TestMigrateAddsFields(t *testing.T) {
-	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
-	defer s.Close()
-	mustMigrate(t, s, cars(t, nil))
-	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T"})
-
-	// A field with a default: existing rows take it. A nullable one: they stay null.
-	// A required one with a default is fine too.
-	sc := cars(t, func(r *restkit.Resource) {
-		r.Fields = append(r.Fields,
-			&restkit.Field{Name: "doors", Type: restkit.TypeInteger, Default: 4, Sortable: true},
-			&restkit.Field{Name: "electric", Type: restkit.TypeBoolean, Required: true, Default: false},
-			&restkit.Field{Name: "sold", Type: restkit.TypeDatetime, Nullable: true},
-			&restkit.Field{Name: "price", Type: restkit.TypeNumber, Default: 9.5},
-		)
+// TestMigrations runs the shared migration suite; the tests below check what only
+// SQLite says: the sqlite3 command a refusal offers, and that it works.
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrations(t, func(t *testing.T) restkit.Store {
+		return mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
 	})
-	mustMigrate(t, s, sc)
-	res := sc.APIs[0].Resources[0]
-	rec, err := s.FindRecord(ctx, res, int64(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{"id": int64(1), "model": "T", "doors": int64(4), "electric": false, "price": 9.5}
-	if len(rec.Values) != len(want) {
-		t.Errorf("values %v, want %v", rec.Values, want)
-	}
-	for k, v := range want {
-		if rec.Values[k] != v {
-			t.Errorf("%s = %#v, want %#v", k, rec.Values[k], v)
-		}
-	}
-	sameIndexes(t, s, "cars", "cars:color:sort", "cars:doors:sort", "cars:model:sort", "cars:year:sort")
-	// The new columns are written and read like the old ones.
-	put(t, s, res, map[string]any{"id": int64(2), "model": "Leaf", "doors": int64(5), "electric": true, "sold": t0})
-	rec, _ = s.FindRecord(ctx, res, int64(2))
-	if rec.Values["electric"] != true || !restkit.Equal(rec.Values["sold"], t0) {
-		t.Errorf("record with new fields: %v", rec.Values)
-	}
-	mustMigrate(t, s, sc)
 }
 
-func TestMigrateRefusesRequiredFieldWithoutDefault(t *testing.T) {
-	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
-	defer s.Close()
-	withVIN := func(r *restkit.Resource) {
-		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString, Required: true})
-	}
-	// On an empty table it is fine.
-	mustMigrate(t, s, cars(t, nil))
-	mustMigrate(t, s, cars(t, withVIN))
-
-	s2 := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
-	defer s2.Close()
-	mustMigrate(t, s2, cars(t, nil))
-	put(t, s2, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T"})
-	wantRefusal(t, s2, cars(t, withVIN),
-		`resource cars: new field "vin" is required and has no default, but the table already holds records; give the field a default, or make it optional`,
-		"cars.vin")
-}
-
-func TestMigrateRefusesRemovedField(t *testing.T) {
+func TestMigrateRemovedFieldHint(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "restkit.db")
 	s := mustOpen(t, path)
 	defer s.Close()
 	mustMigrate(t, s, cars(t, nil))
-	res := cars(t, nil).APIs[0].Resources[0]
-	put(t, s, res, map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
-
-	// year removed, and a new field added in the same declaration: the refusal
-	// leaves everything as it was, the new column included.
+	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
 	sc := cars(t, func(r *restkit.Resource) {
 		without(r, "year")
 		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
@@ -332,15 +276,9 @@ func TestMigrateRefusesRemovedField(t *testing.T) {
 		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: sqlite3 `+
 			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
 		"cars.year")
-	cols := tableColumns(t, s, "cars")
-	if cols != "id model color year _rev _created _updated" {
+	if cols := tableColumns(t, s, "cars"); cols != "id model color year _rev _created _updated" {
 		t.Errorf("columns after a refusal: %s", cols)
 	}
-	rec, err := s.FindRecord(ctx, res, int64(1))
-	if err != nil || rec.Values["year"] != int64(1908) {
-		t.Errorf("record after a refusal: %v, %v", rec, err)
-	}
-
 	// Doing what the message says makes the migration go through.
 	if _, err := s.w.ExecContext(ctx, `DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"`); err != nil {
 		t.Fatal(err)
@@ -349,17 +287,9 @@ func TestMigrateRefusesRemovedField(t *testing.T) {
 	if cols := tableColumns(t, s, "cars"); cols != "id model color _rev _created _updated doors" {
 		t.Errorf("columns after the migration: %s", cols)
 	}
-	rec, err = s.FindRecord(ctx, sc.APIs[0].Resources[0], int64(1))
+	rec, err := s.FindRecord(ctx, sc.APIs[0].Resources[0], int64(1))
 	if err != nil || len(rec.Values) != 2 || rec.Values["model"] != "T" {
 		t.Errorf("record after the migration: %v, %v", rec, err)
-	}
-	// Declaring year again later is a new, empty column.
-	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
-		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
-	}))
-	rec, _ = s.FindRecord(ctx, res, int64(1))
-	if _, has := rec.Values["year"]; has {
-		t.Errorf("year came back: %v", rec.Values)
 	}
 }
 
@@ -379,7 +309,7 @@ func tableColumns(tb testing.TB, s *Store, table string) string {
 	return strings.Join(names, " ")
 }
 
-func TestMigrateRefusesRetypedField(t *testing.T) {
+func TestMigrateRetypedFieldHint(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "restkit.db")
 	s := mustOpen(t, path)
 	defer s.Close()
@@ -388,36 +318,16 @@ func TestMigrateRefusesRetypedField(t *testing.T) {
 		`resource cars: field "year" changed type from integer to string, but its column holds integer values; restore the type, or declare the field under a new name and drop the old column yourself: sqlite3 `+
 			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
 		"cars.year")
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "color").Type = restkit.TypeDatetime }),
-		`resource cars: field "color" changed type from string to datetime, but its column holds string values; restore the type, or declare the field under a new name and drop the old column yourself: sqlite3 `+
-			shellQuote(path)+` 'DROP INDEX "cars:color:sort"; ALTER TABLE "cars" DROP COLUMN "color"'`,
-		"cars.color")
-	// Between string types that share TEXT, it is allowed.
-	toEnum := cars(t, func(r *restkit.Resource) {
+	// Between string types that share TEXT it is allowed (storetest), and the new type
+	// is what the store records.
+	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
 		f := field(r, "color")
 		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
-	})
-	mustMigrate(t, s, toEnum)
+	}))
 	var typ string
 	if err := s.r.QueryRowContext(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'color'`).Scan(&typ); err != nil || typ != "enum" {
 		t.Errorf("recorded type of color = %q, %v; want enum", typ, err)
 	}
-}
-
-func TestMigrateRefusesChangedKey(t *testing.T) {
-	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
-	defer s.Close()
-	mustMigrate(t, s, cars(t, nil))
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) {
-		r.Key = "vin"
-		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString})
-		without(r, "id")
-	}),
-		`resource cars: the key changed from "id" (integer) to "vin" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`,
-		"cars.vin")
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "id").Type = restkit.TypeString }),
-		`resource cars: the key changed from "id" (integer) to "id" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`,
-		"cars.id")
 }
 
 func TestMigrateIndexFlags(t *testing.T) {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -84,4 +85,63 @@ func DecodeState(state string, field func(name string) *restkit.Field) (map[stri
 		}
 	}
 	return values, nil
+}
+
+// Column is one column of a resource's table as both SQL stores lay it out.
+type Column struct {
+	Field  *restkit.Field
+	Name   string
+	Quoted string // the name quoted for the dialect
+	Kind   Kind
+	Key    bool
+}
+
+// Columns lays out the table of res: the key first, then the other fields in
+// declaration order. quote quotes an identifier for the dialect.
+func Columns(res *restkit.Resource, quote func(string) string) []Column {
+	kf := res.KeyField()
+	cols := make([]Column, 0, len(res.Fields))
+	cols = append(cols, Column{Field: kf, Name: kf.Name, Quoted: quote(kf.Name), Kind: KindOf(kf.Type), Key: true})
+	for _, f := range res.Fields {
+		if f.Name != kf.Name {
+			cols = append(cols, Column{Field: f, Name: f.Name, Quoted: quote(f.Name), Kind: KindOf(f.Type)})
+		}
+	}
+	return cols
+}
+
+// DecodeRow fills rec from one scanned row of a table laid out by Columns: the
+// columns' values in order (nil for SQL NULL, which stays absent from rec.Values),
+// then _rev, _created and _updated. decode converts a non-nil column value to the
+// canonical value of its kind (each driver returns its own Go types).
+func DecodeRow(rec *restkit.Record, table string, cols []Column, vals []any, decode func(Kind, any) (any, error)) error {
+	rec.Values = make(map[string]any, len(cols))
+	for i := range cols {
+		v := vals[i]
+		if v == nil {
+			continue
+		}
+		c := &cols[i]
+		dv, err := decode(c.Kind, v)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", table, c.Name, err)
+		}
+		rec.Values[c.Name] = dv
+	}
+	n := len(cols)
+	rev, ok := vals[n].(int64)
+	created, ok2 := vals[n+1].(string)
+	updated, ok3 := vals[n+2].(string)
+	if !ok || !ok2 || !ok3 {
+		return fmt.Errorf("%s: bad _rev, _created or _updated", table)
+	}
+	var err error
+	rec.Rev = rev
+	if rec.Created, err = ParseTime(created); err != nil {
+		return err
+	}
+	if rec.Updated, err = ParseTime(updated); err != nil {
+		return err
+	}
+	return nil
 }
