@@ -38,75 +38,26 @@ var ctx = context.Background()
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)
 
-// cars declares a one-resource schema for the migration tests; edit changes the
-// declaration before Prepare.
-func cars(tb testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
-	tb.Helper()
-	r := &restkit.Resource{Name: "cars", Key: "id", Fields: []*restkit.Field{
-		{Name: "id", Type: restkit.TypeInteger},
-		{Name: "model", Type: restkit.TypeString, Required: true, Filterable: true},
-		{Name: "color", Type: restkit.TypeString, Sortable: true, Filterable: true},
-		{Name: "year", Type: restkit.TypeInteger, Sortable: true, Filterable: true},
-	}}
-	if edit != nil {
-		edit(r)
-	}
-	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{r}}}}
-	if err := s.Prepare(); err != nil {
-		tb.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
-	}
-	return s
-}
-
-func field(r *restkit.Resource, name string) *restkit.Field {
-	for _, f := range r.Fields {
-		if f.Name == name {
-			return f
-		}
-	}
-	panic("no field " + name)
-}
-
-func without(r *restkit.Resource, name string) {
-	for i, f := range r.Fields {
-		if f.Name == name {
-			r.Fields = append(r.Fields[:i], r.Fields[i+1:]...)
-			return
-		}
-	}
-}
+// The store tests' helpers are storetest's, on this store.
+var (
+	cars    = storetest.Cars
+	field   = storetest.FieldOf
+	without = storetest.Without
+)
 
 func put(tb testing.TB, s *Store, res *restkit.Resource, values map[string]any) *restkit.Record {
 	tb.Helper()
-	rec, err := s.WriteRecord(ctx, res, values[res.Key], func(*restkit.Record) (*restkit.Record, error) {
-		return &restkit.Record{Values: values, Updated: t0}, nil
-	})
-	if err != nil {
-		tb.Fatalf("WriteRecord %v: %v", values, err)
-	}
-	return rec
+	return storetest.Put(tb, s, res, values)
 }
 
 func mustMigrate(tb testing.TB, s *Store, sc *restkit.Schema) {
 	tb.Helper()
-	if err := s.Migrate(ctx, sc); err != nil {
-		tb.Fatalf("Migrate: %v", err)
-	}
+	storetest.MustMigrate(tb, s, sc)
 }
 
-// wantRefusal fails unless Migrate refuses with exactly the message.
 func wantRefusal(tb testing.TB, s *Store, sc *restkit.Schema, message, field string) {
 	tb.Helper()
-	err := s.Migrate(ctx, sc)
-	if !restkit.IsKind(err, restkit.Invalid) {
-		tb.Fatalf("Migrate = %v, want an Invalid refusal", err)
-	}
-	if got := restkit.ErrorMessage(err); got != message {
-		tb.Errorf("refusal message:\ngot  %s\nwant %s", got, message)
-	}
-	if fe := restkit.ErrorFields(err); len(fe) != 1 || fe[0].Field != field || fe[0].Message != message {
-		tb.Errorf("refusal fields = %+v, want one for %s", fe, field)
-	}
+	storetest.WantRefusal(tb, s, sc, message, field)
 }
 
 func TestReopenKeepsEverything(t *testing.T) {
@@ -498,18 +449,6 @@ func TestPrefixUpper(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("prefixUpper(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
 		}
-	}
-}
-
-func TestParseTime(t *testing.T) {
-	for _, in := range []time.Time{t0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
-		got, err := sqlstore.ParseTime(sqlstore.FormatTime(in))
-		if err != nil || !got.Equal(in) || got.Location() != time.UTC {
-			t.Errorf("sqlstore.ParseTime(sqlstore.FormatTime(%v)) = %v, %v", in, got, err)
-		}
-	}
-	if _, err := sqlstore.ParseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
-		t.Error("month 13 parsed")
 	}
 }
 

@@ -25,44 +25,6 @@ func RunMigrations(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("RefusesChangedKey", func(t *testing.T) { testMigrationChangedKey(t, open) })
 }
 
-// migrationCars declares the suite's one resource; edit changes it before Prepare.
-func migrationCars(t testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
-	t.Helper()
-	r := &restkit.Resource{Name: "cars", Key: "id", Fields: []*restkit.Field{
-		{Name: "id", Type: restkit.TypeInteger},
-		{Name: "model", Type: restkit.TypeString, Required: true, Filterable: true},
-		{Name: "color", Type: restkit.TypeString, Sortable: true, Filterable: true},
-		{Name: "year", Type: restkit.TypeInteger, Sortable: true, Filterable: true},
-	}}
-	if edit != nil {
-		edit(r)
-	}
-	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{r}}}}
-	if err := s.Prepare(); err != nil {
-		t.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
-	}
-	return s
-}
-
-// fieldOf finds a field of a resource not prepared yet.
-func fieldOf(r *restkit.Resource, name string) *restkit.Field {
-	for _, f := range r.Fields {
-		if f.Name == name {
-			return f
-		}
-	}
-	panic("no field " + name)
-}
-
-func withoutField(r *restkit.Resource, name string) {
-	for i, f := range r.Fields {
-		if f.Name == name {
-			r.Fields = append(r.Fields[:i], r.Fields[i+1:]...)
-			return
-		}
-	}
-}
-
 // migrationStore is an opened store and the helpers the suite uses on it.
 type migrationStore struct {
 	t   *testing.T
@@ -122,12 +84,12 @@ func (m *migrationStore) refused(sc *restkit.Schema, field, prefix string) {
 
 func testMigrationAddsFields(t *testing.T, open func(t *testing.T) restkit.Store) {
 	m := openMigrations(t, open)
-	m.migrate(migrationCars(t, nil))
-	m.put(migrationCars(t, nil), map[string]any{"id": int64(1), "model": "T"})
+	m.migrate(Cars(t, nil))
+	m.put(Cars(t, nil), map[string]any{"id": int64(1), "model": "T"})
 
 	// A field with a default: existing records take it. A nullable one: they stay
 	// null. A required one with a default is fine too.
-	sc := migrationCars(t, func(r *restkit.Resource) {
+	sc := Cars(t, func(r *restkit.Resource) {
 		r.Fields = append(r.Fields,
 			&restkit.Field{Name: "doors", Type: restkit.TypeInteger, Default: 4, Sortable: true},
 			&restkit.Field{Name: "electric", Type: restkit.TypeBoolean, Required: true, Default: false},
@@ -150,25 +112,25 @@ func testMigrationRequiredField(t *testing.T, open func(t *testing.T) restkit.St
 		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString, Required: true})
 	}
 	empty := openMigrations(t, open) // on an empty table it is fine
-	empty.migrate(migrationCars(t, nil))
-	empty.migrate(migrationCars(t, withVIN))
+	empty.migrate(Cars(t, nil))
+	empty.migrate(Cars(t, withVIN))
 
 	m := openMigrations(t, open)
-	m.migrate(migrationCars(t, nil))
-	m.put(migrationCars(t, nil), map[string]any{"id": int64(1), "model": "T"})
-	m.refused(migrationCars(t, withVIN), "cars.vin",
+	m.migrate(Cars(t, nil))
+	m.put(Cars(t, nil), map[string]any{"id": int64(1), "model": "T"})
+	m.refused(Cars(t, withVIN), "cars.vin",
 		`resource cars: new field "vin" is required and has no default, but the table already holds records; give the field a default, or make it optional`)
 }
 
 func testMigrationRemovedField(t *testing.T, open func(t *testing.T) restkit.Store) {
 	m := openMigrations(t, open)
-	sc := migrationCars(t, nil)
+	sc := Cars(t, nil)
 	m.migrate(sc)
 	m.put(sc, map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
 	// year removed, and a field added in the same declaration: the refusal leaves
 	// everything as it was, the new field included.
-	m.refused(migrationCars(t, func(r *restkit.Resource) {
-		withoutField(r, "year")
+	m.refused(Cars(t, func(r *restkit.Resource) {
+		Without(r, "year")
 		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger, Default: 4})
 	}), "cars.year", `resource cars: field "year" was removed from the declaration but the table still holds it; `)
 	sameValues(t, "the record after a refusal", m.find(sc, 1), map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
@@ -178,14 +140,14 @@ func testMigrationRemovedField(t *testing.T, open func(t *testing.T) restkit.Sto
 
 func testMigrationRetypedField(t *testing.T, open func(t *testing.T) restkit.Store) {
 	m := openMigrations(t, open)
-	m.migrate(migrationCars(t, nil))
-	m.refused(migrationCars(t, func(r *restkit.Resource) { fieldOf(r, "year").Type = restkit.TypeString }), "cars.year",
+	m.migrate(Cars(t, nil))
+	m.refused(Cars(t, func(r *restkit.Resource) { FieldOf(r, "year").Type = restkit.TypeString }), "cars.year",
 		`resource cars: field "year" changed type from integer to string, but its column holds integer values; `)
-	m.refused(migrationCars(t, func(r *restkit.Resource) { fieldOf(r, "color").Type = restkit.TypeDatetime }), "cars.color",
+	m.refused(Cars(t, func(r *restkit.Resource) { FieldOf(r, "color").Type = restkit.TypeDatetime }), "cars.color",
 		`resource cars: field "color" changed type from string to datetime, but its column holds string values; `)
 	// Between types stored alike (a string becoming an enum), it is allowed.
-	toEnum := migrationCars(t, func(r *restkit.Resource) {
-		f := fieldOf(r, "color")
+	toEnum := Cars(t, func(r *restkit.Resource) {
+		f := FieldOf(r, "color")
 		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
 	})
 	m.migrate(toEnum)
@@ -195,13 +157,13 @@ func testMigrationRetypedField(t *testing.T, open func(t *testing.T) restkit.Sto
 
 func testMigrationChangedKey(t *testing.T, open func(t *testing.T) restkit.Store) {
 	m := openMigrations(t, open)
-	m.migrate(migrationCars(t, nil))
-	m.refused(migrationCars(t, func(r *restkit.Resource) {
+	m.migrate(Cars(t, nil))
+	m.refused(Cars(t, func(r *restkit.Resource) {
 		r.Key = "vin"
 		r.Fields = append(r.Fields, &restkit.Field{Name: "vin", Type: restkit.TypeString})
-		withoutField(r, "id")
+		Without(r, "id")
 	}), "cars.vin",
 		`resource cars: the key changed from "id" (integer) to "vin" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`)
-	m.refused(migrationCars(t, func(r *restkit.Resource) { fieldOf(r, "id").Type = restkit.TypeString }), "cars.id",
+	m.refused(Cars(t, func(r *restkit.Resource) { FieldOf(r, "id").Type = restkit.TypeString }), "cars.id",
 		`resource cars: the key changed from "id" (integer) to "id" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`)
 }
