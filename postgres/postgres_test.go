@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/restkit/restkit"
-	"github.com/restkit/restkit/internal/sqlstore"
 	"github.com/restkit/restkit/storetest"
 
 	"github.com/jackc/pgx/v5"

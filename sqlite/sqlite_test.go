@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/restkit/restkit"
-	"github.com/restkit/restkit/internal/sqlstore"
 	"github.com/restkit/restkit/storetest"
 )
 
