@@ -17,13 +17,13 @@ import (
 func putErr(s restkit.BlobStore, content []byte) (string, error) {
 	b, err := s.Stage(ctx, bytes.NewReader(content), 0)
 	if err != nil {
-		return "", fmt.Errorf("Stage: %w", err)
+		return "", fmt.Errorf("staging: %w", err)
 	}
 	if b.SHA256() != hexSHA256(content) || b.Size() != int64(len(content)) {
 		return "", fmt.Errorf("staged %s, %d bytes; want %s, %d", b.SHA256(), b.Size(), hexSHA256(content), len(content))
 	}
 	if err := b.Commit(ctx); err != nil {
-		return "", fmt.Errorf("Commit: %w", err)
+		return "", fmt.Errorf("committing: %w", err)
 	}
 	return b.SHA256(), nil
 }

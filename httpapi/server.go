@@ -143,6 +143,20 @@ func New(opts Options) (*Server, error) {
 		_, _ = rand.Read(key)
 	}
 	s.cursors = newCursorCodec(key)
+	s.routeSchema()
+	s.routeServer(opts)
+	// Outermost first: metrics see every answer, the request id is in every log line,
+	// the CORS preflight needs no credentials, the rate limit counts per caller.
+	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(metrics.Route(s.mux)))))))))
+	if s.metrics != nil {
+		h = s.metrics.Middleware(h)
+	}
+	s.handler = h
+	return s, nil
+}
+
+// routeSchema registers the routes of every API's resources and nouns.
+func (s *Server) routeSchema() {
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
 			list, items := api.ListPath(res), api.ItemsPath(res)
@@ -162,6 +176,12 @@ func New(opts Options) (*Server, error) {
 			s.route(api.Base+"/"+n.Name, nounAllow, g, h.serve)
 		}
 	}
+}
+
+// routeServer registers what the server serves beside the declaration: the artefact
+// repository, the probes, /metrics, the documents and the index, and the answer to
+// every path nothing else takes.
+func (s *Server) routeServer(opts Options) {
 	if opts.Artefacts != nil {
 		path := opts.ArtefactsPath
 		if path == "" {
@@ -190,14 +210,6 @@ func New(opts Options) (*Server, error) {
 		metrics.SetRoute(r, metrics.Unmatched)
 		s.unmatched(w, r)
 	})
-	// Outermost first: metrics see every answer, the request id is in every log line,
-	// the CORS preflight needs no credentials, the rate limit counts per caller.
-	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(metrics.Route(s.mux)))))))))
-	if s.metrics != nil {
-		h = s.metrics.Middleware(h)
-	}
-	s.handler = h
-	return s, nil
 }
 
 // checkOptions checks New's preconditions.

@@ -346,9 +346,10 @@ func TestReadFromDelegates(t *testing.T) {
 // middleware between Middleware and the mux copies the request, Middleware cannot
 // see it (the route is unmatched) unless Route or SetRoute reports it.
 func TestPatternThroughCopies(t *testing.T) {
+	type userKey struct{}
 	copying := func(next http.Handler) http.Handler { // as an auth middleware would
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, "user")))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, "user")))
 		})
 	}
 	car := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "car") }

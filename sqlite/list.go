@@ -171,62 +171,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	var args []any
-	where := func() {
-		if b.Len() == 0 {
-			b.WriteString(" WHERE ")
-		} else {
-			b.WriteString(" AND ")
-		}
-	}
-	for _, f := range q.Filters { // resolved: declared fields, fitting ops, canonical values
-		c := &t.cols[t.byName[f.Field]]
-		switch f.Op {
-		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
-			where()
-			b.WriteString(c.Quoted)
-			b.WriteString(comparisons[f.Op])
-			args = append(args, encode(f.Value))
-		case restkit.OpIn:
-			vals := make([]any, len(f.Values))
-			for j, v := range f.Values {
-				vals[j] = encode(v)
-			}
-			where()
-			if len(vals) == 0 {
-				b.WriteString("0")
-				continue
-			}
-			b.WriteString(c.Quoted)
-			b.WriteString(" IN (?")
-			b.WriteString(strings.Repeat(", ?", len(vals)-1))
-			b.WriteString(")")
-			args = append(args, vals...)
-		case restkit.OpPrefix:
-			p := f.Value.(string)
-			where()
-			b.WriteString(c.Quoted)
-			b.WriteString(" >= ?")
-			args = append(args, p)
-			if upper, ok := prefixUpper(p); ok {
-				b.WriteString(" AND ")
-				b.WriteString(c.Quoted)
-				b.WriteString(" < ?")
-				args = append(args, upper)
-			}
-		case restkit.OpNull:
-			isNull := f.Value.(bool)
-			where()
-			b.WriteString(c.Quoted)
-			if isNull {
-				b.WriteString(" IS NULL")
-			} else {
-				b.WriteString(" IS NOT NULL")
-			}
-		}
-	}
-	filters := b.String()
+	filters, args := t.where(q.Filters)
 	lq := &listQuery{count: "SELECT count(*) FROM " + t.q + filters, countArgs: slices.Clip(args)}
 
 	sort := q.Sort // resolved: ends with the key
@@ -259,13 +204,80 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		}
 		args = t.keyset(&p, args, sort, enc, after)
 	}
+	args = t.orderAndLimit(&p, args, q, lq.backward)
+	lq.page, lq.args = p.String(), args
+	return lq, nil
+}
+
+// where writes the WHERE clause of resolved filters (declared fields, fitting ops,
+// canonical values) and returns it with its parameters; "" when there are none.
+func (t *table) where(filters []restkit.Filter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	and := func() {
+		if b.Len() == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+	}
+	for _, f := range filters {
+		c := &t.cols[t.byName[f.Field]]
+		switch f.Op {
+		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
+			and()
+			b.WriteString(c.Quoted)
+			b.WriteString(comparisons[f.Op])
+			args = append(args, encode(f.Value))
+		case restkit.OpIn:
+			and()
+			if len(f.Values) == 0 {
+				b.WriteString("0")
+				continue
+			}
+			b.WriteString(c.Quoted)
+			b.WriteString(" IN (?")
+			b.WriteString(strings.Repeat(", ?", len(f.Values)-1))
+			b.WriteString(")")
+			for _, v := range f.Values {
+				args = append(args, encode(v))
+			}
+		case restkit.OpPrefix:
+			p := f.Value.(string)
+			and()
+			b.WriteString(c.Quoted)
+			b.WriteString(" >= ?")
+			args = append(args, p)
+			if upper, ok := prefixUpper(p); ok {
+				b.WriteString(" AND ")
+				b.WriteString(c.Quoted)
+				b.WriteString(" < ?")
+				args = append(args, upper)
+			}
+		case restkit.OpNull:
+			and()
+			b.WriteString(c.Quoted)
+			if f.Value.(bool) {
+				b.WriteString(" IS NULL")
+			} else {
+				b.WriteString(" IS NOT NULL")
+			}
+		}
+	}
+	return b.String(), args
+}
+
+// orderAndLimit writes ORDER BY (the sort, reversed when reading backward), LIMIT
+// (one row more than the page, to know whether there is more) and OFFSET, and
+// returns args with their parameters.
+func (t *table) orderAndLimit(p *strings.Builder, args []any, q *restkit.Query, backward bool) []any {
 	p.WriteString(" ORDER BY ")
-	for i, k := range sort {
+	for i, k := range q.Sort {
 		if i > 0 {
 			p.WriteString(", ")
 		}
 		p.WriteString(t.cols[t.byName[k.Field]].Quoted)
-		if k.Desc != lq.backward {
+		if k.Desc != backward {
 			p.WriteString(" DESC")
 		} else {
 			p.WriteString(" ASC")
@@ -282,8 +294,7 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 		p.WriteString(" OFFSET ?")
 		args = append(args, int64(q.Offset))
 	}
-	lq.page, lq.args = p.String(), args
-	return lq, nil
+	return args
 }
 
 // keyset writes the predicate "the row comes strictly after (after) or before
