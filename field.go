@@ -24,13 +24,26 @@ func bad(format string, args ...any) *valueError {
 }
 
 // Canonical converts v to the field's canonical Go value (see FieldType). It accepts
-// what the JSON decoder yields (string, json.Number, bool) and canonical values
-// themselves, plus Go ints and floats from declarations made in code or YAML. It checks
-// the type only; Check tests constraints. A nil v gives nil.
+// what the JSON decoder yields (string, json.Number, bool, []any, map[string]any) and
+// canonical values themselves, plus Go ints and floats from declarations made in code
+// or YAML. It checks the type only; Check tests constraints. A nil v gives nil.
 func (f *Field) Canonical(v any) (any, *valueError) {
 	if v == nil {
 		return nil, nil
 	}
+	switch f.Type {
+	case TypeRelation:
+		return f.canonicalRelation(v)
+	case TypeJSON:
+		return canonicalJSON(v)
+	case TypeArray:
+		return f.canonicalArray(v)
+	}
+	return f.canonicalScalar(v)
+}
+
+// canonicalScalar is Canonical for the scalar types.
+func (f *Field) canonicalScalar(v any) (any, *valueError) {
 	switch f.Type {
 	case TypeString, TypeEnum, TypeEmail, TypeURL:
 		s, ok := v.(string)
@@ -129,7 +142,17 @@ func floatToInt(x float64) (any, *valueError) {
 // Check tests a canonical value against the field's constraints and returns the
 // client-facing reason it fails, or "".
 func (f *Field) Check(v any) string {
+	if f.Type == TypeRelation && !f.Many && f.target != nil && v != nil {
+		return f.target.CheckKey(v)
+	}
 	switch x := v.(type) {
+	case []any:
+		return f.checkList(x)
+	case JSONText:
+		if len(x) > f.MaxBytes && f.MaxBytes > 0 {
+			return fmt.Sprintf("must be at most %d bytes of JSON, not %d", f.MaxBytes, len(x))
+		}
+		return ""
 	case string:
 		if msg := checkText(x); msg != "" {
 			return msg
@@ -239,15 +262,38 @@ func Format(v any) string {
 		return strconv.FormatBool(x)
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano)
+	case JSONText:
+		return string(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = Format(e)
+		}
+		return strings.Join(parts, ",")
 	}
 	return fmt.Sprint(v)
 }
 
 // Equal reports whether two canonical values are the same value.
 func Equal(a, b any) bool {
-	if ta, ok := a.(time.Time); ok {
+	switch x := a.(type) {
+	case time.Time:
 		tb, ok := b.(time.Time)
-		return ok && ta.Equal(tb)
+		return ok && x.Equal(tb)
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if _, ok := b.([]any); ok {
+		return false
 	}
 	return a == b
 }
@@ -281,6 +327,16 @@ func Compare(a, b any) int {
 		return 1
 	case time.Time:
 		return x.Compare(b.(time.Time))
+	case JSONText:
+		return strings.Compare(string(x), string(b.(JSONText)))
+	case []any:
+		y := b.([]any)
+		for i := 0; i < len(x) && i < len(y); i++ {
+			if c := Compare(x[i], y[i]); c != 0 {
+				return c
+			}
+		}
+		return cmpOrdered(int64(len(x)), int64(len(y)))
 	}
 	panic(fmt.Sprintf("restkit.Compare: %T is not a canonical value", a))
 }

@@ -29,6 +29,11 @@ func (r *Record) Clone() *Record {
 	}
 	c := *r
 	c.Values = maps.Clone(r.Values)
+	for k, v := range c.Values {
+		if list, ok := v.([]any); ok {
+			c.Values[k] = CloneValue(list)
+		}
+	}
 	return &c
 }
 
@@ -224,6 +229,9 @@ func buildFields(fields []*Field, skip string, in, cur map[string]any, mode Writ
 			}
 			out[f.Name] = nil
 			continue
+		}
+		if mode == Patch && f.Type == TypeJSON && hasCur {
+			raw = mergeJSON(curV, raw) // RFC 7396: an object in a merge patch merges
 		}
 		v, verr := f.Canonical(raw)
 		if verr != nil {

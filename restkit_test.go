@@ -165,7 +165,7 @@ func TestPrepareRejectsBadDeclarations(t *testing.T) {
 	want := []string{
 		`apis[0].base: base must be empty or a path like /v1, got "v1"`,
 		`apis[0].resources.Cars: resource name must match ^[a-z][a-z0-9_]{0,62}$`,
-		`apis[0].resources.Cars.fields.a.type: unknown type "strnig"; one of string, integer, number, boolean, datetime, enum, email, url`,
+		`apis[0].resources.Cars.fields.a.type: unknown type "strnig"; one of string, integer, number, boolean, datetime, enum, email, url, relation, json, array`,
 		`apis[0].resources.Cars.fields.b: min 5 is greater than max 1`,
 		`apis[0].resources.Cars.key: key "nope" is not a declared field`,
 		`apis[0].resources.x.key: a generated key must be an integer field (1, 2, 3…) or a string field (a UUIDv7), not "number"`,

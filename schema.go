@@ -22,6 +22,9 @@ const (
 	TypeEnum     FieldType = "enum"     // Go string, one of Field.Values
 	TypeEmail    FieldType = "email"    // Go string, a bare address
 	TypeURL      FieldType = "url"      // Go string, an absolute http(s) URL
+	TypeRelation FieldType = "relation" // the target's key (int64 or string); with Many, []any of keys
+	TypeJSON     FieldType = "json"     // JSONText: any JSON value, compact, object members sorted
+	TypeArray    FieldType = "array"    // []any of canonical values of the Items type
 )
 
 // Textual reports whether values of the type are Go strings compared as text (string,
@@ -30,8 +33,13 @@ func (t FieldType) Textual() bool {
 	return t == TypeString || t == TypeEnum || t == TypeEmail || t == TypeURL
 }
 
+// Scalar reports whether values of the type are single values (not relation, json or
+// array): the types an array's items, a key or a noun's field may have.
+func (t FieldType) Scalar() bool { return t != TypeRelation && t != TypeJSON && t != TypeArray }
+
 // FieldTypes lists every field type, in documentation order.
-var FieldTypes = []FieldType{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeDatetime, TypeEnum, TypeEmail, TypeURL}
+var FieldTypes = []FieldType{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeDatetime, TypeEnum, TypeEmail, TypeURL,
+	TypeRelation, TypeJSON, TypeArray}
 
 // Field is one declared, typed, validated field. The same declaration validates
 // requests, shapes the store's columns and writes the OpenAPI schema.
@@ -52,7 +60,25 @@ type Field struct {
 	Sortable    bool     // may appear in sort=
 	Filterable  bool     // may appear as a filter
 
-	pattern *regexp.Regexp
+	// A relation (TypeRelation) refers to records of another resource (or of its own:
+	// a tree). To names the target: "authors" in the same API, or "/v1/authors" (an API's
+	// base, then the resource) in another. Many makes it a set: an ordered list of
+	// distinct keys, at most MaxItems. OnDelete says what deleting a target does to the
+	// records that refer to it.
+	To       string
+	Many     bool
+	OnDelete OnDelete
+	// An array (TypeArray) holds values of the scalar type Items, at most MaxItems; the
+	// field's other constraints (min, max, lengths, pattern, values) apply to each item.
+	Items    FieldType
+	MaxItems *int
+	// MaxBytes bounds a json field's value, compactly encoded; DefaultMaxJSON when 0.
+	MaxBytes int
+
+	pattern   *regexp.Regexp
+	item      *Field    // an array's item: Items with the field's constraints
+	target    *Resource // a relation's resolved To
+	targetAPI *API
 }
 
 // Verbs.
@@ -107,7 +133,8 @@ type Resource struct {
 	// change or delete the record. Prepare declares the field when it is not.
 	OwnerField string
 
-	byName map[string]*Field
+	byName    map[string]*Field
+	referrers []Reference // the relations that point here (prepareRelations)
 }
 
 // UpdateOp is the kind of POST update a noun performs.
@@ -177,6 +204,7 @@ const (
 	DefaultMaxPageSize = 100
 	DefaultMaxBody     = 1 << 20
 	DefaultMaxOffset   = 10000
+	DefaultMaxJSON     = 64 << 10 // a json field's largest value, in bytes
 )
 
 // reservedPaths are the root paths the server serves itself, which no resource or
@@ -265,6 +293,7 @@ func (s *Schema) Prepare() error {
 			prepareNoun(n, nat, add)
 		}
 	}
+	s.prepareRelations(add)
 	s.prepareAuth(add)
 	if len(errs) > 0 {
 		s.prepared = false
@@ -356,7 +385,13 @@ func prepareField(f *Field, at string, add addFunc) {
 		add(at+".type", "unknown type %q; one of %s", f.Type, joinTypes())
 		return
 	}
-	if f.Type == TypeEnum {
+	prepareCompound(f, at, add)
+	// The scalar constraints apply to the field's values, or to each item of an array.
+	vt := f.Type
+	if f.Type == TypeArray {
+		vt = f.Items
+	}
+	if vt == TypeEnum {
 		if len(f.Values) == 0 {
 			add(at+".values", "an enum needs values")
 		}
@@ -368,10 +403,10 @@ func prepareField(f *Field, at string, add addFunc) {
 			seen[v] = true
 		}
 	} else if len(f.Values) > 0 {
-		add(at+".values", "values are only for enum fields")
+		add(at+".values", "values are only for enum fields (and arrays of enum items)")
 	}
-	numeric := f.Type == TypeInteger || f.Type == TypeNumber
-	stringy := f.Type == TypeString || f.Type == TypeEmail || f.Type == TypeURL
+	numeric := vt == TypeInteger || vt == TypeNumber
+	stringy := vt == TypeString || vt == TypeEmail || vt == TypeURL
 	if (f.Min != nil || f.Max != nil) && !numeric {
 		add(at, "min and max are only for integer and number fields")
 	}
@@ -397,18 +432,95 @@ func prepareField(f *Field, at string, add addFunc) {
 		}
 		f.pattern = re
 	}
-	if f.Default != nil {
-		v, err := f.Canonical(f.Default)
-		if err != nil {
-			add(at+".default", "default %s", err.Message)
-		} else if msg := f.Check(v); msg != "" {
-			add(at+".default", "default %s", msg)
-		} else {
-			f.Default = v
-		}
+	if f.Type == TypeArray && f.Items.Scalar() {
+		f.item = &Field{Name: f.Name, Type: f.Items, Min: f.Min, Max: f.Max, MinLength: f.MinLength, MaxLength: f.MaxLength,
+			Pattern: f.Pattern, Values: f.Values, pattern: f.pattern}
+	}
+	if f.Type != TypeRelation { // a relation's default waits for its target (prepareRelations)
+		prepareDefault(f, at, add)
 	}
 	if f.Unique && f.Type == TypeBoolean {
 		add(at+".unique", "a boolean field cannot be unique")
+	}
+}
+
+// prepareDefault checks a field's default and makes it canonical.
+func prepareDefault(f *Field, at string, add addFunc) {
+	if f.Default == nil {
+		return
+	}
+	v, err := f.Canonical(f.Default)
+	if err != nil {
+		add(at+".default", "default %s", err.Message)
+	} else if msg := f.Check(v); msg != "" {
+		add(at+".default", "default %s", msg)
+	} else {
+		f.Default = v
+	}
+}
+
+// prepareCompound checks the settings of relation, json and array fields, and that
+// the settings of those types are not given to others.
+func prepareCompound(f *Field, at string, add addFunc) {
+	if f.Type != TypeRelation && (f.To != "" || f.Many || f.OnDelete != "") {
+		add(at, "to, many and on_delete are only for relation fields")
+	}
+	if f.Type != TypeArray && f.Items != "" {
+		add(at+".items", "items is only for array fields")
+	}
+	if f.MaxItems != nil && f.Type != TypeArray && !(f.Type == TypeRelation && f.Many) {
+		add(at+".max_items", "max_items is only for arrays and relations with many: true")
+	}
+	if f.MaxItems != nil && *f.MaxItems < 1 {
+		add(at+".max_items", "max_items must be at least 1")
+	}
+	if f.Type != TypeJSON && f.MaxBytes != 0 {
+		add(at+".max_bytes", "max_bytes is only for json fields")
+	}
+	switch f.Type {
+	case TypeRelation:
+		if f.To == "" {
+			add(at+".to", "a relation needs to: the resource it refers to")
+		}
+		switch f.OnDelete {
+		case "":
+			f.OnDelete = Restrict
+		case Restrict, Cascade, SetNull:
+		default:
+			add(at+".on_delete", "on_delete must be restrict, cascade or set_null, not %q", f.OnDelete)
+		}
+		if f.OnDelete == SetNull && !f.Many && !f.Nullable {
+			add(at+".on_delete", "on_delete: set_null needs a nullable field (add nullable: true)")
+		}
+		if f.Many && f.Unique {
+			add(at+".unique", "a relation with many: true cannot be unique")
+		}
+	case TypeArray:
+		if !f.Items.Scalar() || f.Items == "" {
+			add(at+".items", "an array's items must be one of string, integer, number, boolean, datetime, enum, email, url, not %q", f.Items)
+		}
+	case TypeJSON:
+		if f.MaxBytes < 0 {
+			add(at+".max_bytes", "max_bytes must be positive")
+		}
+		if f.MaxBytes == 0 {
+			f.MaxBytes = DefaultMaxJSON
+		}
+	}
+	if !f.Type.Scalar() && !(f.Type == TypeRelation && !f.Many) {
+		what := string(f.Type) + " field"
+		if f.Type == TypeRelation {
+			what = "relation with many: true"
+		}
+		if f.Unique {
+			add(at+".unique", "a %s cannot be unique", what)
+		}
+		if f.Sortable {
+			add(at+".sortable", "a %s cannot be sortable", what)
+		}
+	}
+	if f.Type == TypeJSON && f.Filterable {
+		add(at+".filterable", "a json field cannot be filterable")
 	}
 }
 

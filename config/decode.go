@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/restkit/restkit"
@@ -27,7 +28,8 @@ var (
 	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "resources", "nouns"}
 	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field"}
 	nounKeys     = []string{"description", "fields", "update", "access"}
-	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable"}
+	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable",
+		"to", "many", "on_delete", "items", "max_items", "max_bytes"}
 )
 
 var (
@@ -431,9 +433,40 @@ func (d *decoder) field(e entry, path, name string) *restkit.Field {
 			f.Sortable, _ = d.boolean(s, p)
 		case "filterable":
 			f.Filterable, _ = d.boolean(s, p)
+		default:
+			d.compoundSetting(f, s, p)
 		}
 	}
 	return f
+}
+
+// compoundSetting reads the settings of relation, array and json fields.
+func (d *decoder) compoundSetting(f *restkit.Field, s entry, p string) {
+	switch s.key {
+	case "to":
+		f.To, _ = d.str(s, p)
+	case "many":
+		f.Many, _ = d.boolean(s, p)
+	case "on_delete":
+		if v, ok := d.oneOf(s, p, []string{string(restkit.Restrict), string(restkit.Cascade), string(restkit.SetNull)}); ok {
+			f.OnDelete = restkit.OnDelete(v)
+		}
+	case "items":
+		f.Items = d.fieldType(s, p)
+	case "max_items":
+		if n, ok := d.integer(s, p, 1, math.MaxInt32); ok {
+			i := int(n)
+			f.MaxItems = &i
+		}
+	case "max_bytes":
+		if n := d.size(s, p); n > 0 {
+			if n > math.MaxInt32 {
+				d.fail(p, s.at(), "max_bytes must be at most %d", math.MaxInt32)
+				return
+			}
+			f.MaxBytes = int(n)
+		}
+	}
 }
 
 func (d *decoder) fieldType(e entry, path string) restkit.FieldType {
@@ -473,6 +506,14 @@ func typeList() string {
 func (d *decoder) defaultValue(e entry, path string, t restkit.FieldType) any {
 	if e.isNull() {
 		return nil
+	}
+	if t == restkit.TypeArray || t == restkit.TypeJSON {
+		var v any // a list or any value; Field.Canonical (in Prepare) checks it
+		if err := yaml.NodeToValue(e.value, &v); err != nil {
+			d.fail(path, e.at(), "default cannot be read: %s", oneLine(err.Error()))
+			return nil
+		}
+		return v
 	}
 	s, ok := scalarOf(e.value)
 	if !ok {

@@ -25,6 +25,7 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 	if err != nil {
 		return nil, err
 	}
+	p.s = s
 	var rows []*restkit.Record
 	for _, rec := range t.rows {
 		if p.match(rec) {
@@ -74,6 +75,8 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 
 // plan is a Query checked against a resource, with canonical values.
 type plan struct {
+	s       *Store // for relation matches; the caller holds its read lock
+	res     *restkit.Resource
 	filters []restkit.Filter
 	sort    []restkit.SortKey // ends with the key
 	bound   []any             // After or Before, canonical
@@ -107,13 +110,52 @@ func (p *plan) compareBound(rec *restkit.Record) int {
 	return 0
 }
 
-func (p *plan) match(rec *restkit.Record) bool {
-	for i := range p.filters {
-		if !matches(rec.Values[p.filters[i].Field], &p.filters[i]) {
+func (p *plan) match(rec *restkit.Record) bool { return p.all(rec, p.filters) }
+
+// all reports whether rec passes every filter.
+func (p *plan) all(rec *restkit.Record, filters []restkit.Filter) bool {
+	for i := range filters {
+		if !p.passes(rec, &filters[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// passes applies one filter, groups and relation matches included, to a record.
+func (p *plan) passes(rec *restkit.Record, f *restkit.Filter) bool {
+	switch f.Op {
+	case restkit.OpAnd:
+		return p.all(rec, f.Filters)
+	case restkit.OpOr:
+		for i := range f.Filters {
+			if p.passes(rec, &f.Filters[i]) {
+				return true
+			}
+		}
+		return false
+	case restkit.OpMatch:
+		target := p.s.tables[p.res.Field(f.Field).Target().StoreName]
+		if target == nil {
+			return false
+		}
+		var keys []any
+		switch v := rec.Values[f.Field].(type) {
+		case nil:
+		case []any:
+			keys = v
+		default:
+			keys = []any{v}
+		}
+		sub := &plan{s: p.s, res: target.res}
+		for _, k := range keys {
+			if t := target.rows[k]; t != nil && sub.all(t, f.Filters) {
+				return true
+			}
+		}
+		return false
+	}
+	return matches(rec.Values[f.Field], f)
 }
 
 // matches applies one filter to a value (nil when unset). Comparisons with an unset
@@ -121,6 +163,14 @@ func (p *plan) match(rec *restkit.Record) bool {
 // from"), as in package sqlite.
 func matches(v any, f *restkit.Filter) bool {
 	switch f.Op {
+	case restkit.OpContains:
+		switch x := v.(type) {
+		case string:
+			return strings.Contains(x, f.Value.(string))
+		case []any:
+			return slices.ContainsFunc(x, func(e any) bool { return restkit.Equal(e, f.Value) })
+		}
+		return false
 	case restkit.OpNull:
 		return (v == nil) == f.Value.(bool)
 	case restkit.OpNe:
@@ -167,7 +217,7 @@ func resolve(res *restkit.Resource, q *restkit.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{filters: rq.Filters, sort: rq.Sort, bound: rq.After}
+	p := &plan{res: res, filters: rq.Filters, sort: rq.Sort, bound: rq.After}
 	if rq.Before != nil {
 		p.bound = rq.Before
 	}

@@ -166,7 +166,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	return t.write(k, change, op)
+	return s.write(t, k, change, op)
 }
 
 // WriteRecords writes all of the records or none (restkit.BatchWriter). The table is
@@ -188,7 +188,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	for i, key := range keys {
 		k, err := t.res.CanonicalKey(key)
 		if err == nil {
-			out[i], err = t.write(k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+			out[i], err = s.write(t, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
 		}
 		if err != nil {
 			t.restore(saved)
@@ -212,8 +212,10 @@ func (t *table) snapshot() *table {
 
 func (t *table) restore(c *table) { t.rows, t.unique, t.hist = c.rows, c.unique, c.hist }
 
-// write is one record's read-modify-write; the caller holds the write lock.
-func (t *table) write(k any, change restkit.Change, op string) (*restkit.Record, error) {
+// write is one record's read-modify-write; the caller holds the write lock. A delete
+// follows restkit.PlanDelete across tables; a write whose relations changed checks
+// that their targets exist (restkit.CheckReferences).
+func (s *Store) write(t *table, k any, change restkit.Change, op string) (*restkit.Record, error) {
 	cur := t.rows[k]
 	next, err := change(cur.Clone())
 	if err != nil {
@@ -221,9 +223,7 @@ func (t *table) write(k any, change restkit.Change, op string) (*restkit.Record,
 	}
 	if next == nil {
 		if cur != nil {
-			t.unindex(cur)
-			delete(t.rows, k)
-			t.appendTombstone(k, cur)
+			return nil, s.delete(t, k)
 		}
 		return nil, nil
 	}
@@ -231,6 +231,19 @@ func (t *table) write(k any, change restkit.Change, op string) (*restkit.Record,
 	if err != nil {
 		return nil, err
 	}
+	var curValues map[string]any
+	if cur != nil {
+		curValues = cur.Values
+	}
+	if err := restkit.CheckReferences(t.res, rec.Values, curValues, s.missing); err != nil {
+		return nil, err
+	}
+	return t.put(k, rec, cur)
+}
+
+// put stores rec as the record with key k, replacing cur (nil when new): stamps,
+// unique values, history.
+func (t *table) put(k any, rec, cur *restkit.Record) (*restkit.Record, error) {
 	stampOver(rec, cur)
 	if cur == nil {
 		t.continueNumbering(k, rec)
@@ -255,6 +268,73 @@ func (t *table) write(k any, change restkit.Change, op string) (*restkit.Record,
 	t.rows[k] = rec
 	t.appendRevision(k, &restkit.Revision{Record: *rec.Clone()})
 	return rec.Clone(), nil
+}
+
+// delete deletes the record with key k of t and applies what its referrers'
+// relations say (restkit.PlanDelete): a restricted delete changes nothing.
+func (s *Store) delete(t *table, k any) error {
+	plan, err := restkit.PlanDelete(t.res, k, s.referrers)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, c := range plan.Clears {
+		ct := s.tables[c.Resource.StoreName]
+		cur := ct.rows[c.Key]
+		if cur == nil {
+			continue
+		}
+		rec := &restkit.Record{Values: c.Cleared(cur.Values), Created: cur.Created, Updated: now}
+		if _, err := ct.put(c.Key, rec, cur); err != nil {
+			return err
+		}
+	}
+	for _, d := range plan.Deletes {
+		dt := s.tables[d.Resource.StoreName]
+		if cur := dt.rows[d.Key]; cur != nil {
+			dt.unindex(cur)
+			delete(dt.rows, d.Key)
+			dt.appendTombstone(d.Key, cur)
+		}
+	}
+	return nil
+}
+
+// referrers is restkit.Referrers on the tables: the keys of ref.Resource's records
+// whose ref.Field holds key.
+func (s *Store) referrers(ref restkit.Reference, key any) ([]any, error) {
+	t := s.tables[ref.Resource.StoreName]
+	if t == nil {
+		return nil, nil
+	}
+	var out []any
+	for k, rec := range t.rows {
+		switch v := rec.Values[ref.Field.Name].(type) {
+		case nil:
+		case []any:
+			if slices.ContainsFunc(v, func(e any) bool { return restkit.Equal(e, key) }) {
+				out = append(out, k)
+			}
+		default:
+			if restkit.Equal(v, key) {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.SortFunc(out, restkit.Compare) // a stable order: the plan, and its messages, repeat
+	return out, nil
+}
+
+// missing is restkit.Missing on the tables.
+func (s *Store) missing(target *restkit.Resource, keys []any) ([]any, error) {
+	t := s.tables[target.StoreName]
+	var out []any
+	for _, k := range keys {
+		if t == nil || t.rows[k] == nil {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 func (t *table) unindex(rec *restkit.Record) {

@@ -43,7 +43,7 @@ func newHistory(t *table) *history {
 func historySQL(res *restkit.Resource) string {
 	name := res.StoreName + sqlstore.HistorySuffix
 	return "CREATE TABLE " + quote(name) + ` (
-	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
+	key     ` + sqlType(sqlstore.FieldKind(res.KeyField())) + ` NOT NULL,
 	rev     bigint NOT NULL,
 	deleted boolean NOT NULL,
 	actor   text NOT NULL,

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,46 +141,18 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
 	var p params
-	where := func() {
-		if b.Len() == 0 {
+	if err := checkFilters(q.Filters); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	for i := range q.Filters { // resolved: declared fields, fitting ops, canonical values
+		if i == 0 {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
 		}
-	}
-	for _, f := range q.Filters { // resolved: declared fields, fitting ops, canonical values
-		c := &t.cols[t.byName[f.Field]]
-		if err := checkText(f); err != nil {
-			return nil, err
-		}
-		switch f.Op {
-		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
-			where()
-			b.WriteString(c.Quoted + comparisons[f.Op] + p.add(encode(f.Value)))
-		case restkit.OpIn:
-			where()
-			if len(f.Values) == 0 {
-				b.WriteString("false")
-				continue
-			}
-			b.WriteString(c.Quoted + " = ANY(" + p.add(encodeList(c.Kind, f.Values)) + "::" + arrayType(c.Kind) + ")")
-		case restkit.OpPrefix:
-			s := f.Value.(string)
-			where()
-			b.WriteString(c.Quoted + " >= " + p.add(s))
-			if upper, ok := prefixUpper(s); ok {
-				b.WriteString(" AND " + c.Quoted + " < " + p.add(upper))
-			}
-		case restkit.OpNull:
-			where()
-			if f.Value.(bool) {
-				b.WriteString(c.Quoted + " IS NULL")
-			} else {
-				b.WriteString(c.Quoted + " IS NOT NULL")
-			}
-		}
+		t.cond(&b, &p, &q.Filters[i])
 	}
 	filters := b.String()
 	lq := &listQuery{count: "SELECT count(*) FROM " + t.q + filters, countArgs: slices.Clip(p.args)}
@@ -209,22 +182,104 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 	return lq, nil
 }
 
-// checkText refuses a text filter value PostgreSQL cannot hold: it could match
-// nothing stored, and the server would refuse the parameter.
-func checkText(f restkit.Filter) error {
-	vals := f.Values
-	if f.Op != restkit.OpIn {
-		vals = []any{f.Value}
-	}
-	for _, v := range vals {
-		if s, ok := v.(string); ok {
-			if msg := textProblem(s); msg != "" {
-				return &restkit.Error{Kind: restkit.Invalid, Message: f.Field + " " + msg,
-					Fields: []restkit.FieldError{{Field: f.Field, Message: msg}}}
+// checkFilters refuses a text filter value PostgreSQL cannot hold, in groups and
+// relation matches too: it could match nothing stored, and the server would refuse
+// the parameter.
+func checkFilters(filters []restkit.Filter) error {
+	for _, f := range filters {
+		if err := checkFilters(f.Filters); err != nil {
+			return err
+		}
+		vals := f.Values
+		if f.Op != restkit.OpIn {
+			vals = []any{f.Value}
+		}
+		for _, v := range vals {
+			if s, ok := v.(string); ok {
+				if msg := textProblem(s); msg != "" {
+					return &restkit.Error{Kind: restkit.Invalid, Message: f.Field + " " + msg,
+						Fields: []restkit.FieldError{{Field: f.Field, Message: msg}}}
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// cond writes one filter as an SQL condition, its values as parameters. Groups nest
+// in parentheses; a relation match is a subquery on the target table (through the
+// join table for a many relation).
+func (t *table) cond(b *strings.Builder, p *params, f *restkit.Filter) {
+	switch f.Op {
+	case restkit.OpOr, restkit.OpAnd:
+		b.WriteString("(")
+		for i := range f.Filters {
+			if i > 0 {
+				b.WriteString(" " + strings.ToUpper(string(f.Op)) + " ")
+			}
+			t.cond(b, p, &f.Filters[i])
+		}
+		b.WriteString(")")
+		return
+	case restkit.OpMatch:
+		fd := t.res.Field(f.Field)
+		tt := t.s.table(fd.Target())
+		var sub strings.Builder
+		for i := range f.Filters {
+			if i > 0 {
+				sub.WriteString(" AND ")
+			}
+			tt.cond(&sub, p, &f.Filters[i])
+		}
+		inner := "SELECT " + tt.cols[0].Quoted + " FROM " + tt.q + " WHERE " + sub.String()
+		if fd.Many {
+			b.WriteString(t.cols[0].Quoted + " IN (SELECT owner FROM " + t.joins[fd.Name].q + " WHERE target IN (" + inner + "))")
+		} else {
+			b.WriteString(quote(fd.Name) + " IN (" + inner + ")")
+		}
+		return
+	}
+	c := &t.cols[t.byName[f.Field]]
+	switch f.Op {
+	case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
+		b.WriteString(c.Quoted + comparisons[f.Op] + p.add(encode(f.Value)))
+	case restkit.OpIn:
+		if len(f.Values) == 0 {
+			b.WriteString("false")
+			return
+		}
+		b.WriteString(c.Quoted + " = ANY(" + p.add(encodeList(c.Kind, f.Values)) + "::" + arrayType(c.Kind) + ")")
+	case restkit.OpPrefix:
+		s := f.Value.(string)
+		b.WriteString("(" + c.Quoted + " >= " + p.add(s))
+		if upper, ok := prefixUpper(s); ok {
+			b.WriteString(" AND " + c.Quoted + " < " + p.add(upper))
+		}
+		b.WriteString(")")
+	case restkit.OpContains:
+		t.contains(b, p, c, f.Value)
+	case restkit.OpNull:
+		if f.Value.(bool) {
+			b.WriteString(c.Quoted + " IS NULL")
+		} else {
+			b.WriteString(c.Quoted + " IS NOT NULL")
+		}
+	}
+}
+
+// contains writes a contains filter: a substring of a text column (strpos: exact,
+// case-sensitive, % and _ ordinary), a key in a many relation's join table, an item of
+// an array (jsonb containment, which the array's GIN index serves).
+func (t *table) contains(b *strings.Builder, p *params, c *column, v any) {
+	switch {
+	case c.Field.Type.Textual():
+		b.WriteString("strpos(" + c.Quoted + ", " + p.add(v) + ") > 0")
+	case c.Field.Type == restkit.TypeRelation:
+		b.WriteString(t.cols[0].Quoted + " IN (SELECT owner FROM " + t.joins[c.Name].q + " WHERE target = " + p.add(encode(v)) + ")")
+	default:
+		item, _ := sqlstore.EncodeJSON([]any{v}) // canonical items always encode
+		b.WriteString(c.Quoted + " @> " + p.add(json.RawMessage(item)) + "::jsonb")
+	}
 }
 
 // encodeList converts an in list to a typed slice, which pgx sends as an array.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -66,6 +67,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			}
 			problems = append(problems, m.Problems...)
 		}
+		if len(problems) == 0 {
+			if err := s.relationDDL(ctx, tx, resources); err != nil { // relation.go
+				return err
+			}
+		}
 		for _, api := range sc.APIs {
 			for _, n := range api.Nouns {
 				p, err := s.checkNoun(ctx, tx, n)
@@ -90,7 +96,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		next[name] = t
 	}
 	for _, res := range resources {
-		next[res.StoreName] = newTable(res)
+		next[res.StoreName] = newTable(s, res)
 	}
 	s.tables.Store(&next)
 	return nil
@@ -215,6 +221,8 @@ func literal(f *restkit.Field) (string, string) {
 		return "", verr.Message
 	}
 	switch x := encode(v).(type) {
+	case json.RawMessage:
+		return quoteLiteral(string(x)) + "::jsonb", ""
 	case string:
 		if msg := textProblem(x); msg != "" {
 			return "", msg
@@ -272,7 +280,7 @@ func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField
 		if err := rows.Scan(&name, &typ, &key); err != nil {
 			return nil, err
 		}
-		out[name] = sqlstore.StoredField{Type: restkit.FieldType(typ), Key: key}
+		out[name] = sqlstore.StoredField{Type: typ, Key: key}
 	}
 	return out, rows.Err()
 }
@@ -280,10 +288,10 @@ func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField
 func (m *migration) createSQL() string {
 	kf := m.Res.KeyField()
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + sqlType(sqlstore.KindOf(kf.Type)) + " NOT NULL")
+	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " " + sqlType(sqlstore.FieldKind(kf)) + " NOT NULL")
 	for _, f := range m.Res.Fields {
 		if f.Name != kf.Name {
-			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
+			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.FieldKind(f)))
 		}
 	}
 	b.WriteString(",\n\t_rev bigint NOT NULL,\n\t_created text NOT NULL,\n\t_updated text NOT NULL")
@@ -307,6 +315,7 @@ func (m *migration) existingIndexes(ctx context.Context, columns map[string]stri
 		for field := range names {
 			candidates[indexName(m.name, field, "unique")] = field
 			candidates[indexName(m.name, field, "sort")] = field
+			candidates[indexName(m.name, field, "gin")] = field
 		}
 	}
 	rows, err := m.tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`, m.name)
@@ -353,7 +362,12 @@ func wantIndexes(res *restkit.Resource, table string) (map[string]string, map[st
 			name := indexName(table, f.Name, "unique")
 			want[name], fields[name] = "CREATE UNIQUE INDEX "+quote(name)+" ON "+q+" ("+quote(f.Name)+")", f.Name
 		}
-		if f.Sortable || (f.Filterable && !f.Unique) {
+		switch {
+		case f.Type == restkit.TypeArray && f.Filterable: // contains is jsonb containment, which a GIN index serves
+			name := indexName(table, f.Name, "gin")
+			want[name], fields[name] = "CREATE INDEX "+quote(name)+" ON "+q+" USING gin ("+quote(f.Name)+" jsonb_path_ops)", f.Name
+		case !f.Type.Scalar() && !(f.Type == restkit.TypeRelation && !f.Many): // a many relation's join table has its own
+		case f.Sortable || (f.Filterable && !f.Unique) || (f.Type == restkit.TypeRelation && !f.Unique): // a relation: who refers to a record
 			name := indexName(table, f.Name, "sort")
 			want[name], fields[name] = "CREATE INDEX "+quote(name)+" ON "+q+" ("+quote(f.Name)+" NULLS FIRST, "+key+")", f.Name
 		}
@@ -405,7 +419,7 @@ func (m *migration) writeMeta(ctx context.Context) error {
 	b := &pgx.Batch{}
 	for i, f := range m.Res.Fields {
 		b.Queue(`INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES ($1, $2, $3, $4, $5)`,
-			m.name, f.Name, string(f.Type), i, f.Name == m.Res.Key)
+			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key)
 	}
 	return m.tx.SendBatch(ctx, b).Close()
 }

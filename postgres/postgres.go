@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -292,6 +293,8 @@ func sqlType(k sqlstore.Kind) string {
 		return "double precision"
 	case sqlstore.KBool:
 		return "boolean"
+	case sqlstore.KJSON:
+		return "jsonb"
 	}
 	return `text COLLATE "C"`
 }
@@ -309,10 +312,17 @@ func arrayType(k sqlstore.Kind) string {
 	return "text[]"
 }
 
-// encode converts a canonical value to what the column stores.
+// encode converts a canonical value to what the column stores: JSON (json values,
+// lists) as raw JSON, which pgx sends to a jsonb column as it is.
 func encode(v any) any {
-	if t, ok := v.(time.Time); ok {
-		return sqlstore.FormatTime(t)
+	switch x := v.(type) {
+	case time.Time:
+		return sqlstore.FormatTime(x)
+	case restkit.JSONText:
+		return json.RawMessage(x)
+	case []any:
+		text, _ := sqlstore.EncodeJSON(x) // canonical items always encode
+		return json.RawMessage(text)
 	}
 	return v
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,14 +35,19 @@ type table struct {
 
 	unique map[string]string // unique index name → field, to name the field of a violation
 	hist   *history          // the history table, when the resource keeps History
+
+	s         *Store           // for relations, which reach other tables
+	relations bool             // the resource declares relation fields
+	joins     map[string]*join // the join tables of its many relations, by field
 }
 
 // column is one column of the table, laid out as both SQL stores do (sqlstore.Columns).
 type column = sqlstore.Column
 
 // newTable lays out the table of res and writes its statements.
-func newTable(res *restkit.Resource) *table {
-	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}, unique: map[string]string{}}
+func newTable(s *Store, res *restkit.Resource) *table {
+	t := &table{s: s, res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}, unique: map[string]string{},
+		relations: len(res.Relations()) > 0, joins: newJoins(res)}
 	t.cols = sqlstore.Columns(res, quote)
 	for _, f := range res.Fields {
 		if f.Unique {
@@ -51,10 +55,16 @@ func newTable(res *restkit.Resource) *table {
 		}
 	}
 	names := make([]string, 0, len(t.cols)+3)
+	selects := make([]string, 0, len(t.cols)+3)
 	var marks, sets []string
 	for i, c := range t.cols {
 		t.byName[c.Name] = i
 		names = append(names, c.Quoted)
+		if c.Kind == sqlstore.KJSON { // as text: exact numbers (pgx would decode jsonb to float64)
+			selects = append(selects, c.Quoted+"::text")
+		} else {
+			selects = append(selects, c.Quoted)
+		}
 		marks = append(marks, "$"+strconv.Itoa(i+1))
 		if !c.Key {
 			sets = append(sets, c.Quoted+" = $"+strconv.Itoa(i+1))
@@ -65,11 +75,11 @@ func newTable(res *restkit.Resource) *table {
 		marks = append(marks, "$"+strconv.Itoa(n+i+1))
 		sets = append(sets, c+" = $"+strconv.Itoa(n+i+1))
 	}
-	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
+	t.selectList = strings.Join(append(selects, "_rev", "_created", "_updated"), ", ")
 	key := t.cols[0].Quoted
 	t.find = "SELECT " + t.selectList + " FROM " + t.q + " WHERE " + key + " = $1"
 	t.lockFind = t.find + " FOR UPDATE"
-	t.insert = "INSERT INTO " + t.q + " (" + t.selectList + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	t.insert = "INSERT INTO " + t.q + " (" + strings.Join(append(names, "_rev", "_created", "_updated"), ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
 	t.update = "UPDATE " + t.q + " SET " + strings.Join(sets, ", ") + " WHERE " + key + " = $1"
 	t.delete = "DELETE FROM " + t.q + " WHERE " + key + " = $1"
 	if res.History {
@@ -293,42 +303,67 @@ func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, cha
 		return nil, wrap(op, err)
 	}
 	// The change owns cur and may change it; keep what the store needs.
-	var curRev int64
-	var curCreated time.Time
-	var curValues map[string]any // for the tombstone of a delete, with History
+	var kept *restkit.Record
 	if cur != nil {
-		curRev, curCreated = cur.Rev, cur.Created
-		if t.hist != nil {
-			curValues = maps.Clone(cur.Values)
-		}
+		kept = cur.Clone()
 	}
 	next, err := change(cur)
 	if err != nil {
 		return nil, err
 	}
 	if next == nil {
-		if curRev == 0 {
+		if kept == nil {
 			return nil, nil
 		}
-		if _, err := tx.Exec(ctx, t.delete, k); err != nil {
-			return nil, wrap(op, err)
-		}
-		if t.hist != nil {
-			if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
-				return nil, wrap(op, err)
-			}
-		}
-		return nil, nil
+		return nil, t.s.deleteRecord(ctx, tx, t, k, op)
 	}
-	rec, args, err := t.normalize(next, k, op)
+	rec, _, err := t.normalize(next, k, op)
 	if err != nil {
 		return nil, err
 	}
 	rec.Created, rec.Updated = next.Created, next.Updated
+	if t.relations {
+		var curValues map[string]any
+		if kept != nil {
+			curValues = kept.Values
+		}
+		if err := restkit.CheckReferences(t.res, rec.Values, curValues, t.s.missing(ctx, tx)); err != nil {
+			return nil, err
+		}
+	}
+	return t.put(ctx, tx, k, rec, kept, op)
+}
+
+// findIn reads the record with key k inside tx, FOR UPDATE: nil when there is none.
+func (t *table) findIn(ctx context.Context, tx pgx.Tx, k any, op string) (*restkit.Record, error) {
+	cur, err := t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, wrap(op, err)
+	}
+	return cur, nil
+}
+
+// put stores rec (normalized) as the record with key k over cur (nil when new): the
+// stamps, the row, a many relation's join rows, and the history revision.
+func (t *table) put(ctx context.Context, tx pgx.Tx, k any, rec, cur *restkit.Record, op string) (*restkit.Record, error) {
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
 	rec.Stamp(curRev, curCreated)
 	if t.hist != nil && curRev == 0 {
 		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
 			return nil, wrap(op, err)
+		}
+	}
+	args := make([]any, len(t.cols), len(t.cols)+3)
+	for i, c := range t.cols {
+		if v, ok := rec.Values[c.Name]; ok {
+			args[i] = encode(v)
 		}
 	}
 	args = append(args, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
@@ -339,12 +374,39 @@ func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, cha
 	if _, err := tx.Exec(ctx, stmt, args...); err != nil {
 		return nil, t.writeError(op, err, k)
 	}
+	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
+		return nil, t.writeError(op, err, k)
+	}
 	if t.hist != nil {
 		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
 	return rec, nil
+}
+
+// remove deletes the record with key k inside tx (its join rows go with it: ON DELETE
+// CASCADE) and writes its tombstone; a record already gone is nothing to do. A record
+// another transaction has just made refer to it stays: its foreign key refuses the
+// delete, a Conflict.
+func (t *table) remove(ctx context.Context, tx pgx.Tx, k any, op string) error {
+	cur, err := t.findIn(ctx, tx, k, op)
+	if err != nil || cur == nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, t.delete, k); err != nil {
+		if isForeignKey(err) {
+			return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
+				Message: fmt.Sprintf("a record that refers to the %s with %s %s was written meanwhile; try again", t.res.Singular, t.res.Key, restkit.Format(k))}
+		}
+		return wrap(op, err)
+	}
+	if t.hist != nil {
+		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), t.res.HistoryKeep); err != nil {
+			return wrap(op, err)
+		}
+	}
+	return nil
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,
@@ -392,6 +454,10 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 // naming the field, anything else goes through wrap. SQL text stays in Err, for logs
 // only.
 func (t *table) writeError(op string, err error, k any) error {
+	if isForeignKey(err) { // CheckReferences saw the target; another node deleted it since
+		return &restkit.Error{Kind: restkit.Invalid, Op: op, Err: err,
+			Message: "a relation refers to a record that was deleted meanwhile"}
+	}
 	constraint, ok := isUnique(err)
 	if !ok {
 		return wrap(op, err)

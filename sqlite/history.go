@@ -30,7 +30,7 @@ type history struct {
 // state is the JSON object of the revision's values, as a noun's state is stored.
 func historySQL(res *restkit.Resource) string {
 	return "CREATE TABLE IF NOT EXISTS " + quote(res.StoreName+sqlstore.HistorySuffix) + ` (
-	key     ` + sqlType(sqlstore.KindOf(res.KeyField().Type)) + ` NOT NULL,
+	key     ` + sqlType(sqlstore.FieldKind(res.KeyField())) + ` NOT NULL,
 	rev     INTEGER NOT NULL,
 	deleted INTEGER NOT NULL,
 	actor   TEXT NOT NULL,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/restkit/restkit"
 )
@@ -214,57 +215,114 @@ func (t *table) buildList(q *restkit.Query) (*listQuery, error) {
 func (t *table) where(filters []restkit.Filter) (string, []any) {
 	var b strings.Builder
 	var args []any
-	and := func() {
-		if b.Len() == 0 {
+	for i := range filters {
+		if i == 0 {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
 		}
-	}
-	for _, f := range filters {
-		c := &t.cols[t.byName[f.Field]]
-		switch f.Op {
-		case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
-			and()
-			b.WriteString(c.Quoted)
-			b.WriteString(comparisons[f.Op])
-			args = append(args, encode(f.Value))
-		case restkit.OpIn:
-			and()
-			if len(f.Values) == 0 {
-				b.WriteString("0")
-				continue
-			}
-			b.WriteString(c.Quoted)
-			b.WriteString(" IN (?")
-			b.WriteString(strings.Repeat(", ?", len(f.Values)-1))
-			b.WriteString(")")
-			for _, v := range f.Values {
-				args = append(args, encode(v))
-			}
-		case restkit.OpPrefix:
-			p := f.Value.(string)
-			and()
-			b.WriteString(c.Quoted)
-			b.WriteString(" >= ?")
-			args = append(args, p)
-			if upper, ok := prefixUpper(p); ok {
-				b.WriteString(" AND ")
-				b.WriteString(c.Quoted)
-				b.WriteString(" < ?")
-				args = append(args, upper)
-			}
-		case restkit.OpNull:
-			and()
-			b.WriteString(c.Quoted)
-			if f.Value.(bool) {
-				b.WriteString(" IS NULL")
-			} else {
-				b.WriteString(" IS NOT NULL")
-			}
-		}
+		args = t.cond(&b, args, &filters[i])
 	}
 	return b.String(), args
+}
+
+// cond writes one filter as an SQL condition and returns args with its parameters.
+// Groups nest in parentheses; a relation match is a subquery on the target table
+// (through the join table for a many relation), each an index seek.
+func (t *table) cond(b *strings.Builder, args []any, f *restkit.Filter) []any {
+	switch f.Op {
+	case restkit.OpOr, restkit.OpAnd:
+		b.WriteString("(")
+		for i := range f.Filters {
+			if i > 0 {
+				b.WriteString(" " + strings.ToUpper(string(f.Op)) + " ")
+			}
+			args = t.cond(b, args, &f.Filters[i])
+		}
+		b.WriteString(")")
+		return args
+	case restkit.OpMatch:
+		return t.match(b, args, f)
+	}
+	c := &t.cols[t.byName[f.Field]]
+	switch f.Op {
+	case restkit.OpEq, restkit.OpNe, restkit.OpLt, restkit.OpLte, restkit.OpGt, restkit.OpGte:
+		b.WriteString(c.Quoted)
+		b.WriteString(comparisons[f.Op])
+		args = append(args, encode(f.Value))
+	case restkit.OpIn:
+		if len(f.Values) == 0 {
+			b.WriteString("0")
+			return args
+		}
+		b.WriteString(c.Quoted)
+		b.WriteString(" IN (?")
+		b.WriteString(strings.Repeat(", ?", len(f.Values)-1))
+		b.WriteString(")")
+		for _, v := range f.Values {
+			args = append(args, encode(v))
+		}
+	case restkit.OpPrefix:
+		p := f.Value.(string)
+		b.WriteString("(" + c.Quoted + " >= ?")
+		args = append(args, p)
+		if upper, ok := prefixUpper(p); ok {
+			b.WriteString(" AND " + c.Quoted + " < ?")
+			args = append(args, upper)
+		}
+		b.WriteString(")")
+	case restkit.OpContains:
+		return t.contains(b, args, c, f.Value)
+	case restkit.OpNull:
+		b.WriteString(c.Quoted)
+		if f.Value.(bool) {
+			b.WriteString(" IS NULL")
+		} else {
+			b.WriteString(" IS NOT NULL")
+		}
+	}
+	return args
+}
+
+// contains writes a contains filter: a substring of a text column (instr compares
+// bytes: case-sensitive, and % or _ are ordinary characters), a key in a many
+// relation's join table, an item of an array's JSON.
+func (t *table) contains(b *strings.Builder, args []any, c *column, v any) []any {
+	switch {
+	case c.Field.Type.Textual():
+		b.WriteString("instr(" + c.Quoted + ", ?) > 0")
+		return append(args, v)
+	case c.Field.Type == restkit.TypeRelation:
+		j := t.joins[c.Name]
+		b.WriteString(t.cols[0].Quoted + " IN (SELECT owner FROM " + j.q + " WHERE target = ?)")
+		return append(args, encode(v))
+	}
+	b.WriteString("EXISTS (SELECT 1 FROM json_each(" + c.Quoted + ") WHERE value = ?)")
+	return append(args, jsonItem(v))
+}
+
+// jsonItem is a canonical array item as json_each gives it back: a datetime as the
+// RFC 3339 text encoding/json wrote, a boolean as 1 or 0, anything else as it is.
+func jsonItem(v any) any {
+	if tm, ok := v.(time.Time); ok {
+		return tm.UTC().Format(time.RFC3339Nano)
+	}
+	return encode(v)
+}
+
+// match writes a relation match: the relation's target key is one of the target's
+// records that pass every inner filter.
+func (t *table) match(b *strings.Builder, args []any, f *restkit.Filter) []any {
+	fd := t.res.Field(f.Field)
+	tt := t.s.table(fd.Target())
+	where, sub := tt.where(f.Filters)
+	inner := "SELECT " + tt.cols[0].Quoted + " FROM " + tt.q + where
+	if fd.Many {
+		b.WriteString(t.cols[0].Quoted + " IN (SELECT owner FROM " + t.joins[fd.Name].q + " WHERE target IN (" + inner + "))")
+	} else {
+		b.WriteString(quote(fd.Name) + " IN (" + inner + ")")
+	}
+	return append(args, sub...)
 }
 
 // orderAndLimit writes ORDER BY (the sort, reversed when reading backward), LIMIT

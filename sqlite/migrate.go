@@ -63,6 +63,17 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		}
 		problems = append(problems, m.Problems...)
 	}
+	if len(problems) == 0 {
+		for _, res := range resources {
+			for _, f := range res.Fields {
+				if f.Type == restkit.TypeRelation && f.Many {
+					if _, err := tx.ExecContext(ctx, joinSQL(res, f)); err != nil {
+						return wrap(op, err)
+					}
+				}
+			}
+		}
+	}
 	for _, api := range sc.APIs {
 		for _, n := range api.Nouns {
 			p, err := s.checkNoun(ctx, tx, n)
@@ -85,7 +96,7 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		next[name] = t
 	}
 	for _, res := range resources {
-		t := newTable(res)
+		t := newTable(s, res)
 		if err := s.prepareTable(ctx, t, old[res.StoreName]); err != nil {
 			return wrap(op, err)
 		}
@@ -93,6 +104,11 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 			if err := s.prepareHistory(ctx, t, old[res.StoreName]); err != nil {
 				return wrap(op, err)
 			}
+		}
+		if o := old[res.StoreName]; o != nil && o.sig == t.sig {
+			t.joins = o.joins
+		} else if err := s.prepareJoins(ctx, t); err != nil {
+			return wrap(op, err)
 		}
 		next[res.StoreName] = t
 	}
@@ -177,7 +193,7 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	for _, c := range add {
-		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(c.Field.Name)+` `+c.Type); err != nil {
+		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(c.Field.Name)+` `+c.Type+references(c.Field)); err != nil {
 			return err
 		}
 		if c.Fill {
@@ -225,7 +241,7 @@ func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField
 		if err := rows.Scan(&name, &typ, &key); err != nil {
 			return nil, err
 		}
-		out[name] = sqlstore.StoredField{Type: restkit.FieldType(typ), Key: key}
+		out[name] = sqlstore.StoredField{Type: typ, Key: key}
 	}
 	return out, rows.Err()
 }
@@ -234,14 +250,14 @@ func (m *migration) createSQL() string {
 	kf := m.Res.KeyField()
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + m.q + " (\n\t" + quote(kf.Name) + " ")
-	b.WriteString(sqlType(sqlstore.KindOf(kf.Type)) + " PRIMARY KEY NOT NULL")
+	b.WriteString(sqlType(sqlstore.FieldKind(kf)) + " PRIMARY KEY NOT NULL")
 	for _, f := range m.Res.Fields {
 		if f.Name != kf.Name {
-			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.KindOf(f.Type)))
+			b.WriteString(",\n\t" + quote(f.Name) + " " + sqlType(sqlstore.FieldKind(f)) + references(f))
 		}
 	}
 	b.WriteString(",\n\t_rev INTEGER NOT NULL,\n\t_created TEXT NOT NULL,\n\t_updated TEXT NOT NULL\n) STRICT")
-	if sqlstore.KindOf(kf.Type) != sqlstore.KInt {
+	if sqlstore.FieldKind(kf) != sqlstore.KInt {
 		// A text key in a rowid table would need a second B-tree to map it to the
 		// rowid; WITHOUT ROWID keeps rows in key order in one.
 		b.WriteString(", WITHOUT ROWID")
@@ -289,7 +305,7 @@ func (m *migration) indexes(ctx context.Context, existing map[string]string) err
 		case f.Unique:
 			name := m.indexName(f.Name, "unique")
 			want[name] = "CREATE UNIQUE INDEX " + quote(name) + " ON " + m.q + " (" + quote(f.Name) + ")"
-		case f.Sortable || f.Filterable:
+		case f.Sortable || f.Filterable || (f.Type == restkit.TypeRelation && !f.Many): // a relation: who refers to a record
 			name := m.indexName(f.Name, "sort")
 			want[name] = "CREATE INDEX " + quote(name) + " ON " + m.q + " (" + quote(f.Name) + ", " + key + ")"
 		}
@@ -327,7 +343,7 @@ func (m *migration) writeMeta(ctx context.Context) error {
 	}
 	for i, f := range m.Res.Fields {
 		if err := m.exec(ctx, `INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES (?, ?, ?, ?, ?)`,
-			m.name, f.Name, string(f.Type), i, f.Name == m.Res.Key); err != nil {
+			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key); err != nil {
 			return err
 		}
 	}
@@ -356,7 +372,7 @@ func (m *migration) metaRecorded(ctx context.Context) (bool, error) {
 			continue
 		}
 		f := m.Res.Fields[i]
-		if name != f.Name || typ != string(f.Type) || pos != i || key != (f.Name == m.Res.Key) {
+		if name != f.Name || typ != f.DeclaredType() || pos != i || key != (f.Name == m.Res.Key) {
 			same = false
 		}
 		i++

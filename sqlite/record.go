@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +33,10 @@ type table struct {
 	lists *stmtCache // list statements by SQL text
 	hist  *history   // the history table, when the resource keeps History
 	bufs  sync.Pool  // *scanBuf
+
+	s         *Store           // for relations, which reach other tables
+	relations bool             // the resource declares relation fields
+	joins     map[string]*join // the join tables of its many relations, by field
 }
 
 // column is one column of the table, laid out as both SQL stores do (sqlstore.Columns).
@@ -46,8 +49,9 @@ type scanBuf struct {
 }
 
 // newTable lays out the table of res. Statements are prepared by prepareTable.
-func newTable(res *restkit.Resource) *table {
-	t := &table{res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{}}
+func newTable(s *Store, res *restkit.Resource) *table {
+	t := &table{s: s, res: res, name: res.StoreName, q: quote(res.StoreName), byName: map[string]int{},
+		relations: len(res.Relations()) > 0, joins: map[string]*join{}}
 	t.cols = sqlstore.Columns(res, quote)
 	names := make([]string, 0, len(t.cols)+3)
 	for i, c := range t.cols {
@@ -219,50 +223,72 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 
 // write is one record's read-modify-write inside tx (WriteRecord's rules).
 func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Change, op string) (*restkit.Record, error) {
-	cur, err := t.scan(tx.StmtContext(ctx, t.wFind).QueryRowContext(ctx, k))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		cur = nil
-	case err != nil:
-		return nil, wrap(op, err)
+	cur, err := t.findIn(ctx, tx, k, op)
+	if err != nil {
+		return nil, err
 	}
 	// The change owns cur and may change it; keep what the store needs.
-	var curRev int64
-	var curCreated time.Time
-	var curValues map[string]any // for the tombstone of a delete, with History
+	var kept *restkit.Record
 	if cur != nil {
-		curRev, curCreated = cur.Rev, cur.Created
-		if t.hist != nil {
-			curValues = maps.Clone(cur.Values)
-		}
+		kept = cur.Clone()
 	}
 	next, err := change(cur)
 	if err != nil {
 		return nil, err
 	}
 	if next == nil {
-		if curRev == 0 {
+		if kept == nil {
 			return nil, nil
 		}
-		if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
-			return nil, wrap(op, err)
-		}
-		if t.hist != nil {
-			if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(curRev, curCreated, curValues), t.res.HistoryKeep); err != nil {
-				return nil, wrap(op, err)
-			}
-		}
-		return nil, nil
+		return nil, t.s.deleteRecord(ctx, tx, t, k, op)
 	}
-	rec, args, err := t.normalize(next, k, op)
+	rec, _, err := t.normalize(next, k, op)
 	if err != nil {
 		return nil, err
 	}
 	rec.Created, rec.Updated = next.Created, next.Updated
+	if t.relations {
+		var curValues map[string]any
+		if kept != nil {
+			curValues = kept.Values
+		}
+		if err := restkit.CheckReferences(t.res, rec.Values, curValues, t.s.missing(ctx, tx)); err != nil {
+			return nil, err
+		}
+	}
+	return t.put(ctx, tx, k, rec, kept, op)
+}
+
+// findIn reads the record with key k inside tx: nil when there is none.
+func (t *table) findIn(ctx context.Context, tx *sql.Tx, k any, op string) (*restkit.Record, error) {
+	cur, err := t.scan(tx.StmtContext(ctx, t.wFind).QueryRowContext(ctx, k))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, wrap(op, err)
+	}
+	return cur, nil
+}
+
+// put stores rec (normalized) as the record with key k over cur (nil when new): the
+// stamps, the row, a many relation's join rows, and the history revision.
+func (t *table) put(ctx context.Context, tx *sql.Tx, k any, rec, cur *restkit.Record, op string) (*restkit.Record, error) {
+	var curRev int64
+	var curCreated time.Time
+	if cur != nil {
+		curRev, curCreated = cur.Rev, cur.Created
+	}
 	rec.Stamp(curRev, curCreated)
 	if t.hist != nil && curRev == 0 {
 		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
 			return nil, wrap(op, err)
+		}
+	}
+	args := make([]any, len(t.cols), len(t.cols)+4)
+	for i, c := range t.cols {
+		if v, ok := rec.Values[c.Name]; ok {
+			args[i] = encode(v)
 		}
 	}
 	stmt := t.insert
@@ -275,12 +301,33 @@ func (t *table) write(ctx context.Context, tx *sql.Tx, k any, change restkit.Cha
 	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 		return nil, t.writeError(op, err, k)
 	}
+	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
+		return nil, wrap(op, err)
+	}
 	if t.hist != nil {
 		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
 	return rec, nil
+}
+
+// remove deletes the record with key k inside tx (its join rows go with it: ON DELETE
+// CASCADE) and writes its tombstone; a record already gone is nothing to do.
+func (t *table) remove(ctx context.Context, tx *sql.Tx, k any, op string) error {
+	cur, err := t.findIn(ctx, tx, k, op)
+	if err != nil || cur == nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
+		return t.writeError(op, err, k)
+	}
+	if t.hist != nil {
+		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), t.res.HistoryKeep); err != nil {
+			return wrap(op, err)
+		}
+	}
+	return nil
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,

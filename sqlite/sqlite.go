@@ -236,6 +236,11 @@ func encode(v any) any {
 		return int64(0)
 	case time.Time:
 		return sqlstore.FormatTime(x)
+	case restkit.JSONText:
+		return string(x)
+	case []any:
+		text, _ := sqlstore.EncodeJSON(x) // canonical items always encode
+		return text
 	}
 	return v
 }

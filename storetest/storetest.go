@@ -87,6 +87,13 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store, opts ...Option) {
 	t.Run("Batch", func(t *testing.T) { testBatch(t, open) })
 	t.Run("SequentialKeys", func(t *testing.T) { testSequentialKeys(t, open, o) })
 	t.Run("ConcurrentSequentialKeys", func(t *testing.T) { testConcurrentSequentialKeys(t, open) })
+	t.Run("RelationReferences", func(t *testing.T) { testRelationReferences(t, open) })
+	t.Run("RelationRestrict", func(t *testing.T) { testRelationRestrict(t, open) })
+	t.Run("RelationSetNull", func(t *testing.T) { testRelationSetNull(t, open) })
+	t.Run("RelationCascade", func(t *testing.T) { testRelationCascade(t, open) })
+	t.Run("RelationValues", func(t *testing.T) { testRelationValues(t, open) })
+	t.Run("RelationFilters", func(t *testing.T) { testRelationFilters(t, open) })
+	t.Run("RelationRace", func(t *testing.T) { testRelationRace(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.

@@ -14,11 +14,19 @@ const (
 	KReal             // number
 	KBool             // boolean
 	KTime             // datetime, as restkit.TimeLayout text (FormatTime)
+	KJSON             // json, array, many relation: JSON text (SQLite TEXT, PostgreSQL jsonb)
 )
 
-// KindOf returns the kind a field of type t is stored as.
+// FieldKind returns the kind a field is stored as: a single relation as its target's
+// key, json, arrays and many relations as JSON.
+func FieldKind(f *restkit.Field) Kind { return KindOf(f.StorageType()) }
+
+// KindOf returns the kind a field of storage type t (restkit.Field.StorageType) is
+// stored as.
 func KindOf(t restkit.FieldType) Kind {
 	switch t {
+	case restkit.TypeJSON, restkit.TypeArray:
+		return KJSON
 	case restkit.TypeInteger:
 		return KInt
 	case restkit.TypeNumber:

@@ -31,7 +31,7 @@ func Resources(sc *restkit.Schema) ([]*restkit.Resource, error) {
 // StoredField is what _restkit_fields records of one field of a table: its declared
 // type and whether it is the key.
 type StoredField struct {
-	Type restkit.FieldType
+	Type string // restkit.Field.DeclaredType: "integer", "relation:authors", "array:string"…
 	Key  bool
 }
 
@@ -114,7 +114,7 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 			storedKey = name
 		}
 	}
-	if storedKey != kf.Name || stored[storedKey].Type != kf.Type {
+	if storedKey != kf.Name || stored[storedKey].Type != kf.DeclaredType() {
 		m.Refuse(kf.Name, "the key changed from %q (%s) to %q (%s), but the table is keyed by %q; restore the key, or declare a new resource and copy the records into it",
 			storedKey, stored[storedKey].Type, kf.Name, kf.Type, storedKey)
 		return nil, nil
@@ -133,9 +133,9 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 		case f == nil:
 			m.Refuse(name, "field %q was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: %s",
 				name, m.DropColumnHint(name))
-		case f.Type != sf.Type && !(KindOf(f.Type) == KText && KindOf(sf.Type) == KText):
+		case f.DeclaredType() != sf.Type && !(textual(f.DeclaredType()) && textual(sf.Type)):
 			m.Refuse(name, "field %q changed type from %s to %s, but its column holds %s values; restore the type, or declare the field under a new name and drop the old column yourself: %s",
-				name, sf.Type, f.Type, sf.Type, m.DropColumnHint(name))
+				name, sf.Type, f.DeclaredType(), sf.Type, m.DropColumnHint(name))
 		}
 	}
 
@@ -147,7 +147,7 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 		}
 		_, known := stored[f.Name]
 		colType, inTable := columns[f.Name]
-		want := m.ColumnType(KindOf(f.Type))
+		want := m.ColumnType(FieldKind(f))
 		switch {
 		case known && inTable:
 			continue
@@ -187,6 +187,10 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 	return add, nil
 }
 
+// textual reports whether a recorded type is one of the scalar text types, which
+// share a column type and may change into each other.
+func textual(declared string) bool { return restkit.FieldType(declared).Textual() }
+
 // IndexChanges compares restkit's indexes on a table (existing: name → field) with
 // those the declaration asks for (want, by name; each store decides which those are,
 // as its engine orders index entries differently) and returns the ones to drop and
@@ -218,24 +222,33 @@ func (m *Migration) RefuseDuplicates(field string) {
 // key changed while History was off. hint is what the operator can run to drop it.
 func (m *Migration) CheckHistoryKey(table, colType, hint string) {
 	kf := m.Res.KeyField()
-	if want := m.ColumnType(KindOf(kf.Type)); !m.SameType(colType, want) {
+	if want := m.ColumnType(FieldKind(kf)); !m.SameType(colType, want) {
 		m.Refuse(m.Res.Key, "the history table %q is keyed by %s values but the key %q is %s; drop the old history yourself: %s",
 			table, colType, m.Res.Key, kf.Type, hint)
 	}
 }
 
 // HistoryClashes refuses a resource whose table name is another resource's history
-// table ("cars__history" next to cars with history: true).
+// or join table ("cars__history" next to cars with history: true, "books__tags" next
+// to books with a many relation tags), and two derived tables of one name.
 func HistoryClashes(resources []*restkit.Resource) []restkit.FieldError {
 	names := map[string]*restkit.Resource{}
 	for _, res := range resources {
 		names[res.StoreName] = res
 	}
+	derived := map[string]string{}
 	var problems []restkit.FieldError
 	for _, res := range resources {
-		if other := names[res.StoreName+HistorySuffix]; res.History && other != nil {
-			problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
-				"%s: the table name %q is the history table of %s; rename one of them", Label(other), other.StoreName, Label(res))})
+		for _, d := range DerivedTables(res) {
+			if other := names[d.Name]; other != nil {
+				problems = append(problems, restkit.FieldError{Field: other.StoreName, Message: fmt.Sprintf(
+					"%s: the table name %q is %s; rename one of them", Label(other), other.StoreName, d.What)})
+			}
+			if other, taken := derived[d.Name]; taken {
+				problems = append(problems, restkit.FieldError{Field: res.StoreName, Message: fmt.Sprintf(
+					"%s: table %q would be %s and %s; rename a field or a resource", Label(res), d.Name, other, d.What)})
+			}
+			derived[d.Name] = d.What
 		}
 	}
 	return problems
@@ -258,4 +271,25 @@ func Label(res *restkit.Resource) string {
 		return "resource " + res.Name
 	}
 	return "resource " + res.Name + " (table " + res.StoreName + ")"
+}
+
+// JoinTable names the join table of a many relation: "<StoreName>__<field>".
+func JoinTable(res *restkit.Resource, f *restkit.Field) string { return res.StoreName + "__" + f.Name }
+
+// Derived is a table a resource needs beside its own, and what it is, for messages.
+type Derived struct{ Name, What string }
+
+// DerivedTables lists the tables a resource needs beside its own: its history table
+// (with History) and the join table of each many relation.
+func DerivedTables(res *restkit.Resource) []Derived {
+	var out []Derived
+	if res.History {
+		out = append(out, Derived{res.StoreName + HistorySuffix, "the history table of " + Label(res)})
+	}
+	for _, f := range res.Fields {
+		if f.Type == restkit.TypeRelation && f.Many {
+			out = append(out, Derived{JoinTable(res, f), "the join table of " + Label(res) + "'s relation " + f.Name})
+		}
+	}
+	return out
 }

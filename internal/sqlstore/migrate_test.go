@@ -32,7 +32,7 @@ func fake(rows bool, asked *int) Dialect {
 // stored is the metadata of a table made for cars with id and model (string).
 var stored = Found{
 	Columns: map[string]string{"id": "INT", "model": "TEXT"},
-	Stored:  map[string]StoredField{"id": {Type: restkit.TypeInteger, Key: true}, "model": {Type: restkit.TypeString}},
+	Stored:  map[string]StoredField{"id": {Type: string(restkit.TypeInteger), Key: true}, "model": {Type: string(restkit.TypeString)}},
 }
 
 func messages(m *Migration) string {
@@ -79,8 +79,8 @@ func TestPlanRefuses(t *testing.T) {
 	var asked int
 	found := Found{
 		Columns: map[string]string{"id": "INT", "model": "TEXT", "year": "TEXT", "color": "TEXT", "doors": "TEXT"},
-		Stored: map[string]StoredField{"id": {Type: restkit.TypeInteger, Key: true},
-			"model": {Type: restkit.TypeString}, "year": {Type: restkit.TypeString}, "color": {Type: restkit.TypeString}},
+		Stored: map[string]StoredField{"id": {Type: string(restkit.TypeInteger), Key: true},
+			"model": {Type: string(restkit.TypeString)}, "year": {Type: string(restkit.TypeString)}, "color": {Type: string(restkit.TypeString)}},
 	}
 	res := cars(t,
 		&restkit.Field{Name: "year", Type: restkit.TypeInteger},

@@ -101,10 +101,10 @@ type Column struct {
 func Columns(res *restkit.Resource, quote func(string) string) []Column {
 	kf := res.KeyField()
 	cols := make([]Column, 0, len(res.Fields))
-	cols = append(cols, Column{Field: kf, Name: kf.Name, Quoted: quote(kf.Name), Kind: KindOf(kf.Type), Key: true})
+	cols = append(cols, Column{Field: kf, Name: kf.Name, Quoted: quote(kf.Name), Kind: FieldKind(kf), Key: true})
 	for _, f := range res.Fields {
 		if f.Name != kf.Name {
-			cols = append(cols, Column{Field: f, Name: f.Name, Quoted: quote(f.Name), Kind: KindOf(f.Type)})
+			cols = append(cols, Column{Field: f, Name: f.Name, Quoted: quote(f.Name), Kind: FieldKind(f)})
 		}
 	}
 	return cols
@@ -122,7 +122,13 @@ func DecodeRow(rec *restkit.Record, table string, cols []Column, vals []any, dec
 			continue
 		}
 		c := &cols[i]
-		dv, err := decode(c.Kind, v)
+		var dv any
+		var err error
+		if c.Kind == KJSON {
+			dv, err = DecodeJSON(c.Field, v)
+		} else {
+			dv, err = decode(c.Kind, v)
+		}
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", table, c.Name, err)
 		}
@@ -144,4 +150,50 @@ func DecodeRow(rec *restkit.Record, table string, cols []Column, vals []any, dec
 		return err
 	}
 	return nil
+}
+
+// EncodeJSON is the stored text of a KJSON value: a JSONText as it is, a list as a
+// JSON array (datetimes in RFC 3339, which Canonical reads back).
+func EncodeJSON(v any) (string, error) {
+	if t, ok := v.(restkit.JSONText); ok {
+		return string(t), nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// DecodeJSON reads a KJSON column (text, or bytes) back into the field's canonical
+// value: JSONText for a json field, a list of canonical items for an array or a many
+// relation. Numbers stay exact (UseNumber).
+func DecodeJSON(f *restkit.Field, v any) (any, error) {
+	var raw []byte
+	switch x := v.(type) {
+	case string:
+		raw = []byte(x)
+	case []byte:
+		raw = x
+	default:
+		return nil, fmt.Errorf("column holds %T, not JSON text", v)
+	}
+	if f.Type == restkit.TypeJSON {
+		c, verr := f.Canonical(json.RawMessage(raw))
+		if verr != nil {
+			return nil, fmt.Errorf("%s", verr.Message)
+		}
+		return c, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var list []any
+	if err := dec.Decode(&list); err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []any{}
+	}
+	c, verr := f.Canonical(list)
+	if verr != nil {
+		return nil, fmt.Errorf("%s", verr.Message)
+	}
+	return c, nil
 }
