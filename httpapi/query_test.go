@@ -83,7 +83,7 @@ func TestParseListErrors(t *testing.T) {
 		{"secret=1", "secret", "secret is not filterable; filterable fields: id, model, color, year, electric, sold"},
 		{"year=abc", "year", `year: "abc" is not a number`},
 		{"year=1.5", "year", "year must be an integer"},
-		{"year[like]=1", "year[like]", `unknown operator "like"; one of eq, ne, lt, lte, gt, gte, in, prefix, null`},
+		{"year[like]=1", "year[like]", `unknown operator "like"; one of eq, ne, lt, lte, gt, gte, in, prefix, null, contains`},
 		{"year[prefix]=1", "year[prefix]", "prefix applies to text fields; year is integer"},
 		{"electric[gt]=true", "electric[gt]", "electric is a boolean; use eq, ne, in or null"},
 		{"electric=yes", "electric", `electric: "yes" is not true or false`},
