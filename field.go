@@ -226,6 +226,13 @@ func (f *Field) checkRange(x float64) string {
 // Parse converts the text form of a value (a URL path segment, a query parameter) to
 // the field's canonical value. Strings are taken as they are; booleans are true/false.
 func (f *Field) Parse(s string) (any, error) {
+	if f.Type == TypeRelation && !f.Many && f.target != nil { // a reference is its target's key
+		v, err := f.target.KeyField().Parse(s)
+		if err != nil {
+			return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("%s: %q is not the %s of a %s", f.Name, s, f.target.Key, f.target.Singular)}
+		}
+		return v, nil
+	}
 	var v any = s
 	switch f.Type {
 	case TypeInteger, TypeNumber:
@@ -350,3 +357,7 @@ func cmpOrdered[T int64 | float64](x, y T) int {
 	}
 	return 0
 }
+
+// Item is an array field's item: a field of the Items type carrying the array's
+// constraints (nil for other fields).
+func (f *Field) Item() *Field { return f.item }

@@ -224,7 +224,7 @@ func TestPaging(t *testing.T) {
 		{name: "bad filter", method: "GET", path: "/cars?year[gte]=soon", status: 400,
 			wantJSON: problemJSON(400, "invalid query parameters", "year[gte]", `year: "soon" is not a number`)},
 		{name: "unknown parameter", method: "GET", path: "/cars?colour=red", status: 400,
-			wantJSON: problemJSON(400, "invalid query parameters", "colour", "is not a field of cars, nor one of the parameters limit, cursor, page, sort, fields, count")},
+			wantJSON: problemJSON(400, "invalid query parameters", "colour", "is not a field of cars, nor one of the parameters limit, cursor, page, sort, fields, count, expand, or")},
 		{name: "limit over the max", method: "GET", path: "/cars?limit=1000", status: 400},
 		{name: "filter by prefix", method: "GET", path: "/cars?model[prefix]=M4&fields=id", status: 200,
 			wantJSON: `[{"id":4},{"id":40},{"id":41},{"id":42},{"id":43},{"id":44},{"id":45}]`},

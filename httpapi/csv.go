@@ -17,30 +17,83 @@ const csvType = "text/csv; charset=utf-8; header=present"
 const exportBatch = 500
 
 // csvWriter writes records as RFC 4180 CSV (encoding/csv quotes as needed), header
-// first, in the view's field order.
+// first, in the view's field order, then a flattened column per field of each
+// expanded single relation ("author.name"); the fields of a many relation's records
+// are JSON arrays ("tags.label": ["Go","Web"]).
 type csvWriter struct {
 	*csv.Writer
-	v   view
-	row []string
+	v    view
+	exps []*expansion
+	row  []string
 }
 
-func newCSVWriter(w io.Writer, v view) *csvWriter {
-	cw := &csvWriter{Writer: csv.NewWriter(w), v: v, row: make([]string, 0, len(v.fields))}
+func newCSVWriter(w io.Writer, v view, exps []*expansion) *csvWriter {
+	cw := &csvWriter{Writer: csv.NewWriter(w), v: v, exps: exps, row: make([]string, 0, len(v.fields))}
 	for _, f := range v.fields {
 		cw.row = append(cw.row, f.Name)
 	}
+	cw.row = appendCSVHeader(cw.row, "", exps)
 	_ = cw.Write(cw.row)
 	return cw
 }
 
-func (cw *csvWriter) writeRecords(recs []*restkit.Record) {
-	for _, rec := range recs {
+// appendCSVHeader appends the flattened columns of the expansions under prefix.
+func appendCSVHeader(row []string, prefix string, exps []*expansion) []string {
+	for _, e := range exps {
+		p := prefix + e.field.Name + "."
+		for _, f := range e.view.fields {
+			row = append(row, p+f.Name)
+		}
+		if !e.field.Many {
+			row = appendCSVHeader(row, p, e.sub)
+		}
+	}
+	return row
+}
+
+func (cw *csvWriter) writeRecords(recs []*restkit.Record, ex []expanded) {
+	for i, rec := range recs {
 		cw.row = cw.row[:0]
 		for _, f := range cw.v.fields {
 			cw.row = append(cw.row, csvCell(f, rec.Values[f.Name]))
 		}
+		var x expanded
+		if ex != nil {
+			x = ex[i]
+		}
+		cw.row = appendCSVExpanded(cw.row, x, cw.exps)
 		_ = cw.Write(cw.row)
 	}
+}
+
+// appendCSVExpanded appends the flattened cells of one record's expansions, empty
+// where a relation is unset (the same columns as appendCSVHeader).
+func appendCSVExpanded(row []string, ex expanded, exps []*expansion) []string {
+	for _, e := range exps {
+		switch x := ex[e.field.Name].(type) {
+		case *expandedRecord:
+			for _, f := range e.view.fields {
+				row = append(row, csvCell(f, x.rec.Values[f.Name]))
+			}
+			row = appendCSVExpanded(row, x.exp, e.sub)
+		case []*expandedRecord:
+			for _, f := range e.view.fields {
+				vals := make([]any, len(x))
+				for i, r := range x {
+					vals[i] = r.rec.Values[f.Name]
+				}
+				row = append(row, string(appendValue(nil, vals)))
+			}
+		default:
+			for range e.view.fields {
+				row = append(row, "")
+			}
+			if !e.field.Many {
+				row = appendCSVExpanded(row, nil, e.sub)
+			}
+		}
+	}
+	return row
 }
 
 // csvCell formats a value for CSV. Text that a spreadsheet would run as a formula
@@ -59,7 +112,7 @@ func csvCell(f *restkit.Field, v any) string {
 // keyset, exportBatch rows at a time, flushing each batch, so memory stays constant
 // however many rows there are and every row appears exactly once even while others are
 // written. A failure after the first byte can only end the body early; it is logged.
-func (h *resourceHandler) exportCSV(w http.ResponseWriter, r *http.Request, lr *listRequest) {
+func (h *resourceHandler) exportCSV(w http.ResponseWriter, r *http.Request, lr *listRequest, exps []*expansion) {
 	q := lr.q
 	q.Limit = exportBatch
 	page, err := h.s.store.ListRecords(r.Context(), h.res, &q)
@@ -74,10 +127,15 @@ func (h *resourceHandler) exportCSV(w http.ResponseWriter, r *http.Request, lr *
 		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
 	}
 	q.Count = false
-	cw := newCSVWriter(w, lr.view)
+	cw := newCSVWriter(w, lr.view, exps)
 	flusher, _ := w.(http.Flusher)
 	for {
-		cw.writeRecords(page.Records)
+		ex, err := h.s.expand(r.Context(), page.Records, exps)
+		if err != nil {
+			h.s.log.LogAttrs(r.Context(), slog.LevelError, "CSV export cut short", slog.String(keyPath, r.URL.Path), slog.Any(keyError, err))
+			return
+		}
+		cw.writeRecords(page.Records, ex)
 		cw.Flush()
 		if flusher != nil {
 			flusher.Flush()

@@ -29,6 +29,11 @@ func fullView(fields []*restkit.Field, timestamps bool) view {
 // appendRecord appends the JSON object of one record. Absent nullable fields are null;
 // absent non-nullable fields (optional and unset) are left out.
 func (v view) appendRecord(b []byte, rec *restkit.Record) []byte {
+	return v.appendExpanded(b, rec, nil, nil)
+}
+
+// appendExpanded is appendRecord with what expand= added (nil: nothing).
+func (v view) appendExpanded(b []byte, rec *restkit.Record, ex expanded, exps []*expansion) []byte {
 	b = append(b, '{')
 	first := true
 	for _, f := range v.fields {
@@ -53,6 +58,7 @@ func (v view) appendRecord(b []byte, rec *restkit.Record) []byte {
 		b = append(b, `,"updated":`...)
 		b = appendValue(b, rec.Updated)
 	}
+	b = appendExpand(b, ex, exps)
 	return append(b, '}')
 }
 
@@ -72,6 +78,17 @@ func appendValue(b []byte, v any) []byte {
 		b = append(b, '"')
 		b = x.UTC().AppendFormat(b, time.RFC3339Nano)
 		return append(b, '"')
+	case restkit.JSONText:
+		return append(b, x...) // canonical, compact JSON
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, ']')
 	}
 	j, _ := json.Marshal(v) // not reached for canonical values
 	return append(b, j...)
@@ -173,6 +190,11 @@ func wrapEnvelope(b []byte, doc []byte) []byte {
 // appendXMLRecord appends <elem><field>value</field>…</elem>. A null is an empty
 // element with nil="true", so it differs from an empty string.
 func (v view) appendXMLRecord(b []byte, elem string, rec *restkit.Record) []byte {
+	return v.appendXMLExpanded(b, elem, rec, nil, nil)
+}
+
+// appendXMLExpanded is appendXMLRecord with what expand= added (nil: nothing).
+func (v view) appendXMLExpanded(b []byte, elem string, rec *restkit.Record, ex expanded, exps []*expansion) []byte {
 	b = append(b, '<')
 	b = append(b, elem...)
 	b = append(b, '>')
@@ -181,14 +203,38 @@ func (v view) appendXMLRecord(b []byte, elem string, rec *restkit.Record) []byte
 		if !ok && !f.Nullable {
 			continue
 		}
-		b = appendXMLElem(b, f.Name, val)
+		b = appendXMLField(b, f, val)
 	}
 	if v.timestamps {
 		b = appendXMLElem(b, "created", rec.Created)
 		b = appendXMLElem(b, "updated", rec.Updated)
 	}
+	b = appendXMLExpand(b, ex, exps)
 	b = append(b, "</"...)
 	b = append(b, elem...)
+	return append(b, '>')
+}
+
+// appendXMLField appends a field's element: a list (an array, a many relation) holds
+// one child element per item — <item>, or the target's singular for a relation — and
+// a json value is its JSON text.
+func appendXMLField(b []byte, f *restkit.Field, val any) []byte {
+	list, ok := val.([]any)
+	if !ok {
+		return appendXMLElem(b, f.Name, val)
+	}
+	item := "item"
+	if f.Type == restkit.TypeRelation {
+		item = f.Target().Singular
+	}
+	b = append(b, '<')
+	b = append(b, f.Name...)
+	b = append(b, '>')
+	for _, e := range list {
+		b = appendXMLElem(b, item, e)
+	}
+	b = append(b, "</"...)
+	b = append(b, f.Name...)
 	return append(b, '>')
 }
 

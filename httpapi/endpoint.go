@@ -41,14 +41,19 @@ func (e *endpoint) negotiate(w http.ResponseWriter, r *http.Request, offers ...s
 // writeItem writes one record or noun state as JSON (enveloped when the API says
 // so) or XML.
 func (e *endpoint) writeItem(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record) {
+	e.writeExpanded(w, status, media, v, rec, nil, nil)
+}
+
+// writeExpanded is writeItem with what expand= added to the record (nil: nothing).
+func (e *endpoint) writeExpanded(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record, ex expanded, exps []*expansion) {
 	buf := make([]byte, 0, 256)
 	if media == mediaXML {
 		buf = append(buf, xmlHeader...)
-		buf = v.appendXMLRecord(buf, e.elem, rec)
+		buf = v.appendXMLExpanded(buf, e.elem, rec, ex, exps)
 		writeBody(w, status, "application/xml; charset=utf-8", append(buf, '\n'))
 		return
 	}
-	buf = v.appendRecord(buf, rec)
+	buf = v.appendExpanded(buf, rec, ex, exps)
 	if e.api.Envelope {
 		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
 	}

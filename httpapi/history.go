@@ -149,8 +149,10 @@ func (h *historyHandler) parseRevisionList(r *http.Request, key any) (before int
 				continue
 			}
 			before = b
+		case paramExpand:
+			params.Set(paramExpand, v[0])
 		default:
-			bad(name, "is not a parameter of a revision list; only limit and cursor are")
+			bad(name, "is not a parameter of a revision list; only limit, cursor and expand are")
 		}
 	}
 	if len(errs) > 0 {
@@ -170,7 +172,23 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 		h.fail(w, r, err)
 		return
 	}
+	var exps []*expansion
+	if raw := params.Get(paramExpand); raw != "" {
+		if exps, err = h.s.parseExpand(r, h.res, raw); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	revs, more, err := h.hs.ListRevisions(r.Context(), h.res, key, before, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	recs := make([]*restkit.Record, len(revs))
+	for i := range revs {
+		recs[i] = &revs[i].Record
+	}
+	ex, err := h.s.expand(r.Context(), recs, exps)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -195,7 +213,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 	if media == mediaXML {
 		buf := append(make([]byte, 0, 256*len(revs)+64), xmlHeader...)
 		buf = append(buf, "<revisions>"...)
-		for _, rev := range revs {
+		for i, rev := range revs {
 			buf = append(buf, `<revision rev="`...)
 			buf = strconv.AppendInt(buf, rev.Rev, 10)
 			buf = append(buf, `" deleted="`...)
@@ -206,7 +224,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 			if rev.Actor != "" {
 				buf = appendXMLElem(buf, "actor", rev.Actor)
 			}
-			buf = h.view.appendXMLRecord(buf, h.res.Singular, &rev.Record)
+			buf = h.view.appendXMLExpanded(buf, h.res.Singular, &rev.Record, ex[i], exps)
 			buf = append(buf, "</revision>"...)
 		}
 		buf = append(buf, "</revisions>\n"...)
@@ -233,7 +251,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 			buf = appendString(buf, rev.Actor)
 		}
 		buf = append(buf, `,"record":`...)
-		buf = h.view.appendRecord(buf, &rev.Record)
+		buf = h.view.appendExpanded(buf, &rev.Record, ex[i], exps)
 		buf = append(buf, '}')
 	}
 	buf = append(buf, ']')
@@ -250,10 +268,10 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 	if !ok {
 		return
 	}
-	v := h.view
+	v, exps := h.view, []*expansion(nil)
 	if r.URL.RawQuery != "" {
 		var err error
-		if v, err = h.itemView(r); err != nil {
+		if v, exps, err = h.itemView(r); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -263,8 +281,16 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 		h.fail(w, r, err)
 		return
 	}
+	ex, err := h.s.expand(r.Context(), []*restkit.Record{&rev.Record}, exps)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	hdr := w.Header()
 	etag := etagOf(&rev.Record, media)
+	if exps != nil {
+		etag = expandedTag(etag, ex[0])
+	}
 	setValidators(hdr, &rev.Record, etag, h.res.CacheControl)
 	hdr.Set("X-Revision", strconv.FormatInt(rev.Rev, 10))
 	if rev.Deleted {
@@ -274,7 +300,7 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.writeItem(w, http.StatusOK, media, v, &rev.Record)
+	h.writeExpanded(w, http.StatusOK, media, v, &rev.Record, ex[0], exps)
 }
 
 // purge deletes every revision of the record: 204, or 404 when it has none.

@@ -21,7 +21,18 @@ const (
 	paramSort   = "sort"
 	paramFields = "fields"
 	paramCount  = "count"
+	paramOr     = "or" // a group of filters any of which holds: or=(color=red,year[gte]=2020)
+	paramAnd    = "and"
 )
+
+// reserved reports whether a parameter name is one of the list's own, not a filter.
+func reserved(name string) bool {
+	switch name {
+	case paramLimit, paramCursor, paramPage, paramSort, paramFields, paramCount, paramExpand, paramOr:
+		return true
+	}
+	return false
+}
 
 const maxInValues = 100
 
@@ -30,7 +41,9 @@ type listRequest struct {
 	q      restkit.Query
 	view   view
 	page   int        // page=N (1-based) when offset paging, else 0
-	params url.Values // filters, sort, fields, count, limit: carried into Link URLs
+	params url.Values // filters, sort, fields, count, limit, expand: carried into Link URLs
+	expand string     // expand= as given; the handler checks it for its caller (parseExpand)
+	path   string     // where the list is served, for its Link URLs
 }
 
 // parseList parses and checks a list query string against the resource: limit,
@@ -50,6 +63,11 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 	p.fields()
 	p.paging(cursors, sortSpec)
 	p.filters()
+	p.groups()
+	if s, ok := p.one(paramExpand); ok {
+		p.lr.expand = s
+		p.lr.params.Set(paramExpand, s)
+	}
 	if len(p.errs) > 0 {
 		restkit.SortFieldErrors(p.errs)
 		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: p.errs}
@@ -212,43 +230,162 @@ func (p *listParser) paging(cursors *cursorCodec, sortSpec string) {
 	}
 }
 
-// filters parses every other parameter as a filter: field=v or field[op]=v.
+// filters parses every other parameter as a filter: field=v or field[op]=v, or
+// relation.field[op]=v on a filterable field of a relation's target.
 func (p *listParser) filters() {
-	res, lr := p.res, p.lr
 	for name, vs := range p.vals {
-		switch name {
-		case paramLimit, paramCursor, paramPage, paramSort, paramFields, paramCount:
-			continue
-		}
-		fname, op := name, restkit.OpEq
-		if i := strings.IndexByte(name, '['); i >= 0 && strings.HasSuffix(name, "]") {
-			fname, op = name[:i], restkit.Op(name[i+1:len(name)-1])
-		}
-		f := res.Field(fname)
-		if f == nil {
-			p.bad(name, "is not a field of %s, nor one of the parameters limit, cursor, page, sort, fields, count", res.Name)
-			continue
-		}
-		if !f.Filterable {
-			p.bad(name, "%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
+		if reserved(name) {
 			continue
 		}
 		if len(vs) > 1 {
+			fname, _ := splitOp(name)
 			p.bad(name, "is given more than once; to match several values use %s[in]=a,b", fname)
 			continue
 		}
-		raw := vs[0]
-		if f.Name == res.Key { // keys are stored in NFC (resourceHandler.normalizeKey)
-			raw = norm.NFC.String(raw)
-		}
-		flt, err := parseFilter(f, op, raw)
-		if err != nil {
-			p.bad(name, "%s", restkit.ErrorMessage(err))
+		flt, msg := p.filter(p.res, name, vs[0], true)
+		if msg != "" {
+			p.bad(name, "%s", msg)
 			continue
 		}
-		lr.q.Filters = append(lr.q.Filters, flt)
-		lr.params.Set(name, raw)
+		p.lr.q.Filters = append(p.lr.q.Filters, flt)
+		p.lr.params.Set(name, vs[0])
 	}
+}
+
+// splitOp splits "field[op]" into the field and the operator (eq when there is none).
+func splitOp(name string) (string, restkit.Op) {
+	if i := strings.IndexByte(name, '['); i >= 0 && strings.HasSuffix(name, "]") {
+		return name[:i], restkit.Op(name[i+1 : len(name)-1])
+	}
+	return name, restkit.OpEq
+}
+
+// filter parses one condition name=raw against res; a message says why it is refused.
+// related allows relation.field (one level into a relation's target).
+func (p *listParser) filter(res *restkit.Resource, name, raw string, related bool) (restkit.Filter, string) {
+	fname, op := splitOp(name)
+	if rel, sub, ok := strings.Cut(fname, "."); ok && related {
+		f := res.Field(rel)
+		if f == nil || f.Type != restkit.TypeRelation {
+			return restkit.Filter{}, fmt.Sprintf("%s is not a relation of %s, so %s cannot be filtered", rel, res.Name, fname)
+		}
+		if !f.Filterable {
+			return restkit.Filter{}, fmt.Sprintf("%s is not filterable; filterable fields: %s", rel, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
+		}
+		inner, msg := p.filter(f.Target(), sub+strings.TrimPrefix(name, fname), raw, false)
+		if msg != "" {
+			return restkit.Filter{}, msg
+		}
+		return restkit.Filter{Field: rel, Op: restkit.OpMatch, Filters: []restkit.Filter{inner}}, ""
+	}
+	f := res.Field(fname)
+	if f == nil {
+		return restkit.Filter{}, fmt.Sprintf("is not a field of %s, nor one of the parameters limit, cursor, page, sort, fields, count, expand, or", res.Name)
+	}
+	if !f.Filterable {
+		return restkit.Filter{}, fmt.Sprintf("%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
+	}
+	if f.Name == res.Key { // keys are stored in NFC (resourceHandler.normalizeKey)
+		raw = norm.NFC.String(raw)
+	}
+	flt, err := parseFilter(f, op, raw)
+	if err != nil {
+		return restkit.Filter{}, restkit.ErrorMessage(err)
+	}
+	return flt, ""
+}
+
+// groups parses or=(…): conditions separated by commas, any of which holds; an
+// and=(…) inside one groups conditions that must all hold, and groups nest up to
+// restkit.MaxFilterDepth deep. A value holding a comma or a parenthesis is written in
+// double quotes: or=(title="a, b",title=c). Several or= parameters must all hold.
+func (p *listParser) groups() {
+	for _, raw := range p.vals[paramOr] {
+		flt, err := p.group(restkit.OpOr, raw, 1)
+		if err != "" {
+			p.bad(paramOr, "%s", err)
+			continue
+		}
+		p.lr.q.Filters = append(p.lr.q.Filters, flt)
+		p.lr.params.Add(paramOr, raw)
+	}
+}
+
+// group parses "(item,item,…)" as an op group at depth.
+func (p *listParser) group(op restkit.Op, raw string, depth int) (restkit.Filter, string) {
+	if depth > restkit.MaxFilterDepth {
+		return restkit.Filter{}, fmt.Sprintf("groups nest at most %d deep", restkit.MaxFilterDepth)
+	}
+	if len(raw) < 2 || raw[0] != '(' || raw[len(raw)-1] != ')' {
+		return restkit.Filter{}, fmt.Sprintf("must be a group in parentheses such as %s=(color=red,year[gte]=2020), not %q", op, raw)
+	}
+	items, err := splitGroup(raw[1 : len(raw)-1])
+	if err != "" {
+		return restkit.Filter{}, err
+	}
+	g := restkit.Filter{Op: op}
+	for _, item := range items {
+		name, value, ok := strings.Cut(item, "=")
+		if !ok || name == "" {
+			return restkit.Filter{}, fmt.Sprintf("%q is not a condition such as color=red", item)
+		}
+		if name == paramOr || name == paramAnd {
+			sub, msg := p.group(restkit.Op(name), value, depth+1)
+			if msg != "" {
+				return restkit.Filter{}, msg
+			}
+			g.Filters = append(g.Filters, sub)
+			continue
+		}
+		flt, msg := p.filter(p.res, name, unquote(value), true)
+		if msg != "" {
+			return restkit.Filter{}, name + ": " + msg
+		}
+		g.Filters = append(g.Filters, flt)
+	}
+	return g, ""
+}
+
+// splitGroup splits a group's inside at the commas outside parentheses and quotes.
+func splitGroup(s string) ([]string, string) {
+	var items []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth < 0 {
+				return nil, "has a ) without its ("
+			}
+		case c == ',' && depth == 0:
+			items = append(items, s[start:i])
+			start = i + 1
+		}
+	}
+	if quoted || depth != 0 {
+		return nil, "has an unclosed quote or parenthesis"
+	}
+	items = append(items, s[start:])
+	for _, it := range items {
+		if it == "" {
+			return nil, "has an empty condition"
+		}
+	}
+	return items, ""
+}
+
+// unquote removes the double quotes around a group value, and the parentheses around
+// an in list: color[in]=(red,blue) is color[in]=red,blue.
+func unquote(v string) string {
+	if len(v) >= 2 && ((v[0] == '"' && v[len(v)-1] == '"') || (v[0] == '(' && v[len(v)-1] == ')')) {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, error) {
@@ -266,6 +403,8 @@ func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, e
 		}
 		flt.Value = raw
 		return flt, nil
+	case restkit.OpContains:
+		return parseContains(f, raw)
 	case restkit.OpIn:
 		parts := strings.Split(raw, ",")
 		if len(parts) > maxInValues {
@@ -302,6 +441,27 @@ func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, e
 	}
 	flt.Value = v
 	return flt, nil
+}
+
+// parseContains reads the value a contains filter looks for: text for a text field,
+// an item for an array, a key for a many relation.
+func parseContains(f *restkit.Field, raw string) (restkit.Filter, error) {
+	flt := restkit.Filter{Field: f.Name, Op: restkit.OpContains}
+	var err error
+	switch {
+	case f.Type.Textual():
+		if raw == "" {
+			return flt, restkit.Errorf(restkit.Invalid, "contains needs some text to look for")
+		}
+		flt.Value = raw
+	case f.Type == restkit.TypeArray:
+		flt.Value, err = f.Item().Parse(raw)
+	case f.Type == restkit.TypeRelation && f.Many:
+		flt.Value, err = f.Target().KeyField().Parse(raw)
+	default:
+		err = restkit.Errorf(restkit.Invalid, "contains applies to text, arrays and many relations; %s is %s", f.Name, f.Type)
+	}
+	return flt, err
 }
 
 func fieldNames(res *restkit.Resource, keep func(*restkit.Field) bool) []string {

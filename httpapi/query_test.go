@@ -79,7 +79,7 @@ func TestParseListErrors(t *testing.T) {
 		{"page=100000", "page", "is too deep for offset paging (more than 10000 rows); follow the cursor in the Link header's next instead"},
 		{"page=2&cursor=abc", "page", "cannot be combined with cursor"},
 		{"cursor=abc", "cursor", "is not a cursor this server issued; start again from the first page"},
-		{"nope=1", "nope", "is not a field of cars, nor one of the parameters limit, cursor, page, sort, fields, count"},
+		{"nope=1", "nope", "is not a field of cars, nor one of the parameters limit, cursor, page, sort, fields, count, expand, or"},
 		{"secret=1", "secret", "secret is not filterable; filterable fields: id, model, color, year, electric, sold"},
 		{"year=abc", "year", `year: "abc" is not a number`},
 		{"year=1.5", "year", "year must be an integer"},

@@ -136,10 +136,10 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 	if !ok {
 		return
 	}
-	v := h.view
+	v, exps := h.view, []*expansion(nil)
 	if r.URL.RawQuery != "" {
 		var err error
-		if v, err = h.itemView(r); err != nil {
+		if v, exps, err = h.itemView(r); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -149,29 +149,44 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		h.fail(w, r, err)
 		return
 	}
+	var ex []expanded
+	if ex, err = h.s.expand(r.Context(), []*restkit.Record{rec}, exps); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	etag := etagOf(rec, media)
+	if exps != nil {
+		etag = expandedTag(etag, ex[0])
+	}
 	setValidators(w.Header(), rec, etag, h.res.CacheControl)
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.writeItem(w, http.StatusOK, media, v, rec)
+	h.writeExpanded(w, http.StatusOK, media, v, rec, ex[0], exps)
 }
 
-// itemView applies fields= on a single record; no other parameter is meaningful there.
-func (h *resourceHandler) itemView(r *http.Request) (view, error) {
+// itemView applies fields= and expand= on a single record; no other parameter is
+// meaningful there.
+func (h *resourceHandler) itemView(r *http.Request) (view, []*expansion, error) {
 	q := r.URL.Query()
 	for name := range q {
-		if name != paramFields {
-			return view{}, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
-				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter of a single " + h.res.Singular + "; only fields is"}}}
+		if name != paramFields && name != paramExpand {
+			return view{}, nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+				Fields: []restkit.FieldError{{Field: name, Message: "is not a parameter of a single " + h.res.Singular + "; only fields and expand are"}}}
 		}
 	}
-	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursors) // only fields= is left: it reports duplicates too
+	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursors) // only fields= and expand= are left: it reports duplicates too
 	if err != nil {
-		return view{}, err
+		return view{}, nil, err
 	}
-	return lr.view, nil
+	var exps []*expansion
+	if lr.expand != "" {
+		if exps, err = h.s.parseExpand(r, h.res, lr.expand); err != nil {
+			return view{}, nil, err
+		}
+	}
+	return lr.view, exps, nil
 }
 
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
@@ -434,6 +449,12 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any
 }
 
 func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
+	h.listAt(w, r, h.api.ListPath(h.res), nil)
+}
+
+// listAt serves a list at path (the resource's, or a sub-collection's), its records
+// also restricted by within (a sub-collection's relation).
+func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path string, within []restkit.Filter) {
 	media, ok := h.negotiate(w, r, mediaJSON, mediaXML, mediaCSV, mediaHTML)
 	if !ok {
 		return
@@ -443,11 +464,25 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	lr.path = path
+	lr.q.Filters = append(lr.q.Filters, within...)
+	var exps []*expansion
+	if lr.expand != "" {
+		if exps, err = h.s.parseExpand(r, h.res, lr.expand); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	if _, limited := lr.params[paramLimit]; media == mediaCSV && !limited && lr.page == 0 && lr.q.After == nil && lr.q.Before == nil && !lr.q.Last {
-		h.exportCSV(w, r, lr)
+		h.exportCSV(w, r, lr, exps)
 		return
 	}
 	page, err := h.s.store.ListRecords(r.Context(), h.res, &lr.q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ex, err := h.s.expand(r.Context(), page.Records, exps)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -470,8 +505,8 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		buf = append(buf, '<')
 		buf = append(buf, h.res.Name...)
 		buf = append(buf, '>')
-		for _, rec := range page.Records {
-			buf = lr.view.appendXMLRecord(buf, h.res.Singular, rec)
+		for i, rec := range page.Records {
+			buf = lr.view.appendXMLExpanded(buf, h.res.Singular, rec, ex[i], exps)
 		}
 		buf = append(buf, "</"...)
 		buf = append(buf, h.res.Name...)
@@ -479,8 +514,8 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusOK, "application/xml; charset=utf-8", buf)
 	case mediaCSV:
 		hdr.Set("Content-Type", csvType)
-		cw := newCSVWriter(w, lr.view)
-		cw.writeRecords(page.Records)
+		cw := newCSVWriter(w, lr.view, exps)
+		cw.writeRecords(page.Records, ex)
 		cw.Flush()
 	default:
 		buf := make([]byte, 0, 128*len(page.Records)+64)
@@ -492,7 +527,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = lr.view.appendRecord(buf, rec)
+			buf = lr.view.appendExpanded(buf, rec, ex[i], exps)
 		}
 		buf = append(buf, ']')
 		if h.api.Envelope {
@@ -508,7 +543,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
 func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
 	// The carried parameters (filters, sort, fields, limit, count) are encoded once;
 	// each link appends its own cursor or page number.
-	base := h.api.ListPath(h.res)
+	base := lr.path
 	sep := "?"
 	if enc := lr.params.Encode(); enc != "" {
 		base += "?" + enc

@@ -76,6 +76,7 @@ type Server struct {
 	cursors       *cursorCodec
 	now           func() time.Time
 	mux           *http.ServeMux
+	handlers      map[*restkit.Resource]*resourceHandler
 	artefacts     string   // the repository's path, "" when none is served
 	artefactRoots []string // the paths it is served under: artefacts and its alias
 	handler       http.Handler
@@ -157,18 +158,26 @@ func New(opts Options) (*Server, error) {
 
 // routeSchema registers the routes of every API's resources and nouns.
 func (s *Server) routeSchema() {
+	s.handlers = map[*restkit.Resource]*resourceHandler{}
+	for _, api := range s.schema.APIs {
+		for _, res := range api.Resources {
+			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
+			h.guard = s.accessGuard("resource:"+api.ListPath(res), func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
+			s.handlers[res] = h
+		}
+	}
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
 			list, items := api.ListPath(res), api.ItemsPath(res)
-			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
-			g := s.accessGuard("resource:"+list, func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
-			h.guard = g
+			h := s.handlers[res]
+			g := h.guard
 			s.route(list, allowHeader(res.Collection), g, h.serveCollection)
 			if items != list && res.Allows(http.MethodPost, false) {
 				s.route(items, allowHeader(createVerbs), g, h.serveCreate) // POST B/resource, as a Flask app takes it
 			}
 			s.route(items+"/{key}", allowHeader(res.Item), g, h.serveItem)
-			s.routeHistory(api, h) // …/{key}/revisions[/{rev}], with history: true
+			s.routeHistory(api, h)   // …/{key}/revisions[/{rev}], with history: true
+			s.subCollections(api, h) // …/{key}/books: the records that refer to it
 		}
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}

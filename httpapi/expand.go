@@ -1,0 +1,284 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/auth"
+)
+
+// expand= (DESIGN §11): ?expand=author,tags,author.publisher adds
+// "expand": {"author": {…}, "tags": [{…}, …]} to each record, the relation field
+// keeping its key. A nested path expands inside the expanded record's own "expand".
+//
+// Expansion is batched: for a page of records, each relation path costs one store
+// query per level (the keys every record of the page refers to, in one key IN (…)
+// list), never one per record. A path may be at most maxExpandDepth relations long,
+// must name relations, and must lead only to resources the caller may read: each is
+// checked before anything is read, and a refusal is a 400 naming the path.
+
+const (
+	paramExpand    = "expand"
+	maxExpandDepth = 3
+	// fetchChunk bounds the keys of one key IN (…) query (SQLite's parameters).
+	fetchChunk = 1000
+)
+
+// expansion is one relation of an expand= path, with the paths that go on from it.
+type expansion struct {
+	field *restkit.Field
+	view  view   // the target's full representation
+	elem  string // the target's XML element
+	sub   []*expansion
+}
+
+// parseExpand reads expand= against res for the caller of r: a comma list of dotted
+// relation paths, merged into a tree in the order first named.
+func (s *Server) parseExpand(r *http.Request, res *restkit.Resource, raw string) ([]*expansion, error) {
+	var roots []*expansion
+	for _, path := range strings.Split(raw, ",") {
+		segs := strings.Split(path, ".")
+		if len(segs) > maxExpandDepth {
+			return nil, expandError("%q expands %d relations deep; at most %d", path, len(segs), maxExpandDepth)
+		}
+		cur, level := res, &roots
+		for _, name := range segs {
+			f := cur.Field(name)
+			switch {
+			case name == "":
+				return nil, expandError("%q has an empty relation name", path)
+			case f == nil || f.Type != restkit.TypeRelation:
+				return nil, expandError("%q is not a relation of %s; its relations: %s", name, cur.Name, relationNames(cur))
+			case !s.mayRead(r, f):
+				return nil, expandError("%s: the caller may not read %s", name, f.Target().Name)
+			}
+			i := slices.IndexFunc(*level, func(e *expansion) bool { return e.field == f })
+			if i < 0 {
+				t := f.Target()
+				*level = append(*level, &expansion{field: f, view: fullView(t.Fields, t.Timestamps), elem: t.Singular})
+				i = len(*level) - 1
+			}
+			cur, level = f.Target(), &(*level)[i].sub
+		}
+	}
+	return roots, nil
+}
+
+func expandError(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+		Fields: []restkit.FieldError{{Field: paramExpand, Message: msg}}}
+}
+
+func relationNames(res *restkit.Resource) string {
+	var names []string
+	for _, f := range res.Relations() {
+		names = append(names, f.Name)
+	}
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// mayRead reports whether the caller of r may read the target of relation f.
+func (s *Server) mayRead(r *http.Request, f *restkit.Field) bool {
+	if s.auth == nil {
+		return true
+	}
+	acc := s.auth.ResourceAccess(f.TargetAPI(), f.Target())
+	return s.auth.Decide(principalOf(r), acc, auth.Read) == auth.Allowed
+}
+
+// expanded is what expand= adds to one record: by relation field name, the target
+// record (*expandedRecord) or records ([]*expandedRecord), in the order of the keys.
+type expanded map[string]any
+
+type expandedRecord struct {
+	rec *restkit.Record
+	exp expanded
+}
+
+// expand reads, for recs, the records each expansion refers to, one query per
+// expansion (and one per nested level for all of them), and returns each record's
+// expanded parallel to recs. A key whose record is gone (deleted since) is left out.
+func (s *Server) expand(ctx context.Context, recs []*restkit.Record, exps []*expansion) ([]expanded, error) {
+	out := make([]expanded, len(recs))
+	if len(exps) == 0 || len(recs) == 0 {
+		return out, nil
+	}
+	for i := range out {
+		out[i] = expanded{}
+	}
+	for _, e := range exps {
+		name := e.field.Name
+		var keys []any
+		seen := map[any]bool{}
+		for _, rec := range recs {
+			for _, k := range relationKeys(rec.Values[name]) {
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+		}
+		found, err := s.fetch(ctx, e.field.Target(), keys)
+		if err != nil {
+			return nil, err
+		}
+		targets := make([]*restkit.Record, 0, len(found))
+		for _, k := range keys {
+			if rec := found[k]; rec != nil {
+				targets = append(targets, rec)
+			}
+		}
+		subs, err := s.expand(ctx, targets, e.sub)
+		if err != nil {
+			return nil, err
+		}
+		byKey := make(map[any]*expandedRecord, len(targets))
+		for i, rec := range targets {
+			byKey[rec.Values[e.field.Target().Key]] = &expandedRecord{rec: rec, exp: subs[i]}
+		}
+		for i, rec := range recs {
+			v := rec.Values[name]
+			if !e.field.Many {
+				if x := byKey[v]; v != nil && x != nil {
+					out[i][name] = x
+				}
+				continue
+			}
+			list := []*expandedRecord{}
+			for _, k := range relationKeys(v) {
+				if x := byKey[k]; x != nil {
+					list = append(list, x)
+				}
+			}
+			out[i][name] = list
+		}
+	}
+	return out, nil
+}
+
+// relationKeys are the keys a relation's value holds: none, one, or a list.
+func relationKeys(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	}
+	return []any{v}
+}
+
+// fetch reads the records of res with the keys, in batches of fetchChunk keys.
+func (s *Server) fetch(ctx context.Context, res *restkit.Resource, keys []any) (map[any]*restkit.Record, error) {
+	out := make(map[any]*restkit.Record, len(keys))
+	for start := 0; start < len(keys); start += fetchChunk {
+		chunk := keys[start:min(start+fetchChunk, len(keys))]
+		page, err := s.store.ListRecords(ctx, res, &restkit.Query{Filters: []restkit.Filter{{Field: res.Key, Op: restkit.OpIn, Values: chunk}}})
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range page.Records {
+			out[rec.Values[res.Key]] = rec
+		}
+	}
+	return out, nil
+}
+
+// appendExpand appends `,"expand":{…}` for the record's expansions, in exps' order.
+func appendExpand(b []byte, ex expanded, exps []*expansion) []byte {
+	if ex == nil {
+		return b
+	}
+	b = append(b, `,"expand":{`...)
+	first := true
+	for _, e := range exps {
+		v, ok := ex[e.field.Name]
+		if !ok {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, e.field.Name)
+		b = append(b, ':')
+		switch x := v.(type) {
+		case *expandedRecord:
+			b = e.view.appendExpanded(b, x.rec, x.exp, e.sub)
+		case []*expandedRecord:
+			b = append(b, '[')
+			for i, r := range x {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = e.view.appendExpanded(b, r.rec, r.exp, e.sub)
+			}
+			b = append(b, ']')
+		}
+	}
+	return append(b, '}')
+}
+
+// appendXMLExpand appends <expand> with one element per expanded relation: the
+// target record for a single relation, a list of them for a many one.
+func appendXMLExpand(b []byte, ex expanded, exps []*expansion) []byte {
+	if ex == nil {
+		return b
+	}
+	b = append(b, "<expand>"...)
+	for _, e := range exps {
+		switch x := ex[e.field.Name].(type) {
+		case *expandedRecord:
+			b = e.view.appendXMLExpanded(b, e.field.Name, x.rec, x.exp, e.sub)
+		case []*expandedRecord:
+			b = append(b, '<')
+			b = append(b, e.field.Name...)
+			b = append(b, '>')
+			for _, r := range x {
+				b = e.view.appendXMLExpanded(b, e.elem, r.rec, r.exp, e.sub)
+			}
+			b = append(b, "</"...)
+			b = append(b, e.field.Name...)
+			b = append(b, '>')
+		}
+	}
+	return append(b, "</expand>"...)
+}
+
+// expandedTag is the ETag of a record shown with its expansions: weak (the bytes of
+// the expanded records are not all the record's own), and different whenever any
+// record of the representation changes, so a cache never revalidates a stale
+// expansion with the record's own tag (RFC 9110 §8.8.3).
+func expandedTag(base string, ex expanded) string {
+	h := fnv.New64a()
+	h.Write([]byte(base))
+	hashExpanded(h, ex)
+	return `W/"x` + strconv.FormatUint(h.Sum64(), 36) + `"`
+}
+
+func hashExpanded(h hash.Hash64, ex expanded) {
+	for _, name := range slices.Sorted(maps.Keys(ex)) {
+		h.Write([]byte(name))
+		switch x := ex[name].(type) {
+		case *expandedRecord:
+			h.Write([]byte(etagOf(x.rec, mediaJSON)))
+			hashExpanded(h, x.exp)
+		case []*expandedRecord:
+			for _, r := range x {
+				h.Write([]byte(etagOf(r.rec, mediaJSON)))
+				hashExpanded(h, r.exp)
+			}
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/auth"
+)
+
+// Sub-collections (DESIGN §11): GET B/authors/{id}/books lists the books whose
+// relation refers to that author, with paging, filters, sort, fields and expand as
+// any list of books. Its segment is the referring resource's path when one relation
+// of it points here, or when several do, for the one named after the target's
+// singular (books.author for authors); the others are <path>_via_<field>
+// (books_via_editor), as PocketBase names back-relations; so too when the path is
+// taken by the record's own routes (revisions, events). It reads the referring
+// resource, so that resource's read rule guards it; the target record must exist
+// (404) and be readable by the caller.
+
+// subCollections registers the sub-collections of the records of h's resource.
+func (s *Server) subCollections(api *restkit.API, h *resourceHandler) {
+	refs := h.res.Referrers()
+	for _, ref := range refs {
+		refHandler := s.handlers[ref.Resource]
+		if refHandler == nil || !ref.Resource.Allows(http.MethodGet, false) {
+			continue
+		}
+		name := ref.Resource.Path
+		same, named := 0, false
+		for _, other := range refs {
+			if other.Resource == ref.Resource {
+				same++
+				named = named || other.Field.Name == h.res.Singular
+			}
+		}
+		plain := same == 1 || (named && ref.Field.Name == h.res.Singular)
+		if !plain || name == "revisions" || name == "events" {
+			name += "_via_" + ref.Field.Name
+		}
+		pattern := api.ItemsPath(h.res) + "/{key}/" + name
+		sub := &subCollection{target: h, referrer: refHandler, field: ref.Field, path: pattern}
+		s.route(pattern, allowHeader([]string{http.MethodGet}), refHandler.guard, sub.serve)
+	}
+}
+
+// subCollection is the list of one relation's referrers of one target record.
+type subCollection struct {
+	target   *resourceHandler // the resource referred to: its key is in the URL
+	referrer *resourceHandler // the resource listed
+	field    *restkit.Field   // the referrer's relation
+	path     string
+}
+
+func (sc *subCollection) serve(w http.ResponseWriter, r *http.Request) {
+	t := sc.target
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", allowHeader([]string{http.MethodGet}))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		t.s.methodNotAllowed(w, r, sc.referrer.api.Envelope, allowHeader([]string{http.MethodGet}))
+		return
+	}
+	key, err := t.parseKey(r)
+	if err != nil {
+		sc.referrer.fail(w, r, err)
+		return
+	}
+	if t.s.auth != nil && t.s.auth.Decide(principalOf(r), t.s.auth.ResourceAccess(t.api, t.res), auth.Read) != auth.Allowed {
+		sc.referrer.fail(w, r, restkit.Errorf(restkit.Forbidden, "the caller may not read %s", t.res.Name))
+		return
+	}
+	if _, err := t.s.store.FindRecord(r.Context(), t.res, key); err != nil {
+		sc.referrer.fail(w, r, err)
+		return
+	}
+	op := restkit.OpEq
+	if sc.field.Many {
+		op = restkit.OpContains
+	}
+	path := t.api.ItemsPath(t.res) + "/" + escapeKey(key) + sc.path[len(t.api.ItemsPath(t.res)+"/{key}"):]
+	sc.referrer.listAt(w, r, path, []restkit.Filter{{Field: sc.field.Name, Op: op, Value: key}})
+}
