@@ -365,3 +365,66 @@ func TestRedisLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisPeekAndRefund: Peek and Refund read and write the buckets Allow keeps
+// (their scripts follow redis_rate's encoding; an upgrade that changed it fails
+// here). The rule refills one token in 12 minutes, so no refill happens meanwhile.
+func TestRedisPeekAndRefund(t *testing.T) {
+	prefix := testPrefix(t)
+	l := mustOpenRedis(t, prefix, RedisOptions{})
+	rule := Rule{Rate: 5.0 / 3600, Burst: 3}
+	ctx := context.Background()
+	keys := func() int {
+		n, err := l.client.Keys(ctx, "rate:"+prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(n)
+	}
+	if d, err := l.Peek(ctx, "a", rule); err != nil || !d.Allowed || d.Remaining != 3 || d.Reset != 0 || keys() != 0 {
+		t.Fatalf("peek at a new key: %+v %v, %d keys; want a full bucket and no key", d, err, keys())
+	}
+	for i := 0; i < 3; i++ {
+		mustAllow(t, l, "a", rule)
+	}
+	for i := 0; i < 2; i++ {
+		d, err := l.Peek(ctx, "a", rule)
+		if err != nil || d.Allowed || d.Remaining != 0 || Seconds(d.RetryAfter) != 720 || Seconds(d.Reset) != 2160 {
+			t.Fatalf("peek at an empty bucket: %+v %v, want refused, retry after 720s, reset 2160s", d, err)
+		}
+	}
+	if err := l.Refund(ctx, "a", rule); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Peek(ctx, "a", rule); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("peek after a refund: %+v", d)
+	}
+	if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("allow after a refund: %+v", d)
+	}
+	if d := mustAllow(t, l, "a", rule); d.Allowed {
+		t.Fatalf("one refund gave more than one token: %+v", d)
+	}
+	for i := 0; i < 5; i++ {
+		if err := l.Refund(ctx, "a", rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := keys(); n != 0 {
+		t.Fatalf("%d keys after refunds filled the only bucket", n)
+	}
+	if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("after refunds: %+v, want a full bucket", d)
+	}
+	// Down: Peek follows the policy, Refund says it could not.
+	closed, open := unreachable(t, RedisOptions{}), unreachable(t, RedisOptions{FailOpen: true})
+	if _, err := closed.Peek(ctx, "a", rule); !restkit.IsKind(err, restkit.Unavailable) {
+		t.Errorf("peek, fail closed: %v", err)
+	}
+	if d, err := open.Peek(ctx, "a", rule); err != nil || !d.Allowed {
+		t.Errorf("peek, fail open: %+v %v", d, err)
+	}
+	if err := open.Refund(ctx, "a", rule); !restkit.IsKind(err, restkit.Unavailable) {
+		t.Errorf("refund: %v", err)
+	}
+}
