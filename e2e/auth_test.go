@@ -555,7 +555,9 @@ const aliceKey = "rk_e2e-alice-key"
 
 var signInAddr atomic.Int64 // a new client address for each attempt
 
-func nextAddr() string { return fmt.Sprintf("198.51.%d.%d", 100+signInAddr.Load()/250%50, 1+signInAddr.Add(1)%250) }
+func nextAddr() string {
+	return fmt.Sprintf("198.51.%d.%d", 100+signInAddr.Load()/250%50, 1+signInAddr.Add(1)%250)
+}
 
 // lockAccount sends wrong passwords for user, spread over the nodes and from a new
 // address each time, until one is refused with 429 and at least 3 s to wait (a
