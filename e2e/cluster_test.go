@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/restkit/restkit/internal/testenv"
 	"github.com/restkit/restkit/postgres"
 )
 
@@ -40,7 +40,7 @@ artefacts: {path: /artefacts}
 `
 
 // cluster is the shared services of a scale-out test: a fresh PostgreSQL schema, a
-// fresh prefix in the S3 bucket, Redis. It skips the test when any is not configured.
+// fresh prefix in the S3 bucket, Redis. It skips the test when any is missing (testenv).
 type cluster struct {
 	args    []string // --postgres --s3 --redis for every node
 	cfg     string
@@ -49,10 +49,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	pg, s3, rd := os.Getenv("RESTKIT_TEST_POSTGRES"), os.Getenv("RESTKIT_TEST_S3"), os.Getenv("RESTKIT_TEST_REDIS")
-	if pg == "" || s3 == "" || rd == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES, RESTKIT_TEST_S3 and RESTKIT_TEST_REDIS must all be set (.ci/run sets them)")
-	}
+	pg, s3, rd := testenv.Postgres(t), testenv.S3(t), testenv.Redis(t)
 	schemaURL, drop, err := postgres.NewTestSchema(context.Background(), pg)
 	if err != nil {
 		t.Fatalf("a PostgreSQL schema for the cluster: %v", err)
@@ -358,10 +355,7 @@ func isRefused(err error) bool {
 // SQLite (no shared --postgres) would collect the first node's blobs as unreferenced;
 // it is refused instead, and the first node's files stay whole.
 func TestS3PrefixBelongsToOneStore(t *testing.T) {
-	s3 := os.Getenv("RESTKIT_TEST_S3")
-	if s3 == "" {
-		t.Skip("RESTKIT_TEST_S3 is not set")
-	}
+	s3 := testenv.S3(t)
 	base, query, _ := strings.Cut(s3, "?")
 	s3 = base + "/solo-" + randomHex(6) + "?" + query
 	x := startServer(t, "", "--s3", s3)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	neturl "net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,10 +44,7 @@ func TestSecretIsSharedByEveryNode(t *testing.T) {
 // TestLockDigestAcrossNodes: a digest locked by one store (node) cannot be locked by
 // another until it is released; other digests are free.
 func TestLockDigestAcrossNodes(t *testing.T) {
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	url := testURL(t)
 	ctx := context.Background()
 	a, err := Open(ctx, url)
 	if err != nil {
@@ -195,13 +191,10 @@ func TestCrossedUniqueBatches(t *testing.T) {
 }
 
 // twoNodes opens two stores (two nodes) on a fresh schema, closed and dropped at
-// the end of the test; it skips without RESTKIT_TEST_POSTGRES.
+// the end of the test; it skips without PostgreSQL (testenv.Postgres).
 func twoNodes(t *testing.T) (a, b *Store) {
 	t.Helper()
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	url := testURL(t)
 	schemaURL, drop, err := NewTestSchema(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -223,10 +216,7 @@ func twoNodes(t *testing.T) (a, b *Store) {
 // the connection (a stalled network path) fails a call after the statement timeout
 // and a margin, as Unavailable, instead of holding it for as long as TCP takes.
 func TestStalledDatabaseFailsTheCall(t *testing.T) {
-	url := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES is not set")
-	}
+	url := testURL(t)
 	u, err := neturl.Parse(url)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -12,23 +11,22 @@ import (
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/sqlstore"
+	"github.com/restkit/restkit/internal/testenv"
 	"github.com/restkit/restkit/storetest"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// The tests need a PostgreSQL database: RESTKIT_TEST_POSTGRES names it, e.g.
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Each test works in a
-// schema of its own, made for it and dropped after it, so tests of several packages
-// may share the database at once.
+// The tests need a PostgreSQL database: RESTKIT_TEST_POSTGRES names it, or the one
+// of a local server when it is unset (testenv.Postgres). Each test works in a schema
+// of its own, made for it and dropped after it, so tests of several packages may
+// share the database at once.
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func testURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv("RESTKIT_TEST_POSTGRES")
-	if u == "" {
-		tb.Skip("RESTKIT_TEST_POSTGRES is not set: skipping the PostgreSQL tests (set it to a database URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return u
+	return testenv.Postgres(tb)
 }
 
 // newTestSchema makes a fresh schema for the test, dropped at cleanup, and returns

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,16 +19,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/testenv"
 )
 
-// redisURL returns RESTKIT_TEST_REDIS, or skips the test.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// redisURL returns RESTKIT_TEST_REDIS or a local server's URL, or skips the test
+// (testenv.Redis).
 func redisURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv("RESTKIT_TEST_REDIS")
-	if u == "" {
-		tb.Skip("RESTKIT_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis limiter tests")
-	}
-	return u
+	return testenv.Redis(tb)
 }
 
 // testPrefix returns a prefix of its own for the test, and deletes its keys when
