@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/restkit/restkit/internal/testenv"
 )
 
 func basic(user, password string) string {
@@ -526,10 +528,10 @@ artefacts:
 	}
 }
 
-// signInLimitConfig is a server with auth on: alice (admin; password alice-secret,
+// signInLimitConfig is a server with auth on: user (admin; password alice-secret,
 // API key aliceKey), behind a trusted proxy (127.0.0.1) so that X-Forwarded-For
 // names a different client address for each request.
-func signInLimitConfig(t *testing.T) string {
+func signInLimitConfig(t *testing.T, user string) string {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte("alice-secret"), 4)
 	if err != nil {
@@ -539,16 +541,16 @@ func signInLimitConfig(t *testing.T) string {
 	return writeConfig(t, fmt.Sprintf(`auth:
   bcrypt_cost: 4
   users:
-    alice: {password: %q, roles: [admin]}
+    %s: {password: %q, roles: [admin]}
   keys:
-    - {id: alice-ci, sha256: %s, user: alice, roles: [admin]}
+    - {id: alice-ci, sha256: %s, user: %[1]s, roles: [admin]}
 ratelimit: {rate: 1000/s, burst: 1000, trusted_proxies: [127.0.0.1/32]}
 apis:
   - resources:
       cars:
         key: id
         fields: {id: {type: integer}}
-`, hash, hex.EncodeToString(sum[:])))
+`, user, hash, hex.EncodeToString(sum[:])))
 }
 
 const aliceKey = "rk_e2e-alice-key"
@@ -556,7 +558,8 @@ const aliceKey = "rk_e2e-alice-key"
 var signInAddr atomic.Int64 // a new client address for each attempt
 
 func nextAddr() string {
-	return fmt.Sprintf("198.51.%d.%d", 100+signInAddr.Load()/250%50, 1+signInAddr.Add(1)%250)
+	n := signInAddr.Add(1)
+	return fmt.Sprintf("198.51.%d.%d", 100+n/250%50, 1+n%250)
 }
 
 // lockAccount sends wrong passwords for user, spread over the nodes and from a new
@@ -566,6 +569,13 @@ func nextAddr() string {
 // guesses were checked (401) before it.
 func lockAccount(t *testing.T, user string, nodes ...*server) (r *response, sent time.Time, failures int) {
 	t.Helper()
+	start := time.Now()
+	defer func() {
+		// 5 at once, then one more every 12 s: more means a limit per node.
+		if most := 5 + 1 + int(time.Since(start)/(12*time.Second)); failures > most {
+			t.Fatalf("%s: %d guesses checked in %v, want at most %d", user, failures, time.Since(start), most)
+		}
+	}()
 	for i := 0; ; i++ {
 		if i == 200 {
 			t.Fatalf("%s: no 429 with Retry-After ≥ 3 after 200 guesses", user)
@@ -600,7 +610,7 @@ func lockAccount(t *testing.T, user string, nodes ...*server) (r *response, sent
 // password is judged only when it was answered before the 429's Retry-After ran
 // out, and the attempt is made again otherwise.
 func TestAccountSignInLimit(t *testing.T) {
-	s := startServer(t, "", "--config", signInLimitConfig(t))
+	s := startServer(t, "", "--config", signInLimitConfig(t, "alice"))
 	key := "Bearer " + aliceKey
 	s.contractAuth = key
 	right := basic("alice", "alice-secret")
@@ -646,5 +656,37 @@ func TestAccountSignInLimit(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "mallory") {
 		t.Fatal("an unknown user name reached the log")
+	}
+}
+
+// TestAccountSignInLimitAcrossNodes: with --redis, failures on one node count on the
+// other: guesses spread over two nodes are refused after 5 in all, on both nodes,
+// and the right password is refused on either. (A user name of its own, as Redis
+// outlives the test.)
+func TestAccountSignInLimitAcrossNodes(t *testing.T) {
+	redisURL := testenv.Redis(t)
+	user := "alice-" + randomHex(4)
+	cfg := signInLimitConfig(t, user)
+	a, b := startServer(t, "", "--config", cfg, "--redis", redisURL), startServer(t, "", "--config", cfg, "--redis", redisURL)
+	a.contractAuth, b.contractAuth = "Bearer "+aliceKey, "Bearer "+aliceKey
+	right := basic(user, "alice-secret")
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			t.Fatal("5 attempts, none answered the right password within the 429's Retry-After")
+		}
+		locked, sent, failures := lockAccount(t, user, a, b)
+		if attempt == 0 && failures < 5 {
+			t.Fatalf("refused after %d failures on two nodes, want at least 5", failures)
+		}
+		ra := a.do("GET", "/cars", "", "Authorization", right, "X-Forwarded-For", nextAddr())
+		rb := b.do("GET", "/cars", "", "Authorization", right, "X-Forwarded-For", nextAddr())
+		retry, _ := strconv.Atoi(locked.Header.Get("Retry-After"))
+		if time.Since(sent) >= time.Duration(retry-1)*time.Second {
+			continue // a token may have come back meanwhile: inconclusive
+		}
+		if ra.Status != 429 || rb.Status != 429 {
+			t.Fatalf("the right password while %s is limited: node a %d, node b %d", user, ra.Status, rb.Status)
+		}
+		break
 	}
 }
