@@ -139,7 +139,7 @@ func startServerAt(t testing.TB, addr, dir string, args ...string) *server {
 			t.Logf("server log:\n%s", tail(s.logs.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + "/healthz")
 		if err == nil {

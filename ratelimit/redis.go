@@ -85,9 +85,10 @@ type Redis struct {
 	onError func(error)
 
 	retryEvery time.Duration
-	retryAt    atomic.Int64 // 0 while Redis answers; else unix nanoseconds before which Allow does not ask it
-	lastLog    atomic.Int64 // unix nanoseconds of the last failure logged
-	suppressed atomic.Int64 // failures not logged since
+	now        func() time.Time // the clock of the retry and log intervals (tests move it); Redis's own decides the buckets
+	retryAt    atomic.Int64     // 0 while Redis answers; else unix nanoseconds before which Allow does not ask it
+	lastLog    atomic.Int64     // unix nanoseconds of the last failure logged
+	suppressed atomic.Int64     // failures not logged since
 }
 
 var _ Ledger = (*Redis)(nil)
@@ -114,6 +115,7 @@ func NewRedis(client redis.UniversalClient, o RedisOptions) *Redis {
 		onError: o.OnError,
 
 		retryEvery: redisRetryEvery,
+		now:        time.Now,
 	}
 }
 
@@ -286,7 +288,7 @@ func (l *Redis) mayAsk() bool {
 	if t == 0 {
 		return true
 	}
-	now := time.Now().UnixNano()
+	now := l.now().UnixNano()
 	return now >= t && l.retryAt.CompareAndSwap(t, now+int64(l.retryEvery))
 }
 
@@ -315,7 +317,7 @@ func (l *Redis) fail(ctx context.Context, err error) {
 	if l.onError != nil {
 		l.onError(err)
 	}
-	now := time.Now().UnixNano()
+	now := l.now().UnixNano()
 	if err != errNotAsked {
 		l.retryAt.Store(now + int64(l.retryEvery))
 	}
