@@ -163,10 +163,10 @@ func TestRedisKeysAndRulesIndependent(t *testing.T) {
 		rule Rule
 		want int
 	}{
-		{"b", rule, 1},                           // another key
+		{"b", rule, 1}, // another key
 		{"a", Rule{Rate: 1.0 / 3600, Burst: 5}, 4}, // another burst
 		{"a", Rule{Rate: 1.0 / 1800, Burst: 2}, 1}, // another rate
-		{"a\x00", rule, 1},                       // no confusion at the separator
+		{"a\x00", rule, 1},                         // no confusion at the separator
 	} {
 		if d := mustAllow(t, l, tc.key, tc.rule); !d.Allowed || d.Remaining != tc.want {
 			t.Errorf("%q %v: %+v, want a fresh bucket with %d left", tc.key, tc.rule, d, tc.want)
