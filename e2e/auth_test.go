@@ -657,6 +657,9 @@ func TestAccountSignInLimit(t *testing.T) {
 	if strings.Contains(s.logs.String(), "mallory") {
 		t.Fatal("an unknown user name reached the log")
 	}
+	if m := string(s.do("GET", "/metrics", "", "Authorization", key).Body); !strings.Contains(m, `restkit_ratelimit_denied_total{scope="sign-in:account"} `) {
+		t.Fatalf("the refusals are not counted:\n%s", grepLines(m, "restkit_ratelimit_denied_total"))
+	}
 }
 
 // TestAccountSignInLimitAcrossNodes: with --redis, failures on one node count on the
