@@ -26,8 +26,8 @@ apis:
         ratelimit: {rate: 1/h, burst: 10}
 `
 
-// retryWithin checks a Retry-After (whole seconds) that the server counted from
-// since: at most full, and at least full less the seconds passed since then.
+// retryWithin checks a Retry-After (whole seconds) of a bucket that began to empty
+// after since: at most full, and at least full less the seconds passed since then.
 func retryWithin(full int, since time.Time) func(testing.TB, *response) {
 	return func(t testing.TB, r *response) {
 		t.Helper()
@@ -46,11 +46,11 @@ func retryWithin(full int, since time.Time) func(testing.TB, *response) {
 // off, and one with its own bucket.
 func TestRateLimit(t *testing.T) {
 	s := startServer(t, "", "--config", writeConfig(t, rateLimitConfig))
+	start := time.Now()      // before the bucket's first token is taken: its refill counts from then
 	s.do("GET", "/logs", "") // not limited; the harness loads /openapi.json: the default bucket's first token
 	limited := func(remaining string) map[string]string {
 		return map[string]string{"RateLimit-Limit": "4", "RateLimit-Remaining": remaining, "RateLimit-Reset": "*", "Retry-After": "!"}
 	}
-	start := time.Now()
 	s.run(t, []step{
 		{name: "1st", method: "GET", path: "/cars", status: 200, wantHeader: limited("2")},
 		{name: "2nd", method: "GET", path: "/cars/1", status: 404, wantHeader: limited("1")},
