@@ -44,7 +44,7 @@ func put(t *testing.T, repo *artefact.Repository, dir, id, content string) *rest
 	}()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("Put %s/%s hung (deadlock?)", dir, id)
 	}
 	if err != nil {

@@ -130,6 +130,10 @@ func New(schema *restkit.Schema, arts *Artefacts) (*Authority, error) {
 // Compared is how many bcrypt comparisons the Authority has made.
 func (a *Authority) Compared() int64 { return a.compared.Load() }
 
+// IsUser reports whether name is a configured user (for logs: an unknown name may
+// be a password typed in the wrong field, and is better not written down).
+func (a *Authority) IsUser(name string) bool { return a.users[name] != nil }
+
 // Realm is the protection space named in WWW-Authenticate.
 func (a *Authority) Realm() string { return a.cfg.Realm }
 

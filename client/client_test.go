@@ -226,7 +226,7 @@ func (r *strictReader) Read(p []byte) (int, error) {
 	if r.off == r.half {
 		select {
 		case <-r.gate:
-		case <-time.After(10 * time.Second):
+		case <-time.After(60 * time.Second):
 			r.t.Error("the server never saw the first half: the client is not streaming")
 			return 0, errors.New("not streamed")
 		}

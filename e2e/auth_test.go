@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,8 +13,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/restkit/restkit/internal/testenv"
 )
 
 func basic(user, password string) string {
@@ -76,42 +83,42 @@ func TestSecureExample(t *testing.T) {
 }
 
 // TestRateLimitPerCaller: /cars of examples/secure.yaml allows each caller 20/s in
-// bursts of 40; callers are told apart by who they are, not by address.
+// bursts of 40; callers are told apart by who they are, not by address. The test
+// runs the example with 1/h in place of 20/s, so that no token comes back while it
+// runs, however slowly (at 20/s, a slow loop never empties the bucket).
 func TestRateLimitPerCaller(t *testing.T) {
-	s := startServer(t, "", "--config", "../examples/secure.yaml")
+	example, err := os.ReadFile("../examples/secure.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = "ratelimit: {rate: 20/s, burst: 40}"
+	if !bytes.Contains(example, []byte(limit)) {
+		t.Fatalf("examples/secure.yaml no longer says %s (the README does)", limit)
+	}
+	hourly := bytes.Replace(example, []byte(limit), []byte("ratelimit: {rate: 1/h, burst: 40}"), 1)
+	s := startServer(t, "", "--config", writeConfig(t, string(hourly)))
 	s.contractAuth = alice
-	allowed := 0
-	var refused *response
-	for i := 0; i < 200 && refused == nil; i++ {
-		r := s.do("GET", "/cars", "", "Authorization", bob)
-		switch r.Status {
-		case 200:
-			allowed++
-		case 429:
-			refused = r
-		default:
-			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+	// A password seen for the first time is counted by address (it is checked only
+	// after the limit): bob signs in once where nothing is limited.
+	if r := s.do("GET", "/led", "", "Authorization", bob); r.Status != 200 {
+		t.Fatalf("/led: %d", r.Status)
+	}
+	for i := 0; i < 40; i++ {
+		if r := s.do("GET", "/cars", "", "Authorization", bob); r.Status != 200 || r.Header.Get("RateLimit-Remaining") != strconv.Itoa(39-i) {
+			t.Fatalf("bob's request %d: %d, remaining %s", i, r.Status, r.Header.Get("RateLimit-Remaining"))
 		}
 	}
-	if refused == nil || allowed < 40 {
-		t.Fatalf("bob: %d allowed before a 429 (want at least the burst of 40, then a 429)", allowed)
-	}
-	h := refused.Header
-	if h.Get("RateLimit-Limit") != "40" || h.Get("RateLimit-Remaining") != "0" || h.Get("Retry-After") == "" {
-		t.Fatalf("429 headers: %v", h)
+	refused := s.do("GET", "/cars", "", "Authorization", bob)
+	if h := refused.Header; refused.Status != 429 || h.Get("RateLimit-Limit") != "40" || h.Get("RateLimit-Remaining") != "0" || h.Get("Retry-After") == "" {
+		t.Fatalf("bob past the burst: %d %v", refused.Status, h)
 	}
 	// alice's bucket is her own, though she calls from the same address.
 	if r := s.do("GET", "/cars", "", "Authorization", alice); r.Status != 200 || r.Header.Get("RateLimit-Remaining") != "39" {
 		t.Fatalf("alice after bob's burst: %d remaining %s", r.Status, r.Header.Get("RateLimit-Remaining"))
 	}
 	// Another resource is not limited.
-	if r := s.do("GET", "/led", "", "Authorization", bob); r.Status != 200 {
-		t.Fatalf("/led: %d", r.Status)
-	}
-	wait, _ := strconv.Atoi(h.Get("Retry-After"))
-	time.Sleep(time.Duration(wait)*time.Second + 100*time.Millisecond)
-	if r := s.do("GET", "/cars", "", "Authorization", bob); r.Status != 200 {
-		t.Fatalf("bob after Retry-After: %d", r.Status)
+	if r := s.do("GET", "/led", "", "Authorization", bob); r.Status != 200 || r.Header.Get("RateLimit-Limit") != "" {
+		t.Fatalf("/led: %d %v", r.Status, r.Header)
 	}
 }
 
@@ -258,7 +265,7 @@ func TestAuditLog(t *testing.T) {
 	s.do("GET", "/cars", "", "Authorization", basic("bob", "not-bobs-password"))
 	s.do("GET", "/cars/5", "", "Authorization", bob) // a read: no audit line
 	var lines []string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(lines) < 3; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(lines) < 3; time.Sleep(20 * time.Millisecond) {
 		lines = nil
 		for _, l := range strings.Split(s.logs.String(), "\n") {
 			if strings.Contains(l, "msg=audit") {
@@ -520,5 +527,171 @@ artefacts:
 	}
 	if r := s.do("GET", "/artefacts/public-docs/x", ""); r.Status != 404 {
 		t.Fatalf("anonymous read of a public directory: %d", r.Status)
+	}
+}
+
+// signInLimitConfig is a server with auth on: user (admin; password alice-secret,
+// API key aliceKey), behind a trusted proxy (127.0.0.1) so that X-Forwarded-For
+// names a different client address for each request.
+func signInLimitConfig(t *testing.T, user string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("alice-secret"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(aliceKey))
+	return writeConfig(t, fmt.Sprintf(`auth:
+  bcrypt_cost: 4
+  users:
+    %s: {password: %q, roles: [admin]}
+  keys:
+    - {id: alice-ci, sha256: %s, user: %[1]s, roles: [admin]}
+ratelimit: {rate: 1000/s, burst: 1000, trusted_proxies: [127.0.0.1/32]}
+apis:
+  - resources:
+      cars:
+        key: id
+        fields: {id: {type: integer}}
+`, user, hash, hex.EncodeToString(sum[:])))
+}
+
+const aliceKey = "rk_e2e-alice-key"
+
+var signInAddr atomic.Int64 // a new client address for each attempt
+
+func nextAddr() string {
+	n := signInAddr.Add(1)
+	return fmt.Sprintf("198.51.%d.%d", 100+n/250%50, 1+n%250)
+}
+
+// lockAccount sends wrong passwords for user, spread over the nodes and from a new
+// address each time, until one is refused with 429 and at least 3 s to wait (a
+// token comes back every 12 s; a refusal with less is waited out and the guessing
+// goes on). It returns that refusal, when the request for it was sent, and how many
+// guesses were checked (401) before it.
+func lockAccount(t *testing.T, user string, nodes ...*server) (r *response, sent time.Time, failures int) {
+	t.Helper()
+	start := time.Now()
+	defer func() {
+		// 5 at once, then one more every 12 s: more means a limit per node.
+		if most := 5 + 1 + int(time.Since(start)/(12*time.Second)); failures > most {
+			t.Fatalf("%s: %d guesses checked in %v, want at most %d", user, failures, time.Since(start), most)
+		}
+	}()
+	for i := 0; ; i++ {
+		if i == 200 {
+			t.Fatalf("%s: no 429 with Retry-After ≥ 3 after 200 guesses", user)
+		}
+		sent = time.Now()
+		r = nodes[i%len(nodes)].do("GET", "/cars", "", "Authorization", basic(user, fmt.Sprint("guess", i)), "X-Forwarded-For", nextAddr())
+		switch r.Status {
+		case 401:
+			failures++
+			continue
+		case 429:
+		default:
+			t.Fatalf("%s, guess %d: %d %s", user, i, r.Status, r.Body)
+		}
+		retry, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || retry < 1 || retry > 12 {
+			t.Fatalf("%s: 429 with Retry-After %q, want 1…12 s", user, r.Header.Get("Retry-After"))
+		}
+		assertJSON(t, "429", r.Body, problemJSON(429, fmt.Sprintf("too many failed sign-ins to this account; its password sign-ins are refused, even with the right password, for %ds (its API keys still work)", retry)))
+		if retry >= 3 {
+			return r, sent, failures
+		}
+		time.Sleep(time.Duration(retry) * time.Second) // until the next guess is checked
+	}
+}
+
+// TestAccountSignInLimit: after 5 failed password checks for an account, from
+// addresses all different, a password sign-in to that account is refused with 429
+// from any address — the right password too — while its API key keeps working; an
+// unknown user name is limited alike; the refusals are audited. The limit gives a
+// token back every 12 s, so the test does not assume how fast it runs: the right
+// password is judged only when it was answered before the 429's Retry-After ran
+// out, and the attempt is made again otherwise.
+func TestAccountSignInLimit(t *testing.T) {
+	s := startServer(t, "", "--config", signInLimitConfig(t, "alice"))
+	key := "Bearer " + aliceKey
+	s.contractAuth = key
+	right := basic("alice", "alice-secret")
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			t.Fatal("5 attempts, none answered the right password within the 429's Retry-After")
+		}
+		locked, sent, failures := lockAccount(t, "alice", s)
+		if attempt == 0 && failures < 5 {
+			t.Fatalf("refused after %d failures, want at least 5", failures)
+		}
+		r := s.do("GET", "/cars", "", "Authorization", right, "X-Forwarded-For", nextAddr())
+		retry, _ := strconv.Atoi(locked.Header.Get("Retry-After"))
+		if time.Since(sent) >= time.Duration(retry-1)*time.Second {
+			continue // a token may have come back meanwhile: inconclusive
+		}
+		if r.Status != 429 || !strings.Contains(string(r.Body), "even with the right password") {
+			t.Fatalf("the right password while alice is limited: %d %s", r.Status, r.Body)
+		}
+		break
+	}
+	if r := s.do("GET", "/cars", "", "Authorization", key, "X-Forwarded-For", nextAddr()); r.Status != 200 {
+		t.Fatalf("alice's API key while her password is limited: %d %s", r.Status, r.Body)
+	}
+	if _, _, failures := lockAccount(t, "mallory", s); failures < 5 {
+		t.Fatalf("an unknown name refused after %d failures, want at least 5", failures)
+	}
+	var audit []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		audit = nil
+		for _, l := range strings.Split(s.logs.String(), "\n") {
+			if strings.Contains(l, `outcome="too many failed sign-ins"`) {
+				audit = append(audit, l)
+			}
+		}
+		if len(audit) >= 3 {
+			break
+		}
+	}
+	if len(audit) < 3 || !strings.Contains(audit[0], "account=alice") || !strings.Contains(audit[0], "status=429") ||
+		!strings.Contains(audit[0], "client=198.51.") || !strings.Contains(audit[len(audit)-1], `account=""`) {
+		t.Fatalf("audit lines:\n%s", strings.Join(audit, "\n"))
+	}
+	if strings.Contains(s.logs.String(), "mallory") {
+		t.Fatal("an unknown user name reached the log")
+	}
+	if m := string(s.do("GET", "/metrics", "", "Authorization", key).Body); !strings.Contains(m, `restkit_ratelimit_denied_total{scope="sign-in:account"} `) {
+		t.Fatalf("the refusals are not counted:\n%s", grepLines(m, "restkit_ratelimit_denied_total"))
+	}
+}
+
+// TestAccountSignInLimitAcrossNodes: with --redis, failures on one node count on the
+// other: guesses spread over two nodes are refused after 5 in all, on both nodes,
+// and the right password is refused on either. (A user name of its own, as Redis
+// outlives the test.)
+func TestAccountSignInLimitAcrossNodes(t *testing.T) {
+	redisURL := testenv.Redis(t)
+	user := "alice-" + randomHex(4)
+	cfg := signInLimitConfig(t, user)
+	a, b := startServer(t, "", "--config", cfg, "--redis", redisURL), startServer(t, "", "--config", cfg, "--redis", redisURL)
+	a.contractAuth, b.contractAuth = "Bearer "+aliceKey, "Bearer "+aliceKey
+	right := basic(user, "alice-secret")
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			t.Fatal("5 attempts, none answered the right password within the 429's Retry-After")
+		}
+		locked, sent, failures := lockAccount(t, user, a, b)
+		if attempt == 0 && failures < 5 {
+			t.Fatalf("refused after %d failures on two nodes, want at least 5", failures)
+		}
+		ra := a.do("GET", "/cars", "", "Authorization", right, "X-Forwarded-For", nextAddr())
+		rb := b.do("GET", "/cars", "", "Authorization", right, "X-Forwarded-For", nextAddr())
+		retry, _ := strconv.Atoi(locked.Header.Get("Retry-After"))
+		if time.Since(sent) >= time.Duration(retry-1)*time.Second {
+			continue // a token may have come back meanwhile: inconclusive
+		}
+		if ra.Status != 429 || rb.Status != 429 {
+			t.Fatalf("the right password while %s is limited: node a %d, node b %d", user, ra.Status, rb.Status)
+		}
+		break
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/restkit/restkit/internal/testenv"
 	"github.com/restkit/restkit/postgres"
 )
 
@@ -35,12 +35,12 @@ apis:
         key: id
         fields:
           id: {type: integer}
-        ratelimit: {rate: 1/min, burst: 5}
+        ratelimit: {rate: 1/h, burst: 5}
 artefacts: {path: /artefacts}
 `
 
 // cluster is the shared services of a scale-out test: a fresh PostgreSQL schema, a
-// fresh prefix in the S3 bucket, Redis. It skips the test when any is not configured.
+// fresh prefix in the S3 bucket, Redis. It skips the test when any is missing (testenv).
 type cluster struct {
 	args    []string // --postgres --s3 --redis for every node
 	cfg     string
@@ -49,10 +49,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	pg, s3, rd := os.Getenv("RESTKIT_TEST_POSTGRES"), os.Getenv("RESTKIT_TEST_S3"), os.Getenv("RESTKIT_TEST_REDIS")
-	if pg == "" || s3 == "" || rd == "" {
-		t.Skip("RESTKIT_TEST_POSTGRES, RESTKIT_TEST_S3 and RESTKIT_TEST_REDIS must all be set (.ci/run sets them)")
-	}
+	pg, s3, rd := testenv.Postgres(t), testenv.S3(t), testenv.Redis(t)
 	schemaURL, drop, err := postgres.NewTestSchema(context.Background(), pg)
 	if err != nil {
 		t.Fatalf("a PostgreSQL schema for the cluster: %v", err)
@@ -232,6 +229,9 @@ func TestClusterRollingRestart(t *testing.T) {
 	var failures sync.Map
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	stopLoad := func() { stopOnce.Do(func() { close(stop); wg.Wait() }) }
+	defer stopLoad()
 	for w := 0; w < 5; w++ {
 		wg.Add(1)
 		go func() {
@@ -277,20 +277,28 @@ func TestClusterRollingRestart(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(800 * time.Millisecond)
+	// The phases wait for what they need, not for a time: however slowly the
+	// machine runs, the load covers the restart.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				stopLoad()
+				t.Fatalf("%s: not within 60s (%d sent, %d rerouted, %d failed)", what, sent.Load(), rerouted.Load(), failed.Load())
+			}
+		}
+	}
+	waitFor("load before the restart", func() bool { return sent.Load() >= 50 })
 	a.stop() // SIGTERM: drain, exit 0
-	time.Sleep(300 * time.Millisecond)
+	waitFor("a request sent elsewhere while A is down", func() bool { return rerouted.Load() > 0 })
 	c.node(t, addrA) // the new version of A, where A was
-	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	restarted := sent.Load()
+	waitFor("load after the restart", func() bool { return sent.Load() >= restarted+50 })
+	stopLoad()
 	if failed.Load() != 0 {
 		var list []string
 		failures.Range(func(k, _ any) bool { list = append(list, k.(string)); return true })
 		t.Fatalf("%d of %d requests failed during the restart: %v", failed.Load(), sent.Load(), list)
-	}
-	if sent.Load() < 100 || rerouted.Load() == 0 {
-		t.Fatalf("the load did not cover the restart: %d sent, %d rerouted", sent.Load(), rerouted.Load())
 	}
 	t.Logf("%d requests, %d rerouted while A restarted, 0 failed", sent.Load(), rerouted.Load())
 }
@@ -358,10 +366,7 @@ func isRefused(err error) bool {
 // SQLite (no shared --postgres) would collect the first node's blobs as unreferenced;
 // it is refused instead, and the first node's files stay whole.
 func TestS3PrefixBelongsToOneStore(t *testing.T) {
-	s3 := os.Getenv("RESTKIT_TEST_S3")
-	if s3 == "" {
-		t.Skip("RESTKIT_TEST_S3 is not set")
-	}
+	s3 := testenv.S3(t)
 	base, query, _ := strings.Cut(s3, "?")
 	s3 = base + "/solo-" + randomHex(6) + "?" + query
 	x := startServer(t, "", "--s3", s3)

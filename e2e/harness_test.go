@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/restkit/restkit/internal/testenv"
 )
 
 // binary is the restkit binary built once for the whole package.
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building restkit: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testenv.Run(m, testenv.InstallS3)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -137,7 +139,7 @@ func startServerAt(t testing.TB, addr, dir string, args ...string) *server {
 			t.Logf("server log:\n%s", tail(s.logs.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + "/healthz")
 		if err == nil {

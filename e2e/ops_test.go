@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMetricsAndRequestIDs: /metrics counts requests by route pattern, not by path;
@@ -65,6 +66,7 @@ apis:
 		{name: "degraded, still ready (failing open, it serves)", method: "GET", path: "/readyz", status: 200,
 			wantJSON: `{"status":"degraded","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
 	})
+	started := time.Now()
 	closed := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0", "--redis-fail-closed")
 	closed.run(t, []step{
 		{name: "refused", method: "GET", path: "/cars", status: 503, wantHeader: map[string]string{"Retry-After": "1"},
@@ -78,8 +80,9 @@ apis:
 			t.Fatalf("refused again: %d", r.Status)
 		}
 	}
-	if n := strings.Count(closed.logs.String(), "level=ERROR"); n > 1 {
-		t.Errorf("an outage must be logged once, not per request: %d ERROR lines", n)
+	// At most one line per 10 s: one, unless the machine ran slowly for that long.
+	if n, most := strings.Count(closed.logs.String(), "level=ERROR"), 1+int(time.Since(started)/(10*time.Second)); n > most {
+		t.Errorf("an outage must be logged once per 10 s, not per request: %d ERROR lines in %v", n, time.Since(started))
 	}
 	if strings.Contains(closed.logs.String(), "pool.go") {
 		t.Error("go-redis's own lines reach the log without --debug")
@@ -110,7 +113,7 @@ func TestUnreachableBackendsAtStart(t *testing.T) {
 // under its route in /metrics.
 func TestProbesAreNotRateLimited(t *testing.T) {
 	cfg := writeConfig(t, `
-ratelimit: {rate: 1/min, burst: 2}
+ratelimit: {rate: 1/h, burst: 2}
 apis:
   - resources:
       cars: {key: id, fields: {id: {type: integer}}}

@@ -127,12 +127,16 @@ func TestShutdownWithAStalledRequest(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /cars HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	s.stop()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("stop took %v", d)
+	// Wait until the server is in the request (reading its body): /metrics counts
+	// it and itself in flight.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(string(s.do("GET", "/metrics", "").Body), "\nrestkit_http_requests_in_flight 2\n"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled request never reached the server")
+		}
 	}
+	start := time.Now()
+	s.stop() // fails the test unless the server exits 0 within 30s
+	t.Logf("stop took %v", time.Since(start))
 	if !strings.Contains(s.logs.String(), "closing their connections") {
 		t.Fatalf("the forced close is not logged:\n%s", s.logs.String())
 	}

@@ -34,7 +34,9 @@ func TestSlowlorisHeaders(t *testing.T) {
 	for sent < len(request) {
 		select {
 		case took := <-closed:
-			if took < 900*time.Millisecond || took > 4*time.Second {
+			// At 1s, not at some later limit (the trickle takes 39s): the bound is loose
+			// for a loaded machine.
+			if took < 900*time.Millisecond || took > 20*time.Second {
 				t.Fatalf("connection closed after %v, want about 1s", took)
 			}
 			if sent >= len(request) {
@@ -66,7 +68,7 @@ func TestSlowUploadCutOff(t *testing.T) {
 		"Content-Length: 102400\r\n\r\n0123456789"); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("no response to a stalled upload: %v", err)
@@ -77,7 +79,7 @@ func TestSlowUploadCutOff(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "too slowly") {
 		t.Fatalf("stalled upload: %d %s", resp.StatusCode, body)
 	}
-	if took < 900*time.Millisecond || took > 5*time.Second {
+	if took < 900*time.Millisecond || took > 30*time.Second { // about 1s; loose for a loaded machine
 		t.Fatalf("stalled upload answered after %v, want about 1s", took)
 	}
 	if resp.Header.Get("Connection") != "close" && !resp.Close {
@@ -112,7 +114,7 @@ func TestSlowJSONBodyCutOff(t *testing.T) {
 	if _, err := io.WriteString(conn, "POST /cars HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"id\":"); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("no response to a stalled body: %v", err)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/restkit/restkit"
@@ -190,27 +189,18 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// callerOf returns the caller of r, verified (see caller.verify). false means the
-// answer is written: too many password checks are queued (503, retry in a second).
+// callerOf returns the caller of r, verified (see caller.verify) within the sign-in
+// limits (checkPassword). false means the answer is written: too many password
+// checks from the address or failures for the account (429), or too many checks
+// queued (503, retry in a second).
 func (s *Server) callerOf(w http.ResponseWriter, r *http.Request) (*caller, bool) {
 	c, _ := r.Context().Value(callerKey{}).(*caller)
 	if c == nil {
 		c = &caller{}
 	}
-	if c.pending != nil {
-		// Every password check that misses the cache counts against the client's
-		// address, whatever the route and its own limit: bcrypt is the costly part
-		// of a guessing attack, on any path.
-		d, err := s.signIns.Allow(r.Context(), "sign-in|"+ratelimit.ClientKey(r, s.trusted), signInRule)
-		if err == nil && !d.Allowed {
-			retry := max(1, ratelimit.Seconds(d.RetryAfter))
-			w.Header().Set("Retry-After", strconv.Itoa(retry))
-			s.writeError(w, r, s.envelopeFor(r.URL.Path), restkit.Errorf(restkit.RateLimited,
-				"too many password checks from this address; retry in %ds (an API key needs none)", retry))
-			return nil, false
-		}
+	if !s.checkPassword(w, r, c) {
+		return nil, false
 	}
-	c.verify(r.Context(), s.auth)
 	switch {
 	case errors.Is(c.err, auth.ErrBusy):
 		w.Header().Set("Retry-After", "1")
@@ -223,10 +213,6 @@ func (s *Server) callerOf(w http.ResponseWriter, r *http.Request) (*caller, bool
 	}
 	return c, true
 }
-
-// signInRule bounds the password checks (bcrypt) a client address may cause: 20 at
-// once, then 5 a second. A right password is remembered and costs no check again.
-var signInRule = ratelimit.Rule{Rate: 5, Burst: 20}
 
 // unmatched answers a path no route serves: with auth on, a caller without valid
 // credentials learns nothing of which paths exist (401, as for a real route); a
@@ -281,7 +267,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, c *caller, act aut
 
 // audit writes one line saying who did what and how it ended. Never a secret, never
 // a body: the user, the key's id, the client address, the method and path.
-func (s *Server) audit(r *http.Request, p *auth.Principal, act auth.Action, outcome string, status int) {
+func (s *Server) audit(r *http.Request, p *auth.Principal, act auth.Action, outcome string, status int, extra ...slog.Attr) {
 	attrs := []slog.Attr{
 		slog.String("outcome", outcome),
 		slog.String("action", string(act)),
@@ -298,6 +284,7 @@ func (s *Server) audit(r *http.Request, p *auth.Principal, act auth.Action, outc
 	} else {
 		attrs = append(attrs, slog.String("user", ""))
 	}
+	attrs = append(attrs, extra...)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "audit", attrs...)
 }
 

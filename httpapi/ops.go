@@ -44,9 +44,9 @@ type readiness struct {
 // its answer; concurrent ones wait for one round of checks.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	s.readiness.mu.Lock()
-	if time.Since(s.readiness.at) >= readyFor {
+	if now := s.now(); now.Sub(s.readiness.at) >= readyFor || now.Before(s.readiness.at) {
 		s.readiness.status, s.readiness.body = s.checkReady(r.Context())
-		s.readiness.at = time.Now()
+		s.readiness.at = s.now()
 	}
 	status, body := s.readiness.status, s.readiness.body
 	s.readiness.mu.Unlock()

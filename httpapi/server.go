@@ -41,7 +41,8 @@ type Options struct {
 	// CursorKey signs paging cursors. Nodes that serve one store must share it;
 	// nil makes a random key, so cursors do not survive a restart.
 	CursorKey []byte
-	// Now is the clock for timestamps; nil is time.Now.
+	// Now is the clock for timestamps, for the in-process limiters this package
+	// makes and for the reuse of /readyz's answer; nil is time.Now.
 	Now func() time.Time
 	// Artefacts, when set, is served under ArtefactsPath (default /artefacts).
 	Artefacts     *artefact.Repository
@@ -54,7 +55,10 @@ type Options struct {
 	// CORS, when set, is the cross-origin allow-list; nil leaves CORS off.
 	CORS *CORS
 	// Limiter enforces the Schema's rate limits (restkit.Schema.RateLimitAt); nil
-	// with limits declared is an in-process ratelimit.NewLocal.
+	// with limits declared is an in-process ratelimit.Local. With Auth, it also
+	// counts password checks per address and failed ones per account when it is a
+	// ratelimit.Ledger (Local and Redis are); otherwise those are counted by an
+	// in-process Local, per node.
 	Limiter ratelimit.Limiter
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
@@ -85,8 +89,8 @@ type Server struct {
 	corsCfg       *CORS
 	limiter       ratelimit.Limiter // nil: no limits declared
 	trusted       []netip.Prefix
-	auth          *auth.Authority   // nil: no authentication
-	signIns       ratelimit.Limiter // counts password checks per address (with auth)
+	auth          *auth.Authority  // nil: no authentication
+	signIns       ratelimit.Ledger // counts password checks per address and failures per account (with auth)
 	routes        []Route
 	metrics       *metrics.Metrics // nil: not collected
 	ready         []ReadyCheck
@@ -119,13 +123,15 @@ func New(opts Options) (*Server, error) {
 		metrics:   opts.Metrics,
 		ready:     opts.Ready,
 	}
+	local := func() *ratelimit.Local { return ratelimit.NewLocalWith(ratelimit.LocalOptions{Now: opts.Now}) }
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
-		s.limiter = ratelimit.NewLocal()
+		s.limiter = local()
 	}
 	if s.auth != nil {
-		s.signIns = s.limiter // shared across nodes when it is Redis
-		if s.signIns == nil {
-			s.signIns = ratelimit.NewLocal()
+		if l, ok := s.limiter.(ratelimit.Ledger); ok {
+			s.signIns = l // shared across nodes when it is Redis
+		} else {
+			s.signIns = local()
 		}
 	}
 	if s.bodyGrace <= 0 {

@@ -42,7 +42,8 @@
 //     internal error (not a 404 or a conflict: those are answers, not failures).
 //   - restkit_blob_errors_total{op}: the same for the blob store.
 //   - restkit_ratelimit_denied_total{scope}: requests refused with 429, by the
-//     scope of the limit ("default", "api:/v1", "resource:/cars").
+//     scope of the limit ("default", "api:/v1", "resource:/cars"; "sign-in:address"
+//     and "sign-in:account" for the limits on password checks).
 //   - restkit_ratelimit_errors_total: requests the limiter could not decide because
 //     its store (Redis) failed; its fail-open policy allowed or refused them.
 //   - go_* and process_*: the Go runtime (goroutines, memory, GC) and the process

@@ -30,7 +30,10 @@
 // balancer need a shared limiter: with local limiters each node keeps its own
 // buckets, so a client gets up to one bucket per node. NewRedis (or OpenRedis) is
 // the shared one: every node that uses the same Redis and key prefix counts in the
-// same buckets.
+// same buckets. Both are Ledgers too: Peek reads a bucket without taking a token,
+// and Refund gives back one that Allow took, so that a caller can take a token
+// before costly work and count only some of its outcomes (httpapi counts failed
+// password checks per account that way).
 //
 // # GCRA: the token bucket in one number
 //

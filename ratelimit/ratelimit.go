@@ -34,6 +34,24 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, rule Rule) (Decision, error)
 }
 
+// A Ledger is a Limiter whose buckets can also be read without taking a token
+// (Peek) and credited with a token that Allow took (Refund). With them a caller can
+// count only some outcomes of the work a token pays for: the sign-in limit of
+// httpapi takes a token before a password check, so that concurrent guesses cannot
+// all pass while the bucket still looks full, and refunds it when the password was
+// right, so that only failures count. Local and Redis are Ledgers.
+type Ledger interface {
+	Limiter
+	// Peek describes the bucket of (rule, key) as Allow would, without taking a
+	// token: Allowed reports whether Allow would allow now, Remaining counts the
+	// whole tokens there are, and RetryAfter, when not allowed, is the time until
+	// one is there.
+	Peek(ctx context.Context, key string, rule Rule) (Decision, error)
+	// Refund puts back one token that Allow took from the bucket of (rule, key). A
+	// bucket never holds more than Burst tokens: a refund to a full one is lost.
+	Refund(ctx context.Context, key string, rule Rule) error
+}
+
 // DefaultMaxKeys is how many buckets a Local limiter keeps at most by default.
 const DefaultMaxKeys = 100_000
 
@@ -95,9 +113,11 @@ func (l *Local) Len() int {
 // sweepPerCall bounds the idle buckets looked at on each call.
 const sweepPerCall = 4
 
-// Allow implements Limiter. It never returns an error.
+var _ Ledger = (*Local)(nil)
+
+// Allow implements Limiter. It returns an error only for an invalid rule.
 func (l *Local) Allow(_ context.Context, key string, rule Rule) (Decision, error) {
-	if rule.Rate <= 0 || rule.Burst < 1 || math.IsNaN(rule.Rate) || math.IsInf(rule.Rate, 0) {
+	if !validRule(rule) {
 		return Decision{}, fmt.Errorf("ratelimit: invalid rule %v", rule)
 	}
 	now := l.now()
@@ -117,6 +137,46 @@ func (l *Local) Allow(_ context.Context, key string, rule Rule) (Decision, error
 		l.drop(l.lru.Back())
 	}
 	return decide(b.lim, rule, now), nil
+}
+
+// Peek implements Ledger. It keeps no bucket for a key it has not seen (that bucket
+// is full) and does not count as a use of the bucket for the least-recently-used order.
+func (l *Local) Peek(_ context.Context, key string, rule Rule) (Decision, error) {
+	if !validRule(rule) {
+		return Decision{}, fmt.Errorf("ratelimit: invalid rule %v", rule)
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tokens := float64(rule.Burst)
+	if e, ok := l.buckets[bucketKey{rule, key}]; ok {
+		tokens = e.Value.(*bucket).lim.TokensAt(now)
+	}
+	return describe(rule, tokens, tokens >= 1), nil
+}
+
+// Refund implements Ledger. A bucket that the token fills is dropped, as the sweep
+// would drop it: a full bucket is the same as none.
+func (l *Local) Refund(_ context.Context, key string, rule Rule) error {
+	if !validRule(rule) {
+		return fmt.Errorf("ratelimit: invalid rule %v", rule)
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.buckets[bucketKey{rule, key}]
+	if !ok {
+		return nil // full already
+	}
+	lim := e.Value.(*bucket).lim
+	if lim.TokensAt(now)+1 >= float64(rule.Burst) {
+		l.drop(e)
+		return nil
+	}
+	// Taking -1 tokens adds one: rate.Limiter has no other way to credit a bucket,
+	// and this one stays below Burst (checked above), where the arithmetic is exact.
+	lim.AllowN(now, -1)
+	return nil
 }
 
 // sweep drops up to sweepPerCall of the least recently used buckets that are full.
@@ -141,8 +201,13 @@ func (l *Local) drop(e *list.Element) {
 
 // decide takes one token at now, if there is one, and describes the bucket after.
 func decide(lim *rate.Limiter, rule Rule, now time.Time) Decision {
-	d := Decision{Limit: rule.Burst, Allowed: lim.AllowN(now, 1)}
-	tokens := lim.TokensAt(now)
+	allowed := lim.AllowN(now, 1)
+	return describe(rule, lim.TokensAt(now), allowed)
+}
+
+// describe is the Decision for a bucket of rule holding tokens.
+func describe(rule Rule, tokens float64, allowed bool) Decision {
+	d := Decision{Limit: rule.Burst, Allowed: allowed}
 	if tokens > 0 {
 		d.Remaining = int(math.Floor(tokens))
 	}
@@ -153,11 +218,19 @@ func decide(lim *rate.Limiter, rule Rule, now time.Time) Decision {
 	return d
 }
 
+func validRule(r Rule) bool {
+	return r.Rate > 0 && r.Burst >= 1 && !math.IsNaN(r.Rate) && !math.IsInf(r.Rate, 0)
+}
+
+// secondsOf converts seconds to a Duration, rounded to the nanosecond: the float
+// arithmetic leaves noise well below it (11 s into a 12 s refill, 1-11·(5/60) tokens
+// at 5/60 a second is 1.0000000000000004 s), which rounding up would make a whole
+// second more in the headers.
 func secondsOf(s float64) time.Duration {
 	if s <= 0 {
 		return 0
 	}
-	return time.Duration(math.Ceil(s * float64(time.Second)))
+	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
 // Seconds rounds d up to whole seconds, for the headers.

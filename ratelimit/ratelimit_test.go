@@ -125,3 +125,81 @@ func TestClientKey(t *testing.T) {
 		t.Errorf("no trusted proxies: %q", got)
 	}
 }
+
+// TestLocalPeekAndRefund: Peek takes nothing and keeps no bucket for a new key;
+// Refund gives back a token Allow took, and a bucket it fills is dropped.
+func TestLocalPeekAndRefund(t *testing.T) {
+	c := &clock{time.Unix(1_000_000, 0)}
+	l := NewLocalWith(LocalOptions{Now: c.now})
+	rule := Rule{Rate: 1.0 / 12, Burst: 3} // a token every 12 s
+	ctx := context.Background()
+	if d, err := l.Peek(ctx, "a", rule); err != nil || !d.Allowed || d.Remaining != 3 || d.Reset != 0 || l.Len() != 0 {
+		t.Fatalf("peek at a new key: %+v %v, %d buckets; want a full bucket and none kept", d, err, l.Len())
+	}
+	for i := 0; i < 3; i++ {
+		if d, _ := l.Allow(ctx, "a", rule); !d.Allowed {
+			t.Fatalf("allow %d: %+v", i, d)
+		}
+	}
+	for i := 0; i < 2; i++ { // peeking twice takes nothing either time
+		if d, _ := l.Peek(ctx, "a", rule); d.Allowed || d.Remaining != 0 || d.RetryAfter != 12*time.Second || d.Reset != 36*time.Second {
+			t.Fatalf("peek at an empty bucket: %+v, want refused, retry after 12s, reset 36s", d)
+		}
+	}
+	c.advance(12 * time.Second)
+	if d, _ := l.Peek(ctx, "a", rule); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("peek after a refill: %+v", d)
+	}
+	if d, _ := l.Allow(ctx, "a", rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("allow after peeking: %+v, want the token peeking left there", d)
+	}
+	if err := l.Refund(ctx, "a", rule); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Allow(ctx, "a", rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("allow after a refund: %+v", d)
+	}
+	if d, _ := l.Allow(ctx, "a", rule); d.Allowed {
+		t.Fatalf("one refund gave more than one token: %+v", d)
+	}
+	// Refunds stop at the burst, and the bucket they fill goes.
+	for i := 0; i < 5; i++ {
+		if err := l.Refund(ctx, "a", rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.Len(); n != 0 {
+		t.Fatalf("%d buckets after refunds filled the only one", n)
+	}
+	if d, _ := l.Peek(ctx, "a", rule); d.Remaining != 3 {
+		t.Fatalf("after refunds: %+v, want the burst", d)
+	}
+	if err := l.Refund(ctx, "unseen", rule); err != nil || l.Len() != 0 {
+		t.Fatalf("refund to a new key: %v, %d buckets", err, l.Len())
+	}
+	if _, err := l.Peek(ctx, "a", Rule{}); err == nil {
+		t.Error("peek with an invalid rule: no error")
+	}
+	if err := l.Refund(ctx, "a", Rule{}); err == nil {
+		t.Error("refund with an invalid rule: no error")
+	}
+}
+
+// TestRetryAfterIsNotRoundedUpByFloatNoise: 11 s into a 12 s refill, one second is
+// left, not 1.0000000000000004 s (which the headers would round up to 2).
+func TestRetryAfterIsNotRoundedUpByFloatNoise(t *testing.T) {
+	c := &clock{time.Unix(1_000_000, 0)}
+	l := NewLocalWith(LocalOptions{Now: c.now})
+	rule := Rule{Rate: 5.0 / 60, Burst: 5}
+	for i := 0; i < 5; i++ {
+		l.Allow(context.Background(), "k", rule)
+	}
+	c.advance(11 * time.Second)
+	if d, _ := l.Allow(context.Background(), "k", rule); d.Allowed || d.RetryAfter != time.Second || Seconds(d.RetryAfter) != 1 {
+		t.Fatalf("%+v, want refused for 1s", d)
+	}
+	c.advance(time.Second)
+	if d, _ := l.Allow(context.Background(), "k", rule); !d.Allowed {
+		t.Fatalf("after 12s: %+v", d)
+	}
+}

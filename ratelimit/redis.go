@@ -85,12 +85,13 @@ type Redis struct {
 	onError func(error)
 
 	retryEvery time.Duration
-	retryAt    atomic.Int64 // 0 while Redis answers; else unix nanoseconds before which Allow does not ask it
-	lastLog    atomic.Int64 // unix nanoseconds of the last failure logged
-	suppressed atomic.Int64 // failures not logged since
+	now        func() time.Time // the clock of the retry and log intervals (tests move it); Redis's own decides the buckets
+	retryAt    atomic.Int64     // 0 while Redis answers; else unix nanoseconds before which Allow does not ask it
+	lastLog    atomic.Int64     // unix nanoseconds of the last failure logged
+	suppressed atomic.Int64     // failures not logged since
 }
 
-var _ Limiter = (*Redis)(nil)
+var _ Ledger = (*Redis)(nil)
 
 // NewRedis returns a limiter over client (a *redis.Client, *redis.ClusterClient or
 // any other redis.UniversalClient). Close does not close client.
@@ -114,6 +115,7 @@ func NewRedis(client redis.UniversalClient, o RedisOptions) *Redis {
 		onError: o.OnError,
 
 		retryEvery: redisRetryEvery,
+		now:        time.Now,
 	}
 }
 
@@ -168,6 +170,100 @@ func (l *Redis) Allow(ctx context.Context, key string, rule Rule) (Decision, err
 	return d, nil
 }
 
+// The scripts of Peek and Refund read and write the bucket as redis_rate's GCRA
+// script does (github.com/go-redis/redis_rate/v10, lua.go): under "rate:" and the
+// key, the theoretical arrival time TAT in seconds since 2017-01-01 UTC on Redis's
+// clock, expiring when the bucket is full again. TestRedisPeekAndRefund checks them
+// against Allow, so an upgrade of redis_rate that changed that encoding fails it.
+const redisRatePrefix = "rate:"
+
+// peekScript returns max(TAT-now, 0): how far the bucket is from full, in seconds.
+var peekScript = redis.NewScript(`
+local tat = redis.call("GET", KEYS[1])
+if not tat then
+  return "0"
+end
+local now = redis.call("TIME")
+now = (now[1] - 1483228800) + (now[2] / 1000000)
+return tostring(math.max(tonumber(tat) - now, 0))
+`)
+
+// refundScript moves TAT back by one emission interval (ARGV[1] seconds): one token
+// more. A bucket that this fills is deleted, as redis_rate would let it expire.
+var refundScript = redis.NewScript(`
+redis.replicate_commands()
+local tat = redis.call("GET", KEYS[1])
+if not tat then
+  return 0
+end
+local now = redis.call("TIME")
+now = (now[1] - 1483228800) + (now[2] / 1000000)
+local new_tat = tonumber(tat) - tonumber(ARGV[1])
+if new_tat <= now then
+  redis.call("DEL", KEYS[1])
+else
+  redis.call("SET", KEYS[1], new_tat, "EX", math.ceil(new_tat - now))
+end
+return 1
+`)
+
+// Peek implements Ledger, in one read-only script on Redis's clock. When Redis
+// fails, the policy decides as for Allow.
+func (l *Redis) Peek(ctx context.Context, key string, rule Rule) (Decision, error) {
+	if !validRule(rule) {
+		return Decision{}, fmt.Errorf("ratelimit: invalid rule %v", rule)
+	}
+	if !l.mayAsk() {
+		return l.failed(ctx, rule, errNotAsked)
+	}
+	cctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	s, err := peekScript.Run(cctx, l.client, []string{redisRatePrefix + l.key(rule, key)}).Text()
+	var behind float64
+	if err == nil {
+		behind, err = strconv.ParseFloat(s, 64)
+	}
+	if err != nil {
+		return l.failed(ctx, rule, err)
+	}
+	l.up(ctx)
+	tokens := float64(rule.Burst) - behind/redisInterval(rule)
+	return describe(rule, tokens, tokens >= 1), nil
+}
+
+// Refund implements Ledger, in one script on Redis's clock. When Redis fails (or
+// failed less than a second ago) the token is not refunded and the error is
+// Unavailable.
+func (l *Redis) Refund(ctx context.Context, key string, rule Rule) error {
+	if !validRule(rule) {
+		return fmt.Errorf("ratelimit: invalid rule %v", rule)
+	}
+	if !l.mayAsk() {
+		if ctx.Err() == nil {
+			l.fail(ctx, errNotAsked)
+		}
+		return unavailable("ratelimit.Redis.Refund", errNotAsked)
+	}
+	cctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	interval := strconv.FormatFloat(redisInterval(rule), 'g', -1, 64)
+	if err := refundScript.Run(cctx, l.client, []string{redisRatePrefix + l.key(rule, key)}, interval).Err(); err != nil {
+		if ctx.Err() == nil {
+			l.fail(ctx, err)
+		}
+		return unavailable("ratelimit.Redis.Refund", err)
+	}
+	l.up(ctx)
+	return nil
+}
+
+// redisInterval is the emission interval of rule in seconds, as redis_rate computes
+// it from redisLimit: Period/Rate.
+func redisInterval(rule Rule) float64 {
+	lim := redisLimit(rule)
+	return lim.Period.Seconds() / float64(lim.Rate)
+}
+
 // failed applies the policy to a request Redis did not decide.
 func (l *Redis) failed(ctx context.Context, rule Rule, err error) (Decision, error) {
 	// A caller that gave up (client gone, its deadline passed) says nothing about Redis.
@@ -192,7 +288,7 @@ func (l *Redis) mayAsk() bool {
 	if t == 0 {
 		return true
 	}
-	now := time.Now().UnixNano()
+	now := l.now().UnixNano()
 	return now >= t && l.retryAt.CompareAndSwap(t, now+int64(l.retryEvery))
 }
 
@@ -221,7 +317,7 @@ func (l *Redis) fail(ctx context.Context, err error) {
 	if l.onError != nil {
 		l.onError(err)
 	}
-	now := time.Now().UnixNano()
+	now := l.now().UnixNano()
 	if err != errNotAsked {
 		l.retryAt.Store(now + int64(l.retryEvery))
 	}
@@ -253,10 +349,6 @@ func (l *Redis) key(rule Rule, key string) string {
 	h.Write([]byte(strconv.FormatFloat(rule.Rate, 'g', -1, 64) + "/" + strconv.Itoa(rule.Burst) + "\x00"))
 	h.Write([]byte(key))
 	return l.prefix + hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-func validRule(r Rule) bool {
-	return r.Rate > 0 && r.Burst >= 1 && !math.IsNaN(r.Rate) && !math.IsInf(r.Rate, 0)
 }
 
 // redisLimit maps a rule to redis_rate's Limit, whose rate is a whole number of

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,16 +19,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/testenv"
 )
 
-// redisURL returns RESTKIT_TEST_REDIS, or skips the test.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// redisURL returns RESTKIT_TEST_REDIS or a local server's URL, or skips the test
+// (testenv.Redis).
 func redisURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv("RESTKIT_TEST_REDIS")
-	if u == "" {
-		tb.Skip("RESTKIT_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis limiter tests")
-	}
-	return u
+	return testenv.Redis(tb)
 }
 
 // testPrefix returns a prefix of its own for the test, and deletes its keys when
@@ -78,17 +77,27 @@ func mustAllow(tb testing.TB, l Limiter, key string, rule Rule) Decision {
 	return d
 }
 
+// near reports whether got, a time Redis measured on its own clock, is want less
+// the time passed since the test's reference point (at most elapsed), to within
+// Redis's resolution. Redis's clock runs on while the test runs, however slowly; the
+// rules of these tests refill in minutes or hours, so no token comes back meanwhile.
+func near(got, want, elapsed time.Duration) bool {
+	const slack = time.Millisecond
+	return got <= want+slack && got >= want-elapsed-slack
+}
+
 func TestRedisBurstThenRefusal(t *testing.T) {
 	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
-	rule := Rule{Rate: 0.5, Burst: 3} // a fractional rate: one token every 2 s
+	rule := Rule{Rate: 1.0 / 7200, Burst: 3} // a rate not whole per second, minute or hour: one token every 2 h
+	start := time.Now()
 	for i, want := range []int{2, 1, 0} {
 		if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != want || d.Limit != 3 || d.RetryAfter != 0 {
 			t.Fatalf("request %d: %+v, want allowed with %d remaining", i, d, want)
 		}
 	}
 	d := mustAllow(t, l, "a", rule)
-	if d.Allowed || d.Remaining != 0 || d.RetryAfter <= 0 || Seconds(d.RetryAfter) != 2 || Seconds(d.Reset) != 6 {
-		t.Fatalf("4th: %+v, want refused, retry after 2s, reset 6s", d)
+	if elapsed := time.Since(start); d.Allowed || d.Remaining != 0 || !near(d.RetryAfter, 2*time.Hour, elapsed) || !near(d.Reset, 6*time.Hour, elapsed) {
+		t.Fatalf("4th: %+v, want refused, retry after 2h, reset 6h (less the %v the test took)", d, elapsed)
 	}
 }
 
@@ -118,7 +127,8 @@ func TestRedisNodesShareBuckets(t *testing.T) {
 	prefix := testPrefix(t)
 	a := mustOpenRedis(t, prefix, RedisOptions{})
 	b := mustOpenRedis(t, prefix, RedisOptions{})
-	rule := Rule{Rate: 1.0 / 60, Burst: 3}
+	rule := Rule{Rate: 1.0 / 3600, Burst: 3}
+	start := time.Now()
 	if d := mustAllow(t, a, "k", rule); !d.Allowed || d.Remaining != 2 {
 		t.Fatalf("a: %+v", d)
 	}
@@ -129,8 +139,8 @@ func TestRedisNodesShareBuckets(t *testing.T) {
 		t.Fatalf("a again: %+v", d)
 	}
 	for _, l := range []*Redis{a, b} {
-		if d := mustAllow(t, l, "k", rule); d.Allowed || Seconds(d.RetryAfter) != 60 {
-			t.Fatalf("after the burst: %+v, want refused for a minute", d)
+		if d := mustAllow(t, l, "k", rule); d.Allowed || !near(d.RetryAfter, time.Hour, time.Since(start)) {
+			t.Fatalf("after the burst: %+v, want refused for an hour", d)
 		}
 	}
 	// Another prefix is another namespace.
@@ -142,7 +152,7 @@ func TestRedisNodesShareBuckets(t *testing.T) {
 
 func TestRedisKeysAndRulesIndependent(t *testing.T) {
 	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
-	rule := Rule{Rate: 1.0 / 60, Burst: 2}
+	rule := Rule{Rate: 1.0 / 3600, Burst: 2}
 	mustAllow(t, l, "a", rule)
 	mustAllow(t, l, "a", rule)
 	if d := mustAllow(t, l, "a", rule); d.Allowed {
@@ -153,10 +163,10 @@ func TestRedisKeysAndRulesIndependent(t *testing.T) {
 		rule Rule
 		want int
 	}{
-		{"b", rule, 1},                           // another key
-		{"a", Rule{Rate: 1.0 / 60, Burst: 5}, 4}, // another burst
-		{"a", Rule{Rate: 1.0 / 30, Burst: 2}, 1}, // another rate
-		{"a\x00", rule, 1},                       // no confusion at the separator
+		{"b", rule, 1}, // another key
+		{"a", Rule{Rate: 1.0 / 3600, Burst: 5}, 4}, // another burst
+		{"a", Rule{Rate: 1.0 / 1800, Burst: 2}, 1}, // another rate
+		{"a\x00", rule, 1},                         // no confusion at the separator
 	} {
 		if d := mustAllow(t, l, tc.key, tc.rule); !d.Allowed || d.Remaining != tc.want {
 			t.Errorf("%q %v: %+v, want a fresh bucket with %d left", tc.key, tc.rule, d, tc.want)
@@ -165,8 +175,10 @@ func TestRedisKeysAndRulesIndependent(t *testing.T) {
 }
 
 // TestRedisMatchesLocal runs the same requests through Local and Redis, which must
-// give the same headers. The rules refill in whole seconds per token and the
-// requests follow each other within milliseconds, so the values agree to the second.
+// give the same headers. Local runs on a clock that stands still, so its answers are
+// exact; Redis's clock runs on meanwhile, so its times may be shorter by as much as
+// the test took. The rules refill in minutes or hours (one per way redisLimit maps a
+// rate: per minute, per hour, per another period), so no token comes back meanwhile.
 func TestRedisMatchesLocal(t *testing.T) {
 	type want struct {
 		allowed        bool
@@ -177,26 +189,25 @@ func TestRedisMatchesLocal(t *testing.T) {
 		rule Rule
 		want []want
 	}{
-		{Rule{Rate: 0.5, Burst: 2}, []want{
-			{true, 1, 2, 0}, {true, 0, 4, 0}, {false, 0, 4, 2}, {false, 0, 4, 2}}},
-		{Rule{Rate: 1, Burst: 3}, []want{
-			{true, 2, 1, 0}, {true, 1, 2, 0}, {true, 0, 3, 0}, {false, 0, 3, 1}}},
 		{Rule{Rate: 1.0 / 60, Burst: 1}, []want{
 			{true, 0, 60, 0}, {false, 0, 60, 60}}},
 		{Rule{Rate: 5.0 / 3600, Burst: 4}, []want{ // 5 per hour: one token per 12 min
 			{true, 3, 720, 0}, {true, 2, 1440, 0}, {true, 1, 2160, 0}, {true, 0, 2880, 0}, {false, 0, 2880, 720}}},
+		{Rule{Rate: 1.0 / 700, Burst: 2}, []want{ // 5 per 3500 s: an interval of 700 s
+			{true, 1, 700, 0}, {true, 0, 1400, 0}, {false, 0, 1400, 700}}},
 	} {
-		local, rds := NewLocal(), mustOpenRedis(t, testPrefix(t), RedisOptions{})
+		c := &clock{time.Unix(1_000_000, 0)}
+		local, rds := NewLocalWith(LocalOptions{Now: c.now}), mustOpenRedis(t, testPrefix(t), RedisOptions{})
+		start := time.Now()
 		for i, w := range tc.want {
 			ld, rd := mustAllow(t, local, "k", tc.rule), mustAllow(t, rds, "k", tc.rule)
-			for name, d := range map[string]Decision{"local": ld, "redis": rd} {
-				got := want{d.Allowed, d.Remaining, Seconds(d.Reset), Seconds(d.RetryAfter)}
-				if got != w || d.Limit != tc.rule.Burst {
-					t.Errorf("%v request %d, %s: %+v (limit %d), want %+v", tc.rule, i, name, got, d.Limit, w)
-				}
+			elapsed := time.Since(start)
+			if got := (want{ld.Allowed, ld.Remaining, Seconds(ld.Reset), Seconds(ld.RetryAfter)}); got != w || ld.Limit != tc.rule.Burst {
+				t.Errorf("%v request %d, local: %+v (limit %d), want %+v", tc.rule, i, got, ld.Limit, w)
 			}
-			if diff := (ld.Reset - rd.Reset).Abs() + (ld.RetryAfter - rd.RetryAfter).Abs(); diff > 250*time.Millisecond {
-				t.Errorf("%v request %d: local %+v, redis %+v differ by %v", tc.rule, i, ld, rd, diff)
+			if rd.Allowed != ld.Allowed || rd.Remaining != ld.Remaining || rd.Limit != ld.Limit ||
+				!near(rd.Reset, ld.Reset, elapsed) || !near(rd.RetryAfter, ld.RetryAfter, elapsed) {
+				t.Errorf("%v request %d: local %+v, redis %+v (after %v)", tc.rule, i, ld, rd, elapsed)
 			}
 		}
 	}
@@ -205,7 +216,7 @@ func TestRedisMatchesLocal(t *testing.T) {
 func TestRedisConcurrent(t *testing.T) {
 	prefix := testPrefix(t)
 	nodes := []*Redis{mustOpenRedis(t, prefix, RedisOptions{}), mustOpenRedis(t, prefix, RedisOptions{})}
-	rule := Rule{Rate: 1.0 / 60, Burst: 10}
+	rule := Rule{Rate: 1.0 / 3600, Burst: 10}
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < 100; i++ {
@@ -241,6 +252,8 @@ func TestRedisFailOpen(t *testing.T) {
 	var errs atomic.Int64
 	l := unreachable(t, RedisOptions{FailOpen: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		OnError: func(error) { errs.Add(1) }})
+	c := &clock{time.Unix(1_000_000, 0)}
+	l.now = c.now // "at most one line per 10 s" holds however slowly the test runs
 	if !l.Healthy() {
 		t.Fatal("unhealthy before any call")
 	}
@@ -291,20 +304,23 @@ func TestRedisFailClosed(t *testing.T) {
 }
 
 // TestRedisAsksAgain: after a failure, Redis is not asked (the policy decides at
-// once) until retryEvery has passed or Ping succeeds.
+// once) until retryEvery has passed or Ping succeeds. The limiter's clock moves only
+// when the test moves it.
 func TestRedisAsksAgain(t *testing.T) {
 	var errs atomic.Int64
 	l := mustOpenRedis(t, testPrefix(t), RedisOptions{OnError: func(error) { errs.Add(1) }})
-	l.retryEvery = 50 * time.Millisecond
-	rule := Rule{Rate: 1, Burst: 100}
+	c := &clock{time.Unix(1_000_000, 0)}
+	l.now = c.now
+	rule := Rule{Rate: 1.0 / 3600, Burst: 100}
 	l.fail(context.Background(), context.DeadlineExceeded) // as if Redis had failed
 	if l.Healthy() {
 		t.Fatal("healthy after a failure")
 	}
+	c.advance(l.retryEvery - time.Nanosecond)
 	if _, err := l.Allow(context.Background(), "k", rule); !restkit.IsKind(err, restkit.Unavailable) || !errors.Is(err, errNotAsked) {
 		t.Fatalf("right after a failure: %v, want Unavailable without asking Redis", err)
 	}
-	time.Sleep(l.retryEvery + 10*time.Millisecond)
+	c.advance(time.Nanosecond)
 	if d := mustAllow(t, l, "k", rule); !d.Allowed || !l.Healthy() {
 		t.Fatalf("after retryEvery: %+v, healthy %v", d, l.Healthy())
 	}
@@ -363,5 +379,69 @@ func TestRedisLimit(t *testing.T) {
 		if math.Abs(got-1/r) > 1e-9*(1/r)+1e-9 {
 			t.Errorf("%g/s: %v, an interval of %gs, want %gs", r, l, got, 1/r)
 		}
+	}
+}
+
+// TestRedisPeekAndRefund: Peek and Refund read and write the buckets Allow keeps
+// (their scripts follow redis_rate's encoding; an upgrade that changed it fails
+// here). The rule refills one token in 12 minutes, so no refill happens meanwhile.
+func TestRedisPeekAndRefund(t *testing.T) {
+	prefix := testPrefix(t)
+	l := mustOpenRedis(t, prefix, RedisOptions{})
+	rule := Rule{Rate: 5.0 / 3600, Burst: 3}
+	ctx := context.Background()
+	keys := func() int {
+		n, err := l.client.Keys(ctx, "rate:"+prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(n)
+	}
+	if d, err := l.Peek(ctx, "a", rule); err != nil || !d.Allowed || d.Remaining != 3 || d.Reset != 0 || keys() != 0 {
+		t.Fatalf("peek at a new key: %+v %v, %d keys; want a full bucket and no key", d, err, keys())
+	}
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		mustAllow(t, l, "a", rule)
+	}
+	for i := 0; i < 2; i++ {
+		d, err := l.Peek(ctx, "a", rule)
+		if elapsed := time.Since(start); err != nil || d.Allowed || d.Remaining != 0 || !near(d.RetryAfter, 12*time.Minute, elapsed) || !near(d.Reset, 36*time.Minute, elapsed) {
+			t.Fatalf("peek at an empty bucket: %+v %v, want refused, retry after 12 min, reset 36 min (less %v)", d, err, elapsed)
+		}
+	}
+	if err := l.Refund(ctx, "a", rule); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Peek(ctx, "a", rule); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("peek after a refund: %+v", d)
+	}
+	if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("allow after a refund: %+v", d)
+	}
+	if d := mustAllow(t, l, "a", rule); d.Allowed {
+		t.Fatalf("one refund gave more than one token: %+v", d)
+	}
+	for i := 0; i < 5; i++ {
+		if err := l.Refund(ctx, "a", rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := keys(); n != 0 {
+		t.Fatalf("%d keys after refunds filled the only bucket", n)
+	}
+	if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("after refunds: %+v, want a full bucket", d)
+	}
+	// Down: Peek follows the policy, Refund says it could not.
+	closed, open := unreachable(t, RedisOptions{}), unreachable(t, RedisOptions{FailOpen: true})
+	if _, err := closed.Peek(ctx, "a", rule); !restkit.IsKind(err, restkit.Unavailable) {
+		t.Errorf("peek, fail closed: %v", err)
+	}
+	if d, err := open.Peek(ctx, "a", rule); err != nil || !d.Allowed {
+		t.Errorf("peek, fail open: %+v %v", d, err)
+	}
+	if err := open.Refund(ctx, "a", rule); !restkit.IsKind(err, restkit.Unavailable) {
+		t.Errorf("refund: %v", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path"
 	"runtime"
 	"slices"
@@ -22,18 +21,18 @@ import (
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/blobtest"
+	"github.com/restkit/restkit/internal/testenv"
 )
 
-// testConfig returns the configuration of RESTKIT_TEST_S3 with a prefix of its
-// own, so that tests and test runs sharing the server never meet, and skips the
-// test when the variable is unset. Clean takes every stage, as fsblob's does.
+func TestMain(m *testing.M) { testenv.Main(m, testenv.InstallS3) }
+
+// testConfig returns the configuration of the test S3 server (RESTKIT_TEST_S3, or a
+// versitygw started for the tests: testenv.S3) with a prefix of its own, so that
+// tests and test runs sharing the server never meet; it skips the test when there
+// is no server. Clean takes every stage, as fsblob's does.
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
-	raw := os.Getenv("RESTKIT_TEST_S3")
-	if raw == "" {
-		tb.Skip("RESTKIT_TEST_S3 is not set: set it to s3://ACCESS:SECRET@127.0.0.1:PORT/BUCKET?insecure=true " +
-			"(versitygw --access ACCESS --secret SECRET --port 127.0.0.1:PORT posix DIR serves one; .ci/run starts it)")
-	}
+	raw := testenv.S3(tb)
 	cfg, err := ParseURL(raw)
 	if err != nil {
 		tb.Fatalf("RESTKIT_TEST_S3: %v", err)
