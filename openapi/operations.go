@@ -129,12 +129,16 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 		b.path(listPath).Get = op
 	}
 	if res.Allows(restkit.POST, false) {
-		batch := name + "Batch"
-		schemas[batch] = &Schema{Type: Types{"array"}, Items: record,
+		// The body and the answer are one record or an array of them, a union named
+		// in the components: generated clients give a named union its own methods
+		// (oapi-codegen v2.8 drops the JSON methods of an inline one in a body).
+		schemas[name+"Batch"] = &Schema{Type: Types{"array"}, Items: record,
 			Description: "Several " + res.Name + " created by one request: all of them, or none."}
+		schemas[name+"OrBatch"] = &Schema{OneOf: []*Schema{record, ref(name + "Batch")},
+			Description: "One " + res.Singular + ", or an array of them created together."}
 		create := func(id, summary, description string) *Operation {
 			op := b.operation(id, tag, summary, description)
-			body := &Schema{OneOf: []*Schema{record, ref(batch)}}
+			body := ref(name + "OrBatch")
 			op.RequestBody = &RequestBody{Required: true, Content: jsonContent(body),
 				Description: "One " + res.Singular + ", or an array of them to create together."}
 			op.Responses["201"] = &Response{Description: "Created: the stored " + res.Singular + " (an array of them for an array body).",
