@@ -138,7 +138,7 @@ func parseList(res *restkit.Resource, rawQuery string, cursors *cursorCodec) (*l
 				fields = append(fields, f)
 			}
 		}
-		lr.view = view{fields: fields, timestamps: res.Timestamps && (want["created"] || want["updated"])}
+		lr.view = view{fields: fields, created: res.Timestamps && want["created"], updated: res.Timestamps && want["updated"]}
 	}
 
 	cursor, hasCursor := one(paramCursor)
