@@ -149,7 +149,8 @@ func (b *builder) envelopeAt(path string) bool {
 }
 
 // builtins documents the server's own routes that are part of the API: /healthz and
-// /openapi.json (/docs, /readyz and /metrics are pages and operations, not API).
+// /openapi.json (/docs, /readyz and /metrics are pages and operational endpoints,
+// not part of the API).
 func (b *builder) builtins() {
 	health := b.operation("getHealth", b.tag("Health", "Whether the server is up."), "Reports that the server is up.",
 		"Answers {\"status\":\"ok\"} while the process serves requests. It needs no credentials and is never rate limited; /readyz says whether the stores are reachable.")

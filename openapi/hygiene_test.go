@@ -143,3 +143,14 @@ func TestReadIsTheRecord(t *testing.T) {
 		t.Errorf("count parameters %v: want count (the total) once and count[eq]", count)
 	}
 }
+
+// TestDeterministic: the same Schema gives the same bytes, whatever order Go's maps
+// are walked in while the document is built.
+func TestDeterministic(t *testing.T) {
+	_, first := build(t, "fields.yaml", []byte(every))
+	for range 5 {
+		if _, again := build(t, "fields.yaml", []byte(every)); string(again) != string(first) {
+			t.Fatal("two builds of one schema differ")
+		}
+	}
+}

@@ -45,8 +45,10 @@ func (b *builder) rateLimits() {
 }
 
 // headerLimit documents 431 on every operation: the server reads at most 64 KiB of
-// request headers, and net/http refuses a request with more before any handler runs
-// (a text/plain answer, without the API's error body or headers).
+// request headers (http.Server.MaxHeaderBytes, set where the binary builds its
+// server), and net/http refuses a request with more before any handler runs: a
+// text/plain answer, without the API's error body or headers. e2e's
+// TestHeaderLimitIsDocumented holds the two together.
 func (b *builder) headerLimit() {
 	b.doc.Components.Responses["RequestHeaderFieldsTooLarge"] = &Response{
 		Description: "Request Header Fields Too Large: the request's headers exceed 64 KiB; the connection is closed.",
