@@ -13,17 +13,17 @@ import (
 	"github.com/restkit/restkit"
 )
 
-// view says how records are rendered: which fields, in declaration order, and whether
-// the resource shows timestamps. Records are written by hand rather than through
+// view says how records are rendered: which fields, in declaration order, and which of
+// the timestamps of a resource with timestamps: true (fields= may name either). Records are written by hand rather than through
 // encoding/json so that fields keep their declared order and a GET by id costs a
 // handful of appends instead of a reflection walk over a map.
 type view struct {
-	fields     []*restkit.Field
-	timestamps bool
+	fields           []*restkit.Field
+	created, updated bool
 }
 
 func fullView(fields []*restkit.Field, timestamps bool) view {
-	return view{fields: fields, timestamps: timestamps}
+	return view{fields: fields, created: timestamps, updated: timestamps}
 }
 
 // appendRecord appends the JSON object of one record. Absent nullable fields are null;
@@ -49,13 +49,19 @@ func (v view) appendExpanded(b []byte, rec *restkit.Record, ex expanded, exps []
 		b = append(b, ':')
 		b = appendValue(b, val)
 	}
-	if v.timestamps {
+	if v.created {
 		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = append(b, `"created":`...)
 		b = appendValue(b, rec.Created)
-		b = append(b, `,"updated":`...)
+	}
+	if v.updated {
+		if !first {
+			b = append(b, ',')
+		}
+		b = append(b, `"updated":`...)
 		b = appendValue(b, rec.Updated)
 	}
 	b = appendExpand(b, ex, exps)
@@ -205,8 +211,10 @@ func (v view) appendXMLExpanded(b []byte, elem string, rec *restkit.Record, ex e
 		}
 		b = appendXMLField(b, f, val)
 	}
-	if v.timestamps {
+	if v.created {
 		b = appendXMLElem(b, "created", rec.Created)
+	}
+	if v.updated {
 		b = appendXMLElem(b, "updated", rec.Updated)
 	}
 	b = appendXMLExpand(b, ex, exps)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"maps"
 	"net/http"
 
 	"github.com/restkit/restkit"
@@ -21,9 +20,9 @@ func (s *Server) serveOpenAPI() http.HandlerFunc {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		d := maps.Clone(doc)
-		d["servers"] = []any{map[string]any{"url": scheme + "://" + r.Host}}
-		body, err := openapi.JSON(d)
+		d := *doc // a shallow copy: the shared document is never written to
+		d.Servers = []openapi.Server{{URL: scheme + "://" + r.Host}}
+		body, err := openapi.JSON(&d)
 		if err != nil {
 			s.writeError(w, r, false, err)
 			return

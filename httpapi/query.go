@@ -200,7 +200,7 @@ func (p *listParser) fields() {
 			fields = append(fields, f)
 		}
 	}
-	lr.view = view{fields: fields, timestamps: res.Timestamps && (want["created"] || want["updated"])}
+	lr.view = view{fields: fields, created: res.Timestamps && want["created"], updated: res.Timestamps && want["updated"]}
 }
 
 // paging parses cursor (keyset paging, bound to sortSpec) or page (offset paging,

@@ -1,5 +1,6 @@
-// Package openapi writes the OpenAPI 3.1 document of a Schema: every API's resources
-// and nouns, the artefact repository when one is served, and /healthz.
+// Package openapi writes the OpenAPI 3.1 document of a Schema — every API's resources
+// and nouns, the artefact repository when one is served, /healthz and /openapi.json —
+// and the HTML reference page (Docs, RenderDocs).
 //
 // The document is derived from the same Field declarations that validate requests,
 // so the JSON Schema of a record (types, formats, enums, ranges, lengths, patterns,
@@ -8,7 +9,17 @@
 // problem body (or the status envelope of an API with envelope: true) for errors,
 // and the headers they set (ETag, Last-Modified, Location, Link, X-Total-Count).
 //
-// Build returns plain maps and slices: encoding/json writes map keys sorted, so the
-// document is deterministic. httpapi serves it at GET /openapi.json and
-// `restkit spec` prints it.
+// Build returns a *Document of typed structs (model.go): encoding/json writes them in
+// a fixed order, so the document is the same bytes for the same Schema, and the
+// package has no dependency beyond the standard library, which keeps the device
+// build small. The files follow the document's aspects: schemas.go (fields, records,
+// error bodies), operations.go (resources, history, nouns), artefacts.go,
+// security.go (schemes, requirements, 401/403) and limits.go (431, 429, 503, 507 on
+// the operations they apply to). httpapi serves the document at GET /openapi.json
+// and `restkit spec` prints it.
+//
+// The document is checked from outside too: the e2e suite validates every response
+// it gets against the served document, the document against the OpenAPI 3.1 schema,
+// lints it with Redocly and Spectral, and generates Go and TypeScript clients from
+// it (tools/speclint, e2e/testdata/goclient).
 package openapi

@@ -39,7 +39,7 @@ func Docs(s *restkit.Schema, o DocsOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		opts := o
 		if opts.ServerURL == "" {
-			opts.ServerURL = docRequestURL(r)
+			opts.ServerURL = requestURL(r)
 		}
 		var buf bytes.Buffer
 		if err := RenderDocs(&buf, s, opts); err != nil {
@@ -60,7 +60,7 @@ func Docs(s *restkit.Schema, o DocsOptions) http.Handler {
 
 // requestURL is the scheme and host a client used to reach the server. The Host header
 // is checked to be a plain host[:port], so an example never carries injected text.
-func docRequestURL(r *http.Request) string {
+func requestURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -81,115 +81,115 @@ func RenderDocs(w io.Writer, s *restkit.Schema, o DocsOptions) error {
 		o.ServerURL = "http://localhost:8080"
 	}
 	o.ServerURL = strings.TrimSuffix(o.ServerURL, "/")
-	return docsTemplate.Execute(w, docBuildPage(s, o))
+	return docsTemplate.Execute(w, buildPage(s, o))
 }
 
 // The page's view model: everything the template shows, worked out here.
 type (
-	docPage struct {
+	page struct {
 		Server    string
-		APIs      []*docAPI
-		Artefacts *docArtefacts
-		Auth      *docAuth // nil: the API is open
+		APIs      []*apiView
+		Artefacts *artefactsView
+		Auth      *authView // nil: the API is open
 	}
-	docAuth struct {
+	authView struct {
 		Realm string
 	}
-	docAPI struct {
+	apiView struct {
 		ID, Title, Base string
 		Envelope        bool
-		Resources       []*docResource
-		Nouns           []*docNoun
+		Resources       []*resourceView
+		Nouns           []*nounView
 	}
-	docResource struct {
+	resourceView struct {
 		ID, Name, Path, Description string
 		Key, KeySource              string
-		Fields                      []docField
+		Fields                      []fieldView
 		Timestamps                  bool
-		Collection, Item            []*docOp
-		Params                      []docParam
-		History                     []*docOp
+		Collection, Item            []*opView
+		Params                      []paramView
+		History                     []*opView
 		HistoryKeep                 int
 		Access                      string // who may read, write, delete; "" without auth
 		OwnerField                  string
 	}
-	docNoun struct {
+	nounView struct {
 		ID, Name, Path, Description string
-		Fields                      []docField
-		Ops                         []*docOp
+		Fields                      []fieldView
+		Ops                         []*opView
 		Access                      string
 	}
-	docField struct {
+	fieldView struct {
 		Name, Type, Description string
 		Constraints             []string
 	}
-	docOp struct {
+	opView struct {
 		Method, Path, Meaning string
-		Statuses              []docStatus
+		Statuses              []statusView
 		Curl                  string
 	}
-	docStatus struct {
+	statusView struct {
 		Code int
 		Text string
 	}
-	docParam struct {
+	paramView struct {
 		Name, Meaning, Example string
 	}
-	docArtefacts struct {
+	artefactsView struct {
 		Path     string
-		Routes   []docRoute
+		Routes   []routeView
 		Limits   []string
-		Examples []docExample
+		Examples []exampleView
 	}
-	docRoute   struct{ Method, Path, Success, Notes string }
-	docExample struct {
+	routeView   struct{ Method, Path, Success, Notes string }
+	exampleView struct {
 		What, Command string
 	}
 )
 
-func docAnchor(api *restkit.API, name string) string {
+func anchor(api *restkit.API, name string) string {
 	if api.Name == "" {
 		return name
 	}
 	return api.Name + "-" + name
 }
 
-func docBuildPage(s *restkit.Schema, o DocsOptions) *docPage {
-	p := &docPage{Server: o.ServerURL}
+func buildPage(s *restkit.Schema, o DocsOptions) *page {
+	p := &page{Server: o.ServerURL}
 	for _, api := range s.APIs {
-		a := &docAPI{ID: "api-" + api.Name, Title: api.Base, Base: api.Base, Envelope: api.Envelope}
+		a := &apiView{ID: "api-" + api.Name, Title: api.Base, Base: api.Base, Envelope: api.Envelope}
 		if api.Name == "" {
 			a.ID, a.Title = "api-root", "/ (root)"
 		}
 		for _, r := range api.Resources {
-			d := docBuildResource(api, r, o.ServerURL)
+			d := buildResource(api, r, o.ServerURL)
 			if s.Auth != nil {
-				d.Access = docAccess(s.Auth.Resolve(r.Access, api.Access))
+				d.Access = accessText(s.Auth.Resolve(r.Access, api.Access))
 				d.OwnerField = r.OwnerField
 			}
 			a.Resources = append(a.Resources, d)
 		}
 		for _, n := range api.Nouns {
-			d := docBuildNoun(api, n, o.ServerURL)
+			d := buildNoun(api, n, o.ServerURL)
 			if s.Auth != nil {
-				d.Access = docAccess(s.Auth.Resolve(n.Access, api.Access))
+				d.Access = accessText(s.Auth.Resolve(n.Access, api.Access))
 			}
 			a.Nouns = append(a.Nouns, d)
 		}
 		p.APIs = append(p.APIs, a)
 	}
 	if o.Artefacts != "" {
-		p.Artefacts = docBuildArtefacts(o)
+		p.Artefacts = buildArtefacts(o)
 	}
 	if s.Auth != nil {
-		p.Auth = &docAuth{Realm: s.Auth.Realm}
-		docAuthorizeCurls(p)
+		p.Auth = &authView{Realm: s.Auth.Realm}
+		authorizeCurls(p)
 	}
 	return p
 }
 
-// docAccess says in words who may do what.
-func docAccess(a restkit.Access) string {
+// accessText says in words who may do what.
+func accessText(a restkit.Access) string {
 	roles := func(rs []string) string {
 		switch {
 		case len(rs) == 0:
@@ -206,11 +206,11 @@ func docAccess(a restkit.Access) string {
 	return out + "; write: " + roles(a.Write) + "; delete: " + roles(a.Delete) + "."
 }
 
-// docAuthorizeCurls adds the bearer key to every curl example of a page whose API
+// authorizeCurls adds the bearer key to every curl example of a page whose API
 // needs credentials.
-func docAuthorizeCurls(p *docPage) {
+func authorizeCurls(p *page) {
 	const with = `curl -H "Authorization: Bearer $RESTKIT_TOKEN" `
-	fix := func(ops []*docOp) {
+	fix := func(ops []*opView) {
 		for _, o := range ops {
 			o.Curl = strings.Replace(o.Curl, "curl ", with, 1)
 		}
@@ -232,7 +232,7 @@ func docAuthorizeCurls(p *docPage) {
 	}
 }
 
-var docStatusText = map[int]string{
+var statusMeaning = map[int]string{
 	200: "OK",
 	201: "created",
 	204: "done, no body",
@@ -248,27 +248,27 @@ var docStatusText = map[int]string{
 	428: "If-Match is required",
 }
 
-func docStatuses(codes ...int) []docStatus {
-	out := make([]docStatus, len(codes))
+func statuses(codes ...int) []statusView {
+	out := make([]statusView, len(codes))
 	for i, c := range codes {
-		out[i] = docStatus{c, docStatusText[c]}
+		out[i] = statusView{c, statusMeaning[c]}
 	}
 	return out
 }
 
-func docBuildResource(api *restkit.API, r *restkit.Resource, server string) *docResource {
+func buildResource(api *restkit.API, r *restkit.Resource, server string) *resourceView {
 	path, items := api.ListPath(r), api.ItemsPath(r)
 	key := r.KeyField()
-	keyVal := docSample(key)
+	keyVal := sample(key)
 	if r.KeySource == restkit.KeyGenerated && !r.SequentialKeys() {
 		keyVal = "0190f5a2-7c1e-7b3a-9d4e-2f6a8b1c3d5e"
 	}
 	itemPath := items + "/" + url.PathEscape(restkit.Format(keyVal))
 	// The anchor is the list's path segment, which is unique in the API (the name of
 	// a noun may equal a resource's when the resource's path differs).
-	d := &docResource{
-		ID: docAnchor(api, r.Path), Name: r.Name, Path: path, Description: r.Description,
-		Key: r.Key, Fields: docFields(r.Fields), Timestamps: r.Timestamps, HistoryKeep: r.HistoryKeep,
+	d := &resourceView{
+		ID: anchor(api, r.Path), Name: r.Name, Path: path, Description: r.Description,
+		Key: r.Key, Fields: fieldViews(r.Fields), Timestamps: r.Timestamps, HistoryKeep: r.HistoryKeep,
 	}
 	switch {
 	case r.KeySource == restkit.KeyFromURL:
@@ -280,7 +280,7 @@ func docBuildResource(api *restkit.API, r *restkit.Resource, server string) *doc
 	default:
 		d.KeySource = "chosen by the client in the body on POST; on PUT the body's key must match the URL"
 	}
-	body := docSampleBody(r.Fields, func(f *restkit.Field) bool {
+	body := sampleBody(r.Fields, func(f *restkit.Field) bool {
 		return !f.ReadOnly && !(f.Name == r.Key && r.KeySource == restkit.KeyGenerated)
 	}, map[string]any{r.Key: keyVal})
 	ifMatch := ""
@@ -290,28 +290,28 @@ func docBuildResource(api *restkit.API, r *restkit.Resource, server string) *doc
 		writeCodes = append(writeCodes, 428)
 	}
 	if r.Allows(restkit.GET, false) {
-		d.Collection = append(d.Collection, &docOp{Method: "GET", Path: path,
+		d.Collection = append(d.Collection, &opView{Method: "GET", Path: path,
 			Meaning:  "list records, paged (query parameters below)",
-			Statuses: docStatuses(200, 400, 406),
-			Curl:     "curl -s -i " + docShellQuote(server+path+docListExample(r))})
+			Statuses: statuses(200, 400, 406),
+			Curl:     "curl -s -i " + shellQuote(server+path+listExample(r))})
 	}
 	if r.Allows(restkit.POST, false) {
-		d.Collection = append(d.Collection, &docOp{Method: "POST", Path: path,
+		d.Collection = append(d.Collection, &opView{Method: "POST", Path: path,
 			Meaning:  "create a record; answers with Location and the stored record",
-			Statuses: docStatuses(201, 400, 409, 413, 415),
-			Curl:     "curl -s -i -X POST " + server + path + " -H 'Content-Type: application/json' -d " + docShellQuote(body)})
+			Statuses: statuses(201, 400, 409, 413, 415),
+			Curl:     "curl -s -i -X POST " + server + path + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
 		if items != path {
-			d.Collection = append(d.Collection, &docOp{Method: "POST", Path: items,
+			d.Collection = append(d.Collection, &opView{Method: "POST", Path: items,
 				Meaning:  "the same as POST " + path,
-				Statuses: docStatuses(201, 400, 409, 413, 415),
-				Curl:     "curl -s -i -X POST " + server + items + " -H 'Content-Type: application/json' -d " + docShellQuote(body)})
+				Statuses: statuses(201, 400, 409, 413, 415),
+				Curl:     "curl -s -i -X POST " + server + items + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
 		}
 	}
 	item := items + "/{" + r.Key + "}"
 	if r.Allows(restkit.GET, true) {
-		d.Item = append(d.Item, &docOp{Method: "GET", Path: item,
+		d.Item = append(d.Item, &opView{Method: "GET", Path: item,
 			Meaning:  "read one record, with ETag and Last-Modified",
-			Statuses: docStatuses(200, 304, 404, 406),
+			Statuses: statuses(200, 304, 404, 406),
 			Curl:     "curl -s -i " + server + itemPath})
 	}
 	if r.Allows(restkit.PUT, true) {
@@ -325,43 +325,43 @@ func docBuildResource(api *restkit.API, r *restkit.Resource, server string) *doc
 		if !r.PutCreates {
 			codes = append(codes, 404)
 		}
-		d.Item = append(d.Item, &docOp{Method: "PUT", Path: item, Meaning: meaning,
-			Statuses: docStatuses(append(codes, writeCodes...)...),
-			Curl:     "curl -s -i -X PUT " + server + itemPath + ifMatch + " -H 'Content-Type: application/json' -d " + docShellQuote(body)})
+		d.Item = append(d.Item, &opView{Method: "PUT", Path: item, Meaning: meaning,
+			Statuses: statuses(append(codes, writeCodes...)...),
+			Curl:     "curl -s -i -X PUT " + server + itemPath + ifMatch + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
 	}
 	if r.Allows(restkit.PATCH, true) {
-		d.Item = append(d.Item, &docOp{Method: "PATCH", Path: item,
+		d.Item = append(d.Item, &opView{Method: "PATCH", Path: item,
 			Meaning:  "update some fields (JSON Merge Patch, RFC 7396: null clears a nullable field)",
-			Statuses: docStatuses(append([]int{200, 400, 404, 409}, writeCodes...)...),
-			Curl:     "curl -s -i -X PATCH " + server + itemPath + ifMatch + " -H 'Content-Type: application/merge-patch+json' -d " + docShellQuote(docPatchBody(r))})
+			Statuses: statuses(append([]int{200, 400, 404, 409}, writeCodes...)...),
+			Curl:     "curl -s -i -X PATCH " + server + itemPath + ifMatch + " -H 'Content-Type: application/merge-patch+json' -d " + shellQuote(patchBody(r))})
 	}
 	if r.Allows(restkit.DELETE, true) {
 		codes := []int{204, 404, 412}
 		if r.RequireIfMatch {
 			codes = append(codes, 428)
 		}
-		d.Item = append(d.Item, &docOp{Method: "DELETE", Path: item, Meaning: "delete the record",
-			Statuses: docStatuses(codes...),
+		d.Item = append(d.Item, &opView{Method: "DELETE", Path: item, Meaning: "delete the record",
+			Statuses: statuses(codes...),
 			Curl:     "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + ifMatch})
 	}
-	d.Params = docListParams(r)
+	d.Params = listParamViews(r)
 	if r.History && r.Allows(restkit.GET, true) {
 		revs := item + "/revisions"
 		d.History = append(d.History,
-			&docOp{Method: "GET", Path: revs, Meaning: "the record's revisions, newest first (deleted records keep theirs, ending in a tombstone)",
-				Statuses: docStatuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions"},
-			&docOp{Method: "GET", Path: revs + "/{rev}", Meaning: "one past revision",
-				Statuses: docStatuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions/1"})
+			&opView{Method: "GET", Path: revs, Meaning: "the record's revisions, newest first (deleted records keep theirs, ending in a tombstone)",
+				Statuses: statuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions"},
+			&opView{Method: "GET", Path: revs + "/{rev}", Meaning: "one past revision",
+				Statuses: statuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions/1"})
 		if r.Allows(restkit.DELETE, true) {
-			d.History = append(d.History, &docOp{Method: "DELETE", Path: revs, Meaning: "purge the record's history (the record itself stays)",
-				Statuses: docStatuses(204, 404), Curl: "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + "/revisions"})
+			d.History = append(d.History, &opView{Method: "DELETE", Path: revs, Meaning: "purge the record's history (the record itself stays)",
+				Statuses: statuses(204, 404), Curl: "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + "/revisions"})
 		}
 	}
 	return d
 }
 
 // listExample is a query string that shows off the resource's sort and filters.
-func docListExample(r *restkit.Resource) string {
+func listExample(r *restkit.Resource) string {
 	q := []string{"limit=10"}
 	for _, f := range r.Fields {
 		if f.Sortable && f.Name != r.Key {
@@ -371,14 +371,14 @@ func docListExample(r *restkit.Resource) string {
 	}
 	for _, f := range r.Fields {
 		if f.Filterable && f.Name != r.Key {
-			q = append(q, url.QueryEscape(f.Name)+"="+url.QueryEscape(restkit.Format(docSample(f))))
+			q = append(q, url.QueryEscape(f.Name)+"="+url.QueryEscape(restkit.Format(sample(f))))
 			break
 		}
 	}
 	return "?" + strings.Join(q, "&")
 }
 
-func docListParams(r *restkit.Resource) []docParam {
+func listParamViews(r *restkit.Resource) []paramView {
 	var sortable, names []string
 	for _, f := range r.Fields {
 		names = append(names, f.Name)
@@ -386,7 +386,7 @@ func docListParams(r *restkit.Resource) []docParam {
 			sortable = append(sortable, f.Name)
 		}
 	}
-	ps := []docParam{
+	ps := []paramView{
 		{"limit", fmt.Sprintf("records per page: default %d, at most %d", r.PageSize, r.MaxPageSize), "limit=50"},
 		{"cursor", "opaque position of the next page, from the Link header (rel=\"next\"); keyset paging, as fast at any depth", "cursor=…"},
 		{"page", fmt.Sprintf("1-based page number (offset paging) for small sets; it reaches the first %d rows, deeper lists follow cursors", r.MaxOffset), "page=2"},
@@ -405,17 +405,17 @@ func docListParams(r *restkit.Resource) []docParam {
 		case f.Type.Textual():
 			ops = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "prefix", "null"}
 		}
-		v := restkit.Format(docSample(f))
-		ps = append(ps, docParam{f.Name + "[op]", "filter on " + f.Name + " (" + string(f.Type) + "); operators: " + strings.Join(ops, ", ") + "; " + f.Name + "=v is eq; in takes a comma list",
+		v := restkit.Format(sample(f))
+		ps = append(ps, paramView{f.Name + "[op]", "filter on " + f.Name + " (" + string(f.Type) + "); operators: " + strings.Join(ops, ", ") + "; " + f.Name + "=v is eq; in takes a comma list",
 			f.Name + "=" + v + " or " + f.Name + "[ne]=" + v})
 	}
 	return ps
 }
 
-func docBuildNoun(api *restkit.API, n *restkit.Noun, server string) *docNoun {
+func buildNoun(api *restkit.API, n *restkit.Noun, server string) *nounView {
 	path := api.Base + "/" + n.Name
-	d := &docNoun{ID: docAnchor(api, n.Name), Name: n.Name, Path: path, Description: n.Description, Fields: docFields(n.Fields)}
-	body := docSampleBody(n.Fields, func(f *restkit.Field) bool { return !f.ReadOnly }, nil)
+	d := &nounView{ID: anchor(api, n.Name), Name: n.Name, Path: path, Description: n.Description, Fields: fieldViews(n.Fields)}
+	body := sampleBody(n.Fields, func(f *restkit.Field) bool { return !f.ReadOnly }, nil)
 	u := server + path
 	var update, updateBody string
 	switch n.Update.Op {
@@ -428,22 +428,22 @@ func docBuildNoun(api *restkit.API, n *restkit.Noun, server string) *docNoun {
 		updateBody = " -H 'Content-Type: application/json' -d '{}'"
 	default:
 		update = "update: merge the body's fields into the state (JSON Merge Patch of a flat object)"
-		updateBody = " -H 'Content-Type: application/json' -d " + docShellQuote(docPatchBodyOf(n.Fields, ""))
+		updateBody = " -H 'Content-Type: application/json' -d " + shellQuote(patchBodyOf(n.Fields, ""))
 	}
-	d.Ops = []*docOp{
-		{Method: "GET", Path: path, Meaning: "read the state, with an ETag", Statuses: docStatuses(200, 304, 406), Curl: "curl -s -i " + u},
+	d.Ops = []*opView{
+		{Method: "GET", Path: path, Meaning: "read the state, with an ETag", Statuses: statuses(200, 304, 406), Curl: "curl -s -i " + u},
 		{Method: "PUT", Path: path, Meaning: "set the state exactly: a flat JSON object; fields not given take their defaults",
-			Statuses: docStatuses(200, 400, 412, 413, 415), Curl: "curl -s -X PUT " + u + " -H 'Content-Type: application/json' -d " + docShellQuote(body)},
-		{Method: "POST", Path: path, Meaning: update, Statuses: docStatuses(200, 400, 412, 413, 415), Curl: "curl -s -X POST " + u + updateBody},
-		{Method: "DELETE", Path: path, Meaning: "reset every field to its default and return the state", Statuses: docStatuses(200), Curl: "curl -s -X DELETE " + u},
+			Statuses: statuses(200, 400, 412, 413, 415), Curl: "curl -s -X PUT " + u + " -H 'Content-Type: application/json' -d " + shellQuote(body)},
+		{Method: "POST", Path: path, Meaning: update, Statuses: statuses(200, 400, 412, 413, 415), Curl: "curl -s -X POST " + u + updateBody},
+		{Method: "DELETE", Path: path, Meaning: "reset every field to its default and return the state", Statuses: statuses(200), Curl: "curl -s -X DELETE " + u},
 	}
 	return d
 }
 
-func docFields(fs []*restkit.Field) []docField {
-	out := make([]docField, 0, len(fs))
+func fieldViews(fs []*restkit.Field) []fieldView {
+	out := make([]fieldView, 0, len(fs))
 	for _, f := range fs {
-		d := docField{Name: f.Name, Type: string(f.Type), Description: f.Description}
+		d := fieldView{Name: f.Name, Type: string(f.Type), Description: f.Description}
 		add := func(format string, args ...any) { d.Constraints = append(d.Constraints, fmt.Sprintf(format, args...)) }
 		if f.Required {
 			add("required")
@@ -452,7 +452,7 @@ func docFields(fs []*restkit.Field) []docField {
 			add("nullable")
 		}
 		if f.Default != nil {
-			add("default %s", docJSONText(f.Default))
+			add("default %s", jsonText(f.Default))
 		}
 		if f.Min != nil {
 			add("min %v", *f.Min)
@@ -489,7 +489,7 @@ func docFields(fs []*restkit.Field) []docField {
 	return out
 }
 
-func docJSONText(v any) string {
+func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return restkit.Format(v)
@@ -497,15 +497,15 @@ func docJSONText(v any) string {
 	return string(b)
 }
 
-// docSampleText gives realistic strings for common field names.
-var docSampleText = map[string]string{
+// sampleText gives realistic strings for common field names.
+var sampleText = map[string]string{
 	"model": "Model T", "color": "red", "colour": "red", "name": "fred", "title": "Hello",
 	"comment": "likes cars", "description": "a short description", "city": "Paris", "country": "France",
 }
 
-// example is a plausible value of a field that passes its declared constraints
+// sample is a plausible value of a field that passes its declared constraints
 // (except a pattern, which no generator here can promise).
-func docSample(f *restkit.Field) any {
+func sample(f *restkit.Field) any {
 	if f.Default != nil {
 		return f.Default
 	}
@@ -539,7 +539,7 @@ func docSample(f *restkit.Field) any {
 	case restkit.TypeURL:
 		return "https://example.com/"
 	}
-	s, ok := docSampleText[f.Name]
+	s, ok := sampleText[f.Name]
 	if !ok {
 		s = "example"
 	}
@@ -552,8 +552,8 @@ func docSample(f *restkit.Field) any {
 	return s
 }
 
-// exampleBody is a JSON object of the fields keep selects, in declaration order.
-func docSampleBody(fs []*restkit.Field, keep func(*restkit.Field) bool, fixed map[string]any) string {
+// sampleBody is a JSON object of the fields keep selects, in declaration order.
+func sampleBody(fs []*restkit.Field, keep func(*restkit.Field) bool, fixed map[string]any) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	first := true
@@ -563,39 +563,39 @@ func docSampleBody(fs []*restkit.Field, keep func(*restkit.Field) bool, fixed ma
 		}
 		v, ok := fixed[f.Name]
 		if !ok {
-			v = docSample(f)
+			v = sample(f)
 		}
 		if !first {
 			b.WriteByte(',')
 		}
 		first = false
-		b.WriteString(docJSONText(f.Name) + ":" + docJSONText(v))
+		b.WriteString(jsonText(f.Name) + ":" + jsonText(v))
 	}
 	b.WriteByte('}')
 	return b.String()
 }
 
-func docPatchBody(r *restkit.Resource) string { return docPatchBodyOf(r.Fields, r.Key) }
+func patchBody(r *restkit.Resource) string { return patchBodyOf(r.Fields, r.Key) }
 
 // patchBodyOf is a merge patch of the first writable field that is not the key.
-func docPatchBodyOf(fs []*restkit.Field, key string) string {
+func patchBodyOf(fs []*restkit.Field, key string) string {
 	for _, f := range fs {
 		if f.Name != key && !f.ReadOnly {
-			return "{" + docJSONText(f.Name) + ":" + docJSONText(docSample(f)) + "}"
+			return "{" + jsonText(f.Name) + ":" + jsonText(sample(f)) + "}"
 		}
 	}
 	return "{}"
 }
 
 // shellQuote quotes s for a POSIX shell.
-func docShellQuote(s string) string {
+func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func docBuildArtefacts(o DocsOptions) *docArtefacts {
+func buildArtefacts(o DocsOptions) *artefactsView {
 	p, u := o.Artefacts, o.ServerURL+o.Artefacts
-	d := &docArtefacts{Path: p}
-	d.Routes = []docRoute{
+	d := &artefactsView{Path: p}
+	d.Routes = []routeView{
 		{"GET", p, "200: directories [{name, artefacts, size, updated}]", "?sha256=HEX lists every version with that content"},
 		{"GET", p + "/{dir}", "200: the latest version of each artefact", "paged with limit, cursor and Link; prefix=, sort=name|updated|size; 404 unknown directory"},
 		{"POST", p + "/{dir}/{id}", "201, Location, metadata", "409 when it exists; creates the directory"},
@@ -607,7 +607,7 @@ func docBuildArtefacts(o DocsOptions) *docArtefacts {
 	}
 	pol := o.Policy
 	if pol.MaxSize > 0 {
-		d.Limits = append(d.Limits, "uploads up to "+docBytesText(pol.MaxSize)+" (larger: 413)")
+		d.Limits = append(d.Limits, "uploads up to "+bytesText(pol.MaxSize)+" (larger: 413)")
 	} else {
 		d.Limits = append(d.Limits, "no upload size limit")
 	}
@@ -617,12 +617,12 @@ func docBuildArtefacts(o DocsOptions) *docArtefacts {
 		d.Limits = append(d.Limits, "every version is kept")
 	}
 	if pol.MinFree > 0 {
-		d.Limits = append(d.Limits, "uploads are refused (507) while the data disk has less than "+docBytesText(pol.MinFree)+" free")
+		d.Limits = append(d.Limits, "uploads are refused (507) while the data disk has less than "+bytesText(pol.MinFree)+" free")
 	}
 	for _, dp := range pol.Directories {
 		var parts []string
 		if dp.MaxSize > 0 {
-			parts = append(parts, "uploads up to "+docBytesText(dp.MaxSize))
+			parts = append(parts, "uploads up to "+bytesText(dp.MaxSize))
 		}
 		if dp.KeepVersions > 0 {
 			parts = append(parts, fmt.Sprintf("%d versions kept", dp.KeepVersions))
@@ -633,7 +633,7 @@ func docBuildArtefacts(o DocsOptions) *docArtefacts {
 	if o.ServerURL != "http://127.0.0.1:8080" {
 		server = " --server " + o.ServerURL
 	}
-	d.Examples = []docExample{
+	d.Examples = []exampleView{
 		{"upload a file (raw bytes), create-only", "curl -s -T app.tar.gz -H 'If-None-Match: *' " + u + "/releases/app.tar.gz"},
 		{"upload with a checksum the server verifies", "curl -s -T app.tar.gz -H \"X-Checksum-Sha256: $(sha256sum app.tar.gz | cut -d' ' -f1)\" " + u + "/releases/app.tar.gz"},
 		{"upload from a form (multipart)", "curl -s -F file=@app.tar.gz " + u + "/releases/app.tar.gz"},
@@ -648,7 +648,7 @@ func docBuildArtefacts(o DocsOptions) *docArtefacts {
 	return d
 }
 
-func docBytesText(n int64) string {
+func bytesText(n int64) string {
 	for _, u := range []struct {
 		name string
 		size int64

@@ -33,7 +33,7 @@ func renderDemo(t *testing.T) (*html.Node, string) {
 	return doc, buf.String()
 }
 
-func docAttr(n *html.Node, key string) string {
+func attr(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Key == key {
 			return a.Val
@@ -42,7 +42,7 @@ func docAttr(n *html.Node, key string) string {
 	return ""
 }
 
-func docFind(n *html.Node, match func(*html.Node) bool) []*html.Node {
+func findAll(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	var out []*html.Node
 	for c := range n.Descendants() {
 		if c.Type == html.ElementNode && match(c) {
@@ -52,7 +52,7 @@ func docFind(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	return out
 }
 
-func docText(n *html.Node) string {
+func textOf(n *html.Node) string {
 	var b strings.Builder
 	for c := range n.Descendants() {
 		if c.Type == html.TextNode {
@@ -73,16 +73,16 @@ func TestDocsDemoSections(t *testing.T) {
 		{"v1-people", "/v1/people", []string{"comment", "name", "email"}},
 	}
 	for _, c := range cases {
-		secs := docFind(doc, func(n *html.Node) bool { return n.Data == "section" && docAttr(n, "id") == c.id })
+		secs := findAll(doc, func(n *html.Node) bool { return n.Data == "section" && attr(n, "id") == c.id })
 		if len(secs) != 1 {
 			t.Errorf("%d sections with id %q, want 1", len(secs), c.id)
 			continue
 		}
 		sec := secs[0]
 		names := map[string]bool{}
-		for _, tr := range docFind(sec, func(n *html.Node) bool { return n.Data == "tr" }) {
-			if tds := docFind(tr, func(n *html.Node) bool { return n.Data == "td" }); len(tds) > 0 {
-				names[strings.TrimSpace(docText(tds[0]))] = true
+		for _, tr := range findAll(sec, func(n *html.Node) bool { return n.Data == "tr" }) {
+			if tds := findAll(tr, func(n *html.Node) bool { return n.Data == "td" }); len(tds) > 0 {
+				names[strings.TrimSpace(textOf(tds[0]))] = true
 			}
 		}
 		for _, f := range c.fields {
@@ -91,8 +91,8 @@ func TestDocsDemoSections(t *testing.T) {
 			}
 		}
 		curls := 0
-		for _, code := range docFind(sec, func(n *html.Node) bool { return n.Data == "pre" }) {
-			s := docText(code)
+		for _, code := range findAll(sec, func(n *html.Node) bool { return n.Data == "pre" }) {
+			s := textOf(code)
 			if strings.HasPrefix(s, "curl ") && strings.Contains(s, "http://example.test:8080"+c.path) {
 				curls++
 			}
@@ -105,19 +105,19 @@ func TestDocsDemoSections(t *testing.T) {
 
 func TestDocsDemoContent(t *testing.T) {
 	doc, page := renderDemo(t)
-	if len(docFind(doc, func(n *html.Node) bool { return n.Data == "script" })) > 0 {
+	if len(findAll(doc, func(n *html.Node) bool { return n.Data == "script" })) > 0 {
 		t.Error("the page has a <script> element")
 	}
 	for _, el := range []string{"html", "head", "body"} {
-		if len(docFind(doc, func(n *html.Node) bool { return n.Data == el })) != 1 {
+		if len(findAll(doc, func(n *html.Node) bool { return n.Data == el })) != 1 {
 			t.Errorf("no single <%s>", el)
 		}
 	}
-	if len(docFind(doc, func(n *html.Node) bool { return n.Data == "meta" && docAttr(n, "name") == "viewport" })) != 1 {
+	if len(findAll(doc, func(n *html.Node) bool { return n.Data == "meta" && attr(n, "name") == "viewport" })) != 1 {
 		t.Error(`no <meta name="viewport">`)
 	}
 	for _, id := range []string{"artefacts", "explain"} {
-		if len(docFind(doc, func(n *html.Node) bool { return n.Data == "section" && docAttr(n, "id") == id })) != 1 {
+		if len(findAll(doc, func(n *html.Node) bool { return n.Data == "section" && attr(n, "id") == id })) != 1 {
 			t.Errorf("no section %q", id)
 		}
 	}
@@ -140,11 +140,11 @@ func TestDocsDemoContent(t *testing.T) {
 	}
 	// Every internal link points at an id on the page.
 	ids := map[string]bool{}
-	for _, n := range docFind(doc, func(n *html.Node) bool { return docAttr(n, "id") != "" }) {
-		ids[docAttr(n, "id")] = true
+	for _, n := range findAll(doc, func(n *html.Node) bool { return attr(n, "id") != "" }) {
+		ids[attr(n, "id")] = true
 	}
-	for _, a := range docFind(doc, func(n *html.Node) bool { return n.Data == "a" }) {
-		if h := docAttr(a, "href"); strings.HasPrefix(h, "#") && !ids[h[1:]] {
+	for _, a := range findAll(doc, func(n *html.Node) bool { return n.Data == "a" }) {
+		if h := attr(a, "href"); strings.HasPrefix(h, "#") && !ids[h[1:]] {
 			t.Errorf("link %s has no target", h)
 		}
 	}
@@ -194,17 +194,17 @@ func TestDocsWithAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if auth := docFind(doc, func(n *html.Node) bool { return docAttr(n, "id") == "auth" }); len(auth) != 1 || !strings.Contains(docText(auth[0]), "401") {
+	if auth := findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "auth" }); len(auth) != 1 || !strings.Contains(textOf(auth[0]), "401") {
 		t.Fatal("no #auth paragraph naming 401")
 	}
-	text := docText(doc)
+	text := textOf(doc)
 	if n := strings.Count(text, "Access — read: roles admin, reader; write: roles admin; delete: roles admin."); n != 3 {
 		t.Errorf("%d access lines, want 3 (cars, people, led)", n)
 	}
-	codes := docFind(doc, func(n *html.Node) bool { return n.Data == "pre" || n.Data == "code" })
+	codes := findAll(doc, func(n *html.Node) bool { return n.Data == "pre" || n.Data == "code" })
 	curls, authorized := 0, 0
 	for _, c := range codes {
-		if s := docText(c); strings.HasPrefix(s, "curl ") && !strings.HasPrefix(s, "curl -u USER") {
+		if s := textOf(c); strings.HasPrefix(s, "curl ") && !strings.HasPrefix(s, "curl -u USER") {
 			curls++
 			if strings.HasPrefix(s, `curl -H "Authorization: Bearer $RESTKIT_TOKEN" `) {
 				authorized++

@@ -20,22 +20,28 @@ apis:
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := openapi.Build(c.Schema, openapi.Options{})["paths"].(map[string]any)
-	responses := func(path, verb string) map[string]any {
-		return paths[path].(map[string]any)[verb].(map[string]any)["responses"].(map[string]any)
+	paths := openapi.Build(c.Schema, openapi.Options{}).Paths
+	responses := func(path, verb string) map[string]*openapi.Response {
+		for _, m := range paths[path].Operations() {
+			if m.Method == verb {
+				return m.Operation.Responses
+			}
+		}
+		t.Fatalf("no %s %s", verb, path)
+		return nil
 	}
 	for _, p := range []string{"/cars", "/cars/{id}", "/openapi.json"} {
-		r, ok := responses(p, "get")["429"].(map[string]any)
-		if !ok {
+		r := responses(p, "get")["429"]
+		if r == nil {
 			t.Fatalf("%s: no 429", p)
 		}
-		h := r["headers"].(map[string]any)
+		h := r.Headers
 		for _, name := range []string{"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
 			if h[name] == nil {
 				t.Errorf("%s 429 lacks %s", p, name)
 			}
 		}
-		if responses(p, "get")["200"].(map[string]any)["headers"].(map[string]any)["RateLimit-Remaining"] == nil {
+		if responses(p, "get")["200"].Headers["RateLimit-Remaining"] == nil {
 			t.Errorf("%s 200 lacks RateLimit-Remaining", p)
 		}
 	}
