@@ -452,3 +452,39 @@ func CheckReferences(res *Resource, values, cur map[string]any, missing Missing)
 	}
 	return nil
 }
+
+// SubCollection is the list of the records that refer to one record of a resource
+// through one relation: served at the record's URL followed by Name.
+type SubCollection struct {
+	Name string // the URL segment: "books", or "books_via_editor"
+	Reference
+}
+
+// SubCollections lists r's sub-collections, one per relation pointing at r whose
+// resource lists its records. The segment is the referring resource's path when one
+// relation of it points here, or when several do, for the one named after r's
+// singular (books.author for authors); the others are <path>_via_<field>
+// (books_via_editor), as PocketBase names back-relations; so too when the path is
+// taken by a record's own routes (revisions, events).
+func (r *Resource) SubCollections() []SubCollection {
+	var out []SubCollection
+	for _, ref := range r.referrers {
+		if !ref.Resource.Allows(GET, false) {
+			continue
+		}
+		same, named := 0, false
+		for _, other := range r.referrers {
+			if other.Resource == ref.Resource {
+				same++
+				named = named || other.Field.Name == r.Singular
+			}
+		}
+		name := ref.Resource.Path
+		plain := same == 1 || (named && ref.Field.Name == r.Singular)
+		if !plain || name == "revisions" || name == "events" {
+			name += "_via_" + ref.Field.Name
+		}
+		out = append(out, SubCollection{Name: name, Reference: ref})
+	}
+	return out
+}

@@ -144,7 +144,7 @@ func TestHistoryFlow(t *testing.T) {
 		{name: "a key never written", method: "GET", path: "/cars/99/revisions", status: 404,
 			wantJSON: problemJSON(404, "no revisions of car with id 99")},
 		{name: "unknown parameter", method: "GET", path: "/cars/1/revisions?sort=rev", status: 400,
-			wantJSON: problemJSON(400, "invalid query parameters", "sort", "is not a parameter of a revision list; only limit and cursor are")},
+			wantJSON: problemJSON(400, "invalid query parameters", "sort", "is not a parameter of a revision list; only limit, cursor and expand are")},
 		{name: "limit too large", method: "GET", path: "/cars/1/revisions?limit=101", status: 400,
 			wantJSON: problemJSON(400, "invalid query parameters", "limit", "must be a whole number from 1 to 100")},
 		{name: "forged cursor", method: "GET", path: "/cars/1/revisions?cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAA", status: 400,

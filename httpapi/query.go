@@ -390,6 +390,9 @@ func unquote(v string) string {
 
 func parseFilter(f *restkit.Field, op restkit.Op, raw string) (restkit.Filter, error) {
 	flt := restkit.Filter{Field: f.Name, Op: op}
+	if list := f.Type == restkit.TypeArray || (f.Type == restkit.TypeRelation && f.Many); list && op != restkit.OpContains && op != restkit.OpNull {
+		return flt, restkit.Errorf(restkit.Invalid, "%s is a list: it takes %s[contains]=value and %s[null]=true|false", f.Name, f.Name, f.Name)
+	}
 	stringy := f.Type == restkit.TypeString || f.Type == restkit.TypeEmail || f.Type == restkit.TypeURL || f.Type == restkit.TypeEnum
 	switch op {
 	case restkit.OpEq, restkit.OpNe:

@@ -9,36 +9,19 @@ import (
 
 // Sub-collections (DESIGN §11): GET B/authors/{id}/books lists the books whose
 // relation refers to that author, with paging, filters, sort, fields and expand as
-// any list of books. Its segment is the referring resource's path when one relation
-// of it points here, or when several do, for the one named after the target's
-// singular (books.author for authors); the others are <path>_via_<field>
-// (books_via_editor), as PocketBase names back-relations; so too when the path is
-// taken by the record's own routes (revisions, events). It reads the referring
-// resource, so that resource's read rule guards it; the target record must exist
-// (404) and be readable by the caller.
+// any list of books (restkit.Resource.SubCollections names them). It reads the
+// referring resource, so that resource's read rule guards it; the target record must
+// exist (404) and be readable by the caller.
 
 // subCollections registers the sub-collections of the records of h's resource.
 func (s *Server) subCollections(api *restkit.API, h *resourceHandler) {
-	refs := h.res.Referrers()
-	for _, ref := range refs {
-		refHandler := s.handlers[ref.Resource]
-		if refHandler == nil || !ref.Resource.Allows(http.MethodGet, false) {
+	for _, sc := range h.res.SubCollections() {
+		refHandler := s.handlers[sc.Resource]
+		if refHandler == nil {
 			continue
 		}
-		name := ref.Resource.Path
-		same, named := 0, false
-		for _, other := range refs {
-			if other.Resource == ref.Resource {
-				same++
-				named = named || other.Field.Name == h.res.Singular
-			}
-		}
-		plain := same == 1 || (named && ref.Field.Name == h.res.Singular)
-		if !plain || name == "revisions" || name == "events" {
-			name += "_via_" + ref.Field.Name
-		}
-		pattern := api.ItemsPath(h.res) + "/{key}/" + name
-		sub := &subCollection{target: h, referrer: refHandler, field: ref.Field, path: pattern}
+		pattern := api.ItemsPath(h.res) + "/{key}/" + sc.Name
+		sub := &subCollection{target: h, referrer: refHandler, field: sc.Field, name: sc.Name}
 		s.route(pattern, allowHeader([]string{http.MethodGet}), refHandler.guard, sub.serve)
 	}
 }
@@ -48,7 +31,7 @@ type subCollection struct {
 	target   *resourceHandler // the resource referred to: its key is in the URL
 	referrer *resourceHandler // the resource listed
 	field    *restkit.Field   // the referrer's relation
-	path     string
+	name     string           // the URL segment after the target's key
 }
 
 func (sc *subCollection) serve(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +63,6 @@ func (sc *subCollection) serve(w http.ResponseWriter, r *http.Request) {
 	if sc.field.Many {
 		op = restkit.OpContains
 	}
-	path := t.api.ItemsPath(t.res) + "/" + escapeKey(key) + sc.path[len(t.api.ItemsPath(t.res)+"/{key}"):]
+	path := t.api.ItemsPath(t.res) + "/" + escapeKey(key) + "/" + sc.name
 	sc.referrer.listAt(w, r, path, []restkit.Filter{{Field: sc.field.Name, Op: op, Value: key}})
 }

@@ -4,6 +4,24 @@ package openapi
 // artefacts in them, uploads, downloads (ranges and conditional requests), versions
 // and deletes.
 func (b *builder) artefacts(base string) {
+	b.artefactSchemas()
+	tag := b.tag("artefacts", "The artefact repository: directories of files with immutable versions and SHA-256 checksums.")
+	b.artefactDirectories(base, tag)
+	b.artefactFiles(base, tag)
+}
+
+func artefactName() *Schema {
+	return &Schema{Type: Types{"string"}, MinLength: new(1), MaxLength: new(255)}
+}
+
+func versionParam() *Parameter {
+	return queryParam("version", "One version (default: the latest).", integerSchema(1))
+}
+
+func binarySchema() *Schema { return &Schema{Type: Types{"string"}, Format: "binary"} }
+
+// artefactSchemas declares the metadata of a version and of a directory.
+func (b *builder) artefactSchemas() {
 	schemas := b.doc.Components.Schemas
 	schemas["Artefact"] = &Schema{Type: Types{"object"}, Description: "The metadata of one version of an artefact.",
 		Required: []string{"directory", "id", "version", "size", "sha256", "content_type", "created", "updated"},
@@ -26,14 +44,10 @@ func (b *builder) artefacts(base string) {
 			{"size", integerSchema(0)},
 			{"updated", dateTimeSchema()},
 		}}
-	tag := b.tag("artefacts", "The artefact repository: directories of files with immutable versions and SHA-256 checksums.")
-	name := func() *Schema { return &Schema{Type: Types{"string"}, MinLength: new(1), MaxLength: new(255)} }
-	dirParam := pathParam("dir", "The directory.", name())
-	idParam := pathParam("id", "The artefact.", name())
-	versionParam := func() *Parameter {
-		return queryParam("version", "One version (default: the latest).", integerSchema(1))
-	}
+}
 
+// artefactDirectories documents the repository's root and its directories.
+func (b *builder) artefactDirectories(base, tag string) {
 	root := b.operation("listArtefactDirectories", tag, "List the directories, or find versions by content digest.",
 		"Answers the repository's directories with their artefact counts and sizes; with sha256=HEX, every version in any directory whose content has that digest.")
 	root.Parameters = []*Parameter{queryParam("sha256", "Find the versions with this content (lowercase hex SHA-256).", stringSchema())}
@@ -59,10 +73,37 @@ func (b *builder) artefacts(base string) {
 	dropDir.Responses["204"] = &Response{Description: "The directory and everything in it are deleted."}
 	b.addErrors(dropDir, false, map[int]string{400: "a bad name", 404: "no such directory"})
 	dir := b.path(base + "/{dir}")
-	dir.Parameters = []*Parameter{dirParam}
+	dir.Parameters = []*Parameter{pathParam("dir", "The directory.", artefactName())}
 	dir.Get, dir.Delete = list, dropDir
+}
 
-	binary := func() *Schema { return &Schema{Type: Types{"string"}, Format: "binary"} }
+// artefactFiles documents one artefact: download, uploads, delete and versions.
+func (b *builder) artefactFiles(base, tag string) {
+	dirParam := pathParam("dir", "The directory.", artefactName())
+	idParam := pathParam("id", "The artefact.", artefactName())
+	artefact := b.path(base + "/{dir}/{id}")
+	artefact.Parameters = []*Parameter{dirParam, idParam}
+	artefact.Get = b.artefactDownload(tag)
+	artefact.Post, artefact.Put = b.artefactUploads(tag)
+	remove := b.operation("deleteArtefact", tag, "Delete an artefact, or one version of it.",
+		"Deletes every version of the artefact, or only version=N; content no other version refers to is collected.")
+	remove.Parameters = []*Parameter{versionParam()}
+	remove.Responses["204"] = &Response{Description: "Deleted (the whole artefact, or one version)."}
+	b.addErrors(remove, false, map[int]string{400: "a bad name or version", 404: "no such artefact or version"})
+	artefact.Delete = remove
+
+	versions := b.operation("listArtefactVersions", tag, "List the versions of an artefact.",
+		"Answers the metadata of every kept version of the artefact, newest first.")
+	versions.Responses["200"] = &Response{Description: "The versions, newest first.", Content: jsonContent(arrayOf(ref("Artefact")))}
+	b.addErrors(versions, false, map[int]string{400: "a bad name", 404: "no such artefact"})
+	v := b.path(base + "/{dir}/{id}/versions")
+	v.Parameters = []*Parameter{dirParam, idParam}
+	v.Get = versions
+}
+
+// artefactDownload documents GET of an artefact's content.
+func (b *builder) artefactDownload(tag string) *Operation {
+	binary := binarySchema
 	downloadHeaders := func() map[string]*Header {
 		return map[string]*Header{
 			"ETag":                header("The SHA-256 of the content, quoted.", stringSchema()),
@@ -87,7 +128,12 @@ func (b *builder) artefacts(base string) {
 	download.Responses["304"] = &Response{Description: "Not Modified."}
 	b.addErrors(download, false, map[int]string{400: "a bad name or version", 404: "no such artefact or version",
 		412: "If-Match or If-Unmodified-Since does not hold", 416: "the range is outside the file"})
+	return download
+}
 
+// artefactUploads documents POST (create only) and PUT (create or a new version).
+func (b *builder) artefactUploads(tag string) (create, put *Operation) {
+	binary := binarySchema
 	stored := func(desc string) *Response {
 		return &Response{Description: desc,
 			Headers: map[string]*Header{"Location": locationHeader(), "ETag": etagHeader(),
@@ -111,7 +157,7 @@ func (b *builder) artefacts(base string) {
 	uploadCodes := map[int]string{400: "a bad name or a checksum mismatch", 408: "the body arrived too slowly", 413: "the file is larger than the limit",
 		507: "the data disk is too full"}
 
-	create := b.operation("createArtefact", tag, "Upload a new artefact (409 if it exists).",
+	create = b.operation("createArtefact", tag, "Upload a new artefact (409 if it exists).",
 		"Stores the body as version 1 of a new artefact, creating the directory, and answers its metadata. The content is hashed "+
 			"as it streams; a Content-Digest or X-Checksum-Sha256 that does not match is a 400 and nothing is stored.")
 	create.Parameters = checksums()
@@ -121,7 +167,7 @@ func (b *builder) artefacts(base string) {
 	codes[409] = "the artefact exists"
 	b.addErrors(create, false, codes)
 
-	put := b.operation("putArtefact", tag, "Upload an artefact: a replace is a new immutable version.",
+	put = b.operation("putArtefact", tag, "Upload an artefact: a replace is a new immutable version.",
 		"Stores the body as a new artefact (201) or as its next version (200); earlier versions stay readable until retention prunes them. "+
 			"If-None-Match: * makes it create-only; If-Match guards a replace. A checksum header that does not match is a 400 and nothing is stored.")
 	put.Parameters = append(checksums(), ifMatchParam(), ifNoneMatchParam())
@@ -131,22 +177,5 @@ func (b *builder) artefacts(base string) {
 	codes = copyCodes(uploadCodes)
 	codes[412] = "If-Match or If-None-Match: * does not hold"
 	b.addErrors(put, false, codes)
-
-	remove := b.operation("deleteArtefact", tag, "Delete an artefact, or one version of it.",
-		"Deletes every version of the artefact, or only version=N; content no other version refers to is collected.")
-	remove.Parameters = []*Parameter{versionParam()}
-	remove.Responses["204"] = &Response{Description: "Deleted (the whole artefact, or one version)."}
-	b.addErrors(remove, false, map[int]string{400: "a bad name or version", 404: "no such artefact or version"})
-
-	artefact := b.path(base + "/{dir}/{id}")
-	artefact.Parameters = []*Parameter{dirParam, idParam}
-	artefact.Get, artefact.Post, artefact.Put, artefact.Delete = download, create, put, remove
-
-	versions := b.operation("listArtefactVersions", tag, "List the versions of an artefact.",
-		"Answers the metadata of every kept version of the artefact, newest first.")
-	versions.Responses["200"] = &Response{Description: "The versions, newest first.", Content: jsonContent(arrayOf(ref("Artefact")))}
-	b.addErrors(versions, false, map[int]string{400: "a bad name", 404: "no such artefact"})
-	v := b.path(base + "/{dir}/{id}/versions")
-	v.Parameters = []*Parameter{dirParam, idParam}
-	v.Get = versions
+	return create, put
 }

@@ -90,7 +90,8 @@ type (
 		Server    string
 		APIs      []*apiView
 		Artefacts *artefactsView
-		Auth      *authView // nil: the API is open
+		Auth      *authView     // nil: the API is open
+		Relations template.HTML // the relation graph (relationGraph); "" without relations
 	}
 	authView struct {
 		Realm string
@@ -155,7 +156,7 @@ func anchor(api *restkit.API, name string) string {
 }
 
 func buildPage(s *restkit.Schema, o DocsOptions) *page {
-	p := &page{Server: o.ServerURL}
+	p := &page{Server: o.ServerURL, Relations: relationGraph(s)}
 	for _, api := range s.APIs {
 		a := &apiView{ID: "api-" + api.Name, Title: api.Base, Base: api.Base, Envelope: api.Envelope}
 		if api.Name == "" {
@@ -307,12 +308,20 @@ func buildResource(api *restkit.API, r *restkit.Resource, server string) *resour
 				Curl:     "curl -s -i -X POST " + server + items + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
 		}
 	}
-	item := items + "/{" + r.Key + "}"
+	d.Item = itemOps(r, items+"/{"+r.Key+"}", server+itemPath, ifMatch, body, writeCodes)
+	d.Params = listParamViews(r)
+	d.History = historyOps(r, items+"/{"+r.Key+"}", server+itemPath)
+	return d
+}
+
+// itemOps are the operations on one record; url is the example record's URL.
+func itemOps(r *restkit.Resource, item, url, ifMatch, body string, writeCodes []int) []*opView {
+	var ops []*opView
 	if r.Allows(restkit.GET, true) {
-		d.Item = append(d.Item, &opView{Method: "GET", Path: item,
+		ops = append(ops, &opView{Method: "GET", Path: item,
 			Meaning:  "read one record, with ETag and Last-Modified",
 			Statuses: statuses(200, 304, 404, 406),
-			Curl:     "curl -s -i " + server + itemPath})
+			Curl:     "curl -s -i " + url})
 	}
 	if r.Allows(restkit.PUT, true) {
 		codes := []int{200}
@@ -325,39 +334,54 @@ func buildResource(api *restkit.API, r *restkit.Resource, server string) *resour
 		if !r.PutCreates {
 			codes = append(codes, 404)
 		}
-		d.Item = append(d.Item, &opView{Method: "PUT", Path: item, Meaning: meaning,
+		ops = append(ops, &opView{Method: "PUT", Path: item, Meaning: meaning,
 			Statuses: statuses(append(codes, writeCodes...)...),
-			Curl:     "curl -s -i -X PUT " + server + itemPath + ifMatch + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
+			Curl:     "curl -s -i -X PUT " + url + ifMatch + " -H 'Content-Type: application/json' -d " + shellQuote(body)})
 	}
 	if r.Allows(restkit.PATCH, true) {
-		d.Item = append(d.Item, &opView{Method: "PATCH", Path: item,
+		ops = append(ops, &opView{Method: "PATCH", Path: item,
 			Meaning:  "update some fields (JSON Merge Patch, RFC 7396: null clears a nullable field)",
 			Statuses: statuses(append([]int{200, 400, 404, 409}, writeCodes...)...),
-			Curl:     "curl -s -i -X PATCH " + server + itemPath + ifMatch + " -H 'Content-Type: application/merge-patch+json' -d " + shellQuote(patchBody(r))})
+			Curl:     "curl -s -i -X PATCH " + url + ifMatch + " -H 'Content-Type: application/merge-patch+json' -d " + shellQuote(patchBody(r))})
 	}
 	if r.Allows(restkit.DELETE, true) {
 		codes := []int{204, 404, 412}
 		if r.RequireIfMatch {
 			codes = append(codes, 428)
 		}
-		d.Item = append(d.Item, &opView{Method: "DELETE", Path: item, Meaning: "delete the record",
-			Statuses: statuses(codes...),
-			Curl:     "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + ifMatch})
-	}
-	d.Params = listParamViews(r)
-	if r.History && r.Allows(restkit.GET, true) {
-		revs := item + "/revisions"
-		d.History = append(d.History,
-			&opView{Method: "GET", Path: revs, Meaning: "the record's revisions, newest first (deleted records keep theirs, ending in a tombstone)",
-				Statuses: statuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions"},
-			&opView{Method: "GET", Path: revs + "/{rev}", Meaning: "one past revision",
-				Statuses: statuses(200, 404), Curl: "curl -s " + server + itemPath + "/revisions/1"})
-		if r.Allows(restkit.DELETE, true) {
-			d.History = append(d.History, &opView{Method: "DELETE", Path: revs, Meaning: "purge the record's history (the record itself stays)",
-				Statuses: statuses(204, 404), Curl: "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + server + itemPath + "/revisions"})
+		meaning := "delete the record"
+		if len(r.Referrers()) > 0 {
+			codes = append(codes, 409)
+			meaning += "; records that refer to it follow their relation's on_delete (409 when one restricts it)"
 		}
+		ops = append(ops, &opView{Method: "DELETE", Path: item, Meaning: meaning,
+			Statuses: statuses(codes...),
+			Curl:     "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + url + ifMatch})
 	}
-	return d
+	for _, sc := range r.SubCollections() {
+		ops = append(ops, &opView{Method: "GET", Path: item + "/" + sc.Name,
+			Meaning:  "list the " + sc.Resource.Name + " whose " + sc.Field.Name + " refers to this record (paged, filtered and sorted as any list)",
+			Statuses: statuses(200, 400, 404), Curl: "curl -s " + url + "/" + sc.Name})
+	}
+	return ops
+}
+
+// historyOps are the revision routes of a record that keeps history.
+func historyOps(r *restkit.Resource, item, url string) []*opView {
+	if !r.History || !r.Allows(restkit.GET, true) {
+		return nil
+	}
+	revs := item + "/revisions"
+	ops := []*opView{
+		{Method: "GET", Path: revs, Meaning: "the record's revisions, newest first (deleted records keep theirs, ending in a tombstone)",
+			Statuses: statuses(200, 404), Curl: "curl -s " + url + "/revisions"},
+		{Method: "GET", Path: revs + "/{rev}", Meaning: "one past revision",
+			Statuses: statuses(200, 404), Curl: "curl -s " + url + "/revisions/1"}}
+	if r.Allows(restkit.DELETE, true) {
+		ops = append(ops, &opView{Method: "DELETE", Path: revs, Meaning: "purge the record's history (the record itself stays)",
+			Statuses: statuses(204, 404), Curl: "curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE " + url + "/revisions"})
+	}
+	return ops
 }
 
 // listExample is a query string that shows off the resource's sort and filters.
@@ -443,8 +467,11 @@ func buildNoun(api *restkit.API, n *restkit.Noun, server string) *nounView {
 func fieldViews(fs []*restkit.Field) []fieldView {
 	out := make([]fieldView, 0, len(fs))
 	for _, f := range fs {
-		d := fieldView{Name: f.Name, Type: string(f.Type), Description: f.Description}
+		d := fieldView{Name: f.Name, Type: fieldTypeText(f), Description: f.Description}
 		add := func(format string, args ...any) { d.Constraints = append(d.Constraints, fmt.Sprintf(format, args...)) }
+		if f.MaxItems != nil {
+			add("at most %d items", *f.MaxItems)
+		}
 		if f.Required {
 			add("required")
 		}
@@ -487,6 +514,24 @@ func fieldViews(fs []*restkit.Field) []fieldView {
 		out = append(out, d)
 	}
 	return out
+}
+
+// fieldTypeText is a field's type as the reference shows it: a relation names its
+// target and what deleting it does, an array its items, json its size limit.
+func fieldTypeText(f *restkit.Field) string {
+	switch f.Type {
+	case restkit.TypeRelation:
+		many := ""
+		if f.Many {
+			many = " (many)"
+		}
+		return fmt.Sprintf("relation%s → %s, on delete %s", many, f.TargetAPI().ListPath(f.Target()), f.OnDelete)
+	case restkit.TypeArray:
+		return "array of " + string(f.Items)
+	case restkit.TypeJSON:
+		return fmt.Sprintf("json (≤ %d bytes)", f.MaxBytes)
+	}
+	return string(f.Type)
 }
 
 func jsonText(v any) string {

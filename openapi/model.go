@@ -103,6 +103,8 @@ type Parameter struct {
 	In          string  `json:"in"`
 	Description string  `json:"description,omitempty"`
 	Required    bool    `json:"required"`
+	Style       string  `json:"style,omitempty"`   // form, for a comma list (with Explode false)
+	Explode     *bool   `json:"explode,omitempty"` // false: a=x,y rather than a=x&a=y
 	Schema      *Schema `json:"schema"`
 }
 
@@ -157,17 +159,30 @@ type Schema struct {
 	Const       any    `json:"const,omitempty"`
 	// Default is the declared default; a false, 0 or "" default is written too (only
 	// a nil interface is left out).
-	Default    any        `json:"default,omitempty"`
-	Minimum    *float64   `json:"minimum,omitempty"`
-	Maximum    *float64   `json:"maximum,omitempty"`
-	MinLength  *int       `json:"minLength,omitempty"`
-	MaxLength  *int       `json:"maxLength,omitempty"`
-	Pattern    string     `json:"pattern,omitempty"`
-	ReadOnly   bool       `json:"readOnly,omitempty"`
-	Items      *Schema    `json:"items,omitempty"`
-	Required   []string   `json:"required,omitempty"`
-	Properties Properties `json:"properties,omitempty"`
-	OneOf      []*Schema  `json:"oneOf,omitempty"`
+	Default     any        `json:"default,omitempty"`
+	Minimum     *float64   `json:"minimum,omitempty"`
+	Maximum     *float64   `json:"maximum,omitempty"`
+	MinLength   *int       `json:"minLength,omitempty"`
+	MaxLength   *int       `json:"maxLength,omitempty"`
+	Pattern     string     `json:"pattern,omitempty"`
+	ReadOnly    bool       `json:"readOnly,omitempty"`
+	Items       *Schema    `json:"items,omitempty"`
+	MaxItems    *int       `json:"maxItems,omitempty"`
+	UniqueItems bool       `json:"uniqueItems,omitempty"`
+	Required    []string   `json:"required,omitempty"`
+	Properties  Properties `json:"properties,omitempty"`
+	OneOf       []*Schema  `json:"oneOf,omitempty"`
+	// Relation (x-restkit-relation) marks a relation field: its value is the key of a
+	// record of To, or a list of them.
+	Relation *Relation `json:"x-restkit-relation,omitempty"`
+}
+
+// Relation is the x-restkit-relation extension of a relation field's schema.
+type Relation struct {
+	To       string `json:"to"`        // the target resource's list path: /authors, /v1/tags
+	Schema   string `json:"schema"`    // the target's schema in the components
+	Many     bool   `json:"many"`      // a list of keys
+	OnDelete string `json:"on_delete"` // restrict, cascade or set_null
 }
 
 // Types is the type keyword: one name is written as a string ("integer"), several

@@ -86,103 +86,170 @@ func copyCodes(m map[int]string) map[int]string {
 	return out
 }
 
-// resource documents a resource's list, items, their writes and, with history, its
-// revisions.
-func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
-	name := schemaName(api, res.Singular)
-	key := res.KeyField()
-	listPath := api.ListPath(res)
-	itemsPath := api.ItemsPath(res)
-	itemPath := itemsPath + "/{" + res.Key + "}"
-	tagDesc := res.Description
-	if tagDesc == "" {
-		tagDesc = fmt.Sprintf("The %s, keyed by %s.", res.Name, res.Key)
+// resourceDoc is what the operations of one resource share while it is documented.
+type resourceDoc struct {
+	b                             *builder
+	api                           *restkit.API
+	res                           *restkit.Resource
+	name, tag                     string // its schema name and tag
+	listPath, itemsPath, itemPath string
+	keyParam                      *Parameter
+	record                        *Schema // a reference to its schema
+	item                          *PathItem
+}
+
+// bodyErrors are the failures of a request with a JSON body.
+func bodyErrors() map[int]string {
+	return map[int]string{400: "the body is malformed or fails validation (errors lists every field)",
+		406: "no acceptable representation", 408: "the body arrived too slowly", 413: "the body is larger than the limit", 415: "the body is not JSON"}
+}
+
+// recordContent is a record's representations, in the API's style.
+func (d *resourceDoc) recordContent() map[string]*MediaType {
+	return map[string]*MediaType{"application/json": {Schema: envelope(d.api, d.record)}, "application/xml": {}}
+}
+
+// itemOps is the path item of one record, made on first use.
+func (d *resourceDoc) itemOps() *PathItem {
+	if d.item == nil {
+		d.item = d.b.path(d.itemPath)
+		d.item.Parameters = []*Parameter{d.keyParam}
 	}
-	tag := b.tag(listPath, tagDesc)
-	env := api.Envelope
+	return d.item
+}
+
+// resourceTag declares the tag of a resource's operations: its list path.
+func (b *builder) resourceTag(api *restkit.API, res *restkit.Resource) string {
+	desc := res.Description
+	if desc == "" {
+		desc = fmt.Sprintf("The %s, keyed by %s.", res.Name, res.Key)
+	}
+	return b.tag(api.ListPath(res), desc)
+}
+
+// resource documents a resource's list, items, their writes, its sub-collections
+// and, with history, its revisions.
+func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
+	key := res.KeyField()
+	d := &resourceDoc{b: b, api: api, res: res, name: schemaName(api, res.Singular),
+		listPath: api.ListPath(res), itemsPath: api.ItemsPath(res)}
+	d.itemPath = d.itemsPath + "/{" + res.Key + "}"
+	d.tag = b.resourceTag(api, res)
 	schemas := b.doc.Components.Schemas
-	schemas[name] = objectSchema(res.Description, res.Fields, func(f *restkit.Field) bool {
+	schemas[d.name] = objectSchema(res.Description, res.Fields, func(f *restkit.Field) bool {
 		return f.Required && !(f == key && res.KeySource == restkit.KeyFromURL)
 	}, res.Timestamps)
-	record := ref(name)
-	keyParam := pathParam(res.Key, "The "+res.Singular+"'s "+res.Key+".", parameterSchema(key))
-	recordContent := func() map[string]*MediaType {
-		return map[string]*MediaType{"application/json": {Schema: envelope(api, record)}, "application/xml": {}}
+	if len(res.Relations()) > 0 {
+		schemas[d.name].Properties = append(schemas[d.name].Properties, Property{"expand", expandSchema(res)})
 	}
-	bodyErrors := map[int]string{400: "the body is malformed or fails validation (errors lists every field)",
-		406: "no acceptable representation", 408: "the body arrived too slowly", 413: "the body is larger than the limit", 415: "the body is not JSON"}
-
+	d.record = ref(d.name)
+	d.keyParam = pathParam(res.Key, "The "+res.Singular+"'s "+res.Key+".", parameterSchema(key))
 	if res.Allows(restkit.GET, false) {
-		op := b.operation(operationID(api, "list", res.Name), tag, "List "+res.Name+".",
-			"Answers a JSON array of "+res.Name+" (or XML, or CSV), a page at a time. limit sets the page size; the Link header "+
-				"(RFC 8288) has the next, prev and first pages, and last with count=true. cursor pages by key at any depth, "+
-				"page by offset in small sets. sort orders by sortable fields; each filterable field takes field=value and "+
-				"field[op]=value. An unknown parameter, field, operator or a bad value is a 400 that names it.")
-		op.Parameters = listParams(res)
-		op.Responses["200"] = &Response{Description: "A page of " + res.Name + ".",
-			Headers: map[string]*Header{"Link": linkHeader(), "Cache-Control": cacheControlHeader(),
-				"X-Total-Count": header("The number of matching records (with count=true).", integerSchema(0))},
-			Content: map[string]*MediaType{"application/json": {Schema: envelope(api, arrayOf(record))},
-				"application/xml": {}, "text/csv": {}}}
-		op.Responses["303"] = seeOther()
-		b.addErrors(op, env, map[int]string{400: "an unknown field, operator or bad value in the query", 406: "no acceptable representation"})
-		b.path(listPath).Get = op
+		b.path(d.listPath).Get = d.listOp(operationID(api, "list", res.Name), "List "+res.Name+".", "")
 	}
 	if res.Allows(restkit.POST, false) {
-		// The body and the answer are one record or an array of them, a union named
-		// in the components: generated clients give a named union its own methods
-		// (oapi-codegen v2.8 drops the JSON methods of an inline one in a body).
-		schemas[name+"Batch"] = &Schema{Type: Types{"array"}, Items: record,
-			Description: "Several " + res.Name + " created by one request: all of them, or none."}
-		schemas[name+"OrBatch"] = &Schema{OneOf: []*Schema{record, ref(name + "Batch")},
-			Description: "One " + res.Singular + ", or an array of them created together."}
-		create := func(id, summary, description string) *Operation {
-			op := b.operation(id, tag, summary, description)
-			body := ref(name + "OrBatch")
-			op.RequestBody = &RequestBody{Required: true, Content: jsonContent(body),
-				Description: "One " + res.Singular + ", or an array of them to create together."}
-			op.Responses["201"] = &Response{Description: "Created: the stored " + res.Singular + " (an array of them for an array body).",
-				Headers: map[string]*Header{"Location": locationHeader(), "ETag": etagHeader(), "Last-Modified": lastModifiedHeader()},
-				Content: map[string]*MediaType{"application/json": {Schema: envelope(api, body)}, "application/xml": {}}}
-			codes := copyCodes(bodyErrors)
-			codes[409] = "the key or a unique value is taken"
-			if res.KeySource == restkit.KeyGenerated {
-				codes[400] += "; a generated key must not be supplied"
-			}
-			b.addErrors(op, env, codes)
-			return op
-		}
-		createDesc := "Stores a new " + res.Singular + " and answers 201 with its Location and the stored record. " + keySource(res) +
-			" An array body creates several in one transaction: every one of them, or none (the error names the item)."
-		b.path(listPath).Post = create(operationID(api, "create", res.Singular), "Create a "+res.Singular+" (or several, from an array).", createDesc)
-		if itemsPath != listPath {
-			// The items' own path takes POST too (a Flask app posts to /api/resource).
-			b.path(itemsPath).Post = create(operationID(api, "create", res.Singular+"_at_item_path"),
-				"Create a "+res.Singular+" (or several), as POST "+listPath+" does.", createDesc)
-		}
-	}
-
-	var item *PathItem
-	itemOp := func() *PathItem {
-		if item == nil {
-			item = b.path(itemPath)
-			item.Parameters = []*Parameter{keyParam}
-		}
-		return item
+		d.createOps()
 	}
 	if res.Allows(restkit.GET, true) {
-		op := b.operation(operationID(api, "get", res.Singular), tag, "Read a "+res.Singular+".",
-			"Answers the "+res.Singular+" with its ETag and Last-Modified (or as XML). If-None-Match or If-Modified-Since "+
-				"that still hold give 304 without a body. fields= returns only the named fields.")
-		op.Parameters = []*Parameter{fieldsParam(res), ifNoneMatchParam(), ifModifiedSinceParam()}
-		op.Responses["200"] = &Response{Description: "The " + res.Singular + ".", Headers: validatorHeaders(), Content: recordContent()}
-		op.Responses["304"] = &Response{Description: "Not Modified: the ETag matches If-None-Match.", Headers: map[string]*Header{"ETag": etagHeader()}}
-		op.Responses["303"] = seeOther()
-		b.addErrors(op, env, map[int]string{400: "the key or the fields parameter is invalid", 404: "no such " + res.Singular, 406: "no acceptable representation"})
-		itemOp().Get = op
+		d.getOp()
 	}
+	d.writeOps()
+	if res.History {
+		b.history(api, res, d.name, d.keyParam, d.itemPath, d.tag)
+	}
+	for _, sc := range res.SubCollections() {
+		b.subCollection(api, res, sc, d.keyParam)
+	}
+}
+
+// listOp documents a list of the resource's records; within, when not empty, says
+// whose records a sub-collection lists.
+func (d *resourceDoc) listOp(id, summary, within string) *Operation {
+	res := d.res
+	op := d.b.operation(id, d.tag, summary,
+		within+"Answers a JSON array of "+res.Name+" (or XML, or CSV), a page at a time. limit sets the page size; the Link header "+
+			"(RFC 8288) has the next, prev and first pages, and last with count=true. cursor pages by key at any depth, "+
+			"page by offset in small sets. sort orders by sortable fields; each filterable field takes field=value and "+
+			"field[op]=value, a relation's target's filterable fields relation.field=value, and or=(…) combines conditions. "+
+			"An unknown parameter, field, operator or a bad value is a 400 that names it.")
+	op.Parameters = listParams(res)
+	op.Responses["200"] = &Response{Description: "A page of " + res.Name + ".",
+		Headers: map[string]*Header{"Link": linkHeader(), "Cache-Control": cacheControlHeader(),
+			"X-Total-Count": header("The number of matching records (with count=true).", integerSchema(0))},
+		Content: map[string]*MediaType{"application/json": {Schema: envelope(d.api, arrayOf(d.record))},
+			"application/xml": {}, "text/csv": {}}}
+	op.Responses["303"] = seeOther()
+	codes := map[int]string{400: "an unknown field, operator or bad value in the query", 406: "no acceptable representation"}
+	if within != "" {
+		codes[404] = "no such record to list the referrers of"
+	}
+	d.b.addErrors(op, d.api.Envelope, codes)
+	return op
+}
+
+// createOps documents POST on the list (and on the items' own path when it differs).
+func (d *resourceDoc) createOps() {
+	b, api, res, name := d.b, d.api, d.res, d.name
+	// The body and the answer are one record or an array of them, a union named
+	// in the components: generated clients give a named union its own methods
+	// (oapi-codegen v2.8 drops the JSON methods of an inline one in a body).
+	schemas := b.doc.Components.Schemas
+	schemas[name+"Batch"] = &Schema{Type: Types{"array"}, Items: d.record,
+		Description: "Several " + res.Name + " created by one request: all of them, or none."}
+	schemas[name+"OrBatch"] = &Schema{OneOf: []*Schema{d.record, ref(name + "Batch")},
+		Description: "One " + res.Singular + ", or an array of them created together."}
+	create := func(id, summary, description string) *Operation {
+		op := b.operation(id, d.tag, summary, description)
+		body := ref(name + "OrBatch")
+		op.RequestBody = &RequestBody{Required: true, Content: jsonContent(body),
+			Description: "One " + res.Singular + ", or an array of them to create together."}
+		op.Responses["201"] = &Response{Description: "Created: the stored " + res.Singular + " (an array of them for an array body).",
+			Headers: map[string]*Header{"Location": locationHeader(), "ETag": etagHeader(), "Last-Modified": lastModifiedHeader()},
+			Content: map[string]*MediaType{"application/json": {Schema: envelope(api, body)}, "application/xml": {}}}
+		codes := bodyErrors()
+		codes[409] = "the key or a unique value is taken"
+		if res.KeySource == restkit.KeyGenerated {
+			codes[400] += "; a generated key must not be supplied"
+		}
+		if len(res.Relations()) > 0 {
+			codes[400] += "; a relation refers to a record that does not exist"
+		}
+		b.addErrors(op, api.Envelope, codes)
+		return op
+	}
+	createDesc := "Stores a new " + res.Singular + " and answers 201 with its Location and the stored record. " + keySource(res) +
+		" An array body creates several in one transaction: every one of them, or none (the error names the item)."
+	b.path(d.listPath).Post = create(operationID(api, "create", res.Singular), "Create a "+res.Singular+" (or several, from an array).", createDesc)
+	if d.itemsPath != d.listPath {
+		// The items' own path takes POST too (a Flask app posts to /api/resource).
+		b.path(d.itemsPath).Post = create(operationID(api, "create", res.Singular+"_at_item_path"),
+			"Create a "+res.Singular+" (or several), as POST "+d.listPath+" does.", createDesc)
+	}
+}
+
+// getOp documents GET of one record.
+func (d *resourceDoc) getOp() {
+	res := d.res
+	op := d.b.operation(operationID(d.api, "get", res.Singular), d.tag, "Read a "+res.Singular+".",
+		"Answers the "+res.Singular+" with its ETag and Last-Modified (or as XML). If-None-Match or If-Modified-Since "+
+			"that still hold give 304 without a body. fields= returns only the named fields.")
+	op.Parameters = []*Parameter{fieldsParam(res), ifNoneMatchParam(), ifModifiedSinceParam()}
+	if p := expandParam(res); p != nil {
+		op.Parameters = append(op.Parameters, p)
+	}
+	op.Responses["200"] = &Response{Description: "The " + res.Singular + ".", Headers: validatorHeaders(), Content: d.recordContent()}
+	op.Responses["304"] = &Response{Description: "Not Modified: the ETag matches If-None-Match.", Headers: map[string]*Header{"ETag": etagHeader()}}
+	op.Responses["303"] = seeOther()
+	d.b.addErrors(op, d.api.Envelope, map[int]string{400: "the key or the fields parameter is invalid", 404: "no such " + res.Singular, 406: "no acceptable representation"})
+	d.itemOps().Get = op
+}
+
+// writeOps documents PUT, PATCH and DELETE of one record, as the resource allows.
+func (d *resourceDoc) writeOps() {
+	b, api, res, name := d.b, d.api, d.res, d.name
+	env := api.Envelope
 	writeCodes := func() map[int]string {
-		c := copyCodes(bodyErrors)
+		c := bodyErrors()
 		c[404] = "no such " + res.Singular
 		c[412] = "If-Match or If-None-Match does not hold"
 		if res.RequireIfMatch {
@@ -206,52 +273,85 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 		if res.PutCreates {
 			desc += " An absent " + res.Singular + " is created (201)."
 		}
-		op := b.operation(operationID(api, "replace", res.Singular), tag, "Replace a "+res.Singular+" (full replace).", desc+guarded)
+		op := b.operation(operationID(api, "replace", res.Singular), d.tag, "Replace a "+res.Singular+" (full replace).", desc+guarded)
 		op.Parameters = conditional()
-		op.RequestBody = jsonBody(record, "The whole "+res.Singular+".")
-		op.Responses["200"] = &Response{Description: "The replaced " + res.Singular + ".", Headers: validatorHeaders(), Content: recordContent()}
+		op.RequestBody = jsonBody(d.record, "The whole "+res.Singular+".")
+		op.Responses["200"] = &Response{Description: "The replaced " + res.Singular + ".", Headers: validatorHeaders(), Content: d.recordContent()}
 		if res.PutCreates {
 			op.Responses["201"] = &Response{Description: "Created: the " + res.Singular + " did not exist.",
 				Headers: map[string]*Header{"Location": locationHeader(), "ETag": etagHeader(), "Last-Modified": lastModifiedHeader()},
-				Content: recordContent()}
+				Content: d.recordContent()}
 		}
 		codes := writeCodes()
 		codes[409] = "a unique value is taken"
 		codes[400] += "; the key in the body must match the URL"
 		b.addErrors(op, env, codes)
-		itemOp().Put = op
+		d.itemOps().Put = op
 	}
 	if res.Allows(restkit.PATCH, true) {
-		schemas[name+"Patch"] = objectSchema("A JSON Merge Patch (RFC 7396) of a "+res.Singular+": the fields to change; null unsets a nullable field.",
+		b.doc.Components.Schemas[name+"Patch"] = objectSchema("A JSON Merge Patch (RFC 7396) of a "+res.Singular+": the fields to change; null unsets a nullable field.",
 			res.Fields, func(*restkit.Field) bool { return false }, false)
-		op := b.operation(operationID(api, "update", res.Singular), tag, "Change some fields of a "+res.Singular+" (JSON Merge Patch).",
+		op := b.operation(operationID(api, "update", res.Singular), d.tag, "Change some fields of a "+res.Singular+" (JSON Merge Patch).",
 			"Applies a JSON Merge Patch (RFC 7396): the fields given change, null clears a nullable field, the others keep their values."+guarded)
 		op.Parameters = conditional()
 		op.RequestBody = jsonBody(ref(name+"Patch"), "The fields to change.")
-		op.Responses["200"] = &Response{Description: "The patched " + res.Singular + ".", Headers: validatorHeaders(), Content: recordContent()}
+		op.Responses["200"] = &Response{Description: "The patched " + res.Singular + ".", Headers: validatorHeaders(), Content: d.recordContent()}
 		codes := writeCodes()
 		codes[409] = "a unique value is taken"
 		b.addErrors(op, env, codes)
-		itemOp().Patch = op
+		d.itemOps().Patch = op
 	}
 	if res.Allows(restkit.DELETE, true) {
-		desc := "Deletes the " + res.Singular + " (204)."
-		if res.History {
-			desc += " Its revisions stay readable, ending in a tombstone, until purged."
-		}
-		op := b.operation(operationID(api, "delete", res.Singular), tag, "Delete a "+res.Singular+".", desc+guarded)
-		op.Parameters = conditional()
-		op.Responses["204"] = &Response{Description: "Deleted."}
-		codes := writeCodes()
-		delete(codes, 413)
-		delete(codes, 415)
-		delete(codes, 406)
-		b.addErrors(op, env, codes)
-		itemOp().Delete = op
+		d.deleteOp(writeCodes(), conditional(), guarded)
 	}
+}
+
+// deleteOp documents DELETE of one record, with what its referrers' on_delete do.
+func (d *resourceDoc) deleteOp(codes map[int]string, params []*Parameter, guarded string) {
+	res := d.res
+	desc := "Deletes the " + res.Singular + " (204)."
 	if res.History {
-		b.history(api, res, name, keyParam, itemPath, tag)
+		desc += " Its revisions stay readable, ending in a tombstone, until purged."
 	}
+	for _, ref := range res.Referrers() {
+		desc += fmt.Sprintf(" Records of %s whose %s refers to it: %s.", ref.Resource.Name, ref.Field.Name, onDeleteText(ref.Field.OnDelete))
+	}
+	op := d.b.operation(operationID(d.api, "delete", res.Singular), d.tag, "Delete a "+res.Singular+".", desc+guarded)
+	op.Parameters = params
+	op.Responses["204"] = &Response{Description: "Deleted."}
+	delete(codes, 413)
+	delete(codes, 415)
+	delete(codes, 406)
+	if len(res.Referrers()) > 0 {
+		codes[409] = "records refer to it through a restricting relation (the message says how many, and from where)"
+	}
+	d.b.addErrors(op, d.api.Envelope, codes)
+	d.itemOps().Delete = op
+}
+
+// onDeleteText says what deleting a target does to a record that refers to it.
+func onDeleteText(o restkit.OnDelete) string {
+	switch o {
+	case restkit.Cascade:
+		return "deleted with it (cascade)"
+	case restkit.SetNull:
+		return "the reference cleared (set_null)"
+	}
+	return "the delete is refused while any exist (restrict)"
+}
+
+// subCollection documents GET of the records that refer to one record of res.
+func (b *builder) subCollection(api *restkit.API, res *restkit.Resource, sc restkit.SubCollection, keyParam *Parameter) {
+	refAPI, referrer := sc.API, sc.Resource
+	d := &resourceDoc{b: b, api: refAPI, res: referrer, name: schemaName(refAPI, referrer.Singular),
+		tag: b.resourceTag(refAPI, referrer)}
+	d.record = ref(d.name)
+	path := api.ItemsPath(res) + "/{" + res.Key + "}/" + sc.Name
+	op := d.listOp(operationID(api, "list", res.Singular+"_"+sc.Name), "List the "+referrer.Name+" whose "+sc.Field.Name+" refers to a "+res.Singular+".",
+		"The "+referrer.Name+" whose "+sc.Field.Name+" refers to the "+res.Singular+" named in the URL, as a list of "+referrer.Name+" is. ")
+	item := b.path(path)
+	item.Parameters = []*Parameter{keyParam}
+	item.Get = op
 }
 
 // keySource says where the key of a record made by POST comes from (a key from the
@@ -283,12 +383,24 @@ func listParams(res *restkit.Resource) []*Parameter {
 		fieldsParam(res),
 		queryParam("count", "true adds X-Total-Count (and a last link).", booleanSchema()),
 	}
+	if p := expandParam(res); p != nil {
+		ps = append(ps, p)
+	}
+	ps = append(ps, queryParam("or", "A group of conditions any of which holds: or=(color=red,year[gte]=2020); "+
+		"and=(…) groups inside it, up to 4 deep; a value holding a comma or a parenthesis in double quotes; in lists in parentheses. "+
+		"Several or parameters must all hold.", stringSchema()))
 	reserved := map[string]bool{}
 	for _, p := range ps {
 		reserved[p.Name] = true
 	}
 	for _, f := range res.Fields {
 		if !f.Filterable {
+			continue
+		}
+		if !f.Type.Scalar() && !(f.Type == restkit.TypeRelation && !f.Many) { // an array, a many relation
+			item := parameterSchema(f).Items
+			ps = append(ps, queryParam(f.Name+"[contains]", "Filter: "+f.Name+" holds this item.", item),
+				queryParam(f.Name+"[null]", "Filter: "+f.Name+" is unset (true) or set (false).", booleanSchema()))
 			continue
 		}
 		// A field named like a list parameter (count, page…) is filtered with
@@ -315,6 +427,11 @@ func listParams(res *restkit.Resource) []*Parameter {
 				s = stringSchema()
 			case restkit.OpNull:
 				s = booleanSchema()
+			case restkit.OpContains:
+				if !f.Type.Textual() {
+					continue
+				}
+				s = stringSchema()
 			default:
 				continue
 			}
@@ -322,6 +439,20 @@ func listParams(res *restkit.Resource) []*Parameter {
 		}
 	}
 	return ps
+}
+
+// expandParam is the expand parameter of a resource with relations: a comma list of
+// relation paths (nil without relations).
+func expandParam(res *restkit.Resource) *Parameter {
+	paths := expandPaths(res, "", 3)
+	if len(paths) == 0 {
+		return nil
+	}
+	p := queryParam("expand", "Relations to add to each record under expand, comma-separated; a path (author.publisher) "+
+		"expands inside the expanded record, at most 3 deep. A relation to records the caller may not read is a 400.",
+		&Schema{Type: Types{"array"}, Items: &Schema{Type: Types{"string"}, Enum: paths}})
+	p.Style, p.Explode = "form", new(false)
+	return p
 }
 
 // history documents a resource's revisions: the list, one revision, and the purge.

@@ -1,6 +1,8 @@
 package openapi
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -31,6 +33,61 @@ func jsonContent(s *Schema) map[string]*MediaType {
 // fieldSchema is the JSON Schema of one declared field: the constraints restkit.Field
 // checks, in the keywords a validator checks them with.
 func fieldSchema(f *restkit.Field) *Schema {
+	switch f.Type {
+	case restkit.TypeRelation:
+		return relationSchema(f)
+	case restkit.TypeJSON:
+		desc := fmt.Sprintf("Any JSON value, at most %d bytes as compact JSON.", f.MaxBytes)
+		if f.Description != "" {
+			desc = f.Description + " " + desc
+		}
+		return &Schema{Description: desc, ReadOnly: f.ReadOnly, Default: jsonDefault(f.Default)}
+	case restkit.TypeArray:
+		s := &Schema{Description: f.Description, ReadOnly: f.ReadOnly, Items: scalarSchema(f.Item()), MaxItems: f.MaxItems, Default: jsonDefault(f.Default)}
+		s.Type = Types{"array"}
+		if f.Nullable {
+			s.Type = Types{"array", "null"}
+		}
+		return s
+	}
+	return scalarSchema(f)
+}
+
+// relationSchema is a relation field's schema: the target key's, or a list of them
+// without repeats, marked x-restkit-relation.
+func relationSchema(f *restkit.Field) *Schema {
+	t := f.Target()
+	key := parameterSchema(t.KeyField())
+	rel := &Relation{To: f.TargetAPI().ListPath(t), Schema: schemaName(f.TargetAPI(), t.Singular), Many: f.Many, OnDelete: string(f.OnDelete)}
+	desc := fmt.Sprintf("The %s of a %s (%s).", t.Key, t.Singular, rel.To)
+	if f.Many {
+		desc = fmt.Sprintf("The %ss of %s (%s), without repeats.", t.Key, t.Name, rel.To)
+	}
+	if f.Description != "" {
+		desc = f.Description + " " + desc
+	}
+	s := &Schema{Description: desc, ReadOnly: f.ReadOnly, Relation: rel, Default: jsonDefault(f.Default)}
+	if f.Many {
+		s.Type, s.Items, s.MaxItems, s.UniqueItems = Types{"array"}, key, f.MaxItems, true
+	} else {
+		s.Type, s.Format, s.Minimum, s.Maximum, s.MinLength, s.MaxLength = key.Type, key.Format, key.Minimum, key.Maximum, key.MinLength, key.MaxLength
+	}
+	if f.Nullable {
+		s.Type = append(s.Type[:1:1], "null")
+	}
+	return s
+}
+
+// jsonDefault is a compound field's default as the document writes it.
+func jsonDefault(v any) any {
+	if t, ok := v.(restkit.JSONText); ok {
+		return json.RawMessage(t)
+	}
+	return v
+}
+
+// scalarSchema is the schema of a scalar field (or of an array's item).
+func scalarSchema(f *restkit.Field) *Schema {
 	s := &Schema{Description: f.Description, Pattern: f.Pattern, ReadOnly: f.ReadOnly}
 	t := "string"
 	switch f.Type {
@@ -88,8 +145,37 @@ func parameterSchema(f *restkit.Field) *Schema {
 	if f.Nullable && s.Enum != nil {
 		s.Enum = s.Enum[:len(s.Enum)-1]
 	}
-	s.Default, s.ReadOnly, s.Description = nil, false, ""
+	s.Default, s.ReadOnly, s.Description, s.Relation = nil, false, "", nil
 	return s
+}
+
+// expandSchema is the expand member of a record with relations: for each relation
+// that expand= named, the target record (with its own expand) or a list of them.
+func expandSchema(res *restkit.Resource) *Schema {
+	s := &Schema{Type: Types{"object"}, ReadOnly: true,
+		Description: "With expand=: the records the relations named refer to (a record the caller may not read is left out)."}
+	for _, f := range res.Relations() {
+		target := ref(schemaName(f.TargetAPI(), f.Target().Singular))
+		if f.Many {
+			target = arrayOf(target)
+		}
+		s.Properties = append(s.Properties, Property{f.Name, target})
+	}
+	return s
+}
+
+// expandPaths lists the relation paths expand= accepts on res: every chain of
+// relations up to depth long, in declaration order.
+func expandPaths(res *restkit.Resource, prefix string, depth int) []any {
+	var out []any
+	for _, f := range res.Relations() {
+		p := prefix + f.Name
+		out = append(out, p)
+		if depth > 1 {
+			out = append(out, expandPaths(f.Target(), p+".", depth-1)...)
+		}
+	}
+	return out
 }
 
 // objectSchema is the schema of a record or a noun's state: one property per field in
