@@ -94,6 +94,14 @@ func TestReadmeFlaskTour(t *testing.T) {
 	runTour(t, startServer(t, "", "--config", "../examples/flask.yaml"), "flask")
 }
 
+// TestReadmeRelationsTour runs the "Relations" tour against examples/relations.yaml.
+func TestReadmeRelationsTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	runTour(t, startServer(t, "", "--config", "../examples/relations.yaml"), "relations")
+}
+
 func runTour(t *testing.T, s *server, tag string) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	work := t.TempDir() // the tour writes files: keep them out of the repository
