@@ -140,6 +140,15 @@ func (s *Store) newMigration(ctx context.Context, tx pgx.Tx, res *restkit.Resour
 			err := m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
 			return rows, err
 		},
+		Exists: func(res *restkit.Resource, key any) (bool, error) {
+			cols, err := tableColumns(ctx, m.tx, res.StoreName)
+			if err != nil || len(cols) == 0 { // a target made by this very Migrate holds nothing yet
+				return false, err
+			}
+			var there bool
+			err = m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+quote(res.StoreName)+` WHERE `+quote(res.Key)+` = $1)`, encode(key)).Scan(&there)
+			return there, err
+		},
 		// A new field's default fills the existing rows as a constant in the DDL.
 		Fill: func(f *restkit.Field) string {
 			if _, msg := literal(f); msg != "" {

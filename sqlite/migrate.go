@@ -153,6 +153,15 @@ func (s *Store) newMigration(ctx context.Context, tx *sql.Tx, res *restkit.Resou
 			err := m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
 			return rows == 1, err
 		},
+		Exists: func(res *restkit.Resource, key any) (bool, error) {
+			var there int
+			err := m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`, res.StoreName).Scan(&there)
+			if err != nil || there == 0 { // a target made by this very Migrate holds nothing yet
+				return false, err
+			}
+			err = m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quote(res.StoreName)+` WHERE `+quote(res.Key)+` = ?)`, encode(key)).Scan(&there)
+			return there == 1, err
+		},
 	}
 	return m
 }

@@ -15,6 +15,15 @@ import (
 // edit changes the declaration before Prepare.
 func Cars(tb testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
 	tb.Helper()
+	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{carsResource(edit)}}}}
+	if err := s.Prepare(); err != nil {
+		tb.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
+	}
+	return s
+}
+
+// carsResource is Cars' resource, not prepared yet.
+func carsResource(edit func(r *restkit.Resource)) *restkit.Resource {
 	r := &restkit.Resource{Name: "cars", Key: "id", Fields: []*restkit.Field{
 		{Name: "id", Type: restkit.TypeInteger},
 		{Name: "model", Type: restkit.TypeString, Required: true, Filterable: true},
@@ -24,11 +33,7 @@ func Cars(tb testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
 	if edit != nil {
 		edit(r)
 	}
-	s := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{r}}}}
-	if err := s.Prepare(); err != nil {
-		tb.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
-	}
-	return s
+	return r
 }
 
 // FieldOf finds a field of a resource that may not be prepared yet; it panics when

@@ -23,6 +23,7 @@ func RunMigrations(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("RefusesRemovedField", func(t *testing.T) { testMigrationRemovedField(t, open) })
 	t.Run("RefusesRetypedField", func(t *testing.T) { testMigrationRetypedField(t, open) })
 	t.Run("RefusesChangedKey", func(t *testing.T) { testMigrationChangedKey(t, open) })
+	t.Run("AddsRelations", func(t *testing.T) { testMigrationAddsRelations(t, open) })
 }
 
 // migrationStore is an opened store and the helpers the suite uses on it.
@@ -166,4 +167,48 @@ func testMigrationChangedKey(t *testing.T, open func(t *testing.T) restkit.Store
 		`resource cars: the key changed from "id" (integer) to "vin" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`)
 	m.refused(Cars(t, func(r *restkit.Resource) { FieldOf(r, "id").Type = restkit.TypeString }), "cars.id",
 		`resource cars: the key changed from "id" (integer) to "id" (string), but the table is keyed by "id"; restore the key, or declare a new resource and copy the records into it`)
+}
+
+// withMakers is Cars with a makers resource; edit changes cars before Prepare.
+func withMakers(t testing.TB, edit func(r *restkit.Resource)) *restkit.Schema {
+	t.Helper()
+	makers := &restkit.Resource{Name: "makers", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{carsResource(edit), makers}}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
+	}
+	return sc
+}
+
+// testMigrationAddsRelations: a relation added to a table with records is refused
+// when it is required without a default, or when its default names a record that
+// does not exist; an optional one, or one whose default exists, is added, and the
+// records take the default.
+func testMigrationAddsRelations(t *testing.T, open func(t *testing.T) restkit.Store) {
+	m := openMigrations(t, open)
+	base := withMakers(t, nil)
+	m.migrate(base)
+	m.put(base, map[string]any{"id": int64(1), "model": "T"})
+	relation := func(def any, required bool) func(r *restkit.Resource) {
+		return func(r *restkit.Resource) {
+			r.Fields = append(r.Fields, &restkit.Field{Name: "maker", Type: restkit.TypeRelation, To: "makers", Default: def, Required: required})
+		}
+	}
+	m.refused(withMakers(t, relation(nil, true)), "cars.maker",
+		`resource cars: new field "maker" is required and has no default, but the table already holds records; `)
+	m.refused(withMakers(t, relation(int64(7), false)), "cars.maker",
+		`resource cars: new relation "maker" would give the records it already holds its default, id 7, but no maker has that id; `)
+	if _, err := m.s.WriteRecord(m.ctx, base.APIs[0].Resources[1], int64(7), func(*restkit.Record) (*restkit.Record, error) {
+		return &restkit.Record{Values: map[string]any{"id": int64(7)}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc := withMakers(t, relation(int64(7), false))
+	m.migrate(sc)
+	sameValues(t, "a record given the new relation's default", m.find(sc, 1), map[string]any{"id": int64(1), "model": "T", "maker": int64(7)})
+	// The relation holds: a record that refers to a missing maker is refused.
+	_, err := m.s.WriteRecord(m.ctx, sc.APIs[0].Resources[0], int64(2), func(*restkit.Record) (*restkit.Record, error) {
+		return &restkit.Record{Values: map[string]any{"id": int64(2), "model": "A", "maker": int64(8)}}, nil
+	})
+	wantKind(t, "a reference to a missing maker after the migration", err, restkit.Invalid)
 }

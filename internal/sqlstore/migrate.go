@@ -58,6 +58,9 @@ type Dialect struct {
 	// Fill, when set, says why a new field's default cannot fill the existing rows
 	// (the whole refusal, after the resource's label), or "" when it can.
 	Fill func(f *restkit.Field) string
+	// Exists reports whether the resource holds a record with the key: a new relation
+	// whose default fills the existing rows needs its target to exist. Nil: not asked.
+	Exists func(res *restkit.Resource, key any) (bool, error)
 }
 
 // Migration is the migration of one resource's table: the refusals found so far,
@@ -173,6 +176,15 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 			continue
 		}
 		fill := f.Default != nil && hasRows == 1
+		if fill && f.Type == restkit.TypeRelation && m.Exists != nil {
+			if msg, err := m.defaultTargets(f); err != nil || msg != "" {
+				if err != nil {
+					return nil, err
+				}
+				m.Refuse(f.Name, "%s", msg)
+				continue
+			}
+		}
 		if fill && m.Fill != nil {
 			if msg := m.Fill(f); msg != "" {
 				m.Refuse(f.Name, "%s", msg)
@@ -185,6 +197,23 @@ func (m *Migration) Plan(found Found) ([]NewColumn, error) {
 		return nil, nil
 	}
 	return add, nil
+}
+
+// defaultTargets says why a new relation's default cannot fill the existing rows (a
+// target that does not exist), or "".
+func (m *Migration) defaultTargets(f *restkit.Field) (string, error) {
+	keys, ok := f.Default.([]any)
+	if !ok {
+		keys = []any{f.Default}
+	}
+	for _, k := range keys {
+		there, err := m.Exists(f.Target(), k)
+		if err != nil || !there {
+			return fmt.Sprintf("new relation %q would give the records it already holds its default, %s %s, but no %s has that %s; create it first, or give the field another default",
+				f.Name, f.Target().Key, restkit.Format(k), f.Target().Singular, f.Target().Key), err
+		}
+	}
+	return "", nil
 }
 
 // textual reports whether a recorded type is one of the scalar text types, which
