@@ -218,6 +218,21 @@ func describe(rule Rule, tokens float64, allowed bool) Decision {
 	return d
 }
 
+// DecisionAt is the Decision of rule for a bucket holding tokens, allowed or not:
+// what any limiter that knows its bucket's tokens answers (Local, and the Redis
+// limiter's Peek), so that both say the same in the same state.
+func DecisionAt(rule Rule, tokens float64, allowed bool) Decision {
+	return describe(rule, tokens, allowed)
+}
+
+// Valid reports whether the rule can be enforced: a positive, finite rate and a burst
+// of at least one.
+func (r Rule) Valid() bool { return validRule(r) }
+
+// DurationOf converts seconds to a Duration, rounded to the nanosecond (not up: see
+// secondsOf), for limiters that compute in seconds.
+func DurationOf(seconds float64) time.Duration { return secondsOf(seconds) }
+
 func validRule(r Rule) bool {
 	return r.Rate > 0 && r.Burst >= 1 && !math.IsNaN(r.Rate) && !math.IsInf(r.Rate, 0)
 }

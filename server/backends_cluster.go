@@ -14,7 +14,7 @@ import (
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/httpapi"
 	"github.com/restkit/restkit/postgres"
-	"github.com/restkit/restkit/ratelimit"
+	"github.com/restkit/restkit/redislimit"
 	"github.com/restkit/restkit/s3blob"
 )
 
@@ -57,7 +57,7 @@ func openRedis(ctx context.Context, c *Config, b *backends, log *slog.Logger, on
 	// go-redis logs each failed dial on its own; the limiter already says, at most
 	// every few seconds, that Redis is down: keep go-redis's lines for --debug.
 	redis.SetLogger(redisLogger{log})
-	rl, err := ratelimit.OpenRedis(c.Redis, ratelimit.RedisOptions{FailOpen: !c.RedisFailClosed, Logger: log, OnError: onLimiterError})
+	rl, err := redislimit.Open(c.Redis, redislimit.Options{FailOpen: !c.RedisFailClosed, Logger: log, OnError: onLimiterError})
 	if err != nil {
 		return fmt.Errorf("opening Redis (--redis): %w", err)
 	}

@@ -1,6 +1,4 @@
-//go:build !nocluster
-
-package ratelimit
+package redislimit
 
 import (
 	"context"
@@ -18,15 +16,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/ratelimit"
 )
 
-// DefaultRedisPrefix namespaces the keys of a Redis limiter by default.
-const DefaultRedisPrefix = "restkit:rl:"
+// DefaultPrefix namespaces the keys of a Redis limiter by default.
+const DefaultPrefix = "restkit:rl:"
 
-// DefaultRedisTimeout bounds each call a Redis limiter makes by default.
-const DefaultRedisTimeout = 500 * time.Millisecond
+// DefaultTimeout bounds each call a Redis limiter makes by default.
+const DefaultTimeout = 500 * time.Millisecond
 
-// UnavailableRetryAfter is the RetryAfter of the Decision a fail-closed Redis limiter
+// UnavailableRetryAfter is the RetryAfter of the ratelimit.Decision a fail-closed Redis limiter
 // returns with its Unavailable error: the Retry-After of the 503.
 const UnavailableRetryAfter = time.Second
 
@@ -46,8 +45,8 @@ const (
 	logKeySuppressed = "suppressed"
 )
 
-// RedisOptions configure NewRedis and OpenRedis.
-type RedisOptions struct {
+// Options configure NewRedis and OpenRedis.
+type Options struct {
 	// FailOpen chooses what Allow does when Redis cannot answer (unreachable, timed
 	// out, erroring): allow the request (true), or refuse it with an Unavailable
 	// error (false, the default). See the package documentation.
@@ -56,10 +55,10 @@ type RedisOptions struct {
 	// failures not logged in between goes with the next), and one when it answers
 	// again. Nil discards.
 	Logger *slog.Logger
-	// Prefix namespaces the keys (default DefaultRedisPrefix). Limiters that are to
+	// Prefix namespaces the keys (default DefaultPrefix). Limiters that are to
 	// share buckets, one per node, must use the same prefix.
 	Prefix string
-	// Timeout bounds each call to Redis (default DefaultRedisTimeout), so that a
+	// Timeout bounds each call to Redis (default DefaultTimeout), so that a
 	// slow Redis delays no request by more. Once a call failed, Redis is asked
 	// again once a second; the requests in between are decided by the policy at
 	// once, without waiting.
@@ -71,7 +70,7 @@ type RedisOptions struct {
 	OnError func(error)
 }
 
-// Redis is a Limiter shared by every node that uses the same Redis and prefix. It
+// Redis is a ratelimit.Limiter shared by every node that uses the same Redis and prefix. It
 // runs GCRA (see the package documentation) in one Lua script per request, through
 // github.com/go-redis/redis_rate, on Redis's clock.
 type Redis struct {
@@ -91,16 +90,16 @@ type Redis struct {
 	suppressed atomic.Int64     // failures not logged since
 }
 
-var _ Ledger = (*Redis)(nil)
+var _ ratelimit.Ledger = (*Redis)(nil)
 
 // NewRedis returns a limiter over client (a *redis.Client, *redis.ClusterClient or
 // any other redis.UniversalClient). Close does not close client.
-func NewRedis(client redis.UniversalClient, o RedisOptions) *Redis {
+func New(client redis.UniversalClient, o Options) *Redis {
 	if o.Prefix == "" {
-		o.Prefix = DefaultRedisPrefix
+		o.Prefix = DefaultPrefix
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultRedisTimeout
+		o.Timeout = DefaultTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -123,12 +122,12 @@ func NewRedis(client redis.UniversalClient, o RedisOptions) *Redis {
 // redis://[user:password@]host:port/db (rediss:// for TLS; the query parameters of
 // redis.ParseURL apply). It does not connect: call Ping to check Redis is there.
 // Close closes the client. A malformed url is an Invalid error.
-func OpenRedis(url string, o RedisOptions) (*Redis, error) {
+func Open(url string, o Options) (*Redis, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid Redis URL", Op: "ratelimit.OpenRedis", Err: err}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "invalid Redis URL", Op: "redislimit.OpenRedis", Err: err}
 	}
-	l := NewRedis(redis.NewClient(opt), o)
+	l := New(redis.NewClient(opt), o)
 	l.owned = true
 	return l, nil
 }
@@ -141,17 +140,17 @@ func (l *Redis) Close() error {
 	return nil
 }
 
-// Allow implements Limiter. An invalid rule is an error whatever the policy. When
+// Allow implements ratelimit.Limiter. An invalid rule is an error whatever the policy. When
 // Redis fails (or failed less than a second ago), a fail-open limiter returns an
-// allowing Decision (as from a full bucket: Remaining Burst-1) and no error; a
-// fail-closed one returns a refusing Decision with RetryAfter
+// allowing ratelimit.Decision (as from a full bucket: Remaining Burst-1) and no error; a
+// fail-closed one returns a refusing ratelimit.Decision with RetryAfter
 // UnavailableRetryAfter and an Unavailable *restkit.Error, whose message, "rate
 // limiter unavailable", is safe for clients. The HTTP layer answers that with
 // 503 Service Unavailable and Retry-After, not with 429: the client did nothing
 // wrong.
-func (l *Redis) Allow(ctx context.Context, key string, rule Rule) (Decision, error) {
-	if !validRule(rule) {
-		return Decision{}, fmt.Errorf("ratelimit: invalid rule %v", rule)
+func (l *Redis) Allow(ctx context.Context, key string, rule ratelimit.Rule) (ratelimit.Decision, error) {
+	if !rule.Valid() {
+		return ratelimit.Decision{}, fmt.Errorf("redislimit: invalid rule %v", rule)
 	}
 	if !l.mayAsk() {
 		return l.failed(ctx, rule, errNotAsked)
@@ -163,7 +162,7 @@ func (l *Redis) Allow(ctx context.Context, key string, rule Rule) (Decision, err
 		return l.failed(ctx, rule, err)
 	}
 	l.up(ctx)
-	d := Decision{Allowed: res.Allowed > 0, Limit: rule.Burst, Remaining: max(res.Remaining, 0), Reset: max(res.ResetAfter, 0)}
+	d := ratelimit.Decision{Allowed: res.Allowed > 0, Limit: rule.Burst, Remaining: max(res.Remaining, 0), Reset: max(res.ResetAfter, 0)}
 	if !d.Allowed {
 		d.RetryAfter = max(res.RetryAfter, 0)
 	}
@@ -207,11 +206,11 @@ end
 return 1
 `)
 
-// Peek implements Ledger, in one read-only script on Redis's clock. When Redis
+// Peek implements ratelimit.Ledger, in one read-only script on Redis's clock. When Redis
 // fails, the policy decides as for Allow.
-func (l *Redis) Peek(ctx context.Context, key string, rule Rule) (Decision, error) {
-	if !validRule(rule) {
-		return Decision{}, fmt.Errorf("ratelimit: invalid rule %v", rule)
+func (l *Redis) Peek(ctx context.Context, key string, rule ratelimit.Rule) (ratelimit.Decision, error) {
+	if !rule.Valid() {
+		return ratelimit.Decision{}, fmt.Errorf("redislimit: invalid rule %v", rule)
 	}
 	if !l.mayAsk() {
 		return l.failed(ctx, rule, errNotAsked)
@@ -228,21 +227,21 @@ func (l *Redis) Peek(ctx context.Context, key string, rule Rule) (Decision, erro
 	}
 	l.up(ctx)
 	tokens := float64(rule.Burst) - behind/redisInterval(rule)
-	return describe(rule, tokens, tokens >= 1), nil
+	return ratelimit.DecisionAt(rule, tokens, tokens >= 1), nil
 }
 
-// Refund implements Ledger, in one script on Redis's clock. When Redis fails (or
+// Refund implements ratelimit.Ledger, in one script on Redis's clock. When Redis fails (or
 // failed less than a second ago) the token is not refunded and the error is
 // Unavailable.
-func (l *Redis) Refund(ctx context.Context, key string, rule Rule) error {
-	if !validRule(rule) {
-		return fmt.Errorf("ratelimit: invalid rule %v", rule)
+func (l *Redis) Refund(ctx context.Context, key string, rule ratelimit.Rule) error {
+	if !rule.Valid() {
+		return fmt.Errorf("redislimit: invalid rule %v", rule)
 	}
 	if !l.mayAsk() {
 		if ctx.Err() == nil {
 			l.fail(ctx, errNotAsked)
 		}
-		return unavailable("ratelimit.Redis.Refund", errNotAsked)
+		return unavailable("redislimit.Redis.Refund", errNotAsked)
 	}
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
@@ -251,7 +250,7 @@ func (l *Redis) Refund(ctx context.Context, key string, rule Rule) error {
 		if ctx.Err() == nil {
 			l.fail(ctx, err)
 		}
-		return unavailable("ratelimit.Redis.Refund", err)
+		return unavailable("redislimit.Redis.Refund", err)
 	}
 	l.up(ctx)
 	return nil
@@ -259,21 +258,21 @@ func (l *Redis) Refund(ctx context.Context, key string, rule Rule) error {
 
 // redisInterval is the emission interval of rule in seconds, as redis_rate computes
 // it from redisLimit: Period/Rate.
-func redisInterval(rule Rule) float64 {
+func redisInterval(rule ratelimit.Rule) float64 {
 	lim := redisLimit(rule)
 	return lim.Period.Seconds() / float64(lim.Rate)
 }
 
 // failed applies the policy to a request Redis did not decide.
-func (l *Redis) failed(ctx context.Context, rule Rule, err error) (Decision, error) {
+func (l *Redis) failed(ctx context.Context, rule ratelimit.Rule, err error) (ratelimit.Decision, error) {
 	// A caller that gave up (client gone, its deadline passed) says nothing about Redis.
 	if ctx.Err() == nil {
 		l.fail(ctx, err)
 	}
 	if l.open {
-		return Decision{Allowed: true, Limit: rule.Burst, Remaining: rule.Burst - 1, Reset: secondsOf(1 / rule.Rate)}, nil
+		return ratelimit.Decision{Allowed: true, Limit: rule.Burst, Remaining: rule.Burst - 1, Reset: ratelimit.DurationOf(1 / rule.Rate)}, nil
 	}
-	return Decision{Limit: rule.Burst, RetryAfter: UnavailableRetryAfter}, unavailable("ratelimit.Redis.Allow", err)
+	return ratelimit.Decision{Limit: rule.Burst, RetryAfter: UnavailableRetryAfter}, unavailable("redislimit.Redis.Allow", err)
 }
 
 func unavailable(op string, err error) error {
@@ -301,7 +300,7 @@ func (l *Redis) Ping(ctx context.Context) error {
 		if ctx.Err() == nil {
 			l.fail(ctx, err)
 		}
-		return unavailable("ratelimit.Redis.Ping", err)
+		return unavailable("redislimit.Redis.Ping", err)
 	}
 	l.up(ctx)
 	return nil
@@ -344,7 +343,7 @@ func (l *Redis) up(ctx context.Context) {
 // key names the bucket of (rule, key) in Redis: the prefix and a digest, so that
 // keys have a bounded length and client identities (API keys, user names) are not
 // stored in the clear. redis_rate puts "rate:" in front.
-func (l *Redis) key(rule Rule, key string) string {
+func (l *Redis) key(rule ratelimit.Rule, key string) string {
 	h := sha256.New()
 	h.Write([]byte(strconv.FormatFloat(rule.Rate, 'g', -1, 64) + "/" + strconv.Itoa(rule.Burst) + "\x00"))
 	h.Write([]byte(key))
@@ -356,7 +355,7 @@ func (l *Redis) key(rule Rule, key string) string {
 // 1/rule.Rate seconds: a whole number of tokens per second, minute or hour when the
 // rule has one (20/s, 0.5/s = 30/min, 10/min, 5/h); otherwise round(rate·3600)
 // tokens per the Period that makes the interval exact to the nanosecond.
-func redisLimit(r Rule) redis_rate.Limit {
+func redisLimit(r ratelimit.Rule) redis_rate.Limit {
 	for _, p := range []time.Duration{time.Second, time.Minute, time.Hour} {
 		n := r.Rate * p.Seconds()
 		if w := math.Round(n); w >= 1 && w <= math.MaxInt32 && math.Abs(n-w) <= 1e-9*w {

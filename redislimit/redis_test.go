@@ -1,6 +1,4 @@
-//go:build !nocluster
-
-package ratelimit
+package redislimit
 
 import (
 	"bytes"
@@ -20,9 +18,16 @@ import (
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/testenv"
+	"github.com/restkit/restkit/ratelimit"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// clock is a clock that moves only when a test advances it.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // redisURL returns RESTKIT_TEST_REDIS or a local server's URL, or skips the test
 // (testenv.Redis).
@@ -54,10 +59,10 @@ func testPrefix(tb testing.TB) string {
 
 // mustOpenRedis opens a limiter (with a client of its own: one node) on the test
 // Redis under prefix.
-func mustOpenRedis(tb testing.TB, prefix string, o RedisOptions) *Redis {
+func mustOpen(tb testing.TB, prefix string, o Options) *Redis {
 	tb.Helper()
 	o.Prefix = prefix
-	l, err := OpenRedis(redisURL(tb), o)
+	l, err := Open(redisURL(tb), o)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -68,7 +73,7 @@ func mustOpenRedis(tb testing.TB, prefix string, o RedisOptions) *Redis {
 	return l
 }
 
-func mustAllow(tb testing.TB, l Limiter, key string, rule Rule) Decision {
+func mustAllow(tb testing.TB, l ratelimit.Limiter, key string, rule ratelimit.Rule) ratelimit.Decision {
 	tb.Helper()
 	d, err := l.Allow(context.Background(), key, rule)
 	if err != nil {
@@ -87,8 +92,8 @@ func near(got, want, elapsed time.Duration) bool {
 }
 
 func TestRedisBurstThenRefusal(t *testing.T) {
-	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
-	rule := Rule{Rate: 1.0 / 7200, Burst: 3} // a rate not whole per second, minute or hour: one token every 2 h
+	l := mustOpen(t, testPrefix(t), Options{})
+	rule := ratelimit.Rule{Rate: 1.0 / 7200, Burst: 3} // a rate not whole per second, minute or hour: one token every 2 h
 	start := time.Now()
 	for i, want := range []int{2, 1, 0} {
 		if d := mustAllow(t, l, "a", rule); !d.Allowed || d.Remaining != want || d.Limit != 3 || d.RetryAfter != 0 {
@@ -102,10 +107,10 @@ func TestRedisBurstThenRefusal(t *testing.T) {
 }
 
 func TestRedisRecoversAfterRetryAfter(t *testing.T) {
-	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
-	rule := Rule{Rate: 20, Burst: 2}
+	l := mustOpen(t, testPrefix(t), Options{})
+	rule := ratelimit.Rule{Rate: 20, Burst: 2}
 	// Take tokens until refused: at 20/s a slow machine may earn one back meanwhile.
-	var d Decision
+	var d ratelimit.Decision
 	for i := 0; ; i++ {
 		if i == 20 {
 			t.Fatalf("never refused: %+v", d)
@@ -125,9 +130,9 @@ func TestRedisRecoversAfterRetryAfter(t *testing.T) {
 
 func TestRedisNodesShareBuckets(t *testing.T) {
 	prefix := testPrefix(t)
-	a := mustOpenRedis(t, prefix, RedisOptions{})
-	b := mustOpenRedis(t, prefix, RedisOptions{})
-	rule := Rule{Rate: 1.0 / 3600, Burst: 3}
+	a := mustOpen(t, prefix, Options{})
+	b := mustOpen(t, prefix, Options{})
+	rule := ratelimit.Rule{Rate: 1.0 / 3600, Burst: 3}
 	start := time.Now()
 	if d := mustAllow(t, a, "k", rule); !d.Allowed || d.Remaining != 2 {
 		t.Fatalf("a: %+v", d)
@@ -144,15 +149,15 @@ func TestRedisNodesShareBuckets(t *testing.T) {
 		}
 	}
 	// Another prefix is another namespace.
-	c := mustOpenRedis(t, testPrefix(t), RedisOptions{})
+	c := mustOpen(t, testPrefix(t), Options{})
 	if d := mustAllow(t, c, "k", rule); !d.Allowed || d.Remaining != 2 {
 		t.Fatalf("other prefix: %+v", d)
 	}
 }
 
 func TestRedisKeysAndRulesIndependent(t *testing.T) {
-	l := mustOpenRedis(t, testPrefix(t), RedisOptions{})
-	rule := Rule{Rate: 1.0 / 3600, Burst: 2}
+	l := mustOpen(t, testPrefix(t), Options{})
+	rule := ratelimit.Rule{Rate: 1.0 / 3600, Burst: 2}
 	mustAllow(t, l, "a", rule)
 	mustAllow(t, l, "a", rule)
 	if d := mustAllow(t, l, "a", rule); d.Allowed {
@@ -160,13 +165,13 @@ func TestRedisKeysAndRulesIndependent(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		key  string
-		rule Rule
+		rule ratelimit.Rule
 		want int
 	}{
 		{"b", rule, 1}, // another key
-		{"a", Rule{Rate: 1.0 / 3600, Burst: 5}, 4}, // another burst
-		{"a", Rule{Rate: 1.0 / 1800, Burst: 2}, 1}, // another rate
-		{"a\x00", rule, 1},                         // no confusion at the separator
+		{"a", ratelimit.Rule{Rate: 1.0 / 3600, Burst: 5}, 4}, // another burst
+		{"a", ratelimit.Rule{Rate: 1.0 / 1800, Burst: 2}, 1}, // another rate
+		{"a\x00", rule, 1}, // no confusion at the separator
 	} {
 		if d := mustAllow(t, l, tc.key, tc.rule); !d.Allowed || d.Remaining != tc.want {
 			t.Errorf("%q %v: %+v, want a fresh bucket with %d left", tc.key, tc.rule, d, tc.want)
@@ -183,26 +188,26 @@ func TestRedisMatchesLocal(t *testing.T) {
 	type want struct {
 		allowed        bool
 		remaining      int
-		resetS, retryS int // Seconds(Reset), Seconds(RetryAfter)
+		resetS, retryS int // ratelimit.Seconds(Reset), ratelimit.Seconds(RetryAfter)
 	}
 	for _, tc := range []struct {
-		rule Rule
+		rule ratelimit.Rule
 		want []want
 	}{
-		{Rule{Rate: 1.0 / 60, Burst: 1}, []want{
+		{ratelimit.Rule{Rate: 1.0 / 60, Burst: 1}, []want{
 			{true, 0, 60, 0}, {false, 0, 60, 60}}},
-		{Rule{Rate: 5.0 / 3600, Burst: 4}, []want{ // 5 per hour: one token per 12 min
+		{ratelimit.Rule{Rate: 5.0 / 3600, Burst: 4}, []want{ // 5 per hour: one token per 12 min
 			{true, 3, 720, 0}, {true, 2, 1440, 0}, {true, 1, 2160, 0}, {true, 0, 2880, 0}, {false, 0, 2880, 720}}},
-		{Rule{Rate: 1.0 / 700, Burst: 2}, []want{ // 5 per 3500 s: an interval of 700 s
+		{ratelimit.Rule{Rate: 1.0 / 700, Burst: 2}, []want{ // 5 per 3500 s: an interval of 700 s
 			{true, 1, 700, 0}, {true, 0, 1400, 0}, {false, 0, 1400, 700}}},
 	} {
 		c := &clock{time.Unix(1_000_000, 0)}
-		local, rds := NewLocalWith(LocalOptions{Now: c.now}), mustOpenRedis(t, testPrefix(t), RedisOptions{})
+		local, rds := ratelimit.NewLocalWith(ratelimit.LocalOptions{Now: c.now}), mustOpen(t, testPrefix(t), Options{})
 		start := time.Now()
 		for i, w := range tc.want {
 			ld, rd := mustAllow(t, local, "k", tc.rule), mustAllow(t, rds, "k", tc.rule)
 			elapsed := time.Since(start)
-			if got := (want{ld.Allowed, ld.Remaining, Seconds(ld.Reset), Seconds(ld.RetryAfter)}); got != w || ld.Limit != tc.rule.Burst {
+			if got := (want{ld.Allowed, ld.Remaining, ratelimit.Seconds(ld.Reset), ratelimit.Seconds(ld.RetryAfter)}); got != w || ld.Limit != tc.rule.Burst {
 				t.Errorf("%v request %d, local: %+v (limit %d), want %+v", tc.rule, i, got, ld.Limit, w)
 			}
 			if rd.Allowed != ld.Allowed || rd.Remaining != ld.Remaining || rd.Limit != ld.Limit ||
@@ -215,8 +220,8 @@ func TestRedisMatchesLocal(t *testing.T) {
 
 func TestRedisConcurrent(t *testing.T) {
 	prefix := testPrefix(t)
-	nodes := []*Redis{mustOpenRedis(t, prefix, RedisOptions{}), mustOpenRedis(t, prefix, RedisOptions{})}
-	rule := Rule{Rate: 1.0 / 3600, Burst: 10}
+	nodes := []*Redis{mustOpen(t, prefix, Options{}), mustOpen(t, prefix, Options{})}
+	rule := ratelimit.Rule{Rate: 1.0 / 3600, Burst: 10}
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < 100; i++ {
@@ -237,9 +242,9 @@ func TestRedisConcurrent(t *testing.T) {
 }
 
 // unreachable opens a limiter on an address where nothing listens.
-func unreachable(t *testing.T, o RedisOptions) *Redis {
+func unreachable(t *testing.T, o Options) *Redis {
 	t.Helper()
-	l, err := OpenRedis("redis://127.0.0.1:1/0", o)
+	l, err := Open("redis://127.0.0.1:1/0", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,14 +255,14 @@ func unreachable(t *testing.T, o RedisOptions) *Redis {
 func TestRedisFailOpen(t *testing.T) {
 	var logs bytes.Buffer
 	var errs atomic.Int64
-	l := unreachable(t, RedisOptions{FailOpen: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	l := unreachable(t, Options{FailOpen: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		OnError: func(error) { errs.Add(1) }})
 	c := &clock{time.Unix(1_000_000, 0)}
 	l.now = c.now // "at most one line per 10 s" holds however slowly the test runs
 	if !l.Healthy() {
 		t.Fatal("unhealthy before any call")
 	}
-	rule := Rule{Rate: 1, Burst: 3}
+	rule := ratelimit.Rule{Rate: 1, Burst: 3}
 	for i := 0; i < 5; i++ {
 		d, err := l.Allow(context.Background(), "k", rule)
 		if err != nil || !d.Allowed || d.Limit != 3 || d.Remaining != 2 || d.RetryAfter != 0 {
@@ -283,8 +288,8 @@ func TestRedisFailOpen(t *testing.T) {
 }
 
 func TestRedisFailClosed(t *testing.T) {
-	l := unreachable(t, RedisOptions{})
-	d, err := l.Allow(context.Background(), "k", Rule{Rate: 1, Burst: 3})
+	l := unreachable(t, Options{})
+	d, err := l.Allow(context.Background(), "k", ratelimit.Rule{Rate: 1, Burst: 3})
 	if !restkit.IsKind(err, restkit.Unavailable) {
 		t.Fatalf("error %v, want Unavailable", err)
 	}
@@ -298,7 +303,7 @@ func TestRedisFailClosed(t *testing.T) {
 		t.Error("healthy after a failure")
 	}
 	// An invalid rule is an error of its own, not an outage.
-	if _, err := l.Allow(context.Background(), "k", Rule{Rate: 0, Burst: 1}); err == nil || restkit.IsKind(err, restkit.Unavailable) {
+	if _, err := l.Allow(context.Background(), "k", ratelimit.Rule{Rate: 0, Burst: 1}); err == nil || restkit.IsKind(err, restkit.Unavailable) {
 		t.Errorf("invalid rule: %v", err)
 	}
 }
@@ -308,10 +313,10 @@ func TestRedisFailClosed(t *testing.T) {
 // when the test moves it.
 func TestRedisAsksAgain(t *testing.T) {
 	var errs atomic.Int64
-	l := mustOpenRedis(t, testPrefix(t), RedisOptions{OnError: func(error) { errs.Add(1) }})
+	l := mustOpen(t, testPrefix(t), Options{OnError: func(error) { errs.Add(1) }})
 	c := &clock{time.Unix(1_000_000, 0)}
 	l.now = c.now
-	rule := Rule{Rate: 1.0 / 3600, Burst: 100}
+	rule := ratelimit.Rule{Rate: 1.0 / 3600, Burst: 100}
 	l.fail(context.Background(), context.DeadlineExceeded) // as if Redis had failed
 	if l.Healthy() {
 		t.Fatal("healthy after a failure")
@@ -338,10 +343,10 @@ func TestRedisAsksAgain(t *testing.T) {
 
 func TestRedisCallerGaveUp(t *testing.T) {
 	var errs atomic.Int64
-	l := mustOpenRedis(t, testPrefix(t), RedisOptions{FailOpen: true, OnError: func(error) { errs.Add(1) }})
+	l := mustOpen(t, testPrefix(t), Options{FailOpen: true, OnError: func(error) { errs.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if d, err := l.Allow(ctx, "k", Rule{Rate: 1, Burst: 1}); err != nil || !d.Allowed {
+	if d, err := l.Allow(ctx, "k", ratelimit.Rule{Rate: 1, Burst: 1}); err != nil || !d.Allowed {
 		t.Fatalf("%+v %v", d, err)
 	}
 	if !l.Healthy() || errs.Load() != 0 {
@@ -350,7 +355,7 @@ func TestRedisCallerGaveUp(t *testing.T) {
 }
 
 func TestOpenRedisBadURL(t *testing.T) {
-	if _, err := OpenRedis("http://127.0.0.1:6379", RedisOptions{}); !restkit.IsKind(err, restkit.Invalid) {
+	if _, err := Open("http://127.0.0.1:6379", Options{}); !restkit.IsKind(err, restkit.Invalid) {
 		t.Fatalf("%v, want Invalid", err)
 	}
 }
@@ -367,14 +372,14 @@ func TestRedisLimit(t *testing.T) {
 		{5.0 / 3600, 5, time.Hour},
 		{1.0 / 7, 514, 3598 * time.Second},
 	} {
-		l := redisLimit(Rule{Rate: tc.rate, Burst: 4})
+		l := redisLimit(ratelimit.Rule{Rate: tc.rate, Burst: 4})
 		if l.Rate != tc.n || l.Period != tc.period || l.Burst != 4 {
 			t.Errorf("%g/s: %v, want %d per %v", tc.rate, l, tc.n, tc.period)
 		}
 	}
 	// The emission interval is 1/rate, to the nanosecond.
 	for _, r := range []float64{1e-6, 1.0 / 3, 2.5, math.Pi, 333.3, 12345.678} {
-		l := redisLimit(Rule{Rate: r, Burst: 1})
+		l := redisLimit(ratelimit.Rule{Rate: r, Burst: 1})
 		got := l.Period.Seconds() / float64(l.Rate)
 		if math.Abs(got-1/r) > 1e-9*(1/r)+1e-9 {
 			t.Errorf("%g/s: %v, an interval of %gs, want %gs", r, l, got, 1/r)
@@ -387,8 +392,8 @@ func TestRedisLimit(t *testing.T) {
 // here). The rule refills one token in 12 minutes, so no refill happens meanwhile.
 func TestRedisPeekAndRefund(t *testing.T) {
 	prefix := testPrefix(t)
-	l := mustOpenRedis(t, prefix, RedisOptions{})
-	rule := Rule{Rate: 5.0 / 3600, Burst: 3}
+	l := mustOpen(t, prefix, Options{})
+	rule := ratelimit.Rule{Rate: 5.0 / 3600, Burst: 3}
 	ctx := context.Background()
 	keys := func() int {
 		n, err := l.client.Keys(ctx, "rate:"+prefix+"*").Result()
@@ -434,7 +439,7 @@ func TestRedisPeekAndRefund(t *testing.T) {
 		t.Fatalf("after refunds: %+v, want a full bucket", d)
 	}
 	// Down: Peek follows the policy, Refund says it could not.
-	closed, open := unreachable(t, RedisOptions{}), unreachable(t, RedisOptions{FailOpen: true})
+	closed, open := unreachable(t, Options{}), unreachable(t, Options{FailOpen: true})
 	if _, err := closed.Peek(ctx, "a", rule); !restkit.IsKind(err, restkit.Unavailable) {
 		t.Errorf("peek, fail closed: %v", err)
 	}
