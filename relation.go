@@ -309,7 +309,6 @@ type planner struct {
 	deleting   map[string]bool
 	clearing   map[string]*Clearing
 	clearOrder []string
-	restricted []string
 }
 
 func recordID(res *Resource, key any) string { return res.StoreName + "\x00" + Format(key) }

@@ -105,11 +105,6 @@ func stagingIsEmpty(tb testing.TB, s *Store, what string) {
 	}
 }
 
-func hexSHA256(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 func mustPut(tb testing.TB, s restkit.BlobStore, content []byte) string {
 	tb.Helper()
 	b, err := s.Stage(ctx, bytes.NewReader(content), 0)
