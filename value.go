@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // JSONText is the canonical value of a json field: the value's compact JSON encoding,
@@ -206,3 +207,42 @@ func mergeObject(target, patch map[string]any) map[string]any {
 // MarshalJSON writes the value itself, not a JSON string holding it: a record's
 // values can then go through encoding/json (history states) unchanged.
 func (t JSONText) MarshalJSON() ([]byte, error) { return []byte(t), nil }
+
+// EncodeState writes canonical values as the JSON object a noun's state (and a
+// revision in a history table, and an event) is stored as: datetimes as RFC 3339 strings, other
+// values as themselves. Both stores keep it as text.
+func EncodeState(values map[string]any) (string, error) {
+	state := make(map[string]any, len(values))
+	for name, v := range values {
+		if t, ok := v.(time.Time); ok {
+			state[name] = t.UTC().Format(time.RFC3339Nano)
+		} else {
+			state[name] = v
+		}
+	}
+	data, err := json.Marshal(state)
+	return string(data), err
+}
+
+// DecodeState reads what EncodeState wrote back into canonical values, through the
+// declaration's fields (field returns nil for a name no longer declared). Members
+// whose field is gone, or whose value no longer fits its type, are left out.
+func DecodeState(state string, field func(name string) *Field) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(state)))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	values := make(map[string]any, len(raw))
+	for name, v := range raw {
+		f := field(name)
+		if f == nil {
+			continue
+		}
+		if cv, verr := f.Canonical(v); verr == nil && cv != nil {
+			values[name] = cv
+		}
+	}
+	return values, nil
+}

@@ -17,6 +17,11 @@ type Store struct {
 	tables  map[string]*table          // by Resource.StoreName, filled by Migrate
 	nouns   map[string]*restkit.Record // by Noun.StoreName
 	lastKey map[string]int64           // by Resource.StoreName: the last key AllocateKeys handed out
+
+	events  []restkit.Event // the change log, oldest first (events.go)
+	seq     int64           // the last Seq handed out
+	pending []restkit.Event // the events of the write under way, kept when it succeeds
+	notify  *restkit.Notifier
 }
 
 var (
@@ -34,7 +39,7 @@ type table struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}, lastKey: map[string]int64{}}
+	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}, lastKey: map[string]int64{}, notify: restkit.NewNotifier()}
 }
 
 // Close does nothing and may be called more than once; the data stays readable.
@@ -166,7 +171,9 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	return s.write(t, k, change, op)
+	rec, err := s.write(t, k, change, op)
+	s.settle(err)
+	return rec, err
 }
 
 // WriteRecords writes all of the records or none (restkit.BatchWriter). The table is
@@ -192,9 +199,11 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 		}
 		if err != nil {
 			t.restore(saved)
+			s.settle(err)
 			return nil, &restkit.BatchError{Index: i, Err: err}
 		}
 	}
+	s.settle(nil)
 	return out, nil
 }
 
@@ -238,7 +247,11 @@ func (s *Store) write(t *table, k any, change restkit.Change, op string) (*restk
 	if err := restkit.CheckReferences(t.res, rec.Values, curValues, s.missing); err != nil {
 		return nil, err
 	}
-	return t.put(k, rec, cur)
+	out, err := t.put(k, rec, cur)
+	if err == nil {
+		s.record(t.res.StoreName, k, cur, rec)
+	}
+	return out, err
 }
 
 // put stores rec as the record with key k, replacing cur (nil when new): stamps,
@@ -288,6 +301,7 @@ func (s *Store) delete(t *table, k any) error {
 		if _, err := ct.put(c.Key, rec, cur); err != nil {
 			return err
 		}
+		s.record(ct.res.StoreName, c.Key, cur, rec)
 	}
 	for _, d := range plan.Deletes {
 		dt := s.tables[d.Resource.StoreName]
@@ -295,6 +309,7 @@ func (s *Store) delete(t *table, k any) error {
 			dt.unindex(cur)
 			delete(dt.rows, d.Key)
 			dt.appendTombstone(d.Key, cur)
+			s.record(dt.res.StoreName, d.Key, cur, nil)
 		}
 	}
 	return nil
@@ -432,6 +447,8 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	}
 	stampOver(rec, cur)
 	s.nouns[n.StoreName] = rec
+	s.record(n.StoreName, n.Name, cur, rec)
+	s.settle(nil)
 	return rec.Clone(), nil
 }
 

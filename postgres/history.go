@@ -89,7 +89,7 @@ func (h *history) continueNumbering(ctx context.Context, tx pgx.Tx, k any, rec *
 // append writes one revision inside WriteRecord's transaction and prunes the key's
 // history to keep revisions when keep > 0.
 func (h *history) append(ctx context.Context, tx pgx.Tx, k any, rev *restkit.Revision, keep int) error {
-	state, err := sqlstore.EncodeState(rev.Values)
+	state, err := restkit.EncodeState(rev.Values)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// A noun's state is sqlstore.EncodeState's JSON object, kept as text, not jsonb:
+// A noun's state is restkit.EncodeState's JSON object, kept as text, not jsonb:
 // JSON's escapes keep any string storable (jsonb refuses \u0000), and the store reads
 // the object whole anyway.
 const (
@@ -48,7 +48,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	const op = "postgres.WriteNoun"
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -67,14 +67,17 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, err
 	}
-	data, err := sqlstore.EncodeState(rec.Values)
+	data, err := restkit.EncodeState(rec.Values)
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
 	if _, err := tx.Exec(ctx, nounWrite, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
 		return nil, wrap(op, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.note(n.StoreName, n.Name, cur, rec); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := s.commit(ctx, tx); err != nil {
 		return nil, wrap(op, err)
 	}
 	return rec, nil

@@ -39,6 +39,10 @@ type Store struct {
 	closeOnce   sync.Once
 	callTimeout time.Duration // the deadline of one store call (bound); 0: none
 	lockState                 // the pool of digest locks (LockDigest), opened on first use
+
+	notify     *restkit.Notifier // wakes Subscribe's callers (events.go)
+	listenOnce sync.Once         // starts the LISTEN goroutine with the first subscriber
+	stopListen context.CancelFunc
 }
 
 var (
@@ -89,7 +93,7 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	updated text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS _restkit_secrets (name text PRIMARY KEY, value bytea NOT NULL);
-` + artefactSQL
+` + artefactSQL + eventsSQL
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a key=value
 // connection string, as libpq takes; search_path=NAME in it chooses the schema),
@@ -128,7 +132,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, notify: restkit.NewNotifier()}
 	if o.statementTimeout > 0 {
 		s.callTimeout = o.statementTimeout + min(o.statementTimeout, 10*time.Second)
 	}
@@ -170,6 +174,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.listenOnce.Do(func() {}) // no listener may start after this
+		if s.stopListen != nil {
+			s.stopListen()
+		}
 		s.pool.Close()
 		if s.locks != nil {
 			s.locks.Close()
@@ -226,7 +234,7 @@ func (s *Store) locked(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // metaObjects names every table and index metaSQL creates.
 var metaObjects = func() []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)`).FindAllStringSubmatch(metaSQL, -1) {
+	for _, m := range regexp.MustCompile(`CREATE (?:UNIQUE )?(?:TABLE|INDEX|SEQUENCE) IF NOT EXISTS (\w+)`).FindAllStringSubmatch(metaSQL, -1) {
 		out = append(out, m[1])
 	}
 	return out

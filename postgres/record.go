@@ -161,7 +161,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		return nil, err
 	}
 	return retried(ctx, func() (*restkit.Record, error) {
-		tx, err := s.pool.Begin(ctx)
+		tx, err := s.begin(ctx)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -171,7 +171,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.Commit(ctx); err != nil {
+		if err := s.commit(ctx, tx); err != nil {
 			return nil, wrap(op, err)
 		}
 		return rec, nil
@@ -219,7 +219,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
 	return retried(ctx, func() ([]*restkit.Record, error) {
-		tx, err := s.pool.Begin(ctx)
+		tx, err := s.begin(ctx)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -234,7 +234,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 				return nil, &restkit.BatchError{Index: i, Err: err}
 			}
 		}
-		if err := tx.Commit(ctx); err != nil {
+		if err := s.commit(ctx, tx); err != nil {
 			return nil, wrap(op, err)
 		}
 		return out, nil
@@ -279,7 +279,7 @@ func lock(ctx context.Context, tx pgx.Tx, keys ...int64) error {
 // lock key it first takes that lock, in the same round trip as the SELECT (a batch
 // runs its statements in order, each with a snapshot of its own, so the SELECT sees
 // what the lock's previous holder committed); without one, the caller holds it.
-func (t *table) write(ctx context.Context, tx pgx.Tx, lockKey *int64, k any, change restkit.Change, op string) (*restkit.Record, error) {
+func (t *table) write(ctx context.Context, tx *writeTx, lockKey *int64, k any, change restkit.Change, op string) (*restkit.Record, error) {
 	var cur *restkit.Record
 	var err error
 	if lockKey != nil {
@@ -348,7 +348,7 @@ func (t *table) findIn(ctx context.Context, tx pgx.Tx, k any, op string) (*restk
 
 // put stores rec (normalized) as the record with key k over cur (nil when new): the
 // stamps, the row, a many relation's join rows, and the history revision.
-func (t *table) put(ctx context.Context, tx pgx.Tx, k any, rec, cur *restkit.Record, op string) (*restkit.Record, error) {
+func (t *table) put(ctx context.Context, tx *writeTx, k any, rec, cur *restkit.Record, op string) (*restkit.Record, error) {
 	var curRev int64
 	var curCreated time.Time
 	if cur != nil {
@@ -382,6 +382,9 @@ func (t *table) put(ctx context.Context, tx pgx.Tx, k any, rec, cur *restkit.Rec
 			return nil, wrap(op, err)
 		}
 	}
+	if err := tx.note(t.name, k, cur, rec); err != nil {
+		return nil, wrap(op, err)
+	}
 	return rec, nil
 }
 
@@ -389,7 +392,7 @@ func (t *table) put(ctx context.Context, tx pgx.Tx, k any, rec, cur *restkit.Rec
 // CASCADE) and writes its tombstone; a record already gone is nothing to do. A record
 // another transaction has just made refer to it stays: its foreign key refuses the
 // delete, a Conflict.
-func (t *table) remove(ctx context.Context, tx pgx.Tx, k any, op string) error {
+func (t *table) remove(ctx context.Context, tx *writeTx, k any, op string) error {
 	cur, err := t.findIn(ctx, tx, k, op)
 	if err != nil || cur == nil {
 		return err
@@ -406,7 +409,7 @@ func (t *table) remove(ctx context.Context, tx pgx.Tx, k any, op string) error {
 			return wrap(op, err)
 		}
 	}
-	return nil
+	return wrap(op, tx.note(t.name, k, cur, nil))
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,

@@ -145,7 +145,7 @@ func (t *table) syncJoins(ctx context.Context, tx pgx.Tx, k any, rec, cur *restk
 // relations say (restkit.PlanDelete), inside tx; restrict refuses before anything is
 // written. Each other record it clears or deletes is locked first, as its own write
 // would lock it.
-func (s *Store) deleteRecord(ctx context.Context, tx pgx.Tx, t *table, k any, op string) error {
+func (s *Store) deleteRecord(ctx context.Context, tx *writeTx, t *table, k any, op string) error {
 	if len(t.res.Referrers()) == 0 {
 		return t.remove(ctx, tx, k, op)
 	}

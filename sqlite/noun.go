@@ -47,15 +47,19 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, err
 	}
-	data, err := sqlstore.EncodeState(rec.Values)
+	data, err := restkit.EncodeState(rec.Values)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
 	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
 		return nil, wrap(op, err)
 	}
+	if err := s.appendEvent(ctx, tx, n.StoreName, n.Name, cur, rec); err != nil {
+		return nil, wrap(op, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return rec, nil
 }

@@ -186,6 +186,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return rec, nil
 }
 
@@ -218,6 +219,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return out, nil
 }
 
@@ -309,6 +311,9 @@ func (t *table) put(ctx context.Context, tx *sql.Tx, k any, rec, cur *restkit.Re
 			return nil, wrap(op, err)
 		}
 	}
+	if err := t.s.appendEvent(ctx, tx, t.name, k, cur, rec); err != nil {
+		return nil, wrap(op, err)
+	}
 	return rec, nil
 }
 
@@ -327,7 +332,7 @@ func (t *table) remove(ctx context.Context, tx *sql.Tx, k any, op string) error 
 			return wrap(op, err)
 		}
 	}
-	return nil
+	return wrap(op, t.s.appendEvent(ctx, tx, t.name, k, cur, nil))
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,

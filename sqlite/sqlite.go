@@ -35,6 +35,10 @@ type Store struct {
 	nounRead  *sql.Stmt // writer
 	nounWrite *sql.Stmt // writer
 
+	eventInsert *sql.Stmt // writer (events.go)
+	eventRead   *sql.Stmt // reader
+	notify      *restkit.Notifier
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -73,7 +77,7 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	created TEXT NOT NULL,
 	updated TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
-` + artefactSQL
+` + artefactSQL + eventsSQL
 
 // Open opens (creating if needed) the database file at path, switches it to WAL
 // and prepares the store's own tables. Call Migrate before using resources. The path
@@ -90,7 +94,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, wrap("sqlite.Open", err)
 	}
 	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", o.busyTimeout.Milliseconds())
-	s := &Store{path: path}
+	s := &Store{path: path, notify: restkit.NewNotifier()}
 	var err error
 	// The writer sets WAL first: the mode is stored in the file, so the readers,
 	// opened afterwards, find it there.
@@ -140,6 +144,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if s.nounWrite, err = s.prepare(ctx, s.w, `INSERT INTO _restkit_nouns (name, state, rev, created, updated) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET state = excluded.state, rev = excluded.rev, created = excluded.created, updated = excluded.updated`); err != nil {
+		return fail(err)
+	}
+	if err := s.prepareEvents(ctx); err != nil {
 		return fail(err)
 	}
 	empty := map[string]*table{}

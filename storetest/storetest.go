@@ -94,6 +94,11 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store, opts ...Option) {
 	t.Run("RelationValues", func(t *testing.T) { testRelationValues(t, open) })
 	t.Run("RelationFilters", func(t *testing.T) { testRelationFilters(t, open) })
 	t.Run("RelationRace", func(t *testing.T) { testRelationRace(t, open) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+	t.Run("EventsOfCascades", func(t *testing.T) { testEventsOfCascades(t, open) })
+	t.Run("EventsFollowCommits", func(t *testing.T) { testEventsFollowCommits(t, open) })
+	t.Run("EventsAfterReopen", func(t *testing.T) { testEventsAfterReopen(t, open, o) })
+	t.Run("EventPrune", func(t *testing.T) { testEventPrune(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.

@@ -21,7 +21,7 @@ func ScanRevision(row Scanner, res *restkit.Resource) (*restkit.Revision, error)
 		return nil, err
 	}
 	var err error
-	if rev.Values, err = DecodeState(state, res.Field); err != nil {
+	if rev.Values, err = restkit.DecodeState(state, res.Field); err != nil {
 		return nil, fmt.Errorf("%s history: state of rev %d: %w", res.StoreName, rev.Rev, err)
 	}
 	if rev.Created, err = ParseTime(created); err != nil {

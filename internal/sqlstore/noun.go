@@ -62,7 +62,7 @@ func ScanNoun(row Scanner, n *restkit.Noun) (*restkit.Record, error) {
 		return nil, err
 	}
 	var err error
-	if rec.Values, err = DecodeState(state, n.Field); err != nil {
+	if rec.Values, err = restkit.DecodeState(state, n.Field); err != nil {
 		return nil, fmt.Errorf("noun %s: state: %w", n.Name, err)
 	}
 	if rec.Created, err = ParseTime(created); err != nil {

@@ -1,0 +1,125 @@
+package restkit
+
+import (
+	"context"
+	"time"
+)
+
+// Events: the change log.
+//
+// Every committed write appends, in its own transaction, one Event per record or
+// state it changed — the record asked for, and those a cascade deleted or a set_null
+// cleared — to the store's change log. Seq is global and strictly increasing in the
+// order the writes committed, so a reader that has seen Seq n has seen every event
+// before it: streams resume from a Seq (Last-Event-ID) with nothing lost or repeated,
+// and webhooks deliver in Seq order. The log is the truth; a store's Subscribe is
+// only a wake-up.
+
+// EventOp is what a write did to a record.
+type EventOp string
+
+const (
+	Created EventOp = "created"
+	Updated EventOp = "updated"
+	Deleted EventOp = "deleted"
+)
+
+// Event is one entry of the change log.
+type Event struct {
+	Seq    int64
+	Source string  // the StoreName of the resource or noun; ArtefactSource for the repository
+	Key    string  // the record's key as text (Format); a noun's name; "dir/id" for an artefact
+	Op     EventOp // created, updated or deleted
+	Rev    int64   // the revision written (a delete: the last revision)
+	Time   time.Time
+	// State is the record's values after the write, as JSON (for a delete, its last
+	// values), so that a stream shows the record as it was at this event and list
+	// filters can judge a delete by the record's last revision.
+	State string
+}
+
+// ArtefactSource is the Source of the artefact repository's events.
+const ArtefactSource = "_artefacts"
+
+// EventLog is a Store that keeps the change log (an optional ability: every store of
+// this module has it).
+type EventLog interface {
+	// Events returns up to limit events with Seq > after, in Seq order.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// EventBounds returns the Seq of the oldest event still kept and of the newest
+	// (0, 0 when the log is empty; oldest is then the next Seq to come). A reader
+	// whose position is before oldest-1 has missed events the log no longer holds.
+	EventBounds(ctx context.Context) (oldest, newest int64, err error)
+	// PruneEvents deletes events written before olderThan, and the oldest beyond the
+	// newest max (max 0: no count limit), but never one with Seq > keepAfter (events
+	// a webhook has yet to deliver). It returns how many it deleted.
+	PruneEvents(ctx context.Context, olderThan time.Time, max int64, keepAfter int64) (int64, error)
+	// Subscribe returns a channel that receives (without blocking the writer: it has
+	// room for one) after each commit that appended events, in this process or — for
+	// a shared store — on any node; and a function that ends the subscription.
+	Subscribe() (<-chan struct{}, func())
+}
+
+// EventOf is the event a store appends for a write of one record: created when there
+// was none (cur nil), updated when there is one after (next not nil), deleted
+// otherwise (its State the last values). state is the JSON of the values the event
+// carries.
+func EventOf(source, key string, cur, next *Record, now time.Time, state string) Event {
+	e := Event{Source: source, Key: key, Time: now.UTC(), State: state}
+	switch {
+	case next == nil:
+		e.Op, e.Rev = Deleted, cur.Rev
+	case cur == nil:
+		e.Op, e.Rev = Created, next.Rev
+	default:
+		e.Op, e.Rev = Updated, next.Rev
+	}
+	return e
+}
+
+// Notifier is the in-process side of Subscribe that a store embeds: Notify wakes
+// every subscriber, never blocking (a subscriber that has not yet read the previous
+// wake-up loses nothing: one pending wake-up means "read the log").
+type Notifier struct {
+	subs chan map[chan struct{}]struct{} // a one-slot channel as a lock that select can use
+}
+
+// Subscribe implements EventLog.Subscribe for the store.
+func (n *Notifier) Subscribe() (<-chan struct{}, func()) {
+	n.init()
+	c := make(chan struct{}, 1)
+	m := <-n.subs
+	m[c] = struct{}{}
+	n.subs <- m
+	return c, func() {
+		m := <-n.subs
+		delete(m, c)
+		n.subs <- m
+	}
+}
+
+// Notify wakes every subscriber.
+func (n *Notifier) Notify() {
+	n.init()
+	m := <-n.subs
+	for c := range m {
+		select {
+		case c <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+	n.subs <- m
+}
+
+func (n *Notifier) init() {
+	if n.subs == nil {
+		panic("restkit.Notifier used before NewNotifier")
+	}
+}
+
+// NewNotifier returns a Notifier ready for use.
+func NewNotifier() *Notifier {
+	n := &Notifier{subs: make(chan map[chan struct{}]struct{}, 1)}
+	n.subs <- map[chan struct{}]struct{}{}
+	return n
+}

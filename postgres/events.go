@@ -1,0 +1,231 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/sqlstore"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The change log: _restkit_events, one row per record a write changed, inserted in
+// the write's own transaction.
+//
+// Seq must grow in commit order, or a reader that has seen Seq n could later find a
+// committed event below n and miss it: with plain sequence values, two transactions
+// can take 10 and 11 and commit as 11 then 10. So a writer collects its events while
+// it works (writeTx) and appends them last, just before COMMIT, holding a
+// transaction-level advisory lock that serialises exactly that tail of the write
+// transactions: the lock is taken, the seq values drawn, the rows inserted and the
+// transaction committed, before the next writer may draw its values. Only the
+// inserts and the commit wait on it — every other step of a write runs in parallel —
+// and since the lock is the last one a transaction takes, it cannot deadlock with the
+// record locks. The same transaction NOTIFYs the store's channel, delivered on
+// commit: the wake-up of every node's streams (the log stays the truth; a node also
+// polls it).
+
+const eventsLockName = "events"
+
+const eventsSQL = `
+CREATE SEQUENCE IF NOT EXISTS _restkit_events_seq;
+CREATE TABLE IF NOT EXISTS _restkit_events (
+	seq    bigint PRIMARY KEY,
+	source text COLLATE "C" NOT NULL,
+	key    text COLLATE "C" NOT NULL,
+	op     text NOT NULL,
+	rev    bigint NOT NULL,
+	time   text NOT NULL,
+	state  text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _restkit_events_time ON _restkit_events (time);
+`
+
+// writeTx is a write transaction and the events it will append before committing.
+type writeTx struct {
+	pgx.Tx
+	events []restkit.Event
+}
+
+// begin starts a write transaction.
+func (s *Store) begin(ctx context.Context) (*writeTx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &writeTx{Tx: tx}, nil
+}
+
+// note adds the event of one record's write (cur nil: created; next nil: deleted,
+// with cur's values as its state).
+func (w *writeTx) note(source string, key any, cur, next *restkit.Record) error {
+	values := map[string]any{}
+	switch {
+	case next != nil:
+		values = next.Values
+	case cur != nil:
+		values = cur.Values
+	}
+	state, err := restkit.EncodeState(values)
+	if err != nil {
+		return err
+	}
+	w.events = append(w.events, restkit.EventOf(source, restkit.Format(key), cur, next, time.Now(), state))
+	return nil
+}
+
+// commit appends the transaction's events under the events lock, notifies, and
+// commits (see above).
+func (s *Store) commit(ctx context.Context, w *writeTx) error {
+	if len(w.events) > 0 {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockKey(eventsLockName))
+		for _, e := range w.events {
+			b.Queue(`INSERT INTO _restkit_events (seq, source, key, op, rev, time, state) VALUES (nextval('_restkit_events_seq'), $1, $2, $3, $4, $5, $6)`,
+				e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
+		}
+		b.Queue(`SELECT pg_notify($1, '')`, s.eventChannel())
+		if err := w.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+	}
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
+	if len(w.events) > 0 {
+		s.notify.Notify() // this node's streams need not wait for the round trip of NOTIFY
+	}
+	return nil
+}
+
+// eventChannel is the NOTIFY channel of this store's events: one per schema, so
+// stores in other schemas of the database do not wake each other.
+func (s *Store) eventChannel() string { return shortName("restkit_events_" + s.schema) }
+
+var _ restkit.EventLog = (*Store)(nil)
+
+// Events returns up to limit events with Seq > after, in Seq order.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]restkit.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	const op = "postgres.Events"
+	q := `SELECT seq, source, key, op, rev, time, state FROM _restkit_events WHERE seq > $1 ORDER BY seq`
+	args := []any{after}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []restkit.Event
+	for rows.Next() {
+		var e restkit.Event
+		var eop, at string
+		if err := rows.Scan(&e.Seq, &e.Source, &e.Key, &eop, &e.Rev, &at, &e.State); err != nil {
+			return nil, wrap(op, err)
+		}
+		e.Op = restkit.EventOp(eop)
+		if e.Time, err = sqlstore.ParseTime(at); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// EventBounds returns the oldest and newest Seq kept; an empty log's oldest is the
+// Seq the next event will get.
+func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var oldest, newest *int64
+	if err := s.pool.QueryRow(ctx, `SELECT min(seq), max(seq) FROM _restkit_events`).Scan(&oldest, &newest); err != nil {
+		return 0, 0, wrap("postgres.EventBounds", err)
+	}
+	if oldest != nil {
+		return *oldest, *newest, nil
+	}
+	var last int64
+	var called bool
+	err := s.pool.QueryRow(ctx, `SELECT last_value, is_called FROM _restkit_events_seq`).Scan(&last, &called)
+	if !called {
+		last = 0
+	}
+	return last + 1, last, wrap("postgres.EventBounds", err)
+}
+
+// PruneEvents deletes old events (restkit.EventLog).
+func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, max int64, keepAfter int64) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	const op = "postgres.PruneEvents"
+	tag, err := s.pool.Exec(ctx, `DELETE FROM _restkit_events WHERE time < $1 AND seq <= $2`, sqlstore.FormatTime(olderThan), keepAfter)
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	n := tag.RowsAffected()
+	if max > 0 {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM _restkit_events WHERE seq <= $1 AND seq <= (SELECT max(seq) FROM _restkit_events) - $2`, keepAfter, max)
+		if err != nil {
+			return 0, wrap(op, err)
+		}
+		n += tag.RowsAffected()
+	}
+	return n, nil
+}
+
+// Subscribe wakes the caller after each commit that appended events, on any node
+// (LISTEN, started with the first subscriber).
+func (s *Store) Subscribe() (<-chan struct{}, func()) {
+	s.listenOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopListen = cancel
+		go s.listen(ctx)
+	})
+	return s.notify.Subscribe()
+}
+
+// listen holds a connection that LISTENs on the store's channel and wakes the
+// subscribers on each notification, reconnecting (with a pause) when it is lost.
+func (s *Store) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		// A lost connection is not worth a log line: the streams' poll covers the gap,
+		// and whatever was missed meanwhile is in the log.
+		_ = s.listenConn(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.notify.Notify()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Store) listenConn(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `LISTEN `+quote(s.eventChannel())); err != nil {
+		conn.Conn().Close(context.Background()) // not back to the pool while listening
+		return err
+	}
+	defer conn.Conn().Close(context.Background())
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		s.notify.Notify()
+	}
+}
