@@ -2,6 +2,8 @@ package restkit
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -32,9 +34,9 @@ type Event struct {
 	Op     EventOp // created, updated or deleted
 	Rev    int64   // the revision written (a delete: the last revision)
 	Time   time.Time
-	// State is the record's values after the write, as JSON (for a delete, its last
-	// values), so that a stream shows the record as it was at this event and list
-	// filters can judge a delete by the record's last revision.
+	// State is the record after the write (for a delete, its last revision), as
+	// JSON, so that a stream shows the record as it was at this event and list
+	// filters can judge a delete by the record's last revision. Record decodes it.
 	State string
 }
 
@@ -62,19 +64,47 @@ type EventLog interface {
 
 // EventOf is the event a store appends for a write of one record: created when there
 // was none (cur nil), updated when there is one after (next not nil), deleted
-// otherwise (its State the last values). state is the JSON of the values the event
-// carries.
-func EventOf(source, key string, cur, next *Record, now time.Time, state string) Event {
-	e := Event{Source: source, Key: key, Time: now.UTC(), State: state}
+// otherwise (its State the last revision).
+func EventOf(source, key string, cur, next *Record, now time.Time) (Event, error) {
+	e := Event{Source: source, Key: key, Time: now.UTC()}
+	rec := next
 	switch {
 	case next == nil:
-		e.Op, e.Rev = Deleted, cur.Rev
+		e.Op, e.Rev, rec = Deleted, cur.Rev, cur
 	case cur == nil:
 		e.Op, e.Rev = Created, next.Rev
 	default:
 		e.Op, e.Rev = Updated, next.Rev
 	}
-	return e
+	values, err := EncodeState(rec.Values)
+	if err != nil {
+		return Event{}, err
+	}
+	state, err := json.Marshal(eventState{Values: json.RawMessage(values), Created: rec.Created.UTC(), Updated: rec.Updated.UTC()})
+	e.State = string(state)
+	return e, err
+}
+
+// eventState is the JSON of Event.State: the record's values and stamps.
+type eventState struct {
+	Values  json.RawMessage `json:"values"`
+	Created time.Time       `json:"created"`
+	Updated time.Time       `json:"updated"`
+}
+
+// Record decodes the event's State: the record as it was after the write (for a
+// delete, its last revision), with the Rev of the event. field resolves the declared
+// fields; values of fields no longer declared are left out.
+func (e Event) Record(field func(name string) *Field) (*Record, error) {
+	var st eventState
+	if err := json.Unmarshal([]byte(e.State), &st); err != nil {
+		return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+	}
+	values, err := DecodeState(string(st.Values), field)
+	if err != nil {
+		return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+	}
+	return &Record{Values: values, Rev: e.Rev, Created: st.Created, Updated: st.Updated}, nil
 }
 
 // Notifier is the in-process side of Subscribe that a store embeds: Notify wakes

@@ -13,15 +13,11 @@ var _ restkit.EventLog = (*Store)(nil)
 // record notes the event of one record's write (cur nil: created; rec nil: deleted)
 // among the events of the write under way; the caller holds the write lock.
 func (s *Store) record(source string, key any, cur, rec *restkit.Record) {
-	values := map[string]any{}
-	switch {
-	case rec != nil:
-		values = rec.Values
-	case cur != nil:
-		values = cur.Values
+	e, err := restkit.EventOf(source, restkit.Format(key), cur, rec, time.Now())
+	if err != nil {
+		panic(err) // canonical values always encode
 	}
-	state, _ := restkit.EncodeState(values) // canonical values always encode
-	s.pending = append(s.pending, restkit.EventOf(source, restkit.Format(key), cur, rec, time.Now(), state))
+	s.pending = append(s.pending, e)
 }
 
 // settle ends a write: its events join the log, numbered, when it succeeded, and are

@@ -22,6 +22,8 @@ type Store struct {
 	seq     int64           // the last Seq handed out
 	pending []restkit.Event // the events of the write under way, kept when it succeeds
 	notify  *restkit.Notifier
+
+	state map[string][]byte // ReadState/WriteState (state.go)
 }
 
 var (
@@ -39,7 +41,7 @@ type table struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}, lastKey: map[string]int64{}, notify: restkit.NewNotifier()}
+	return &Store{tables: map[string]*table{}, nouns: map[string]*restkit.Record{}, lastKey: map[string]int64{}, notify: restkit.NewNotifier(), state: map[string][]byte{}}
 }
 
 // Close does nothing and may be called more than once; the data stays readable.

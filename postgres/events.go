@@ -61,19 +61,9 @@ func (s *Store) begin(ctx context.Context) (*writeTx, error) {
 // note adds the event of one record's write (cur nil: created; next nil: deleted,
 // with cur's values as its state).
 func (w *writeTx) note(source string, key any, cur, next *restkit.Record) error {
-	values := map[string]any{}
-	switch {
-	case next != nil:
-		values = next.Values
-	case cur != nil:
-		values = cur.Values
-	}
-	state, err := restkit.EncodeState(values)
-	if err != nil {
-		return err
-	}
-	w.events = append(w.events, restkit.EventOf(source, restkit.Format(key), cur, next, time.Now(), state))
-	return nil
+	e, err := restkit.EventOf(source, restkit.Format(key), cur, next, time.Now())
+	w.events = append(w.events, e)
+	return err
 }
 
 // commit appends the transaction's events under the events lock, notifies, and

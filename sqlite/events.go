@@ -44,18 +44,10 @@ func (s *Store) prepareEvents(ctx context.Context) error {
 // appendEvent appends the event of one record's write inside tx (cur nil: created;
 // next nil: deleted, with cur's values as its state).
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, source string, key any, cur, next *restkit.Record) error {
-	values := map[string]any{}
-	switch {
-	case next != nil:
-		values = next.Values
-	case cur != nil:
-		values = cur.Values
-	}
-	state, err := restkit.EncodeState(values)
+	e, err := restkit.EventOf(source, restkit.Format(key), cur, next, time.Now())
 	if err != nil {
 		return err
 	}
-	e := restkit.EventOf(source, restkit.Format(key), cur, next, time.Now(), state)
 	_, err = tx.StmtContext(ctx, s.eventInsert).ExecContext(ctx, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
 	return err
 }

@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	created TEXT NOT NULL,
 	updated TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
-` + artefactSQL + eventsSQL
+` + artefactSQL + eventsSQL + stateSQL
 
 // Open opens (creating if needed) the database file at path, switches it to WAL
 // and prepares the store's own tables. Call Migrate before using resources. The path

@@ -89,11 +89,14 @@ func testEvents(t *testing.T, open func(t *testing.T) restkit.Store) {
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Fatalf("the log:\ngot  %s\nwant %s", strings.Join(got, "; "), strings.Join(want, "; "))
 	}
-	if s := events[1].State; !strings.Contains(s, `"name":"uno"`) || !strings.Contains(s, `"count":3`) {
-		t.Errorf("an update's state: %s", s)
-	}
-	if s := events[3].State; !strings.Contains(s, `"name":"uno"`) {
-		t.Errorf("a delete's state is the last values: %s", s)
+	for _, i := range []int{1, 3} { // an update's state, and a delete's: the last revision
+		rec, err := events[i].Record(f.things.Field)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if rec.Values["name"] != "uno" || rec.Values["count"] != int64(3) || rec.Rev != 2 || rec.Created.IsZero() || rec.Updated.Before(rec.Created) {
+			t.Errorf("event %d's record: %+v (state %s)", i, rec, events[i].State)
+		}
 	}
 	// Events after a Seq are those after it.
 	if rest := allEvents(t, el, events[1].Seq); len(rest) != 2 || rest[0].Seq != events[2].Seq {

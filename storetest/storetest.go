@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) restkit.Store, opts ...Option) {
 	t.Run("EventsFollowCommits", func(t *testing.T) { testEventsFollowCommits(t, open) })
 	t.Run("EventsAfterReopen", func(t *testing.T) { testEventsAfterReopen(t, open, o) })
 	t.Run("EventPrune", func(t *testing.T) { testEventPrune(t, open) })
+	t.Run("State", func(t *testing.T) { testState(t, open) })
 }
 
 // t0 is the suite's reference time: nanoseconds set, to catch truncation.
