@@ -153,3 +153,22 @@ func NewNotifier() *Notifier {
 	n.subs <- map[chan struct{}]struct{}{}
 	return n
 }
+
+// SourceOf returns the resource or the noun whose StoreName is an event's Source
+// (both nil when the schema declares neither: a source no longer served, or the
+// artefact repository's).
+func (s *Schema) SourceOf(source string) (*Resource, *Noun) {
+	for _, api := range s.APIs {
+		for _, r := range api.Resources {
+			if r.StoreName == source {
+				return r, nil
+			}
+		}
+		for _, n := range api.Nouns {
+			if n.StoreName == source {
+				return nil, n
+			}
+		}
+	}
+	return nil, nil
+}

@@ -28,8 +28,8 @@ type csvWriter struct {
 }
 
 func newCSVWriter(w io.Writer, v view, exps []*expansion) *csvWriter {
-	cw := &csvWriter{Writer: csv.NewWriter(w), v: v, exps: exps, row: make([]string, 0, len(v.fields))}
-	for _, f := range v.fields {
+	cw := &csvWriter{Writer: csv.NewWriter(w), v: v, exps: exps, row: make([]string, 0, len(v.Fields))}
+	for _, f := range v.Fields {
 		cw.row = append(cw.row, f.Name)
 	}
 	cw.row = appendCSVHeader(cw.row, "", exps)
@@ -41,7 +41,7 @@ func newCSVWriter(w io.Writer, v view, exps []*expansion) *csvWriter {
 func appendCSVHeader(row []string, prefix string, exps []*expansion) []string {
 	for _, e := range exps {
 		p := prefix + e.field.Name + "."
-		for _, f := range e.view.fields {
+		for _, f := range e.view.Fields {
 			row = append(row, p+f.Name)
 		}
 		if !e.field.Many {
@@ -54,7 +54,7 @@ func appendCSVHeader(row []string, prefix string, exps []*expansion) []string {
 func (cw *csvWriter) writeRecords(recs []*restkit.Record, ex []expanded) {
 	for i, rec := range recs {
 		cw.row = cw.row[:0]
-		for _, f := range cw.v.fields {
+		for _, f := range cw.v.Fields {
 			cw.row = append(cw.row, csvCell(f, rec.Values[f.Name]))
 		}
 		var x expanded
@@ -72,12 +72,12 @@ func appendCSVExpanded(row []string, ex expanded, exps []*expansion) []string {
 	for _, e := range exps {
 		switch x := ex[e.field.Name].(type) {
 		case *expandedRecord:
-			for _, f := range e.view.fields {
+			for _, f := range e.view.Fields {
 				row = append(row, csvCell(f, x.rec.Values[f.Name]))
 			}
 			row = appendCSVExpanded(row, x.exp, e.sub)
 		case []*expandedRecord:
-			for _, f := range e.view.fields {
+			for _, f := range e.view.Fields {
 				vals := make([]any, len(x))
 				for i, r := range x {
 					vals[i] = r.rec.Values[f.Name]
@@ -85,7 +85,7 @@ func appendCSVExpanded(row []string, ex expanded, exps []*expansion) []string {
 				row = append(row, string(appendValue(nil, vals)))
 			}
 		default:
-			for range e.view.fields {
+			for range e.view.Fields {
 				row = append(row, "")
 			}
 			if !e.field.Many {

@@ -4,168 +4,35 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"math"
 	"net/http"
 	"strconv"
-	"time"
-	"unicode/utf8"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/recordjson"
 )
 
-// view says how records are rendered: which fields, in declaration order, and which of
-// the timestamps of a resource with timestamps: true (fields= may name either). Records are written by hand rather than through
-// encoding/json so that fields keep their declared order and a GET by id costs a
-// handful of appends instead of a reflection walk over a map.
-type view struct {
-	fields           []*restkit.Field
-	created, updated bool
-}
+// view says how records are rendered (recordjson.View); the XML and CSV writers of
+// this package add their own methods.
+type view struct{ recordjson.View }
 
 func fullView(fields []*restkit.Field, timestamps bool) view {
-	return view{fields: fields, created: timestamps, updated: timestamps}
+	return view{recordjson.Full(fields, timestamps)}
 }
 
-// appendRecord appends the JSON object of one record. Absent nullable fields are null;
-// absent non-nullable fields (optional and unset) are left out.
-func (v view) appendRecord(b []byte, rec *restkit.Record) []byte {
-	return v.appendExpanded(b, rec, nil, nil)
-}
+// appendRecord appends the JSON object of one record.
+func (v view) appendRecord(b []byte, rec *restkit.Record) []byte { return v.Append(b, rec) }
 
 // appendExpanded is appendRecord with what expand= added (nil: nothing).
 func (v view) appendExpanded(b []byte, rec *restkit.Record, ex expanded, exps []*expansion) []byte {
-	b = append(b, '{')
-	first := true
-	for _, f := range v.fields {
-		val, ok := rec.Values[f.Name]
-		if !ok && !f.Nullable {
-			continue
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendString(b, f.Name)
-		b = append(b, ':')
-		b = appendValue(b, val)
-	}
-	if v.created {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, `"created":`...)
-		b = appendValue(b, rec.Created)
-	}
-	if v.updated {
-		if !first {
-			b = append(b, ',')
-		}
-		b = append(b, `"updated":`...)
-		b = appendValue(b, rec.Updated)
-	}
+	b, _ = v.AppendMembers(append(b, '{'), rec)
 	b = appendExpand(b, ex, exps)
 	return append(b, '}')
 }
 
-func appendValue(b []byte, v any) []byte {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...)
-	case string:
-		return appendString(b, x)
-	case int64:
-		return strconv.AppendInt(b, x, 10)
-	case float64:
-		return appendFloat(b, x)
-	case bool:
-		return strconv.AppendBool(b, x)
-	case time.Time:
-		b = append(b, '"')
-		b = x.UTC().AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"')
-	case restkit.JSONText:
-		return append(b, x...) // canonical, compact JSON
-	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendValue(b, e)
-		}
-		return append(b, ']')
-	}
-	j, _ := json.Marshal(v) // not reached for canonical values
-	return append(b, j...)
-}
-
-// appendFloat formats like encoding/json: plain notation for ordinary magnitudes,
-// exponent form for very large or small ones.
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return append(b, "null"...)
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	return strconv.AppendFloat(b, f, format, -1, 64)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Input was checked to be valid UTF-8, but
-// invalid bytes are still replaced with U+FFFD; U+2028 and U+2029 are escaped so the
-// output is safe to embed in JavaScript.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+var (
+	appendValue  = recordjson.AppendValue
+	appendString = recordjson.AppendString
+)
 
 // writeJSON writes any Go value as JSON (for small non-record bodies: problems, indexes).
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
@@ -204,17 +71,17 @@ func (v view) appendXMLExpanded(b []byte, elem string, rec *restkit.Record, ex e
 	b = append(b, '<')
 	b = append(b, elem...)
 	b = append(b, '>')
-	for _, f := range v.fields {
+	for _, f := range v.Fields {
 		val, ok := rec.Values[f.Name]
 		if !ok && !f.Nullable {
 			continue
 		}
 		b = appendXMLField(b, f, val)
 	}
-	if v.created {
+	if v.Created {
 		b = appendXMLElem(b, "created", rec.Created)
 	}
-	if v.updated {
+	if v.Updated {
 		b = appendXMLElem(b, "updated", rec.Updated)
 	}
 	b = appendXMLExpand(b, ex, exps)

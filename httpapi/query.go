@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/recordjson"
 )
 
 // Reserved list parameters; every other parameter is a filter.
@@ -200,7 +201,7 @@ func (p *listParser) fields() {
 			fields = append(fields, f)
 		}
 	}
-	lr.view = view{fields: fields, created: res.Timestamps && want["created"], updated: res.Timestamps && want["updated"]}
+	lr.view = view{recordjson.View{Fields: fields, Created: res.Timestamps && want["created"], Updated: res.Timestamps && want["updated"]}}
 }
 
 // paging parses cursor (keyset paging, bound to sortSpec) or page (offset paging,
