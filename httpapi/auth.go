@@ -31,6 +31,7 @@ type guard struct {
 	public bool                                 // no credentials ever needed (/healthz)
 	page   auth.Page                            // a built-in page: public when configured, else any caller
 	access func(r *http.Request) restkit.Access // the resolved Access of the request's target
+	admin  bool                                 // /_admin/: an admin role, or loopback without auth (admin.go)
 }
 
 func publicGuard() guard { return guard{rule: "public", public: true} }
@@ -141,6 +142,15 @@ func (s *Server) clientKey(r *http.Request) string {
 // the 401 an unknown path gets, so routes cannot be mapped by asking. Every write and
 // every refusal leaves an audit line.
 func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
+	if g.admin && s.auth == nil {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if s.adminOutcome(r, nil) != auth.Allowed {
+				s.denyNonLoopback(w, r)
+				return
+			}
+			h(w, r)
+		}
+	}
 	if s.auth == nil || g.public {
 		return h
 	}
@@ -158,6 +168,8 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case c.err != nil:
 			outcome = auth.Unauthenticated
+		case g.admin:
+			outcome = s.adminOutcome(r, c.p)
 		case r.Method == http.MethodOptions && c.p != nil: // signed in: told the verbs
 		case g.page != "":
 			if c.p == nil && !s.auth.Public(g.page) {

@@ -69,6 +69,8 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Ready are the checks of /readyz (the store, the blob store, the limiter).
 	Ready []ReadyCheck
+	// Admin are the operations endpoints under /_admin/ (admin.go).
+	Admin []AdminRoute
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -210,6 +212,7 @@ func (s *Server) routeServer(opts Options) {
 	if s.metrics != nil {
 		s.route("/metrics", readOnlyAllow, metricsGuard(), readOnly(s, s.metrics.Handler().ServeHTTP))
 	}
+	s.routeAdmin(opts.Admin)
 	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
@@ -236,6 +239,11 @@ func checkOptions(opts Options) error {
 		return restkit.Errorf(restkit.Invalid, "httpapi.New: the Schema is not prepared; call its Prepare method first")
 	case opts.Store == nil:
 		return restkit.Errorf(restkit.Invalid, "httpapi.New: no Store")
+	}
+	for _, ar := range opts.Admin {
+		if !strings.HasPrefix(ar.Pattern, "/_admin/") || ar.Handler == nil || ar.Allow == "" {
+			return restkit.Errorf(restkit.Invalid, "httpapi.New: admin route %q needs a pattern under /_admin/, a handler and its verbs", ar.Pattern)
+		}
 	}
 	if sc, ok := opts.Store.(restkit.SchemaChecker); ok {
 		if err := sc.Migrated(opts.Schema); err != nil {
