@@ -33,6 +33,9 @@ type Config struct {
 	// X-Forwarded-For names the client. The rate limits themselves are on the Schema,
 	// its APIs and its resources (restkit.Schema.RateLimitAt).
 	TrustedProxies []netip.Prefix
+	// Events is the events: section: how long the change log keeps events, and how
+	// streams keep idle connections alive (events.go).
+	Events Events
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -89,18 +92,18 @@ func Parse(filename string, data []byte) (*Config, error) {
 		}
 		return nil, sortErrors(d.errs)
 	}
-	srv, schema, art, trusted := d.document(m)
+	c := d.document(m)
 	if d.tooLarge {
 		return nil, sortErrors(d.errs)
 	}
-	if err := schema.Prepare(); err != nil {
+	if err := c.Schema.Prepare(); err != nil {
 		d.prepareErrors(err)
 	}
-	d.artefactsCollisions(art, schema) // after Prepare, which normalises each API's base
+	d.artefactsCollisions(c.Artefacts, c.Schema) // after Prepare, which normalises each API's base
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
-	return &Config{Server: srv, Schema: schema, Artefacts: art, TrustedProxies: trusted}, nil
+	return c, nil
 }
 
 // parseYAML parses data to the mapping at the top of its one document, or reports

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts"}
+	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events"}
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
@@ -43,29 +42,28 @@ var (
 func (d *decoder) recKey(path string, e entry) { d.at[path] = e.keyAt }
 func (d *decoder) rec(path string, e entry)    { d.at[path] = e.at() }
 
-// document reads the top-level mapping.
-func (d *decoder) document(m *ast.MappingNode) (Server, *restkit.Schema, *Artefacts, []netip.Prefix) {
+// document reads the top-level mapping into a Config whose Schema is not prepared yet.
+func (d *decoder) document(m *ast.MappingNode) *Config {
 	d.at[""] = posOf(m)
-	var srv Server
-	var art *Artefacts
-	var trusted []netip.Prefix
-	s := &restkit.Schema{}
+	c := &Config{Schema: &restkit.Schema{}, Events: DefaultEvents()}
 	for _, e := range d.entries(m, "at the top level", topKeys) {
 		switch e.key {
 		case "server":
-			srv = d.server(e)
+			c.Server = d.server(e)
 		case "apis":
 			d.recKey("apis", e)
-			s.APIs = d.apis(e)
+			c.Schema.APIs = d.apis(e)
 		case "artefacts":
-			art = d.artefacts(e)
+			c.Artefacts = d.artefacts(e)
 		case "ratelimit":
-			s.RateLimit, trusted = d.rateLimit(e, "ratelimit", true)
+			c.Schema.RateLimit, c.TrustedProxies = d.rateLimit(e, "ratelimit", true)
 		case "auth":
-			s.Auth = d.auth(e)
+			c.Schema.Auth = d.auth(e)
+		case "events":
+			c.Events = d.events(e)
 		}
 	}
-	return srv, s, art, trusted
+	return c
 }
 
 func (d *decoder) server(e entry) Server {
