@@ -36,7 +36,9 @@ func adminServer(t *testing.T, withAuth bool) *Server {
 		t.Fatal(err)
 	}
 	opts := Options{Schema: s, Store: store, Admin: []AdminRoute{{Pattern: "/_admin/thing", Allow: "GET, HEAD, OPTIONS",
-		Handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, mediaJSON, map[string]string{"thing": "ok"}) }}}}
+		Handler: func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, mediaJSON, map[string]string{"thing": "ok"})
+		}}}}
 	if withAuth {
 		a, err := auth.New(s, nil)
 		if err != nil {
