@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/restkit/restkit"
 )
@@ -112,101 +111,31 @@ func (p *plan) compareBound(rec *restkit.Record) int {
 
 func (p *plan) match(rec *restkit.Record) bool { return p.all(rec, p.filters) }
 
-// all reports whether rec passes every filter.
+// all reports whether rec passes every filter, relation matches included.
 func (p *plan) all(rec *restkit.Record, filters []restkit.Filter) bool {
-	for i := range filters {
-		if !p.passes(rec, &filters[i]) {
-			return false
-		}
-	}
-	return true
+	return restkit.Matches(rec.Values, filters, p.relation)
 }
 
-// passes applies one filter, groups and relation matches included, to a record.
-func (p *plan) passes(rec *restkit.Record, f *restkit.Filter) bool {
-	switch f.Op {
-	case restkit.OpAnd:
-		return p.all(rec, f.Filters)
-	case restkit.OpOr:
-		for i := range f.Filters {
-			if p.passes(rec, &f.Filters[i]) {
-				return true
-			}
-		}
-		return false
-	case restkit.OpMatch:
-		target := p.s.tables[p.res.Field(f.Field).Target().StoreName]
-		if target == nil {
-			return false
-		}
-		var keys []any
-		switch v := rec.Values[f.Field].(type) {
-		case nil:
-		case []any:
-			keys = v
-		default:
-			keys = []any{v}
-		}
-		sub := &plan{s: p.s, res: target.res}
-		for _, k := range keys {
-			if t := target.rows[k]; t != nil && sub.all(t, f.Filters) {
-				return true
-			}
-		}
+// relation decides an OpMatch filter: one of the records the value refers to passes
+// the filter's own filters.
+func (p *plan) relation(f *restkit.Filter, v any) bool {
+	target := p.s.tables[p.res.Field(f.Field).Target().StoreName]
+	if target == nil {
 		return false
 	}
-	return matches(rec.Values[f.Field], f)
-}
-
-// matches applies one filter to a value (nil when unset). Comparisons with an unset
-// value, or with a nil filter value, are false, except OpNull and OpNe ("is distinct
-// from"), as in package sqlite.
-func matches(v any, f *restkit.Filter) bool {
-	switch f.Op {
-	case restkit.OpContains:
-		switch x := v.(type) {
-		case string:
-			return strings.Contains(x, f.Value.(string))
-		case []any:
-			return slices.ContainsFunc(x, func(e any) bool { return restkit.Equal(e, f.Value) })
-		}
-		return false
-	case restkit.OpNull:
-		return (v == nil) == f.Value.(bool)
-	case restkit.OpNe:
-		if v == nil || f.Value == nil {
-			return (v == nil) != (f.Value == nil)
-		}
-		return restkit.Compare(v, f.Value) != 0
-	case restkit.OpIn:
-		if v == nil {
-			return false
-		}
-		for _, c := range f.Values {
-			if c != nil && restkit.Compare(v, c) == 0 {
-				return true
-			}
-		}
-		return false
+	var keys []any
+	switch v := v.(type) {
+	case nil:
+	case []any:
+		keys = v
+	default:
+		keys = []any{v}
 	}
-	if v == nil || f.Value == nil {
-		return false
-	}
-	if f.Op == restkit.OpPrefix {
-		return strings.HasPrefix(v.(string), f.Value.(string))
-	}
-	c := restkit.Compare(v, f.Value)
-	switch f.Op {
-	case restkit.OpEq:
-		return c == 0
-	case restkit.OpLt:
-		return c < 0
-	case restkit.OpLte:
-		return c <= 0
-	case restkit.OpGt:
-		return c > 0
-	case restkit.OpGte:
-		return c >= 0
+	sub := &plan{s: p.s, res: target.res}
+	for _, k := range keys {
+		if t := target.rows[k]; t != nil && sub.all(t, f.Filters) {
+			return true
+		}
 	}
 	return false
 }
