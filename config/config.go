@@ -33,6 +33,9 @@ type Config struct {
 	// X-Forwarded-For names the client. The rate limits themselves are on the Schema,
 	// its APIs and its resources (restkit.Schema.RateLimitAt).
 	TrustedProxies []netip.Prefix
+	// DisableUI (ui: false at the top level) turns the web console at /ui/ off; it is
+	// on by default.
+	DisableUI bool
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -100,7 +103,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
-	return &Config{Server: srv, Schema: schema, Artefacts: art, TrustedProxies: trusted}, nil
+	return &Config{Server: srv, Schema: schema, Artefacts: art, TrustedProxies: trusted, DisableUI: d.disableUI}, nil
 }
 
 // parseYAML parses data to the mapping at the top of its one document, or reports
