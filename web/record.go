@@ -111,10 +111,10 @@ func (rs *resource) history(r *http.Request, key string, p *recordPage) {
 	from, err1 := strconv.ParseInt(q.Get("from"), 10, 64)
 	to, err2 := strconv.ParseInt(q.Get("to"), 10, 64)
 	if err1 != nil || err2 != nil {
-		if len(p.History) > 1 { // the last change, by default
-			p.From, p.To = p.History[1].Rev, p.History[0].Rev
+		if len(p.History) < 2 {
+			return
 		}
-		return
+		from, to = p.History[1].Rev, p.History[0].Rev // the last change, by default
 	}
 	p.From, p.To = from, to
 	a, errA := rs.revision(r, base, from)

@@ -107,12 +107,14 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // sameOrigin reports whether a browser says r comes from a page of this origin. A
-// browser sends Sec-Fetch-Site (and Origin) with every POST; a client that sends
-// neither is not a browser a forged page could drive, and is let through (the API
-// still checks its credentials).
+// current browser sends Sec-Fetch-Site with every request, and that decides; an
+// older one sends Origin with a POST (as "null" under our Referrer-Policy:
+// no-referrer, which says nothing, so it is refused). A client that sends neither is
+// not a browser a forged page could drive, and is let through (the API still checks
+// its credentials).
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {

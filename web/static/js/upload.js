@@ -89,6 +89,7 @@ function putFile(api, dir, file, ui) {
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.addEventListener('progress', (event) => {
       if (!event.lengthComputable) return;
+      ui.li.dataset.sent = String(event.loaded); // what the last progress event said
       ui.bar.value = event.loaded;
       ui.pct.textContent = `${Math.floor((event.loaded / event.total) * 100)}%`;
     });
