@@ -21,7 +21,9 @@ type resource struct {
 	items string // the API's item path before the key: /cars
 }
 
-func resourceLink(api *restkit.API, res *restkit.Resource) string { return Path + "/r" + api.ListPath(res) }
+func resourceLink(api *restkit.API, res *restkit.Resource) string {
+	return Path + "/r" + api.ListPath(res)
+}
 
 // routeResources registers the pages of every resource: list, CSV export, create,
 // record, edit and delete.

@@ -162,4 +162,3 @@ func dedupe(in []string) []string {
 	}
 	return out
 }
-
