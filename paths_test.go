@@ -53,9 +53,10 @@ func TestPrepareRefusesPathClashes(t *testing.T) {
 			{Name: "probes", ItemPath: "healthz", Key: "id", Fields: fields()},
 			{Name: "bad", Path: "a/b", ItemPath: "Bad", Key: "id", Fields: fields()},
 			{Name: "readyz", Path: "ready", Key: "id", Fields: fields()}, // the name alone is no route
+			{Name: "ui", Key: "id", Fields: fields()},
 		},
 		Nouns: []*restkit.Noun{{Name: "led", Fields: []*restkit.Field{{Name: "on", Type: restkit.TypeBoolean}}}},
-	}}}
+	}, {Base: "/ui/v1", Nouns: []*restkit.Noun{{Name: "lamp", Fields: []*restkit.Field{{Name: "on", Type: restkit.TypeBoolean}}}}}}}
 	var got []string
 	for _, fe := range restkit.ErrorFields(s.Prepare()) {
 		got = append(got, fe.Field+": "+fe.Message)
@@ -66,7 +67,9 @@ func TestPrepareRefusesPathClashes(t *testing.T) {
 		`apis[0].resources.probes.item_path: /healthz is the server's own (liveness): choose another path or give its API a base such as /v1`,
 		`apis[0].resources.bad.path: path must be one URL segment matching ^[a-z][a-z0-9_-]{0,62}$, got "a/b"`,
 		`apis[0].resources.bad.item_path: item_path must be one URL segment matching ^[a-z][a-z0-9_-]{0,62}$, got "Bad"`,
+		`apis[0].resources.ui: /ui is the server's own (the web console): rename the resource or give its API a base such as /v1`,
 		`apis[0].nouns.led: path /led is already used by apis[0].resources.vans.path`,
+		`apis[1].base: /ui is the server's own (the web console): choose another base`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -213,6 +213,7 @@ var reservedPaths = map[string]string{
 	"healthz": "liveness",
 	"readyz":  "readiness",
 	"metrics": "Prometheus metrics",
+	"ui":      "the web console",
 }
 
 var (
@@ -254,6 +255,9 @@ func (s *Schema) Prepare() error {
 		a.Base = strings.TrimSuffix(a.Base, "/")
 		if a.Base != "" && !baseRE.MatchString(a.Base) {
 			add(at+".base", "base must be empty or a path like /v1, got %q", a.Base)
+		}
+		if first, _, _ := strings.Cut(strings.TrimPrefix(a.Base, "/"), "/"); reservedPaths[first] != "" {
+			add(at+".base", "/%s is the server's own (%s): choose another base", first, reservedPaths[first])
 		}
 		if a.Name == "" {
 			a.Name = strings.ReplaceAll(strings.TrimPrefix(a.Base, "/"), "/", "-")

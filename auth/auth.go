@@ -275,3 +275,26 @@ func (a *Authority) credentialKey(user, password string) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// SessionPrincipal returns the caller a session cookie names, as the configuration
+// has it now: the user (keyID empty), or the API key keyID acting for user, with
+// their current roles and Scheme Session. credential is what the session is bound
+// to — the user's password hash, or the key's SHA-256 — so that changing a password
+// or a key ends every session opened with the old one. ok is false when the user or
+// key is no longer configured (its sessions end with it), or the key now acts for
+// another user.
+func (a *Authority) SessionPrincipal(user, keyID string) (p *Principal, credential []byte, ok bool) {
+	if keyID != "" {
+		for i := range a.keys {
+			if k := a.keys[i].key; k.ID == keyID && k.User == user {
+				return &Principal{User: k.User, Roles: k.Roles, KeyID: k.ID, Scheme: Session}, a.keys[i].sum[:], true
+			}
+		}
+		return nil, nil, false
+	}
+	u := a.users[user]
+	if u == nil || u.PasswordHash == "" {
+		return nil, nil, false
+	}
+	return &Principal{User: u.Name, Roles: u.Roles, Scheme: Session}, []byte(u.PasswordHash), true
+}

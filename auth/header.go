@@ -13,6 +13,10 @@ type Scheme string
 const (
 	Basic  Scheme = "basic"
 	Bearer Scheme = "bearer"
+	// Session is a browser signed in through the web console: a signed cookie that
+	// names a user (and the API key it signed in with), issued by the HTTP layer
+	// after a Basic or Bearer check. See SessionPrincipal.
+	Session Scheme = "session"
 )
 
 // Credentials are what an Authorization header carries.

@@ -36,6 +36,9 @@ type Config struct {
 	// Events is the events: section: how long the change log keeps events, and how
 	// streams keep idle connections alive (events.go).
 	Events Events
+	// DisableUI (ui: false at the top level) turns the web console at /ui/ off; it is
+	// on by default.
+	DisableUI bool
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -103,6 +106,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
+	c.DisableUI = d.disableUI
 	return c, nil
 }
 

@@ -204,6 +204,21 @@ apis:
 	check("zz fields", fieldNames(a.Nouns[0].Fields), []string{"b", "a"})
 }
 
+// TestUI: the console is on unless ui: false; anything but a boolean is an error at
+// its line.
+func TestUI(t *testing.T) {
+	const api = "apis:\n  - resources:\n      cars: {key: id, fields: {id: {type: integer}}}\n"
+	for src, off := range map[string]bool{api: false, api + "ui: true\n": false, api + "ui:\n": false, api + "ui: false\n": true} {
+		if c := mustParse(t, src); c.DisableUI != off {
+			t.Errorf("%q: DisableUI %v, want %v", src, c.DisableUI, off)
+		}
+	}
+	_, err := Parse("t.yaml", []byte(api+"ui: off\n"))
+	if err == nil || err.Error() != `t.yaml:4:5: ui must be true or false, not "off"` {
+		t.Errorf("ui: off: %v", err)
+	}
+}
+
 func TestSettings(t *testing.T) {
 	c := mustParse(t, `
 server:
@@ -437,7 +452,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key without suggestion", "apis: []\nextra: 1\n",
 			[]string{
 				`t.yaml:1:1: at least one API is required`,
-				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events`,
+				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui`,
 			}},
 		{"unknown resource setting", cars + "        colection: [GET]\n",
 			[]string{`t.yaml:7:9: unknown key "colection" in resource cars; did you mean "collection"?`}},
@@ -698,8 +713,8 @@ func TestAliasBomb(t *testing.T) {
 func TestErrorsFormat(t *testing.T) {
 	_, err := Parse("api.yaml", []byte("apis: []\nfoo: 1\nbar: 2\n"))
 	want := "api.yaml:1:1: at least one API is required\n" +
-		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events\n" +
-		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events"
+		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui\n" +
+		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}

@@ -35,16 +35,17 @@ type item struct {
 // problem and recording where each schema path (as restkit.Schema.Prepare names
 // them: apis[0].resources.cars.fields.year) was declared.
 type decoder struct {
-	file     string
-	errs     Errors
-	at       map[string]pos    // schema path → where it is declared
-	items    map[string][]item // schema path of a list → its elements
-	flagged  map[string]bool   // schema paths already reported; Prepare's word on them is a repeat
-	anchors  map[string][]*ast.AnchorNode
-	budget   int
-	tooLarge bool            // the budget is spent
-	merging  int             // depth of << merges being expanded
-	meant    map[string]bool // keys suggested for misspelt ones since the last reset
+	file      string
+	errs      Errors
+	at        map[string]pos    // schema path → where it is declared
+	items     map[string][]item // schema path of a list → its elements
+	flagged   map[string]bool   // schema paths already reported; Prepare's word on them is a repeat
+	anchors   map[string][]*ast.AnchorNode
+	budget    int
+	tooLarge  bool            // the budget is spent
+	merging   int             // depth of << merges being expanded
+	meant     map[string]bool // keys suggested for misspelt ones since the last reset
+	disableUI bool            // ui: false
 }
 
 func newDecoder(file string) *decoder {

@@ -52,7 +52,7 @@ func TestAuthorizationSweep(t *testing.T) {
 			t.Run(name, func(t *testing.T) { sweepOne(t, s, rt, method) })
 		}
 	}
-	for _, rule := range []string{"public", "page:docs", "page:openapi", "page:metrics", "resource:/cars", "resource:/v1/people", "resource:/api/resources", "noun:/led", "artefacts:repository", "artefacts:directory"} {
+	for _, rule := range []string{"public", "signed-in", "console", "page:docs", "page:openapi", "page:metrics", "resource:/cars", "resource:/v1/people", "resource:/api/resources", "noun:/led", "artefacts:repository", "artefacts:directory"} {
 		if !seen[rule] {
 			t.Errorf("no route with rule %s was swept", rule)
 		}
@@ -77,6 +77,24 @@ func sweepOne(t *testing.T, s *server, rt sweepRoute, method string) {
 		return s.do(method, path, body, append([]string{"Authorization", auth}, c.headers...)...), path
 	}
 	options := method == http.MethodOptions
+	if rt.Rule == "console" { // the console signs its callers in itself; its data comes through the guarded routes
+		for _, auth := range []string{"", sweepWrong, sweepGuest} {
+			r, _ := req(auth)
+			if auth == sweepGuest && method != http.MethodPost {
+				if r.Status != http.StatusOK {
+					t.Fatalf("console with %q: %d %s", auth, r.Status, r.Body)
+				}
+				continue
+			}
+			if r.Status != http.StatusSeeOther && !(auth == sweepGuest && r.Status == http.StatusNotFound) {
+				t.Fatalf("console with %q: %d %s, want 303 to the sign-in page", auth, r.Status, r.Body)
+			}
+			if r.Status == http.StatusSeeOther && !strings.HasPrefix(r.Header.Get("Location"), "/ui/sign-in") {
+				t.Fatalf("console with %q: Location %q", auth, r.Header.Get("Location"))
+			}
+		}
+		return
+	}
 	if rt.Rule == "public" {
 		want := http.StatusOK
 		if options {
@@ -109,7 +127,7 @@ func sweepOne(t *testing.T, s *server, rt sweepRoute, method string) {
 		return
 	}
 	write := method != http.MethodGet && method != http.MethodHead
-	if !strings.HasPrefix(rt.Rule, "page:") { // pages are open to every signed-in caller
+	if !strings.HasPrefix(rt.Rule, "page:") && rt.Rule != "signed-in" { // pages and /_session are open to every signed-in caller
 		lacking := sweepGuest
 		if write {
 			lacking = sweepReader
@@ -156,6 +174,8 @@ func sweepSetup(t *testing.T, s *server, rt sweepRoute, method string) (sweepCas
 	switch {
 	case p == "/{$}":
 		return sweepCase{prepare: static("/", "")}, true
+	case p == "/_session" || p == "/ui/":
+		return sweepCase{prepare: static(p, "")}, true
 	case p == "/healthz" || p == "/readyz" || p == "/openapi.json" || p == "/docs" || p == "/metrics":
 		return sweepCase{prepare: static(p, "")}, true
 	case p == "/cars" && method == http.MethodPost:

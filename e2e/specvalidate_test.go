@@ -42,7 +42,7 @@ type contract struct {
 // notInDocument lists the paths the document does not describe because they are
 // not part of the HTTP API: the index, the HTML reference and the operational
 // endpoints. Requests to them are not validated.
-var notInDocument = []string{"/", "/docs", "/readyz", "/metrics"}
+var notInDocument = []string{"/", "/docs", "/readyz", "/metrics", "/_session"}
 
 // loadContract fetches and parses the document the server serves. The document may
 // be behind auth (auth.docs): the request's own Authorization header is reused.
@@ -376,6 +376,9 @@ func mediaRange(item *v3.PathItem, req *http.Request, status int, contentType st
 // contractSkip says why a response is not validated ("" when it is).
 func contractSkip(req *http.Request, status int) string {
 	path := req.URL.Path
+	if path == "/ui" || strings.HasPrefix(path, "/ui/") {
+		return "the web console: HTML pages, not the API"
+	}
 	for _, p := range notInDocument {
 		if path == p || path == p+"/" {
 			return "not part of the API"

@@ -27,11 +27,12 @@ func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
 
 // guard says who may use a route. Exactly one of its fields is set.
 type guard struct {
-	rule   string                               // for Routes
-	public bool                                 // no credentials ever needed (/healthz)
-	page   auth.Page                            // a built-in page: public when configured, else any caller
-	access func(r *http.Request) restkit.Access // the resolved Access of the request's target
-	admin  bool                                 // /_admin/: an admin role, or loopback without auth (admin.go)
+	rule     string                               // for Routes
+	public   bool                                 // no credentials ever needed (/healthz)
+	signedIn bool                                 // any signed-in caller (/_session)
+	page     auth.Page                            // a built-in page: public when configured, else any caller
+	access   func(r *http.Request) restkit.Access // the resolved Access of the request's target
+	admin    bool                                 // /_admin/: an admin role, or loopback without auth (admin.go)
 }
 
 func publicGuard() guard { return guard{rule: "public", public: true} }
@@ -76,6 +77,7 @@ type caller struct {
 	p       *auth.Principal   // nil: anonymous (or not verified yet)
 	err     error             // the Authorization header named no one
 	pending *auth.Credentials // Basic credentials still to verify (bcrypt), by verify
+	session *sessionToken     // the session cookie that authenticated the caller, if it did
 }
 
 // verify finishes authentication when the route needs it: the bcrypt comparison of
@@ -107,6 +109,8 @@ func principalOf(r *http.Request) *auth.Principal {
 // or by a client that is over its limit. A header that names no one is remembered,
 // not refused here: /healthz must answer whatever a client sends. Two Authorization
 // headers are malformed: a proxy and this server could each believe another one.
+// Without an Authorization header, a session cookie names the caller (session.go);
+// with one, the cookie is ignored.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	if s.auth == nil {
 		return next
@@ -115,8 +119,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		c := &caller{}
 		if vs := r.Header.Values("Authorization"); len(vs) > 1 {
 			c.err = auth.ErrMalformed
-		} else {
-			c.p, c.pending, c.err = s.auth.Identify(r.Header.Get("Authorization"))
+		} else if len(vs) == 1 {
+			c.p, c.pending, c.err = s.auth.Identify(vs[0])
+		} else if !s.fromCookie(w, r, c) { // no Authorization: a session cookie, when sent
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
@@ -171,6 +177,10 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		case g.admin:
 			outcome = s.adminOutcome(r, c.p)
 		case r.Method == http.MethodOptions && c.p != nil: // signed in: told the verbs
+		case g.signedIn:
+			if c.p == nil {
+				outcome = auth.Unauthenticated
+			}
 		case g.page != "":
 			if c.p == nil && !s.auth.Public(g.page) {
 				outcome = auth.Unauthenticated

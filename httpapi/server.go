@@ -71,7 +71,19 @@ type Options struct {
 	Ready []ReadyCheck
 	// Admin are the operations endpoints under /_admin/ (admin.go).
 	Admin []AdminRoute
+	// SessionKey signs the session cookies of browsers signed in at /_session (with
+	// Auth only). Nodes that serve one store must share it; nil makes a random key, so
+	// sessions do not survive a restart.
+	SessionKey []byte
+	// Console, when set, is the web console (package web), served at ConsolePath/
+	// behind the same middleware as every route. Its route is open: the console signs
+	// its callers in through /_session and reads and writes only through this
+	// Server's routes, whose guards decide.
+	Console http.Handler
 }
+
+// ConsolePath is where the web console is served.
+const ConsolePath = "/ui"
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
 type Server struct {
@@ -97,6 +109,8 @@ type Server struct {
 	metrics       *metrics.Metrics // nil: not collected
 	ready         []ReadyCheck
 	readiness     readiness // the last answer of /readyz
+	sessions      *sessions // nil: no auth, so no sign-in
+	console       bool      // the web console is served at ConsolePath
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema. Its
@@ -135,6 +149,7 @@ func New(opts Options) (*Server, error) {
 		} else {
 			s.signIns = local()
 		}
+		s.sessions = newSessions(opts.SessionKey, s.auth)
 	}
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = 10 * time.Second
@@ -222,6 +237,12 @@ func (s *Server) routeServer(opts Options) {
 		}
 		s.route("/docs", readOnlyAllow, pageGuard(auth.Docs), readOnly(s, openapi.Docs(s.schema, docs).ServeHTTP))
 	}
+	if s.sessions != nil {
+		s.route(SessionPath, sessionAllow, guard{rule: "signed-in", signedIn: true}, s.serveSession)
+	}
+	if opts.Console != nil {
+		s.routeConsole(opts.Console)
+	}
 	s.routes = append(s.routes, Route{Pattern: "/{$}", Methods: splitList(readOnlyAllow), Rule: "page:docs"})
 	s.mux.HandleFunc("/{$}", s.guarded(pageGuard(auth.Docs), readOnly(s, s.serveIndex)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +286,21 @@ func (s *Server) route(pattern, allow string, g guard, h http.HandlerFunc) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routeConsole serves the web console under ConsolePath/ (and redirects ConsolePath
+// there). Its rule is "console": every caller reaches it, as every caller reaches a
+// sign-in page; what it shows comes from calls to the guarded routes, made as the caller.
+func (s *Server) routeConsole(h http.Handler) {
+	s.console = true
+	s.routes = append(s.routes, Route{Pattern: ConsolePath + "/", Methods: []string{http.MethodGet, http.MethodHead, http.MethodPost}, Rule: "console"})
+	s.mux.Handle(ConsolePath+"/", h)
+	s.mux.Handle(ConsolePath, http.RedirectHandler(ConsolePath+"/", http.StatusMovedPermanently))
+}
+
+// underConsole reports whether p is one of the console's paths.
+func (s *Server) underConsole(p string) bool {
+	return s.console && (p == ConsolePath || strings.HasPrefix(p, ConsolePath+"/"))
+}
 
 // dotSegments answers 400 for an artefact path holding literal "." or ".." segments or
 // an empty one ("//"). Go's mux would redirect such a path to its cleaned form, and a

@@ -51,6 +51,9 @@ type Config struct {
 	// RedisFailClosed refuses rate-limited requests (503) while Redis is unreachable,
 	// instead of serving them unlimited.
 	RedisFailClosed bool
+	// DisableUI turns the web console at /ui/ off (config: ui: false). It is on by
+	// default.
+	DisableUI bool
 }
 
 // Defaults.

@@ -13,18 +13,31 @@ import (
 // is shared (every node must accept the cursors of the others), else in the data
 // directory; made on first start either way, so cursors stay valid across restarts.
 func (b *backends) cursorKey(ctx context.Context, dir string) ([]byte, error) {
+	return b.sharedKey(ctx, dir, "cursor-key", "cursor.key", "cursor")
+}
+
+// sessionKey signs the web console's session cookies (httpapi/session.go), kept like
+// the cursor key: a browser signed in on one node is signed in on all of them, and
+// stays signed in across a restart.
+func (b *backends) sessionKey(ctx context.Context, dir string) ([]byte, error) {
+	return b.sharedKey(ctx, dir, "session-key", "session.key", "session")
+}
+
+// sharedKey is a 32-byte key named name in a shared store, else in the file file of
+// the data directory; what names it in errors.
+func (b *backends) sharedKey(ctx context.Context, dir, name, file, what string) ([]byte, error) {
 	if s, ok := b.store.(interface {
 		Secret(ctx context.Context, name string, size int) ([]byte, error)
 	}); ok && b.shared {
-		key, err := s.Secret(ctx, "cursor-key", 32)
+		key, err := s.Secret(ctx, name, 32)
 		if err != nil {
-			return nil, fmt.Errorf("reading the shared cursor key: %w", err)
+			return nil, fmt.Errorf("reading the shared %s key: %w", what, err)
 		}
 		return key, nil
 	}
-	key, err := keyFile(dir, "cursor.key", 32)
+	key, err := keyFile(dir, file, 32)
 	if err != nil {
-		return nil, fmt.Errorf("the cursor key: %w", err)
+		return nil, fmt.Errorf("the %s key: %w", what, err)
 	}
 	return key, nil
 }

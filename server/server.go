@@ -18,6 +18,7 @@ import (
 	"github.com/restkit/restkit/httpapi"
 	"github.com/restkit/restkit/internal/datadir"
 	"github.com/restkit/restkit/metrics"
+	"github.com/restkit/restkit/web"
 )
 
 // Server is a restkit server: its backends, its HTTP handler and its listener. Make
@@ -67,9 +68,19 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The console calls the handler it is mounted in, which exists only once New has
+	// made it: api is set right below, before any request can come.
+	var api http.Handler
+	if !cfg.DisableUI {
+		if opts.Console, err = web.New(web.Options{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) }),
+			Schema: cfg.API.Schema, Auth: opts.Auth, Artefacts: opts.ArtefactsPath, Logger: s.log}); err != nil {
+			return nil, err
+		}
+	}
 	if s.handler, err = httpapi.New(opts); err != nil {
 		return nil, err
 	}
+	api = s.handler
 	tlsConfig, err := s.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -130,6 +141,11 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 			return httpapi.Options{}, err
 		}
 		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
+	}
+	if api.Schema.Auth != nil {
+		if opts.SessionKey, err = b.sessionKey(ctx, cfg.Data); err != nil {
+			return httpapi.Options{}, err
+		}
 	}
 	opts.Ready = b.ready
 	return opts, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -144,6 +145,9 @@ func newRoutesCmd() *cobra.Command {
 				// The routes need only the repository's path and policy, not its storage.
 				opts.ArtefactsPath = cfg.Artefacts.Path
 				opts.Artefacts = artefactRoutesOnly(cfg)
+			}
+			if !cfg.DisableUI {
+				opts.Console = http.NotFoundHandler() // its route, not its pages
 			}
 			h, err := httpapi.New(opts)
 			if err != nil {

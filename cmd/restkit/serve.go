@@ -235,7 +235,7 @@ func (c *serveConfig) serverConfig(cfg *config.Config) server.Config {
 		TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		Postgres: c.Postgres, S3: c.S3, Redis: c.Redis,
 		PostgresMaxConns: c.PostgresMaxConns, PostgresStatementTimeout: c.PostgresStatementTimeout,
-		RedisFailClosed: c.RedisFailClosed,
+		RedisFailClosed: c.RedisFailClosed, DisableUI: cfg.DisableUI,
 	}
 }
 
