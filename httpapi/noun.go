@@ -12,8 +12,9 @@ import (
 // flat parser (restkit.NounLimits): a noun is a device's state, and its input is hostile.
 type nounHandler struct {
 	endpoint
-	noun *restkit.Noun
-	view view
+	noun  *restkit.Noun
+	view  view
+	guard guard
 }
 
 const nounAllow = "GET, HEAD, PUT, POST, DELETE, OPTIONS"

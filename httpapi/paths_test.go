@@ -130,8 +130,12 @@ func TestListAndItemPaths(t *testing.T) {
 		"/api/resource/{key} GET,HEAD,PUT,PATCH,DELETE,OPTIONS resource:/api/resources",
 		"/api/resource/{key}/revisions GET,HEAD,DELETE,OPTIONS resource:/api/resources",
 		"/api/resource/{key}/revisions/{rev} GET,HEAD,OPTIONS resource:/api/resources",
+		"/api/resources/events GET,HEAD,OPTIONS resource:/api/resources",
+		"/api/resource/{key}/events GET,HEAD,OPTIONS resource:/api/resources",
 		"/api/things GET,HEAD,POST,OPTIONS resource:/api/things",
 		"/api/things/{key} GET,HEAD,PUT,PATCH,DELETE,OPTIONS resource:/api/things",
+		"/api/things/events GET,HEAD,OPTIONS resource:/api/things",
+		"/api/things/{key}/events GET,HEAD,OPTIONS resource:/api/things",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("routes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -449,6 +449,11 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any
 }
 
 func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) {
+	if h.s.streams && acceptsEventStream(r) {
+		addVary(w.Header(), "Accept")
+		h.serveEvents(w, r)
+		return
+	}
 	h.listAt(w, r, h.api.ListPath(h.res), nil)
 }
 

@@ -71,6 +71,8 @@ type Options struct {
 	Ready []ReadyCheck
 	// Admin are the operations endpoints under /_admin/ (admin.go).
 	Admin []AdminRoute
+	// Events configure the event streams, served when Store is a restkit.EventLog.
+	Events EventsOptions
 	// SessionKey signs the session cookies of browsers signed in at /_session (with
 	// Auth only). Nodes that serve one store must share it; nil makes a random key, so
 	// sessions do not survive a restart.
@@ -111,6 +113,8 @@ type Server struct {
 	readiness     readiness // the last answer of /readyz
 	sessions      *sessions // nil: no auth, so no sign-in
 	console       bool      // the web console is served at ConsolePath
+	streams       bool      // the store keeps a change log: event streams are served (events.go)
+	feedState
 }
 
 // New builds the routes of every API, resource and noun in opts.Schema. Its
@@ -139,6 +143,8 @@ func New(opts Options) (*Server, error) {
 		metrics:   opts.Metrics,
 		ready:     opts.Ready,
 	}
+	_, s.streams = opts.Store.(restkit.EventLog)
+	s.events = opts.Events.withDefaults()
 	local := func() *ratelimit.Local { return ratelimit.NewLocalWith(ratelimit.LocalOptions{Now: opts.Now}) }
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
 		s.limiter = local()
@@ -201,11 +207,20 @@ func (s *Server) routeSchema() {
 			s.route(items+"/{key}", allowHeader(res.Item), g, h.serveItem)
 			s.routeHistory(api, h)   // …/{key}/revisions[/{rev}], with history: true
 			s.subCollections(api, h) // …/{key}/books: the records that refer to it
+			if s.streams {
+				s.routeStream(list+"/events", g, h.serveEvents)
+				if !hasSubCollection(res, "events") {
+					s.routeStream(items+"/{key}/events", g, h.serveItemEvents)
+				}
+			}
 		}
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
-			g := s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
-			s.route(api.Base+"/"+n.Name, nounAllow, g, h.serve)
+			h.guard = s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
+			s.route(api.Base+"/"+n.Name, nounAllow, h.guard, h.serve)
+			if s.streams {
+				s.routeStream(api.Base+"/"+n.Name+"/events", h.guard, h.serveEvents)
+			}
 		}
 	}
 }

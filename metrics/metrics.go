@@ -40,6 +40,7 @@ type Metrics struct {
 	blobErrors    *prometheus.CounterVec // op
 	denied        *prometheus.CounterVec // scope
 	limiterErrors prometheus.Counter
+	streams       *streams
 
 	routes  sync.Map // route label -> struct{}
 	nroutes atomic.Int64
@@ -108,6 +109,7 @@ func New() *Metrics {
 		m.requests, m.duration, m.requestBytes, m.responseBytes, m.inFlight,
 		m.storeErrors, m.blobErrors, m.denied, m.limiterErrors,
 	)
+	m.streams = newStreams(m.reg)
 	return m
 }
 
