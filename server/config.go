@@ -54,6 +54,9 @@ type Config struct {
 	// DisableUI turns the web console at /ui/ off (config: ui: false). It is on by
 	// default.
 	DisableUI bool
+	// PruneInterval is how often the change log is pruned to the events: section's
+	// keep and max; default 1m.
+	PruneInterval time.Duration
 }
 
 // Defaults.
@@ -92,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PostgresStatementTimeout <= 0 {
 		c.PostgresStatementTimeout = DefaultStatementTimeout
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = time.Minute
 	}
 	return c
 }

@@ -93,6 +93,10 @@ func New(cfg Config) (_ *Server, err error) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig, // ServeTLS adds h2 to its protocols: HTTP/2 on TLS
 	}
+	// A drain ends the event streams first: they would otherwise hold Shutdown for
+	// the whole drain time. Their clients reconnect, to another node or to this one
+	// restarted, and resume from their last id.
+	s.http.RegisterOnShutdown(s.handler.Close)
 	return s, nil
 }
 
@@ -124,7 +128,7 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 	}
 	opts := httpapi.Options{Schema: api.Schema, Store: b.store, Logger: s.log, Debug: cfg.Debug, CursorKey: key,
 		MinBodyRate: cfg.MinUploadRate, BodyGrace: cfg.UploadGrace, TrustedProxies: api.TrustedProxies, Auth: authority,
-		Limiter: b.limiter, Metrics: m}
+		Limiter: b.limiter, Metrics: m, Events: httpapi.EventsOptions{Heartbeat: api.Events.Heartbeat}}
 	if cc := api.Server.CORS; cc != nil {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}
@@ -191,6 +195,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
 
+	pruned := s.startPruning(ctx)
+	defer pruned()
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
@@ -222,6 +228,9 @@ func (s *Server) Run(ctx context.Context) error {
 // returned; it may be called more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		if s.handler != nil {
+			s.handler.Close()
+		}
 		if s.backends != nil {
 			s.backends.Close()
 		}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/config"
+)
+
+// startPruning prunes the change log now and every PruneInterval until ctx ends,
+// to the events: section's keep and max. Every node of a cluster prunes: deleting
+// what another node has deleted already is nothing. It returns a function that
+// waits for the pruning goroutine to end.
+func (s *Server) startPruning(ctx context.Context) (wait func()) {
+	el, ok := s.backends.store.(restkit.EventLog)
+	if !ok {
+		return func() {}
+	}
+	ev := s.cfg.API.Events
+	if ev == (config.Events{}) { // a declaration built in Go
+		ev = config.DefaultEvents()
+	}
+	if ev.Keep <= 0 {
+		ev.Keep = config.DefaultEvents().Keep
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.cfg.PruneInterval)
+		defer tick.Stop()
+		for {
+			if n, err := el.PruneEvents(ctx, time.Now().Add(-ev.Keep), ev.Max, s.keepAfter(ctx)); err != nil && ctx.Err() == nil {
+				s.log.Warn("events: pruning the change log failed", "error", err)
+			} else if n > 0 {
+				s.log.Debug("events: pruned the change log", "deleted", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+// keepAfter is the Seq after which no event may be pruned yet: none while nothing
+// else needs the log.
+func (s *Server) keepAfter(context.Context) int64 { return math.MaxInt64 }
