@@ -195,6 +195,8 @@ func sweepSetup(t *testing.T, s *server, rt sweepRoute, method string) (sweepCas
 			must(admin("PUT", base+"/7", "{}"), "PUT "+base+"/7")
 			return base + "/7", body
 		}}, true
+	case strings.HasSuffix(p, "/events"): // event streams: the list's, a record's, a noun's
+		return sweepCase{prepare: static(strings.ReplaceAll(p, "{key}", "7"), "")}, true
 	case p == "/cars/{key}/revisions":
 		return sweepCase{prepare: func() (string, string) {
 			must(admin("PUT", "/cars/7", "{}"), "PUT /cars/7")

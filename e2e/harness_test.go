@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -228,8 +229,19 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	var b []byte
+	if resp.Header.Get("Content-Type") == "text/event-stream" && method != http.MethodHead {
+		// An event stream does not end: read its opening block (up to the first
+		// blank line) and hang up.
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadBytes('\n')
+			b = append(b, line...)
+			if err != nil || len(line) == 1 {
+				break
+			}
+		}
+	} else if b, err = io.ReadAll(resp.Body); err != nil {
 		s.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
 	s.checkContract(req, resp.StatusCode, resp.Header, b)

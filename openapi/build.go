@@ -25,6 +25,9 @@ type Options struct {
 	ServerURL string
 	// Artefacts is the path of the artefact repository ("/artefacts"); "" when none is served.
 	Artefacts string
+	// Events says that the store keeps a change log, so that every resource and noun
+	// has its event stream (Server-Sent Events).
+	Events bool
 	// ArtefactsAnonymous says that some of the repository may be read without
 	// credentials (an anonymous: read rule), so its reads list credentials as optional.
 	ArtefactsAnonymous bool
@@ -65,9 +68,15 @@ func Build(s *restkit.Schema, o Options) *Document {
 		}
 		for _, res := range api.Resources {
 			b.resource(api, res)
+			if o.Events {
+				b.resourceEvents(api, res)
+			}
 		}
 		for _, n := range api.Nouns {
 			b.noun(api, n)
+			if o.Events {
+				b.nounEvents(api, n)
+			}
 		}
 	}
 	if o.Artefacts != "" {

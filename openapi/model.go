@@ -175,6 +175,9 @@ type Schema struct {
 	// Relation (x-restkit-relation) marks a relation field: its value is the key of a
 	// record of To, or a list of them.
 	Relation *Relation `json:"x-restkit-relation,omitempty"`
+	// EventData (x-restkit-event-data) is, on a text/event-stream schema, the schema
+	// of each event's data by event name (created, updated, deleted, reset).
+	EventData map[string]*Schema `json:"x-restkit-event-data,omitempty"`
 }
 
 // Relation is the x-restkit-relation extension of a relation field's schema.
