@@ -320,6 +320,13 @@ func TestStreamRefusals(t *testing.T) {
 		t.Errorf("HEAD: %d %v", r.status, r.header)
 	}
 	_ = ts
+	// The reference and the document describe the streams.
+	if r := serve(t, srv, "GET", "/docs", ""); !strings.Contains(r.body, "/cars/events") || !strings.Contains(r.body, "curl -N") || !strings.Contains(r.body, "/led/events") {
+		t.Errorf("/docs does not show the streams")
+	}
+	if r := serve(t, srv, "GET", "/openapi.json", ""); !strings.Contains(r.body, `"/cars/{id}/events"`) || !strings.Contains(r.body, `"x-restkit-event-data"`) {
+		t.Errorf("/openapi.json does not describe the streams")
+	}
 }
 
 // TestStreamHeartbeatAndClose: an idle stream gets ": ping" comments, carrying the

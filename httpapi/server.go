@@ -246,7 +246,7 @@ func (s *Server) routeServer(opts Options) {
 	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
-		docs := openapi.DocsOptions{Artefacts: s.artefacts}
+		docs := openapi.DocsOptions{Artefacts: s.artefacts, Events: s.streams}
 		if opts.Artefacts != nil {
 			docs.Policy = opts.Artefacts.Policy()
 		}

@@ -28,6 +28,8 @@ type DocsOptions struct {
 	Artefacts string
 	// Policy holds the repository's limits, shown with the artefact routes.
 	Policy artefact.Policy
+	// Events says that every resource and noun has its event stream.
+	Events bool
 	// ServerURL prefixes the curl examples, e.g. "http://127.0.0.1:8080". Empty:
 	// Docs takes it from each request's Host; RenderDocs uses http://localhost:8080.
 	ServerURL string
@@ -164,6 +166,12 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 		}
 		for _, r := range api.Resources {
 			d := buildResource(api, r, o.ServerURL)
+			if o.Events && r.Allows(restkit.GET, false) {
+				d.Collection = append(d.Collection, streamView(api.ListPath(r), o.ServerURL,
+					"follow every create, update and delete as Server-Sent Events (id: seq, event: created|updated|deleted, data: the record; the key alone for a delete); "+
+						"list filters apply; resume with Last-Event-ID or ?since=; an id the log no longer keeps gets event: reset. Also GET "+api.ListPath(r)+" with Accept: text/event-stream"))
+				d.Item = append(d.Item, streamView(api.ItemsPath(r)+"/{"+r.Key+"}", "", "follow the changes of one record, as above"))
+			}
 			if s.Auth != nil {
 				d.Access = accessText(s.Auth.Resolve(r.Access, api.Access))
 				d.OwnerField = r.OwnerField
@@ -172,6 +180,9 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 		}
 		for _, n := range api.Nouns {
 			d := buildNoun(api, n, o.ServerURL)
+			if o.Events {
+				d.Ops = append(d.Ops, streamView(api.Base+"/"+n.Name, o.ServerURL, "follow every change of the state as Server-Sent Events; resume with Last-Event-ID"))
+			}
 			if s.Auth != nil {
 				d.Access = accessText(s.Auth.Resolve(n.Access, api.Access))
 			}
@@ -231,6 +242,15 @@ func authorizeCurls(p *page) {
 			p.Artefacts.Examples[i].Command = strings.Replace(p.Artefacts.Examples[i].Command, "curl ", with, 1)
 		}
 	}
+}
+
+// streamView is the GET of path/events; server "" leaves the curl example out.
+func streamView(path, server, meaning string) *opView {
+	v := &opView{Method: "GET", Path: path + "/events", Meaning: meaning, Statuses: statuses(200, 400)}
+	if server != "" || !strings.Contains(path, "{") {
+		v.Curl = "curl -N " + server + path + "/events"
+	}
+	return v
 }
 
 var statusMeaning = map[int]string{
