@@ -132,6 +132,8 @@ type Resource struct {
 	// caller's user name; only that user or an admin role (Auth.AdminRoles) may then
 	// change or delete the record. Prepare declares the field when it is not.
 	OwnerField string
+	// Hooks are Go functions run around the resource's writes (hooks.go); nil: none.
+	Hooks *Hooks
 
 	byName    map[string]*Field
 	referrers []Reference // the relations that point here (prepareRelations)

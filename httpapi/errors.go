@@ -61,6 +61,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 			slog.String(keyMethod, r.Method), slog.String(keyPath, r.URL.Path), slog.Int(keyStatus, status), slog.Any(keyError, err))
 	}
 	msg := restkit.ErrorMessage(err)
+	if errors.Is(err, restkit.ErrAfterCommit) {
+		msg = restkit.ErrAfterCommit.Error() // internal, but the client must know its write is done
+	}
 	fields := restkit.ErrorFields(err)
 	h := w.Header()
 	h.Del("ETag")

@@ -218,7 +218,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	key := values[h.res.Key]
 	now := h.s.now().UTC()
-	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, h.createOnly(values, now))
+	rec, err := h.writeRecord(writeContext(r), key, h.createOnly(values, now))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -313,7 +313,7 @@ func (h *resourceHandler) createMany(w http.ResponseWriter, r *http.Request, med
 	for i, values := range records {
 		keys[i], changes[i] = values[h.res.Key], h.createOnly(values, now)
 	}
-	recs, err := bw.WriteRecords(writeContext(r), h.res, keys, func(i int, cur *restkit.Record) (*restkit.Record, error) { return changes[i](cur) })
+	recs, err := h.writeRecords(writeContext(r), bw, keys, changes)
 	if err != nil {
 		var be *restkit.BatchError
 		if errors.As(err, &be) {
@@ -378,7 +378,7 @@ func (h *resourceHandler) write(w http.ResponseWriter, r *http.Request, key any,
 	h.normalizeKey(in)
 	now := h.s.now().UTC()
 	created := false
-	rec, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+	rec, err := h.writeRecord(writeContext(r), key, func(cur *restkit.Record) (*restkit.Record, error) {
 		created = false // a store may run the change again (a retried transaction)
 		if err := h.checkOwner(r, cur); err != nil {
 			return nil, err
@@ -426,7 +426,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any)
 }
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
-	_, err := h.s.store.WriteRecord(writeContext(r), h.res, key, func(cur *restkit.Record) (*restkit.Record, error) {
+	_, err := h.writeRecord(writeContext(r), key, func(cur *restkit.Record) (*restkit.Record, error) {
 		if err := h.checkOwner(r, cur); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,6 @@
 // Command embed shows restkit used as a Go library: the API is declared in Go instead
-// of YAML, a noun's POST runs a Go hook, and package server runs everything that
-// `restkit serve` runs around it.
+// of YAML, hooks run around the writes of a resource, a noun's POST runs a Go
+// function, and package server runs everything that `restkit serve` runs around it.
 //
 //	go run ./examples/embed            # serves on 127.0.0.1:8090, data in ./embed-data
 //	curl -s -X POST localhost:8090/api/tasks -H 'Content-Type: application/json' -d '{"title":"write docs"}'
@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/restkit/restkit"
@@ -37,6 +38,25 @@ func Schema() *restkit.Schema {
 				{Name: "due", Type: restkit.TypeDatetime, Nullable: true, Sortable: true},
 			},
 			Timestamps: true,
+			// Go hooks around the writes of tasks: the before-hooks run inside the
+			// write's transaction and may change the record or refuse it; AfterCommit
+			// sees every committed change.
+			Hooks: &restkit.Hooks{
+				BeforeCreate: func(_ context.Context, rec *restkit.Record) error {
+					rec.Values["title"] = strings.TrimSpace(rec.Values["title"].(string))
+					return nil
+				},
+				BeforeUpdate: func(_ context.Context, cur, next *restkit.Record) error {
+					if cur.Values["done"] == true && next.Values["done"] == false {
+						return restkit.Errorf(restkit.Conflict, "a done task stays done; create a new one")
+					}
+					return nil
+				},
+				AfterCommit: func(_ context.Context, c restkit.Commit) error {
+					slog.Info("task changed", "op", c.Op, "id", c.Key)
+					return nil
+				},
+			},
 		}},
 		Nouns: []*restkit.Noun{{
 			Name: "counter",

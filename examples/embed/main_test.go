@@ -53,6 +53,28 @@ func TestEmbeddedAPI(t *testing.T) {
 		t.Fatalf("client key: %d %s", resp.StatusCode, body)
 	}
 
+	// The hooks: BeforeCreate trims the title; BeforeUpdate keeps a done task done.
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("POST", "/api/tasks", `{"title":"  padded  "}`); code != 201 || !strings.Contains(body, `"title":"padded"`) {
+		t.Fatalf("BeforeCreate: %d %s", code, body)
+	}
+	if code, body := do("PATCH", "/api/tasks/"+id, `{"done":true}`); code != 200 {
+		t.Fatalf("done: %d %s", code, body)
+	}
+	if code, body := do("PATCH", "/api/tasks/"+id, `{"done":false}`); code != 409 || !strings.Contains(body, "stays done") {
+		t.Fatalf("BeforeUpdate: %d %s", code, body)
+	}
+
 	for i, want := range []string{`{"count":1,"parity":"odd"}`, `{"count":2,"parity":"even"}`} {
 		resp, err := http.Post(srv.URL+"/api/counter", "", nil)
 		if err != nil {
