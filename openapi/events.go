@@ -63,7 +63,7 @@ func (b *builder) resourceEvents(api *restkit.API, res *restkit.Resource) {
 			filters = append(filters, p)
 		}
 	}
-	b.path(list+"/events").Get = b.streamOp(api, operationID(api, "stream", res.Name), tag, "Follow the changes of "+res.Name+".",
+	b.path(list + "/events").Get = b.streamOp(api, operationID(api, "stream", res.Name), tag, "Follow the changes of "+res.Name+".",
 		"Every create, update and delete of "+res.Name+" as it commits, as the record a GET shows (the key alone for a delete). "+
 			"The list's filters apply to each change's record; a delete is sent when the record matched in its last revision. "+
 			"GET "+list+" with Accept: text/event-stream is the same stream.",
@@ -84,7 +84,7 @@ func (b *builder) resourceEvents(api *restkit.API, res *restkit.Resource) {
 // nounEvents documents B/led/events.
 func (b *builder) nounEvents(api *restkit.API, n *restkit.Noun) {
 	path := api.Base + "/" + n.Name
-	b.path(path+"/events").Get = b.streamOp(api, operationID(api, "stream", n.Name), path, "Follow the state of "+n.Name+".",
+	b.path(path + "/events").Get = b.streamOp(api, operationID(api, "stream", n.Name), path, "Follow the state of "+n.Name+".",
 		"Every change of the state as it commits (created for the first write, updated after; a reset is an update to the defaults), as GET shows it.",
 		streamParams(), streamSchema(ref(schemaName(api, n.Name)), nil))
 }
