@@ -54,7 +54,8 @@ type EventLog interface {
 	EventBounds(ctx context.Context) (oldest, newest int64, err error)
 	// PruneEvents deletes events written before olderThan, and the oldest beyond the
 	// newest max (max 0: no count limit), but never one with Seq > keepAfter (events
-	// a webhook has yet to deliver). It returns how many it deleted.
+	// a webhook has yet to deliver) and never the newest (so that no store can start
+	// numbering again below it). It returns how many it deleted.
 	PruneEvents(ctx context.Context, olderThan time.Time, max int64, keepAfter int64) (int64, error)
 	// Subscribe returns a channel that receives (without blocking the writer: it has
 	// room for one) after each commit that appended events, in this process or — for

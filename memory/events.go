@@ -63,7 +63,7 @@ func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, max int64,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cut := 0
-	for cut < len(s.events) {
+	for cut < len(s.events)-1 { // the newest stays (restkit.EventLog)
 		e := s.events[cut]
 		tooMany := max > 0 && int64(len(s.events)-cut) > max
 		if e.Seq > keepAfter || (!e.Time.Before(olderThan) && !tooMany) {

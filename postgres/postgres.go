@@ -43,6 +43,7 @@ type Store struct {
 	notify     *restkit.Notifier // wakes Subscribe's callers (events.go)
 	listenOnce sync.Once         // starts the LISTEN goroutine with the first subscriber
 	stopListen context.CancelFunc
+	noEvents   bool // the benchmarks' baseline: writes append no event
 }
 
 var (

@@ -239,3 +239,27 @@ func BenchmarkKeysetPagePlainPrepared(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWrite measures what the change log adds to a write: creates and updates
+// with the log (events) and without it (no-events, the baseline), on the same table.
+//
+//	go test ./sqlite -run '^$' -bench 'Write' -benchtime 2s
+func BenchmarkWrite(b *testing.B) {
+	for _, mode := range []string{"events", "no-events"} {
+		b.Run(mode, func(b *testing.B) {
+			s, res, _ := benchStore(b)
+			s.noEvents = mode == "no-events"
+			ctx := b.Context()
+			b.ResetTimer()
+			for i := range b.N {
+				key := int64(benchRows + 1 + i)
+				if _, err := s.WriteRecord(ctx, res, key, func(*restkit.Record) (*restkit.Record, error) {
+					now := time.Now()
+					return &restkit.Record{Values: map[string]any{"id": key, "model": "bench", "color": "red", "year": int64(2000)}, Created: now, Updated: now}, nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -10,15 +11,19 @@ import (
 )
 
 // The change log: _restkit_events, one row per record a write changed, inserted in
-// the write's own transaction. Seq is an AUTOINCREMENT key, so it grows with every
-// insert and is never reused (not even after the newest row is pruned); SQLite runs
-// one writer at a time, so the order of Seq is the order of commits and a reader
-// that follows the log from its last Seq misses nothing. Subscribe's wake-up comes
-// from the store itself after each commit.
+// the write's own transaction. Seq is the rowid: each insert takes the largest plus
+// one, and since pruning never deletes the newest row, a Seq is never reused.
+// (AUTOINCREMENT would guarantee that by itself, at the price of a write to
+// sqlite_sequence in every transaction; with the events' own pages that was what a
+// write paid most for the log, measured by BenchmarkWrite.) For the same reason
+// there is no index on time: pruning by age walks the log from its oldest row,
+// which is what it deletes anyway. SQLite runs one writer at a time, so the order of
+// Seq is the order of commits and a reader that follows the log from its last Seq
+// misses nothing. Subscribe's wake-up comes from the store itself after each commit.
 
 const eventsSQL = `
 CREATE TABLE IF NOT EXISTS _restkit_events (
-	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+	seq    INTEGER PRIMARY KEY,
 	source TEXT NOT NULL,
 	key    TEXT NOT NULL,
 	op     TEXT NOT NULL,
@@ -26,7 +31,6 @@ CREATE TABLE IF NOT EXISTS _restkit_events (
 	time   TEXT NOT NULL,
 	state  TEXT NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS "_restkit_events:time" ON _restkit_events (time);
 `
 
 var _ restkit.EventLog = (*Store)(nil)
@@ -44,6 +48,9 @@ func (s *Store) prepareEvents(ctx context.Context) error {
 // appendEvent appends the event of one record's write inside tx (cur nil: created;
 // next nil: deleted, with cur's values as its state).
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, source string, key any, cur, next *restkit.Record) error {
+	if s.noEvents {
+		return nil
+	}
 	e, err := restkit.EventOf(source, restkit.Format(key), cur, next, time.Now())
 	if err != nil {
 		return err
@@ -79,43 +86,51 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]restkit.E
 	return out, wrap(op, rows.Err())
 }
 
-// EventBounds returns the oldest and newest Seq kept; an empty log's oldest is the
-// Seq the next event will get (AUTOINCREMENT remembers it in sqlite_sequence).
+// EventBounds returns the oldest and newest Seq kept; an empty log's oldest is 1.
 func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 	var oldest, newest sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM _restkit_events`).Scan(&oldest, &newest); err != nil {
 		return 0, 0, wrap("sqlite.EventBounds", err)
 	}
-	if oldest.Valid {
-		return oldest.Int64, newest.Int64, nil
+	if !oldest.Valid {
+		return 1, 0, nil
 	}
-	var last int64
-	err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = '_restkit_events'`).Scan(&last)
-	return last + 1, last, wrap("sqlite.EventBounds", err)
+	return oldest.Int64, newest.Int64, nil
 }
 
-// PruneEvents deletes old events (restkit.EventLog), in one transaction.
-func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, max int64, keepAfter int64) (int64, error) {
+// PruneEvents deletes old events (restkit.EventLog), in one transaction. By age, it
+// deletes up to the first event that is not old enough, in Seq order (times follow
+// Seq but for clock steps, which at worst keep an event a little longer).
+func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, maxCount int64, keepAfter int64) (int64, error) {
 	const op = "sqlite.PruneEvents"
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, wrap(op, err)
 	}
 	defer tx.Rollback()
-	var n int64
-	res, err := tx.ExecContext(ctx, `DELETE FROM _restkit_events WHERE time < ? AND seq <= ?`, sqlstore.FormatTime(olderThan), keepAfter)
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM _restkit_events`).Scan(&newest); err != nil || !newest.Valid {
+		return 0, wrap(op, err)
+	}
+	// Up to the first event young enough; or beyond the newest maxCount; never past
+	// keepAfter nor the newest.
+	limit := newest.Int64
+	var young sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM _restkit_events WHERE time >= ? ORDER BY seq LIMIT 1`, sqlstore.FormatTime(olderThan)).Scan(&young); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, wrap(op, err)
+	}
+	if young.Valid {
+		limit = young.Int64 - 1
+	}
+	if maxCount > 0 {
+		limit = max(limit, newest.Int64-maxCount)
+	}
+	limit = min(limit, keepAfter, newest.Int64-1)
+	res, err := tx.ExecContext(ctx, `DELETE FROM _restkit_events WHERE seq <= ?`, limit)
 	if err != nil {
 		return 0, wrap(op, err)
 	}
-	n, _ = res.RowsAffected()
-	if max > 0 {
-		res, err := tx.ExecContext(ctx, `DELETE FROM _restkit_events WHERE seq <= ? AND seq <= (SELECT max(seq) FROM _restkit_events) - ?`, keepAfter, max)
-		if err != nil {
-			return 0, wrap(op, err)
-		}
-		more, _ := res.RowsAffected()
-		n += more
-	}
+	n, _ := res.RowsAffected()
 	return n, wrap(op, tx.Commit())
 }
 

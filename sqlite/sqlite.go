@@ -38,6 +38,7 @@ type Store struct {
 	eventInsert *sql.Stmt // writer (events.go)
 	eventRead   *sql.Stmt // reader
 	notify      *restkit.Notifier
+	noEvents    bool // the benchmarks' baseline: writes append no event
 
 	closeOnce sync.Once
 	closeErr  error

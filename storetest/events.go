@@ -284,4 +284,13 @@ func testEventPrune(t *testing.T, open func(t *testing.T) restkit.Store) {
 	if rest := allEvents(t, el, 0); len(rest) != 3 {
 		t.Errorf("%d events left, want 3", len(rest))
 	}
+	// Everything old, nothing to spare: the newest stays, and the numbering goes on
+	// after it.
+	if n, err := el.PruneEvents(f.ctx, time.Now().Add(time.Minute), 0, 1<<62); err != nil || n != 2 {
+		t.Fatalf("PruneEvents of everything: %d, %v; want 2 (the newest stays)", n, err)
+	}
+	f.create(t, f.things, map[string]any{"id": int64(11), "name": "11"}, t0)
+	if rest := allEvents(t, el, 0); len(rest) != 2 || rest[0].Seq != all[9].Seq || rest[1].Seq != all[9].Seq+1 {
+		t.Errorf("after pruning everything and one more write: %v", rest)
+	}
 }
