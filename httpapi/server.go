@@ -241,8 +241,8 @@ func checkOptions(opts Options) error {
 		return restkit.Errorf(restkit.Invalid, "httpapi.New: no Store")
 	}
 	for _, ar := range opts.Admin {
-		if !strings.HasPrefix(ar.Pattern, "/_admin/") || ar.Handler == nil || ar.Allow == "" {
-			return restkit.Errorf(restkit.Invalid, "httpapi.New: admin route %q needs a pattern under /_admin/, a handler and its verbs", ar.Pattern)
+		if !strings.HasPrefix(ar.Pattern, "/_admin/") || (ar.Handler == nil) == (ar.Serve == nil) || ar.Allow == "" {
+			return restkit.Errorf(restkit.Invalid, "httpapi.New: admin route %q needs a pattern under /_admin/, one of Handler and Serve, and its verbs", ar.Pattern)
 		}
 	}
 	if sc, ok := opts.Store.(restkit.SchemaChecker); ok {
