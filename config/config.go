@@ -36,6 +36,8 @@ type Config struct {
 	// Events is the events: section: how long the change log keeps events, and how
 	// streams keep idle connections alive (events.go).
 	Events Events
+	// Webhooks is the webhooks: section (webhooks.go); nil when the file has none.
+	Webhooks *Webhooks
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -100,6 +102,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 		d.prepareErrors(err)
 	}
 	d.artefactsCollisions(c.Artefacts, c.Schema) // after Prepare, which normalises each API's base
+	d.webhookEvents(c)
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}

@@ -20,7 +20,7 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events"}
+	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events", "webhooks"}
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
@@ -61,6 +61,8 @@ func (d *decoder) document(m *ast.MappingNode) *Config {
 			c.Schema.Auth = d.auth(e)
 		case "events":
 			c.Events = d.events(e)
+		case "webhooks":
+			c.Webhooks = d.webhooks(e)
 		}
 	}
 	return c
