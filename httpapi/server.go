@@ -71,6 +71,9 @@ type Options struct {
 	Ready []ReadyCheck
 	// Admin are the operations endpoints under /_admin/ (admin.go).
 	Admin []AdminRoute
+	// Webhooks are the webhook event types some endpoint receives, which
+	// /openapi.json and /docs describe (config.Config.WebhookEvents).
+	Webhooks []string
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -213,10 +216,10 @@ func (s *Server) routeServer(opts Options) {
 		s.route("/metrics", readOnlyAllow, metricsGuard(), readOnly(s, s.metrics.Handler().ServeHTTP))
 	}
 	s.routeAdmin(opts.Admin)
-	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
+	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI(opts.Webhooks)))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
-		docs := openapi.DocsOptions{Artefacts: s.artefacts}
+		docs := openapi.DocsOptions{Artefacts: s.artefacts, Webhooks: opts.Webhooks}
 		if opts.Artefacts != nil {
 			docs.Policy = opts.Artefacts.Policy()
 		}

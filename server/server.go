@@ -18,6 +18,7 @@ import (
 	"github.com/restkit/restkit/httpapi"
 	"github.com/restkit/restkit/internal/datadir"
 	"github.com/restkit/restkit/metrics"
+	"github.com/restkit/restkit/webhook"
 )
 
 // Server is a restkit server: its backends, its HTTP handler and its listener. Make
@@ -29,6 +30,8 @@ type Server struct {
 	backends *backends
 	handler  *httpapi.Server
 	http     *http.Server
+	// dispatcher delivers webhooks (webhooks.go); nil without webhook endpoints.
+	dispatcher *webhook.Dispatcher
 
 	closeOnce sync.Once
 	closeErr  error
@@ -132,6 +135,9 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
 	}
 	opts.Ready = b.ready
+	if err := s.webhooks(ctx, m, &opts); err != nil {
+		return httpapi.Options{}, err
+	}
 	return opts, nil
 }
 
@@ -175,6 +181,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
 
+	stopWebhooks := s.runWebhooks()
+	defer stopWebhooks() // after the drain: writes still in flight get their deliveries started
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
