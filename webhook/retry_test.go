@@ -93,7 +93,10 @@ func TestDeadLetterAndAdminRetry(t *testing.T) {
 
 	// Still failing, 24 h after the run of failures began: one attempt, then dead.
 	putCar(t, st, s, 2, "Zoe")
-	waitFor(t, "the second dead letter", func() bool { return len(status(t, d).Dead) == 2 })
+	waitFor(t, "the second dead letter", func() bool {
+		es := status(t, d)
+		return len(es.Dead) == 2 && es.Attempts[0].Seq == es.Dead[0].Seq // the letter is written before the attempt
+	})
 	if a := status(t, d).Attempts[0]; a.Attempt != 1 || a.Outcome != OutcomeDead {
 		t.Errorf("the second event's attempt: %+v", a)
 	}
