@@ -182,7 +182,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
 
 	stopWebhooks := s.runWebhooks()
-	defer stopWebhooks() // after the drain: writes still in flight get their deliveries started
+	defer stopWebhooks() // after the drain, so that deliveries go on while requests finish
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
