@@ -39,6 +39,8 @@ type Config struct {
 	// DisableUI (ui: false at the top level) turns the web console at /ui/ off; it is
 	// on by default.
 	DisableUI bool
+	// Webhooks is the webhooks: section (webhooks.go); nil when the file has none.
+	Webhooks *Webhooks
 }
 
 // Server is the optional server: section. Every setting is optional; command-line
@@ -103,6 +105,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 		d.prepareErrors(err)
 	}
 	d.artefactsCollisions(c.Artefacts, c.Schema) // after Prepare, which normalises each API's base
+	d.webhookEvents(c)
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}

@@ -20,7 +20,7 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events", "ui"}
+	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events", "ui", "webhooks"}
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
@@ -64,6 +64,8 @@ func (d *decoder) document(m *ast.MappingNode) *Config {
 		case "ui":
 			on, ok := d.boolean(e, "ui")
 			d.disableUI = ok && !on && !e.isNull() // null: the default, on
+		case "webhooks":
+			c.Webhooks = d.webhooks(e)
 		}
 	}
 	return c

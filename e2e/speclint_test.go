@@ -24,7 +24,8 @@ import (
 const speclint = "../tools/speclint"
 
 // exampleConfigs are the configs whose served documents are validated and linted: the
-// demo, the demo with auth, every field type and noun update, and seed 002's Flask app.
+// demo, the demo with auth, every field type and noun update, seed 002's Flask app,
+// and webhooks.
 var exampleConfigs = []struct {
 	name   string
 	config string // "" for the built-in demo
@@ -34,6 +35,7 @@ var exampleConfigs = []struct {
 	{"secure", "../examples/secure.yaml", alice},
 	{"fields", "../examples/fields.yaml", ""},
 	{"flask", "../examples/flask.yaml", ""},
+	{"webhooks", "../examples/webhooks.yaml", ""},
 }
 
 // servedDocument starts a server with the config and returns the document it serves.

@@ -17,6 +17,9 @@ type AdminRoute struct {
 	Pattern string // a net/http pattern without a method, under /_admin/: "/_admin/webhooks/deliveries/{id}/retry"
 	Allow   string // the verbs it answers, for Allow and Routes: "GET, HEAD"
 	Handler http.HandlerFunc
+	// Serve, instead of Handler, returns an error it did not answer itself, which is
+	// answered as every route's are: problem+json with the status of its kind.
+	Serve func(http.ResponseWriter, *http.Request) error
 }
 
 // adminGuard is the guard of /_admin/*.
@@ -54,6 +57,13 @@ func (s *Server) routeAdmin(routes []AdminRoute) {
 	for _, ar := range routes {
 		allow := ar.Allow
 		h := ar.Handler
+		if serve := ar.Serve; serve != nil {
+			h = func(w http.ResponseWriter, r *http.Request) {
+				if err := serve(w, r); err != nil {
+					s.writeError(w, r, false, err)
+				}
+			}
+		}
 		s.route(ar.Pattern, allow, adminGuard(), func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
 			switch {

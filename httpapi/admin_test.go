@@ -38,6 +38,9 @@ func adminServer(t *testing.T, withAuth bool) *Server {
 	opts := Options{Schema: s, Store: store, Admin: []AdminRoute{{Pattern: "/_admin/thing", Allow: "GET, HEAD, OPTIONS",
 		Handler: func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, mediaJSON, map[string]string{"thing": "ok"})
+		}}, {Pattern: "/_admin/things/{id}", Allow: "GET, HEAD, OPTIONS",
+		Serve: func(w http.ResponseWriter, r *http.Request) error {
+			return restkit.Errorf(restkit.NotFound, "no thing %q", r.PathValue("id"))
 		}}}}
 	if withAuth {
 		a, err := auth.New(s, nil)
@@ -74,6 +77,12 @@ func TestAdminRoutes(t *testing.T) {
 	open.ServeHTTP(w, r)
 	if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD, OPTIONS" {
 		t.Errorf("DELETE: %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+
+	// A route's error is answered as every route's: problem+json, the status of its kind.
+	if w := getFrom(open, "127.0.0.1:5000", "/_admin/things/7"); w.Code != 404 ||
+		w.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(w.Body.String(), `"detail":"no thing \"7\""`) {
+		t.Errorf("an admin route's error: %d %s %s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 
 	guarded := adminServer(t, true)

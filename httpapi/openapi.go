@@ -8,9 +8,9 @@ import (
 )
 
 // serveOpenAPI writes the OpenAPI 3.1 document of the schema, with servers naming
-// the scheme and host the request came in on.
-func (s *Server) serveOpenAPI() http.HandlerFunc {
-	o := openapi.Options{Artefacts: s.artefacts, Events: s.streams}
+// the scheme and host the request came in on, and the webhook event types.
+func (s *Server) serveOpenAPI(webhooks []string) http.HandlerFunc {
+	o := openapi.Options{Artefacts: s.artefacts, Webhooks: webhooks, Events: s.streams}
 	if s.auth != nil && s.artefacts != "" {
 		o.ArtefactsAnonymous = s.auth.RepositoryAccess().Anonymous == restkit.AnonymousRead
 	}

@@ -82,6 +82,9 @@ type Options struct {
 	// its callers in through /_session and reads and writes only through this
 	// Server's routes, whose guards decide.
 	Console http.Handler
+	// Webhooks are the webhook event types some endpoint receives, which
+	// /openapi.json and /docs describe (config.Config.WebhookEvents).
+	Webhooks []string
 }
 
 // ConsolePath is where the web console is served.
@@ -243,10 +246,10 @@ func (s *Server) routeServer(opts Options) {
 		s.route("/metrics", readOnlyAllow, metricsGuard(), readOnly(s, s.metrics.Handler().ServeHTTP))
 	}
 	s.routeAdmin(opts.Admin)
-	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI()))
+	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI(opts.Webhooks)))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
-		docs := openapi.DocsOptions{Artefacts: s.artefacts, Events: s.streams}
+		docs := openapi.DocsOptions{Artefacts: s.artefacts, Webhooks: opts.Webhooks, Events: s.streams}
 		if opts.Artefacts != nil {
 			docs.Policy = opts.Artefacts.Policy()
 		}
@@ -277,8 +280,8 @@ func checkOptions(opts Options) error {
 		return restkit.Errorf(restkit.Invalid, "httpapi.New: no Store")
 	}
 	for _, ar := range opts.Admin {
-		if !strings.HasPrefix(ar.Pattern, "/_admin/") || ar.Handler == nil || ar.Allow == "" {
-			return restkit.Errorf(restkit.Invalid, "httpapi.New: admin route %q needs a pattern under /_admin/, a handler and its verbs", ar.Pattern)
+		if !strings.HasPrefix(ar.Pattern, "/_admin/") || (ar.Handler == nil) == (ar.Serve == nil) || ar.Allow == "" {
+			return restkit.Errorf(restkit.Invalid, "httpapi.New: admin route %q needs a pattern under /_admin/, one of Handler and Serve, and its verbs", ar.Pattern)
 		}
 	}
 	if sc, ok := opts.Store.(restkit.SchemaChecker); ok {

@@ -31,6 +31,9 @@ type Options struct {
 	// ArtefactsAnonymous says that some of the repository may be read without
 	// credentials (an anonymous: read rule), so its reads list credentials as optional.
 	ArtefactsAnonymous bool
+	// Webhooks are the webhook event types some endpoint receives
+	// (config.Config.WebhookEvents): each gets its entry in the document's webhooks.
+	Webhooks []string
 }
 
 // Build writes the OpenAPI 3.1 document of a prepared Schema.
@@ -83,6 +86,7 @@ func Build(s *restkit.Schema, o Options) *Document {
 		b.artefacts(o.Artefacts)
 	}
 	b.builtins()
+	b.webhooks(o.Webhooks)
 	b.headerLimit()
 	b.storageErrors()
 	b.rateLimits()

@@ -33,6 +33,9 @@ type DocsOptions struct {
 	// ServerURL prefixes the curl examples, e.g. "http://127.0.0.1:8080". Empty:
 	// Docs takes it from each request's Host; RenderDocs uses http://localhost:8080.
 	ServerURL string
+	// Webhooks are the webhook event types some endpoint receives
+	// (config.Config.WebhookEvents), listed with the signature headers.
+	Webhooks []string
 }
 
 // Docs serves the reference page: GET and HEAD, text/html, no scripts, no external
@@ -94,6 +97,10 @@ type (
 		Artefacts *artefactsView
 		Auth      *authView     // nil: the API is open
 		Relations template.HTML // the relation graph (relationGraph); "" without relations
+		Webhooks  []webhookView
+	}
+	webhookView struct {
+		Type, Data string
 	}
 	authView struct {
 		Realm string
@@ -192,6 +199,9 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 	}
 	if o.Artefacts != "" {
 		p.Artefacts = buildArtefacts(o)
+	}
+	for _, typ := range o.Webhooks {
+		p.Webhooks = append(p.Webhooks, webhookView{Type: typ, Data: webhookData(s, typ)})
 	}
 	if s.Auth != nil {
 		p.Auth = &authView{Realm: s.Auth.Realm}
@@ -723,4 +733,23 @@ func bytesText(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// webhookData says what the data of an event type's payload holds.
+func webhookData(s *restkit.Schema, typ string) string {
+	name, op, _ := strings.Cut(typ, ".")
+	switch {
+	case name == "artefacts":
+		return "the artefact's metadata"
+	case op == string(restkit.Deleted):
+		return "the deleted record's key"
+	}
+	for _, api := range s.APIs {
+		for _, n := range api.Nouns {
+			if n.Name == name {
+				return "the state after the write, as GET shows it"
+			}
+		}
+	}
+	return "the record after the write, as GET shows it"
 }

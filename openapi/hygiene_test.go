@@ -33,6 +33,7 @@ func TestDocumentHygiene(t *testing.T) {
 		{"flask", []byte(flask)},
 		{"secure", read("../examples/secure.yaml")},
 		{"fields", read("../examples/fields.yaml")},
+		{"webhooks", []byte(webhooks)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, raw := build(t, tc.name+".yaml", tc.yaml)

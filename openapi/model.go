@@ -22,10 +22,13 @@ type Document struct {
 	Servers           []Server `json:"servers,omitempty"`
 	// Security is every operation's requirement unless the operation has its own:
 	// the two schemes when auth is on, the empty list (no credentials) when it is off.
-	Security   []SecurityRequirement `json:"security,omitzero"`
-	Tags       []Tag                 `json:"tags,omitempty"`
-	Paths      map[string]*PathItem  `json:"paths"`
-	Components Components            `json:"components"`
+	Security []SecurityRequirement `json:"security,omitzero"`
+	Tags     []Tag                 `json:"tags,omitempty"`
+	Paths    map[string]*PathItem  `json:"paths"`
+	// Webhooks are the requests the server sends (OAS 3.1 §4.8.1): one POST per
+	// webhook event type, keyed by the type.
+	Webhooks   map[string]*PathItem `json:"webhooks,omitempty"`
+	Components Components           `json:"components"`
 }
 
 // Info is the Info Object (§4.8.2).

@@ -53,7 +53,7 @@ func build(t *testing.T, name string, yaml []byte) (map[string]any, []byte) {
 	if err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}
-	o := openapi.Options{ServerURL: "http://127.0.0.1:8080"}
+	o := openapi.Options{ServerURL: "http://127.0.0.1:8080", Webhooks: cfg.WebhookEvents()}
 	if cfg.Artefacts != nil {
 		o.Artefacts = cfg.Artefacts.Path
 	}

@@ -31,7 +31,12 @@ func (s *Server) startPruning(ctx context.Context) (wait func()) {
 		tick := time.NewTicker(s.cfg.PruneInterval)
 		defer tick.Stop()
 		for {
-			if n, err := el.PruneEvents(ctx, time.Now().Add(-ev.Keep), ev.Max, s.keepAfter(ctx)); err != nil && ctx.Err() == nil {
+			keep, err := s.keepAfter(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("events: not pruning the change log: the webhooks' position is unknown", "error", err)
+				}
+			} else if n, err := el.PruneEvents(ctx, time.Now().Add(-ev.Keep), ev.Max, keep); err != nil && ctx.Err() == nil {
 				s.log.Warn("events: pruning the change log failed", "error", err)
 			} else if n > 0 {
 				s.log.Debug("events: pruned the change log", "deleted", n)
@@ -46,6 +51,12 @@ func (s *Server) startPruning(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
-// keepAfter is the Seq after which no event may be pruned yet: none while nothing
-// else needs the log.
-func (s *Server) keepAfter(context.Context) int64 { return math.MaxInt64 }
+// keepAfter is the Seq after which no event may be pruned yet: those some webhook
+// endpoint has yet to be sent (webhook.Dispatcher.Horizon), however old; without
+// webhooks, none.
+func (s *Server) keepAfter(ctx context.Context) (int64, error) {
+	if s.dispatcher == nil {
+		return math.MaxInt64, nil
+	}
+	return s.dispatcher.Horizon(ctx)
+}

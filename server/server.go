@@ -19,6 +19,7 @@ import (
 	"github.com/restkit/restkit/internal/datadir"
 	"github.com/restkit/restkit/metrics"
 	"github.com/restkit/restkit/web"
+	"github.com/restkit/restkit/webhook"
 )
 
 // Server is a restkit server: its backends, its HTTP handler and its listener. Make
@@ -30,6 +31,8 @@ type Server struct {
 	backends *backends
 	handler  *httpapi.Server
 	http     *http.Server
+	// dispatcher delivers webhooks (webhooks.go); nil without webhook endpoints.
+	dispatcher *webhook.Dispatcher
 
 	closeOnce sync.Once
 	closeErr  error
@@ -152,6 +155,9 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		}
 	}
 	opts.Ready = b.ready
+	if err := s.webhooks(ctx, m, &opts); err != nil {
+		return httpapi.Options{}, err
+	}
 	return opts, nil
 }
 
@@ -197,6 +203,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 	pruned := s.startPruning(ctx)
 	defer pruned()
+	stopWebhooks := s.runWebhooks()
+	defer stopWebhooks() // after the drain, so that deliveries go on while requests finish
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {

@@ -21,7 +21,7 @@ func newSpecCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := openapi.Options{ServerURL: serverURL}
+			o := openapi.Options{ServerURL: serverURL, Webhooks: cfg.WebhookEvents()}
 			if cfg.Artefacts != nil {
 				o.Artefacts = cfg.Artefacts.Path
 				a, err := newAuthority(cfg)
