@@ -34,6 +34,7 @@ var exampleConfigs = []struct {
 	{"secure", "../examples/secure.yaml", alice},
 	{"fields", "../examples/fields.yaml", ""},
 	{"flask", "../examples/flask.yaml", ""},
+	{"deprecation", "../examples/deprecation.yaml", ""},
 }
 
 // servedDocument starts a server with the config and returns the document it serves.

@@ -31,6 +31,8 @@ type guard struct {
 	public bool                                 // no credentials ever needed (/healthz)
 	page   auth.Page                            // a built-in page: public when configured, else any caller
 	access func(r *http.Request) restkit.Access // the resolved Access of the request's target
+	// deprecation, when set, adds its headers to every answer of the route (deprecation.go)
+	deprecation *restkit.Deprecation
 }
 
 func publicGuard() guard { return guard{rule: "public", public: true} }

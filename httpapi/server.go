@@ -169,6 +169,7 @@ func (s *Server) routeSchema() {
 		for _, res := range api.Resources {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
 			h.guard = s.accessGuard("resource:"+api.ListPath(res), func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
+			h.guard.deprecation = api.DeprecationOf(res)
 			s.handlers[res] = h
 		}
 	}
@@ -188,6 +189,7 @@ func (s *Server) routeSchema() {
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
 			g := s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
+			g.deprecation = api.DeprecationOf(nil)
 			s.route(api.Base+"/"+n.Name, nounAllow, g, h.serve)
 		}
 	}
@@ -251,7 +253,7 @@ func checkOptions(opts Options) error {
 // Allow header; allow is that header, recorded for Routes.
 func (s *Server) route(pattern, allow string, g guard, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(allow), Rule: g.rule})
-	h = s.guarded(g, h)
+	h = deprecated(g.deprecation, s.guarded(g, h))
 	s.mux.HandleFunc(pattern, h)
 	s.mux.HandleFunc(pattern+"/{$}", h)
 }

@@ -95,6 +95,8 @@ type Operation struct {
 	// Security, when not nil, replaces the document's requirement: [] for an
 	// operation that needs no credentials, [{}, basic, bearer] for optional ones.
 	Security []SecurityRequirement `json:"security,omitzero"`
+	// Deprecated marks an operation of a deprecated API or resource (§4.8.10).
+	Deprecated bool `json:"deprecated,omitempty"`
 }
 
 // Parameter is a Parameter Object (§4.8.12) of a path, query or header.
@@ -175,6 +177,9 @@ type Schema struct {
 	// Relation (x-restkit-relation) marks a relation field: its value is the key of a
 	// record of To, or a list of them.
 	Relation *Relation `json:"x-restkit-relation,omitempty"`
+	// Deprecated marks the record schema of a deprecated resource (JSON Schema
+	// 2020-12 Meta-Data, §9.3).
+	Deprecated bool `json:"deprecated,omitempty"`
 }
 
 // Relation is the x-restkit-relation extension of a relation field's schema.
