@@ -51,6 +51,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newCheckCmd(), newSpecCmd(), newRoutesCmd(), newHashPasswordCmd(), newCreateKeyCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd(), newVerifyCmd())
 	root.AddCommand(clientCommands(root)...)
 	root.AddCommand(genericCommands()...)
 	return root
