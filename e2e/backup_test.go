@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/restkit/restkit/internal/testenv"
+	"github.com/restkit/restkit/postgres"
+	"github.com/restkit/restkit/s3blob"
 )
 
 // ack is one write the server acknowledged.
@@ -237,5 +245,58 @@ func TestBackupRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Errorf("a refused restore left %s behind", target)
+	}
+}
+
+// TestVerifyPostgresS3: restkit verify on a PostgreSQL + S3 deployment, beside a
+// live node, reports a blob removed from the bucket and one replaced with other
+// bytes, and exits 1; on sound blobs it exits 0.
+func TestVerifyPostgresS3(t *testing.T) {
+	pg, s3url := testenv.Postgres(t), testenv.S3(t)
+	schemaURL, drop, err := postgres.NewTestSchema(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	base, query, _ := strings.Cut(s3url, "?")
+	s3url = base + "/verify-" + randomHex(6) + "?" + query
+	node := startServer(t, "", "--postgres", schemaURL, "--s3", s3url)
+	for _, c := range []string{"alpha", "beta", "gamma"} {
+		if r := node.do("PUT", "/artefacts/v/"+c, c, "Content-Type", "text/plain"); r.Status != 201 {
+			t.Fatalf("PUT %s: %d %s", c, r.Status, r.Body)
+		}
+	}
+	args := []string{"verify", "--postgres", schemaURL, "--s3", s3url}
+	if out, err := runCLI(t, nil, args...); err != nil || out != "verified 3 blobs (14 B): all sound\n" {
+		t.Fatalf("restkit verify of sound blobs: %v\n%s", err, out)
+	}
+
+	cfg, err := s3blob.ParseURL(s3url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Secure: cfg.Secure, Region: cfg.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(content string) string {
+		d := sha([]byte(content))
+		return cfg.Prefix + "/blobs/" + d[:2] + "/" + d[2:4] + "/" + d
+	}
+	if err := mc.RemoveObject(context.Background(), cfg.Bucket, key("beta"), minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mc.PutObject(context.Background(), cfg.Bucket, key("alpha"), strings.NewReader("alphA"), 5, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, nil, args...)
+	want := "corrupt  " + sha([]byte("alpha")) + "  (5 bytes: its content has sha256 " + sha([]byte("alphA")) + ", 5 bytes)\n" +
+		"missing  " + sha([]byte("beta")) + "  (4 bytes)\n" +
+		"verified 3 blobs (14 B): 1 missing, 1 corrupt\n"
+	if sha([]byte("alpha")) > sha([]byte("beta")) {
+		t.Fatal("the expectation assumes alpha's digest sorts before beta's")
+	}
+	if err == nil || out != want {
+		t.Errorf("restkit verify: %v\n%s\nwant\n%s", err, out, want)
 	}
 }
