@@ -128,6 +128,11 @@ func (m *migration) rename(ctx context.Context, r sqlstore.Rename) error {
 	if err := m.exec(ctx, `ALTER TABLE `+m.q+` RENAME COLUMN `+quote(r.From)+` TO `+quote(r.Field.Name)); err != nil {
 		return err
 	}
+	for name, f := range m.existing { // SQLite renamed the column in its indexes, which keep their names
+		if f == r.From {
+			m.existing[name] = r.Field.Name
+		}
+	}
 	if r.Field.Type == restkit.TypeRelation && r.Field.Many {
 		from, to := m.name+"__"+r.From, sqlstore.JoinTable(m.Res, r.Field)
 		if there, err := m.tableExists(ctx, from); err != nil || !there {

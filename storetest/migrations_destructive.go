@@ -182,10 +182,20 @@ func testMigrationRetypes(t *testing.T, open func(t *testing.T) restkit.Store) {
 	samePlan(t, "back", migrateWith(t, m.s, sc, allow), "retype  cars.year: string → integer; every stored value is converted (destructive)")
 	sameValues(t, "converted back", m.find(sc, 1), map[string]any{"id": int64(1), "model": "T", "year": int64(1909)})
 	sameValues(t, "revision 1 converted back", revisions(t, m.s, sc, 1)[0], map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
-	// integer → number, and a sortable field keeps its index use.
+	// integer → number.
 	num := historyCars(t, func(r *restkit.Resource) { FieldOf(r, "year").Type = restkit.TypeNumber })
 	migrateWith(t, m.s, num, allow)
 	sameValues(t, "a number", m.find(num, 1), map[string]any{"id": int64(1), "model": "T", "year": 1909.0})
+	// Renamed and retyped at once, a sortable field with its index.
+	built := historyCars(t, func(r *restkit.Resource) {
+		f := FieldOf(r, "year")
+		f.Name, f.RenamedFrom, f.Type = "built", "year", restkit.TypeString
+	})
+	samePlan(t, "rename and retype", migrateWith(t, m.s, built, allow),
+		"rename  cars.built: from year, keeping its values and their history",
+		"retype  cars.built: number → string; every stored value is converted (destructive)")
+	sameValues(t, "renamed and converted", m.find(built, 1), map[string]any{"id": int64(1), "model": "T", "built": "1909"})
+	sameValues(t, "revision 1 renamed and converted", revisions(t, m.s, built, 1)[0], map[string]any{"id": int64(1), "model": "T", "built": "1908"})
 }
 
 func testMigrationRetypeRefused(t *testing.T, open func(t *testing.T) restkit.Store) {

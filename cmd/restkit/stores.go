@@ -18,6 +18,7 @@ import (
 // a metadata store: SQLite under --data, or PostgreSQL.
 type metaStore interface {
 	restkit.Store
+	restkit.MigrationPlanner
 	backup.Referrer
 	Close() error
 }

@@ -176,6 +176,9 @@ func (m *Migration) Plan(found Found) (*Plan, error) {
 	if err := m.planNew(found, p, taken); err != nil {
 		return nil, err
 	}
+	// The steps in the order a store carries them out.
+	rank := map[restkit.MigrationOp]int{restkit.MigrateRename: 0, restkit.MigrateDrop: 1, restkit.MigrateRetype: 2, restkit.MigrateNarrow: 3, restkit.MigrateAdd: 4}
+	slices.SortStableFunc(m.Steps, func(a, b restkit.MigrationStep) int { return rank[a.Op] - rank[b.Op] })
 	if len(m.Problems) > 0 {
 		return nil, nil
 	}
