@@ -811,3 +811,38 @@ func TestInternalErrorsStayInside(t *testing.T) {
 		t.Errorf("the log should have the cause: %v", err)
 	}
 }
+
+// TestMigrateRenamedRelationConstraints: a renamed relation's foreign key, and its join
+// table's key, index and foreign keys, take the names restkit gives them, so that a
+// later Migrate adds no second foreign key.
+func TestMigrateRenamedRelationConstraints(t *testing.T) {
+	s := openTest(t)
+	schema := func(maker, stock string) *restkit.Schema {
+		sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{
+			{Name: "makers", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}},
+			{Name: "cars", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger},
+				{Name: maker, Type: restkit.TypeRelation, To: "makers", RenamedFrom: map[bool]string{true: "maker"}[maker != "maker"]},
+				{Name: stock, Type: restkit.TypeRelation, To: "makers", Many: true, RenamedFrom: map[bool]string{true: "stock"}[stock != "stock"]}}},
+		}}}}
+		if err := sc.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	mustMigrate(t, s, schema("maker", "stock"))
+	mustMigrate(t, s, schema("brand", "parts"))
+	mustMigrate(t, s, schema("brand", "parts"))
+	var names []string
+	rows, err := s.pool.Query(ctx, `SELECT c.conname::text FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND t.relname IN ('cars', 'cars__parts') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names, " "); got != "cars:brand:fk cars:key cars__parts:key cars__parts:owner:fk cars__parts:target:fk" {
+		t.Errorf("constraints after the renames: %s", got)
+	}
+	sameIndexes(t, s, "cars__parts", "cars__parts:target:sort") // and its key, which sameIndexes leaves out
+}

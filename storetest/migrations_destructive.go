@@ -21,6 +21,7 @@ func runDestructiveMigrations(t *testing.T, open func(t *testing.T) restkit.Stor
 	t.Run("RefusesValuesThatDoNotConvert", func(t *testing.T) { testMigrationRetypeRefused(t, open) })
 	t.Run("Narrows", func(t *testing.T) { testMigrationNarrows(t, open) })
 	t.Run("ResetsAndRenamesNounFields", func(t *testing.T) { testMigrationNouns(t, open) })
+	t.Run("RenamesRelations", func(t *testing.T) { testMigrationRenamesRelations(t, open) })
 	t.Run("DropsRelations", func(t *testing.T) { testMigrationDropsRelations(t, open) })
 }
 
@@ -306,6 +307,12 @@ func testMigrationNouns(t *testing.T, open func(t *testing.T) restkit.Store) {
 // cars in stock, unless dropStock).
 func dealers(t testing.TB, dropMaker, dropStock bool) *restkit.Schema {
 	t.Helper()
+	return dealersRenamed(t, dropMaker, dropStock, nil)
+}
+
+// dealersRenamed is dealers, edited before Prepare.
+func dealersRenamed(t testing.TB, dropMaker, dropStock bool, edit func(cars, dealers *restkit.Resource)) *restkit.Schema {
+	t.Helper()
 	makers := &restkit.Resource{Name: "makers", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}
 	cars := carsResource(func(r *restkit.Resource) {
 		if !dropMaker {
@@ -316,6 +323,9 @@ func dealers(t testing.TB, dropMaker, dropStock bool) *restkit.Schema {
 	if !dropStock {
 		d.Fields = append(d.Fields, &restkit.Field{Name: "stock", Type: restkit.TypeRelation, To: "cars", Many: true})
 	}
+	if edit != nil {
+		edit(cars, d)
+	}
 	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{makers, cars, d}}}}
 	if err := sc.Prepare(); err != nil {
 		t.Fatalf("Prepare: %v %+v", err, restkit.ErrorFields(err))
@@ -323,11 +333,10 @@ func dealers(t testing.TB, dropMaker, dropStock bool) *restkit.Schema {
 	return sc
 }
 
-func testMigrationDropsRelations(t *testing.T, open func(t *testing.T) restkit.Store) {
-	m := openMigrations(t, open)
-	sc := dealers(t, false, false)
-	m.migrate(sc)
-	write := func(sc *restkit.Schema, i int, values map[string]any) error {
+// relationRecords writes a maker 7, cars 1 and 2 of it, and dealer 1 with both in
+// stock; write writes one more.
+func relationRecords(t *testing.T, m *migrationStore, sc *restkit.Schema) (write func(sc *restkit.Schema, i int, values map[string]any) error) {
+	write = func(sc *restkit.Schema, i int, values map[string]any) error {
 		res := sc.APIs[0].Resources[i]
 		_, err := m.s.WriteRecord(m.ctx, res, values[res.Key], func(*restkit.Record) (*restkit.Record, error) {
 			return &restkit.Record{Values: copyMap(values)}, nil
@@ -343,6 +352,53 @@ func testMigrationDropsRelations(t *testing.T, open func(t *testing.T) restkit.S
 			t.Fatal(err)
 		}
 	}
+	return write
+}
+
+// testMigrationRenamesRelations: a single and a many relation renamed keep their
+// values and their rules (the foreign keys, the join table); a second Migrate finds
+// nothing to do.
+func testMigrationRenamesRelations(t *testing.T, open func(t *testing.T) restkit.Store) {
+	m := openMigrations(t, open)
+	sc := dealers(t, false, false)
+	m.migrate(sc)
+	write := relationRecords(t, m, sc)
+	renamed := dealersRenamed(t, false, false, func(cars, dealers *restkit.Resource) {
+		FieldOf(cars, "maker").Name, FieldOf(cars, "maker").RenamedFrom = "brand", "maker"
+		FieldOf(dealers, "stock").Name, FieldOf(dealers, "stock").RenamedFrom = "cars", "stock"
+	})
+	samePlan(t, "renames", migrateWith(t, m.s, renamed, restkit.MigrateOptions{}),
+		"rename  cars.brand: from maker, keeping its values and their history",
+		"rename  dealers.cars: from stock, keeping its values and their history")
+	samePlan(t, "again", migrateWith(t, m.s, renamed, restkit.MigrateOptions{}))
+	car, err := m.s.FindRecord(m.ctx, renamed.APIs[0].Resources[1], int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameValues(t, "car 1", car.Values, map[string]any{"id": int64(1), "model": "T", "brand": int64(7)})
+	dealer, err := m.s.FindRecord(m.ctx, renamed.APIs[0].Resources[2], int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameValues(t, "dealer 1", dealer.Values, map[string]any{"id": int64(1), "cars": []any{int64(2), int64(1)}})
+	del := func(i int, key int64) error {
+		_, err := m.s.WriteRecord(m.ctx, renamed.APIs[0].Resources[i], key, func(*restkit.Record) (*restkit.Record, error) { return nil, nil })
+		return err
+	}
+	wantKind(t, "deleting a car in stock", del(1, 1), restkit.Conflict)
+	wantKind(t, "deleting the maker of cars", del(0, 7), restkit.Conflict)
+	wantKind(t, "a car of a maker that does not exist", write(renamed, 1, map[string]any{"id": int64(3), "model": "X", "brand": int64(9)}), restkit.Invalid)
+	wantKind(t, "stock that does not exist", write(renamed, 2, map[string]any{"id": int64(2), "cars": []any{int64(9)}}), restkit.Invalid)
+	if err := write(renamed, 2, map[string]any{"id": int64(2), "cars": []any{int64(1)}}); err != nil {
+		t.Errorf("a dealer with stock after the rename: %v", err)
+	}
+}
+
+func testMigrationDropsRelations(t *testing.T, open func(t *testing.T) restkit.Store) {
+	m := openMigrations(t, open)
+	sc := dealers(t, false, false)
+	m.migrate(sc)
+	write := relationRecords(t, m, sc)
 	// A single relation dropped (SQLite rebuilds the table: its column has a foreign
 	// key); the many relation that refers to the table keeps its rows and its rule.
 	noMaker := dealers(t, true, false)
