@@ -300,3 +300,33 @@ func TestVerifyPostgresS3(t *testing.T) {
 		t.Errorf("restkit verify: %v\n%s\nwant\n%s", err, out, want)
 	}
 }
+
+// TestBackupFromServer: restkit backup --server saves the backup a server writes of
+// its own data directory (GET /_admin/backup, loopback without auth); it restores
+// and verifies like one made with --data.
+func TestBackupFromServer(t *testing.T) {
+	srv := startServer(t, "")
+	if r := srv.do("PUT", "/artefacts/docs/a.txt", "alpha", "Content-Type", "text/plain"); r.Status != 201 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	if r := srv.do("POST", "/cars", `{"id":1,"model":"T","color":"black"}`); r.Status != 201 {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	file := filepath.Join(t.TempDir(), "remote.tar")
+	out, err := runCLI(t, nil, "backup", "--server", srv.URL, "-o", file)
+	if err != nil || !strings.HasPrefix(out, "backed up "+srv.URL+" to "+file+": ") {
+		t.Fatalf("restkit backup --server: %v\n%s", err, out)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if out, err := runCLI(t, nil, "restore", file, "--data", restored); err != nil || !strings.Contains(out, "and 1 blob (5 B), every sum checked") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	rs := startServer(t, restored)
+	rs.run(t, []step{
+		{method: "GET", path: "/cars/1", status: 200, wantJSON: `{"id":1,"model":"T","color":"black"}`},
+		{method: "GET", path: "/artefacts/docs/a.txt", status: 200, wantIn: []string{"alpha"}},
+	})
+	if out, err := runCLI(t, nil, "backup", "--server", srv.URL, "--data", srv.Data, "-o", file+"2"); err == nil || out != "restkit: --data and --server name two places to back up: give one\n" {
+		t.Errorf("both --data and --server: %v\n%s", err, out)
+	}
+}

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -69,6 +71,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Ready are the checks of /readyz (the store, the blob store, the limiter).
 	Ready []ReadyCheck
+	// Backup, when set, writes a backup of the server's data to w: served to admins
+	// at BackupPath (backup.go).
+	Backup func(ctx context.Context, w io.Writer) error
 }
 
 // Server serves the APIs of a Schema over a Store. It is an http.Handler.
@@ -207,6 +212,7 @@ func (s *Server) routeServer(opts Options) {
 		s.artefacts, s.artefactRoots = path, artefactRoots(path)
 		s.routeArtefacts(opts.Artefacts, path)
 	}
+	s.routeBackup(opts) // GET /_admin/backup
 	s.route("/healthz", readOnlyAllow, publicGuard(), readOnly(s, s.serveHealth))
 	s.route("/readyz", readOnlyAllow, publicGuard(), readOnly(s, s.serveReady))
 	if s.metrics != nil {

@@ -132,6 +132,7 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
 	}
 	opts.Ready = b.ready
+	opts.Backup = backupFunc(cfg) // backup.go
 	return opts, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -13,13 +14,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restkit/restkit/backup"
+	"github.com/restkit/restkit/httpapi"
 )
 
 func newBackupCmd() *cobra.Command {
 	var c storeFlags
 	var out string
 	cmd := &cobra.Command{
-		Use:   "backup [--data DIR] -o FILE",
+		Use:   "backup [--data DIR | --server URL] -o FILE",
 		Short: "Write a consistent backup of a data directory to one tar file, while it is served",
 		Long: `Write a backup of a data directory (SQLite and files) to FILE: a snapshot of the
 database, every blob it references and a manifest of their sha256 sums, in one
@@ -29,13 +31,23 @@ with its content. Memory use does not grow with the size of the directory; a
 progress bar shows on stderr when it is a terminal.
 
 FILE must not exist; it appears only when the backup is complete. -o - writes
-the archive to stdout. For PostgreSQL and S3, see "Backups" in the README
+the archive to stdout. With --server (and --token, an admin's API key) the
+server writes the backup of its own data directory and the command saves it:
+GET /_admin/backup, which needs the admin role (or, without auth, a client on
+the server's machine). For PostgreSQL and S3, see "Backups" in the README
 (pg_dump and a copy of the bucket).`,
 		Example: `  restkit backup --data ./restkit-data -o restkit-$(date +%F).tar
-  restkit backup -o - | ssh backup-host 'cat > restkit.tar'`,
+  restkit backup -o - | ssh backup-host 'cat > restkit.tar'
+  restkit backup --server https://api.example --token "$ADMIN_KEY" -o restkit.tar`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.resolve(cmd)
+			if cmd.Flags().Changed("server") {
+				if cmd.Flags().Changed("data") {
+					return errors.New("--data and --server name two places to back up: give one")
+				}
+				return runRemoteBackup(cmd, out)
+			}
 			return runBackup(cmd, c.Data, out)
 		},
 	}
@@ -68,6 +80,33 @@ func runBackup(cmd *cobra.Command, data, out string) (err error) {
 	}
 	fmt.Fprintf(stderr, "backed up %s to %s: the database (%s) and %s (%s)\n", data, out,
 		humanize.IBytes(uint64(sum.DatabaseBytes)), plural(sum.Blobs, "blob"), humanize.IBytes(uint64(sum.BlobBytes)))
+	return nil
+}
+
+// runRemoteBackup saves the backup a server writes of its own data directory.
+func runRemoteBackup(cmd *cobra.Command, out string) error {
+	server, _ := cmd.Flags().GetString("server")
+	token, _ := cmd.Flags().GetString("token")
+	r := &remote{Server: server, Token: token}
+	w, _, finish, err := backupTarget(cmd, out)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client(cmd).Do(cmd.Context(), http.MethodGet, httpapi.BackupPath, nil, http.Header{"Accept": {"application/x-tar"}})
+	if err != nil {
+		return finish(err)
+	}
+	defer resp.Body.Close()
+	bar := newBar(cmd.ErrOrStderr(), -1, "backing up")
+	n, err := io.Copy(withBar(w, bar), resp.Body)
+	finishBar(bar, err == nil)
+	if err != nil {
+		err = fmt.Errorf("the server's backup stopped after %s: %w", humanize.IBytes(uint64(n)), err)
+	}
+	if err := finish(err); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "backed up %s to %s: %s\n", server, out, humanize.IBytes(uint64(n)))
 	return nil
 }
 
