@@ -34,8 +34,9 @@ var lineRE = regexp.MustCompile(`^([0-9a-f]{64})  (\S+)$`)
 var blobRE = regexp.MustCompile(`^blobs/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$`)
 
 // manifestReader reads a manifest line by line and checks each: its form, a name a
-// backup may hold, a blob named by its own digest, blobs in ascending order after
-// the database and keys, and the database first.
+// backup may hold, a blob named by its own digest, blobs in strictly ascending order
+// after the database and keys (so no blob is listed twice, and reading a manifest
+// takes the same memory however many blobs it lists), and the database first.
 type manifestReader struct {
 	sc       *bufio.Scanner
 	line     int
@@ -82,6 +83,7 @@ func (m *manifestReader) check(e entry) error {
 		if m.lastBlob != "" {
 			return fmt.Errorf("%s is listed after the blobs", e.name)
 		}
+		m.seen[e.name] = true // blobs need no record: they come in strictly ascending order
 	default:
 		g := blobRE.FindStringSubmatch(e.name)
 		switch {
@@ -94,6 +96,5 @@ func (m *manifestReader) check(e entry) error {
 		}
 		m.lastBlob = g[3]
 	}
-	m.seen[e.name] = true
 	return nil
 }
