@@ -74,6 +74,10 @@ type Field struct {
 	MaxItems *int
 	// MaxBytes bounds a json field's value, compactly encoded; DefaultMaxJSON when 0.
 	MaxBytes int
+	// RenamedFrom names the field this one used to be: a store migrating a table that
+	// still holds RenamedFrom renames its column (and its values in history) to Name,
+	// keeping the data. Once renamed, it changes nothing and may stay declared.
+	RenamedFrom string
 
 	pattern   *regexp.Regexp
 	item      *Field    // an array's item: Items with the field's constraints
@@ -128,6 +132,10 @@ type Resource struct {
 	HistoryKeep    int        // with History, keep at most this many revisions per record; 0 keeps all
 	Timestamps     bool       // add created/updated to the representation
 	Access         Access     // who may read, write, delete; unset parts inherit the API's
+	// Deprecated, when set, announces that the resource is going away (RFC 9745): its
+	// responses carry Deprecation, Sunset and Link headers, and OpenAPI marks it. A
+	// resource without its own takes its API's (API.DeprecationOf).
+	Deprecated *Deprecation
 	// OwnerField, with auth, names a string field the server stamps with the creating
 	// caller's user name; only that user or an admin role (Auth.AdminRoles) may then
 	// change or delete the record. Prepare declares the field when it is not.
@@ -185,6 +193,9 @@ type API struct {
 	Nouns     []*Noun
 	RateLimit *RateLimit // nil: the schema's; see Schema.RateLimitAt
 	Access    Access     // unset parts inherit Schema.Auth.Access
+	// Deprecated, when set, announces that every resource and noun of the API is going
+	// away (see Deprecation).
+	Deprecated *Deprecation
 }
 
 // Schema is a whole declaration: every API a server serves.
@@ -264,6 +275,7 @@ func (s *Schema) Prepare() error {
 		if a.Name == "" {
 			a.Name = strings.ReplaceAll(strings.TrimPrefix(a.Base, "/"), "/", "-")
 		}
+		prepareDeprecation(a.Deprecated, at+".deprecated", add)
 		singulars := map[string]string{} // the singular of a record names its OpenAPI schema and operations
 		for _, r := range a.Resources {
 			rat := at + ".resources." + r.Name
@@ -275,6 +287,7 @@ func (s *Schema) Prepare() error {
 				claimStore(rat, r.StoreName)
 			}
 			prepareResource(r, rat, add)
+			prepareDeprecation(r.Deprecated, rat+".deprecated", add)
 			if prev, ok := singulars[r.Singular]; ok {
 				add(rat, "its singular %q is also resource %s's; declare another singular on one of them", r.Singular, prev)
 			} else if nameRE.MatchString(r.Singular) {
@@ -368,6 +381,7 @@ type addFunc func(where, format string, args ...any)
 
 func prepareFields(fields []*Field, at string, add addFunc) map[string]*Field {
 	byName := make(map[string]*Field, len(fields))
+	defer func() { prepareRenames(fields, byName, at, add) }()
 	for _, f := range fields {
 		fat := at + ".fields." + f.Name
 		if !nameRE.MatchString(f.Name) {

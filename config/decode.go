@@ -24,11 +24,11 @@ var (
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
-	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "resources", "nouns"}
-	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field"}
+	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "deprecated", "resources", "nouns"}
+	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field", "deprecated"}
 	nounKeys     = []string{"description", "fields", "update", "access"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable",
-		"to", "many", "on_delete", "items", "max_items", "max_bytes"}
+		"to", "many", "on_delete", "items", "max_items", "max_bytes", "renamed_from"}
 )
 
 var (
@@ -237,6 +237,8 @@ func (d *decoder) apis(e entry) []*restkit.API {
 				api.RateLimit, _ = d.rateLimit(s, p, false)
 			case "access":
 				api.Access = d.access(s, p)
+			case "deprecated":
+				api.Deprecated = d.deprecation(s, p)
 			case "resources":
 				d.recKey(p, s)
 				for _, r := range d.named(s, p, name) {
@@ -336,6 +338,8 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.Access = d.access(s, p)
 		case "owner_field":
 			r.OwnerField, _ = d.str(s, p)
+		case "deprecated":
+			r.Deprecated = d.deprecation(s, p)
 		}
 	}
 	return r
@@ -436,6 +440,8 @@ func (d *decoder) field(e entry, path, name string) *restkit.Field {
 			f.Sortable, _ = d.boolean(s, p)
 		case "filterable":
 			f.Filterable, _ = d.boolean(s, p)
+		case "renamed_from":
+			f.RenamedFrom, _ = d.str(s, p)
 		default:
 			d.compoundSetting(f, s, p)
 		}

@@ -27,6 +27,7 @@
 //	    name: v1                  # optional; derived from base
 //	    envelope: true            # {"status":"ok","result":…} bodies
 //	    ratelimit: {rate: 100/min, burst: 10}  # this API's own buckets; off: no limit
+//	    deprecated: {since: 2026-01-01, sunset: 2027-06-30, successor: /v2}  # or true
 //	    resources:                # name → resource, in declaration order
 //	      cars:
 //	        path: cars            # the list's URL segment: /v1/cars (default: the name)
@@ -36,6 +37,7 @@
 //	        fields:               # name → field; this order is the JSON/XML order
 //	          id: {type: integer, min: 1}
 //	          color: {type: enum, values: [red, blue], default: red}
+//	          built: {type: integer, renamed_from: year}  # migrations keep year's values
 //	        collection: [GET, POST]           # verbs, any case
 //	        item: [GET, PUT, PATCH, DELETE]
 //	        put_creates: false
@@ -51,6 +53,7 @@
 //	        timestamps: false
 //	        description: …
 //	        singular: car         # one record in XML and messages; derived from the name when absent
+//	        deprecated: true      # its own deprecation (default: its API's)
 //	    nouns:                    # name → noun (a device-style singleton)
 //	      led:
 //	        fields:
@@ -67,7 +70,8 @@
 //
 // A field has a type (string, integer, number, boolean, datetime, enum, email,
 // url) and optionally description, required, nullable, default, min, max,
-// minLength, maxLength, pattern, values, readOnly, unique, sortable, filterable.
+// minLength, maxLength, pattern, values, readOnly, unique, sortable, filterable,
+// renamed_from.
 // Mappings of names (resources, nouns, fields) keep the order they are written
 // in, which is why the package walks goccy/go-yaml's syntax tree instead of
 // decoding into Go maps. Anchors, aliases and merge keys (<<) work as in YAML.

@@ -103,6 +103,14 @@ func TestReadmeRelationsTour(t *testing.T) {
 	runTour(t, startServer(t, "", "--config", "../examples/relations.yaml"), "relations")
 }
 
+// TestReadmeDeprecationTour runs the deprecation tour against examples/deprecation.yaml.
+func TestReadmeDeprecationTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	runTour(t, startServer(t, "", "--config", "../examples/deprecation.yaml"), "deprecation")
+}
+
 func runTour(t *testing.T, s *server, tag string) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	work := t.TempDir() // the tour writes files: keep them out of the repository

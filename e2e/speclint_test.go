@@ -36,6 +36,7 @@ var exampleConfigs = []struct {
 	{"fields", "../examples/fields.yaml", ""},
 	{"flask", "../examples/flask.yaml", ""},
 	{"webhooks", "../examples/webhooks.yaml", ""},
+	{"deprecation", "../examples/deprecation.yaml", ""},
 }
 
 // servedDocument starts a server with the config and returns the document it serves.

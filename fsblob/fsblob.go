@@ -25,6 +25,7 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &
 type Store struct {
 	blobs string // DIR/blobs: committed blobs, blobs/ab/cd/<digest>
 	tmp   string // DIR/tmp: stages
+	pin   string // DIR/blobs.lock: held shared by each Delete, exclusively by Pin
 }
 
 var _ restkit.BlobStore = (*Store)(nil)
@@ -40,7 +41,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	s := &Store{blobs: filepath.Join(abs, "blobs"), tmp: filepath.Join(abs, "tmp")}
+	s := &Store{blobs: filepath.Join(abs, "blobs"), tmp: filepath.Join(abs, "tmp"), pin: filepath.Join(abs, PinName)}
 	for _, d := range []string{s.blobs, s.tmp} {
 		if err := mkdirDurable(d, abs); err != nil {
 			return nil, restkit.Wrap(op, err)
@@ -353,6 +354,11 @@ func (s *Store) Delete(ctx context.Context, digest string) error {
 	if err := ctx.Err(); err != nil {
 		return restkit.Wrap(op, err)
 	}
+	unpinned, err := s.unpinned()
+	if err != nil {
+		return err
+	}
+	defer unpinned()
 	if err := os.Remove(s.path(digest)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return restkit.Wrap(op, err)
 	}

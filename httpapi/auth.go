@@ -33,6 +33,8 @@ type guard struct {
 	page     auth.Page                            // a built-in page: public when configured, else any caller
 	access   func(r *http.Request) restkit.Access // the resolved Access of the request's target
 	admin    bool                                 // /_admin/: an admin role, or loopback without auth (admin.go)
+	// deprecation, when set, adds its headers to every answer of the route (deprecation.go)
+	deprecation *restkit.Deprecation
 }
 
 func publicGuard() guard { return guard{rule: "public", public: true} }

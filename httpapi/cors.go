@@ -18,7 +18,7 @@ type CORS struct {
 
 // corsExposed are the response headers a cross-origin script may read beyond the
 // CORS-safelisted ones.
-const corsExposed = "ETag, Location, Link, X-Total-Count, X-Artefact-Version, Content-Range, Content-Disposition, Repr-Digest, Retry-After, Allow, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+const corsExposed = "ETag, Location, Link, X-Total-Count, X-Artefact-Version, Content-Range, Content-Disposition, Repr-Digest, Retry-After, Allow, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Deprecation, Sunset"
 
 var corsDefaultHeaders = []string{"Content-Type", "If-Match", "If-None-Match", "Authorization"}
 

@@ -493,7 +493,7 @@ func (o EventsOptions) withDefaults() EventsOptions {
 // B/cars/{key}, which is less specific.
 func (s *Server) routeStream(pattern string, g guard, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(readOnlyAllow), Rule: g.rule})
-	h = s.guarded(g, h)
+	h = deprecated(g.deprecation, s.guarded(g, h))
 	s.mux.HandleFunc("GET "+pattern, h)
 	s.mux.HandleFunc("OPTIONS "+pattern, h)
 }

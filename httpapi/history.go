@@ -208,7 +208,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 		next := first + sep + paramCursor + "=" + h.s.cursors.encodeRevision(h.res, key, revs[len(revs)-1].Rev)
 		links = "<" + next + `>; rel="next", ` + links
 	}
-	hdr.Set("Link", links)
+	hdr.Add("Link", links) // Add: a deprecated resource has its successor-version link there already
 	hdr.Set("Cache-Control", "no-cache")
 	if media == mediaXML {
 		buf := append(make([]byte, 0, 256*len(revs)+64), xmlHeader...)

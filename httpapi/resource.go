@@ -498,7 +498,7 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 	}
 	hdr := w.Header()
 	if links := h.links(lr, page); links != "" {
-		hdr.Set("Link", links)
+		hdr.Add("Link", links) // Add: a deprecated resource has its successor-version link there already
 	}
 	if lr.q.Count {
 		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))

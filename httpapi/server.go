@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -85,6 +87,9 @@ type Options struct {
 	// Webhooks are the webhook event types some endpoint receives, which
 	// /openapi.json and /docs describe (config.Config.WebhookEvents).
 	Webhooks []string
+	// Backup, when set, writes a backup of the server's data to w: served to admins
+	// at BackupPath (backup.go).
+	Backup func(ctx context.Context, w io.Writer) error
 }
 
 // ConsolePath is where the web console is served.
@@ -195,6 +200,7 @@ func (s *Server) routeSchema() {
 		for _, res := range api.Resources {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
 			h.guard = s.accessGuard("resource:"+api.ListPath(res), func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
+			h.guard.deprecation = api.DeprecationOf(res)
 			s.handlers[res] = h
 		}
 	}
@@ -220,6 +226,7 @@ func (s *Server) routeSchema() {
 		for _, n := range api.Nouns {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
 			h.guard = s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
+			h.guard.deprecation = api.DeprecationOf(nil)
 			s.route(api.Base+"/"+n.Name, nounAllow, h.guard, h.serve)
 			if s.streams {
 				s.routeStream(api.Base+"/"+n.Name+"/events", h.guard, h.serveEvents)
@@ -240,6 +247,7 @@ func (s *Server) routeServer(opts Options) {
 		s.artefacts, s.artefactRoots = path, artefactRoots(path)
 		s.routeArtefacts(opts.Artefacts, path)
 	}
+	s.routeBackup(opts) // GET /_admin/backup
 	s.route("/healthz", readOnlyAllow, publicGuard(), readOnly(s, s.serveHealth))
 	s.route("/readyz", readOnlyAllow, publicGuard(), readOnly(s, s.serveReady))
 	if s.metrics != nil {
@@ -298,7 +306,7 @@ func checkOptions(opts Options) error {
 // Allow header; allow is that header, recorded for Routes.
 func (s *Server) route(pattern, allow string, g guard, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(allow), Rule: g.rule})
-	h = s.guarded(g, h)
+	h = deprecated(g.deprecation, s.guarded(g, h))
 	s.mux.HandleFunc(pattern, h)
 	s.mux.HandleFunc(pattern+"/{$}", h)
 }

@@ -70,17 +70,20 @@ func Build(s *restkit.Schema, o Options) *Document {
 			b.envelopes[api.Base] = true
 		}
 		for _, res := range api.Resources {
+			b.deprecated = api.DeprecationOf(res) != nil
 			b.resource(api, res)
 			if o.Events {
 				b.resourceEvents(api, res)
 			}
 		}
+		b.deprecated = api.Deprecated != nil
 		for _, n := range api.Nouns {
 			b.noun(api, n)
 			if o.Events {
 				b.nounEvents(api, n)
 			}
 		}
+		b.deprecated = false
 	}
 	if o.Artefacts != "" {
 		b.artefacts(o.Artefacts)
@@ -111,6 +114,9 @@ type builder struct {
 	tagged map[string]bool // tags declared in doc.Tags
 	// envelopes holds the bases of the APIs with the status envelope.
 	envelopes map[string]bool
+	// deprecated is set while the operations and schemas of a deprecated API or
+	// resource are written: each is marked deprecated.
+	deprecated bool
 }
 
 // operation makes an operation with a unique operationId, under a declared tag.
@@ -120,7 +126,7 @@ func (b *builder) operation(id, tag, summary, description string) *Operation {
 		id += strconv.Itoa(n)
 	}
 	return &Operation{OperationID: id, Tags: []string{tag}, Summary: summary, Description: description,
-		Responses: map[string]*Response{}}
+		Responses: map[string]*Response{}, Deprecated: b.deprecated}
 }
 
 // tag declares a tag once, with what it groups.

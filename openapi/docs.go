@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/artefact"
@@ -122,12 +123,14 @@ type (
 		HistoryKeep                 int
 		Access                      string // who may read, write, delete; "" without auth
 		OwnerField                  string
+		Deprecated                  string // what its deprecation announces; "" when not deprecated
 	}
 	nounView struct {
 		ID, Name, Path, Description string
 		Fields                      []fieldView
 		Ops                         []*opView
 		Access                      string
+		Deprecated                  string
 	}
 	fieldView struct {
 		Name, Type, Description string
@@ -300,6 +303,7 @@ func buildResource(api *restkit.API, r *restkit.Resource, server string) *resour
 	d := &resourceView{
 		ID: anchor(api, r.Path), Name: r.Name, Path: path, Description: r.Description,
 		Key: r.Key, Fields: fieldViews(r.Fields), Timestamps: r.Timestamps, HistoryKeep: r.HistoryKeep,
+		Deprecated: deprecationText(api.DeprecationOf(r)),
 	}
 	switch {
 	case r.KeySource == restkit.KeyFromURL:
@@ -468,7 +472,8 @@ func listParamViews(r *restkit.Resource) []paramView {
 
 func buildNoun(api *restkit.API, n *restkit.Noun, server string) *nounView {
 	path := api.Base + "/" + n.Name
-	d := &nounView{ID: anchor(api, n.Name), Name: n.Name, Path: path, Description: n.Description, Fields: fieldViews(n.Fields)}
+	d := &nounView{ID: anchor(api, n.Name), Name: n.Name, Path: path, Description: n.Description, Fields: fieldViews(n.Fields),
+		Deprecated: deprecationText(api.DeprecationOf(nil))}
 	body := sampleBody(n.Fields, func(f *restkit.Field) bool { return !f.ReadOnly }, nil)
 	u := server + path
 	var update, updateBody string
@@ -752,4 +757,23 @@ func webhookData(s *restkit.Schema, typ string) string {
 		}
 	}
 	return "the record after the write, as GET shows it"
+}
+
+// deprecationText says what a deprecation announces, for the reference page; "" for
+// none.
+func deprecationText(d *restkit.Deprecation) string {
+	if d == nil {
+		return ""
+	}
+	text := "Deprecated"
+	if !d.Since.IsZero() {
+		text += " since " + d.Since.UTC().Format(time.DateOnly)
+	}
+	if !d.Sunset.IsZero() {
+		text += "; it stops answering on " + d.Sunset.UTC().Format(time.DateOnly)
+	}
+	if d.Successor != "" {
+		text += "; its successor is " + d.Successor
+	}
+	return text + ". Responses carry Deprecation, Sunset and Link (rel=\"successor-version\") headers."
 }

@@ -98,6 +98,8 @@ type Operation struct {
 	// Security, when not nil, replaces the document's requirement: [] for an
 	// operation that needs no credentials, [{}, basic, bearer] for optional ones.
 	Security []SecurityRequirement `json:"security,omitzero"`
+	// Deprecated marks an operation of a deprecated API or resource (§4.8.10).
+	Deprecated bool `json:"deprecated,omitempty"`
 }
 
 // Parameter is a Parameter Object (§4.8.12) of a path, query or header.
@@ -181,6 +183,9 @@ type Schema struct {
 	// EventData (x-restkit-event-data) is, on a text/event-stream schema, the schema
 	// of each event's data by event name (created, updated, deleted, reset).
 	EventData map[string]*Schema `json:"x-restkit-event-data,omitempty"`
+	// Deprecated marks the record schema of a deprecated resource (JSON Schema
+	// 2020-12 Meta-Data, §9.3).
+	Deprecated bool `json:"deprecated,omitempty"`
 }
 
 // Relation is the x-restkit-relation extension of a relation field's schema.

@@ -142,6 +142,7 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 	if len(res.Relations()) > 0 {
 		schemas[d.name].Properties = append(schemas[d.name].Properties, Property{"expand", expandSchema(res)})
 	}
+	schemas[d.name].Deprecated = b.deprecated
 	d.record = ref(d.name)
 	d.keyParam = pathParam(res.Key, "The "+res.Singular+"'s "+res.Key+".", parameterSchema(key))
 	if res.Allows(restkit.GET, false) {
@@ -517,6 +518,7 @@ func (b *builder) noun(api *restkit.API, n *restkit.Noun) {
 	path := api.Base + "/" + n.Name
 	schemas := b.doc.Components.Schemas
 	schemas[name] = objectSchema(n.Description, n.Fields, func(f *restkit.Field) bool { return f.Required }, false)
+	schemas[name].Deprecated = b.deprecated
 	env := api.Envelope
 	tagDesc := n.Description
 	if tagDesc == "" {

@@ -51,11 +51,13 @@
 //
 // # Migrations
 //
-// Migrate follows SQLite's rules exactly — additive changes are made, destructive or
-// ambiguous ones refused with an Invalid error that says what to do; both stores take
-// the rules and their messages from package internal/sqlstore — and the hints it
-// gives are SQL to run in psql, schema-qualified; the connection URL, which may hold
-// a password, is never repeated.
+// Migrate follows SQLite's rules exactly — additive changes (and renames) are made,
+// destructive or ambiguous ones refused with an Invalid error that says what to do;
+// both stores take the rules and their messages from package internal/sqlstore. The
+// way out of a destructive refusal is restkit migrate, which calls MigrateWith: it
+// drops, converts and checks values in the same one transaction under the same lock
+// (migrate_steps.go), so no psql session is ever needed. Run it while no node serves
+// the old declaration: a node that does would not find the columns it knows.
 //
 // Nodes of a cluster start together, and each calls Migrate. So Migrate runs in one
 // transaction that first takes pg_advisory_xact_lock on a key derived from the schema:

@@ -57,7 +57,8 @@ func historySQL(res *restkit.Resource) string {
 // history creates the history table of a resource declared with History, inside
 // Migrate's transaction. It is additive: a table already there is kept, and turning
 // History off later leaves it alone. A table whose key column has another type (the
-// key changed while history was off) is refused.
+// key changed while history was off) is a destructive step: refused, or dropped and
+// made anew.
 func (m *migration) history(ctx context.Context) error {
 	name := m.name + sqlstore.HistorySuffix
 	cols, err := tableColumns(ctx, m.tx, name)
@@ -68,8 +69,13 @@ func (m *migration) history(ctx context.Context) error {
 	if !ok {
 		return m.exec(ctx, historySQL(m.Res))
 	}
-	m.CheckHistoryKey(name, typ, m.s.hint("DROP TABLE "+m.s.qs+"."+quote(name)))
-	return nil
+	if !m.CheckHistoryKey(name, typ) || len(m.Problems) > 0 {
+		return nil
+	}
+	if err := m.exec(ctx, "DROP TABLE "+quote(name)); err != nil { // allowed: the old history goes
+		return err
+	}
+	return m.exec(ctx, historySQL(m.Res))
 }
 
 // continueNumbering gives a record created under key k the revision after the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/sqlstore"
@@ -17,22 +18,38 @@ import (
 // Migrate brings the database in line with a prepared schema, in one transaction
 // holding the schema's advisory lock, so that nodes starting together migrate one
 // after the other and each later one finds the work done: it creates missing tables,
-// adds columns for new fields (existing rows take the field's default), and creates
-// or drops indexes as fields become or stop being unique, sortable or filterable. It
-// refuses destructive or ambiguous changes — a field removed or retyped, the key
-// changed, a new required field without a default on a table with rows, a new unique
-// field with duplicate values, a name PostgreSQL would truncate — with an Invalid
-// error naming each (Fields: "<table>.<field>") and saying what to do; then nothing
-// is changed: PostgreSQL's DDL is transactional. Migrating the same schema again
-// changes nothing. A resource with History also gets its history table (see
-// history.go), which is never dropped.
+// adds columns for new fields (existing rows take the field's default), renames the
+// columns of fields declared renamed_from, and creates or drops indexes as fields
+// become or stop being unique, sortable or filterable. It refuses destructive or
+// ambiguous changes — a field removed, retyped or narrowed, the key changed, a new
+// required field without a default on a table with rows, a new unique field with
+// duplicate values, a name PostgreSQL would truncate — with an Invalid error naming
+// each (Fields: "<table>.<field>") and saying what to do (restkit migrate carries the
+// destructive ones out: MigrateWith); then nothing is changed: PostgreSQL's DDL is
+// transactional. Migrating the same schema again changes nothing. A resource with
+// History also gets its history table (see history.go), which is never dropped.
 func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
+	_, err := s.MigrateWith(ctx, sc, restkit.MigrateOptions{})
+	return err
+}
+
+var _ restkit.MigrationPlanner = (*Store)(nil)
+
+// errDryRun ends a dry run's transaction without committing it.
+var errDryRun = errors.New("dry run")
+
+// MigrateWith is Migrate with options (restkit.MigrationPlanner): with
+// AllowDestructive it also drops removed fields, converts retyped ones and checks
+// narrowed ones, all in the one transaction under the migration lock; with DryRun it
+// does all of it and rolls back. It returns the steps of the plan, also when it
+// refuses.
+func (s *Store) MigrateWith(ctx context.Context, sc *restkit.Schema, o restkit.MigrateOptions) ([]restkit.MigrationStep, error) {
 	const op = "postgres.Migrate"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	resources, err := sqlstore.Resources(sc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var problems []restkit.FieldError
 	for _, res := range resources {
@@ -47,49 +64,32 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	problems = append(problems, sqlstore.HistoryClashes(resources)...)
 	if len(problems) > 0 {
-		return sqlstore.Refusal(problems)
+		return nil, sqlstore.Refusal(problems)
 	}
+	var w *migrationWork
 	err = s.locked(ctx, func(tx pgx.Tx) error {
-		for _, res := range resources {
-			m := s.newMigration(ctx, tx, res)
-			if err := m.run(ctx); err != nil {
-				return err
-			}
-			if res.History && len(m.Problems) == 0 {
-				if err := m.history(ctx); err != nil {
-					return err
-				}
-			}
-			if res.SequentialKeys() && len(m.Problems) == 0 {
-				if err := m.keys(ctx); err != nil { // keys.go
-					return err
-				}
-			}
-			problems = append(problems, m.Problems...)
+		w = &migrationWork{s: s, tx: tx, o: o}
+		if err := w.migrate(ctx, sc, resources); err != nil {
+			return err
 		}
-		if len(problems) == 0 {
-			if err := s.relationDDL(ctx, tx, resources); err != nil { // relation.go
-				return err
-			}
+		if len(w.problems) > 0 {
+			return sqlstore.Refusal(w.problems)
 		}
-		for _, api := range sc.APIs {
-			for _, n := range api.Nouns {
-				p, err := s.checkNoun(ctx, tx, n)
-				if err != nil {
-					return err
-				}
-				problems = append(problems, p...)
-			}
-		}
-		if len(problems) > 0 {
-			return sqlstore.Refusal(problems)
+		if o.DryRun {
+			return errDryRun
 		}
 		return nil
 	})
-	if err != nil {
-		return wrap(op, err)
+	var steps []restkit.MigrationStep
+	if w != nil {
+		steps = w.steps
 	}
-
+	switch {
+	case errors.Is(err, errDryRun):
+		return steps, nil
+	case err != nil:
+		return steps, wrap(op, err)
+	}
 	old := *s.tables.Load()
 	next := make(map[string]*table, len(old)+len(resources))
 	for name, t := range old {
@@ -99,25 +99,92 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 		next[res.StoreName] = newTable(s, res)
 	}
 	s.tables.Store(&next)
+	for _, st := range steps {
+		if st.Op == restkit.MigrateRetype {
+			// A statement the pool's connections prepared for the old column type would
+			// fail once ("cached plan must not change result type"): start afresh.
+			s.pool.Reset()
+			break
+		}
+	}
+	return steps, nil
+}
+
+// migrationWork is one MigrateWith inside its transaction: what it planned and what
+// it refused.
+type migrationWork struct {
+	s        *Store
+	tx       pgx.Tx
+	o        restkit.MigrateOptions
+	steps    []restkit.MigrationStep
+	problems []restkit.FieldError
+}
+
+// migrate migrates every table, relation and noun of the schema.
+func (w *migrationWork) migrate(ctx context.Context, sc *restkit.Schema, resources []*restkit.Resource) error {
+	if err := upgradeMeta(ctx, w.tx); err != nil {
+		return err
+	}
+	for _, res := range resources {
+		m := w.s.newMigration(ctx, w.tx, res)
+		m.Opts = w.o
+		err := m.run(ctx)
+		if err == nil && res.History && len(m.Problems) == 0 {
+			err = m.history(ctx)
+		}
+		if err == nil && res.SequentialKeys() && len(m.Problems) == 0 {
+			err = m.keys(ctx) // keys.go
+		}
+		w.steps, w.problems = append(w.steps, m.Steps...), append(w.problems, m.Problems...)
+		if err != nil {
+			return err
+		}
+	}
+	if len(w.problems) == 0 {
+		if err := w.s.relationDDL(ctx, w.tx, resources); err != nil { // relation.go
+			return err
+		}
+	}
+	for _, api := range sc.APIs {
+		for _, n := range api.Nouns {
+			if err := w.migrateNoun(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
-// checkNoun compares a noun's stored state with its declaration (sqlstore.CheckNoun).
-func (s *Store) checkNoun(ctx context.Context, tx pgx.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
+// migrateNoun compares a noun's stored state with its declaration
+// (sqlstore.MigrateNoun) and stores the state it gives, as a new revision.
+func (w *migrationWork) migrateNoun(ctx context.Context, n *restkit.Noun) error {
 	var state string
-	err := tx.QueryRow(ctx, `SELECT state FROM _restkit_nouns WHERE name = $1`, n.StoreName).Scan(&state)
+	err := w.tx.QueryRow(ctx, `SELECT state FROM _restkit_nouns WHERE name = $1`, n.StoreName).Scan(&state)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return sqlstore.CheckNoun(n, state, s.hint("DELETE FROM "+s.qs+"._restkit_nouns WHERE name = "+quoteLiteral(n.StoreName)))
+	next, steps, problems, err := sqlstore.MigrateNoun(n, state, w.o)
+	w.steps, w.problems = append(w.steps, steps...), append(w.problems, problems...)
+	if err != nil || next == "" {
+		return err
+	}
+	_, err = w.tx.Exec(ctx, `UPDATE _restkit_nouns SET state = $1, rev = rev + 1, updated = $2 WHERE name = $3`,
+		next, sqlstore.FormatTime(time.Now()), n.StoreName)
+	return err
 }
 
-// hint is how a refusal shows SQL for the operator to run: in psql, connected to the
-// store's database (the URL, which may hold a password, is never repeated).
-func (s *Store) hint(sql string) string { return "in psql, run " + sql + ";" }
+// upgradeMeta adds the spec column to a _restkit_fields made before it existed.
+func upgradeMeta(ctx context.Context, tx pgx.Tx) error {
+	cols, err := tableColumns(ctx, tx, "_restkit_fields")
+	if _, ok := cols["spec"]; err != nil || ok {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ALTER TABLE _restkit_fields ADD COLUMN spec text NOT NULL DEFAULT ''`)
+	return err
+}
 
 // migration is the work on one resource's table inside Migrate's transaction: the
 // shared plan (sqlstore.Migration) and its SQL here.
@@ -133,8 +200,7 @@ func (s *Store) newMigration(ctx context.Context, tx pgx.Tx, res *restkit.Resour
 	m.Dialect = sqlstore.Dialect{
 		ColumnType: sqlType,
 		// tableColumns writes a column's type back exactly as sqlType does.
-		SameType:       func(have, want string) bool { return have == want },
-		DropColumnHint: m.dropColumnHint,
+		SameType: func(have, want string) bool { return have == want },
 		HasRows: func() (bool, error) {
 			var rows bool
 			err := m.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
@@ -180,6 +246,7 @@ func (m *migration) run(ctx context.Context) error {
 				return err
 			}
 		}
+		m.Step(restkit.MigrateCreate, "", "a new table", "")
 		if err := m.exec(ctx, m.createSQL()); err != nil {
 			return err
 		}
@@ -188,29 +255,15 @@ func (m *migration) run(ctx context.Context) error {
 		}
 		return m.writeMeta(ctx)
 	}
-	add, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
+	plan, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
 	if err != nil || len(m.Problems) > 0 {
 		return err
 	}
-	for _, c := range add {
-		addColumn := `ALTER TABLE ` + m.q + ` ADD COLUMN ` + quote(c.Field.Name) + ` ` + c.Type
-		// A field with a default gets it as the column's DEFAULT, and keeps it: a
-		// constant default fills the existing rows without rewriting the table
-		// (PostgreSQL ≥ 11 keeps it as the column's "missing value"), and nodes still
-		// running the previous declaration during a rolling upgrade, which do not know
-		// the column, insert rows that get the default too instead of NULL.
-		def := ""
-		if c.Field.Default != nil {
-			if lit, problem := literal(c.Field); problem == "" {
-				def = ` DEFAULT ` + lit
-			}
-		}
-		if c.Fill && def == "" { // Plan checked that a filled field has a literal
-			return fmt.Errorf("postgres: field %s: no literal default to fill existing rows with", c.Field.Name)
-		}
-		if err := m.exec(ctx, addColumn+def); err != nil {
-			return err
-		}
+	if err := m.apply(ctx, plan); err != nil || len(m.Problems) > 0 { // migrate_steps.go
+		return err
+	}
+	if columns, err = tableColumns(ctx, m.tx, m.name); err != nil { // as the steps left them
+		return err
 	}
 	existing, err := m.existingIndexes(ctx, columns, stored)
 	if err != nil {
@@ -220,6 +273,24 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	return m.writeMeta(ctx)
+}
+
+// addColumn adds the column of a new field. A field with a default gets it as the
+// column's DEFAULT, and keeps it: a constant default fills the existing rows without
+// rewriting the table (PostgreSQL ≥ 11 keeps it as the column's "missing value"), and
+// nodes still running the previous declaration during a rolling upgrade, which do
+// not know the column, insert rows that get the default too instead of NULL.
+func (m *migration) addColumn(ctx context.Context, c sqlstore.NewColumn) error {
+	def := ""
+	if c.Field.Default != nil {
+		if lit, problem := literal(c.Field); problem == "" {
+			def = ` DEFAULT ` + lit
+		}
+	}
+	if c.Fill && def == "" { // Plan checked that a filled field has a literal
+		return fmt.Errorf("postgres: field %s: no literal default to fill existing rows with", c.Field.Name)
+	}
+	return m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(c.Field.Name)+` `+c.Type+def)
 }
 
 // literal writes a field's default as an SQL constant of its column's type, or says
@@ -277,19 +348,19 @@ func tableColumns(ctx context.Context, tx querier, table string) (map[string]str
 
 // stored returns what _restkit_fields records for the table.
 func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField, error) {
-	rows, err := m.tx.Query(ctx, `SELECT field, type, is_key FROM _restkit_fields WHERE store_name = $1`, m.name)
+	rows, err := m.tx.Query(ctx, `SELECT field, type, is_key, spec FROM _restkit_fields WHERE store_name = $1`, m.name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]sqlstore.StoredField{}
 	for rows.Next() {
-		var name, typ string
+		var name, typ, spec string
 		var key bool
-		if err := rows.Scan(&name, &typ, &key); err != nil {
+		if err := rows.Scan(&name, &typ, &key, &spec); err != nil {
 			return nil, err
 		}
-		out[name] = sqlstore.StoredField{Type: typ, Key: key}
+		out[name] = sqlstore.StoredField{Type: typ, Key: key, Spec: spec}
 	}
 	return out, rows.Err()
 }
@@ -427,13 +498,8 @@ func (m *migration) writeMeta(ctx context.Context) error {
 	}
 	b := &pgx.Batch{}
 	for i, f := range m.Res.Fields {
-		b.Queue(`INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES ($1, $2, $3, $4, $5)`,
-			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key)
+		b.Queue(`INSERT INTO _restkit_fields (store_name, field, type, position, is_key, spec) VALUES ($1, $2, $3, $4, $5, $6)`,
+			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key, sqlstore.FieldSpec(f))
 	}
 	return m.tx.SendBatch(ctx, b).Close()
-}
-
-// dropColumnHint is the SQL that drops a column (PostgreSQL drops its indexes with it).
-func (m *migration) dropColumnHint(field string) string {
-	return m.s.hint("ALTER TABLE " + m.s.qs + "." + m.q + " DROP COLUMN " + quote(field))
 }

@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS _restkit_fields (
 	type       text NOT NULL,
 	position   integer NOT NULL,
 	is_key     boolean NOT NULL,
+	spec       text NOT NULL DEFAULT '',
 	PRIMARY KEY (store_name, field)
 );
 CREATE TABLE IF NOT EXISTS _restkit_nouns (

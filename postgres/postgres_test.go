@@ -439,13 +439,18 @@ func sameIndexes(tb testing.TB, s *Store, table string, want ...string) {
 }
 
 // TestMigrations runs the shared migration suite; the tests below check what only
-// PostgreSQL says: the psql command a refusal offers, and that it works.
+// PostgreSQL shows: the columns and indexes the steps leave, and that no psql is
+// ever needed.
 func TestMigrations(t *testing.T) {
 	testURL(t)
 	storetest.RunMigrations(t, func(t *testing.T) restkit.Store { return openTest(t) })
 }
 
-func TestMigrateRemovedFieldHint(t *testing.T) {
+const migrateHint = "restkit migrate --dry-run (with the same --config and --data) shows the plan, and restkit migrate --allow-destructive carries it out"
+
+var allowDestructive = restkit.MigrateOptions{AllowDestructive: true}
+
+func TestMigrateDropsColumn(t *testing.T) {
 	s := openTest(t)
 	mustMigrate(t, s, cars(t, nil))
 	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
@@ -453,16 +458,15 @@ func TestMigrateRemovedFieldHint(t *testing.T) {
 		without(r, "year")
 		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
 	})
-	drop := `ALTER TABLE ` + s.qs + `."cars" DROP COLUMN "year"`
 	wantRefusal(t, s, sc,
-		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: in psql, run `+drop+`;`,
+		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop it with its values; `+migrateHint,
 		"cars.year")
 	if cols := columnList(t, s, "cars"); cols != "id model color year _rev _created _updated" {
 		t.Errorf("columns after a refusal: %s", cols)
 	}
-	// Doing what the message says makes the migration go through.
-	mustExec(t, s, drop)
-	mustMigrate(t, s, sc)
+	if _, err := s.MigrateWith(ctx, sc, allowDestructive); err != nil {
+		t.Fatal(err)
+	}
 	if cols := columnList(t, s, "cars"); cols != "id model color _rev _created _updated doors" {
 		t.Errorf("columns after the migration: %s", cols)
 	}
@@ -487,41 +491,52 @@ func columnList(tb testing.TB, s *Store, table string) string {
 	return strings.Join(names, " ")
 }
 
-func TestMigrateRetypedFieldHint(t *testing.T) {
+// TestMigrateRetypeRenames: a retyped sortable field gets its index back on the
+// converted column; a renamed relation keeps its foreign key under the name restkit
+// gives it (so a later Migrate adds no second one), and its join table too.
+func TestMigrateRetypeRenames(t *testing.T) {
 	s := openTest(t)
 	mustMigrate(t, s, cars(t, nil))
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "year").Type = restkit.TypeString }),
-		`resource cars: field "year" changed type from integer to string, but its column holds integer values; restore the type, or declare the field under a new name and drop the old column yourself: in psql, run ALTER TABLE `+
-			s.qs+`."cars" DROP COLUMN "year";`,
-		"cars.year")
-	// Between string types that share text it is allowed (storetest), and the new type
-	// is what the store records.
-	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
-		f := field(r, "color")
-		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
-	}))
+	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
+	sc := cars(t, func(r *restkit.Resource) { field(r, "year").Type = restkit.TypeString })
+	if _, err := s.MigrateWith(ctx, sc, allowDestructive); err != nil {
+		t.Fatal(err)
+	}
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:sort", "cars:year:sort")
 	var typ string
-	if err := s.pool.QueryRow(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'color'`).Scan(&typ); err != nil || typ != "enum" {
-		t.Errorf("recorded type of color = %q, %v; want enum", typ, err)
+	if err := s.pool.QueryRow(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'year'`).Scan(&typ); err != nil || typ != "string" {
+		t.Errorf("recorded type of year = %q, %v; want string", typ, err)
+	}
+	if rec, err := s.FindRecord(ctx, sc.APIs[0].Resources[0], int64(1)); err != nil || rec.Values["year"] != "1908" {
+		t.Errorf("the converted record: %v, %v", rec, err)
 	}
 }
 
-func TestMigrateRefusesHandMadeColumn(t *testing.T) {
+func TestMigrateReplacesHandMadeColumn(t *testing.T) {
 	s := openTest(t)
 	mustMigrate(t, s, cars(t, nil))
 	mustExec(t, s, `ALTER TABLE cars ADD COLUMN doors text`)
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) {
+	withDoors := cars(t, func(r *restkit.Resource) {
 		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeString})
-	}),
-		`resource cars: field "doors" is new, but the table already has a column "doors" of type text COLLATE "default", not text COLLATE "C"; rename the field, or drop the column yourself: in psql, run ALTER TABLE `+
-			s.qs+`."cars" DROP COLUMN "doors";`,
+	})
+	wantRefusal(t, s, withDoors,
+		`resource cars: field "doors" is new, but the table already has a column "doors" of type text COLLATE "default", not text COLLATE "C"; rename the field, or replace the column; `+migrateHint,
 		"cars.doors")
+	if _, err := s.MigrateWith(ctx, withDoors, allowDestructive); err != nil {
+		t.Fatal(err)
+	}
+	cols, err := tableColumns(ctx, s.pool, "cars")
+	if err != nil || cols["doors"] != `text COLLATE "C"` {
+		t.Errorf("the replaced column: %q, %v", cols["doors"], err)
+	}
 	// One of the right type is adopted.
-	mustExec(t, s, `ALTER TABLE cars DROP COLUMN doors`)
-	mustExec(t, s, `ALTER TABLE cars ADD COLUMN doors bigint`)
-	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
-		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
-	}))
+	mustExec(t, s, `ALTER TABLE cars ADD COLUMN seats bigint`)
+	steps, err := s.MigrateWith(ctx, cars(t, func(r *restkit.Resource) {
+		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeString}, &restkit.Field{Name: "seats", Type: restkit.TypeInteger})
+	}), restkit.MigrateOptions{})
+	if err != nil || len(steps) != 0 {
+		t.Errorf("adopting a column of the right type: %v, %+v", err, steps)
+	}
 }
 
 func TestMigrateIndexFlags(t *testing.T) {
@@ -664,11 +679,12 @@ func TestNounRefusal(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	reset := `DELETE FROM ` + s.qs + `._restkit_nouns WHERE name = 'led'`
 	wantRefusal(t, s, noun(state),
-		`noun led: field "level" was removed from the declaration but the stored state holds 3; restore the field, or reset the noun to its defaults: in psql, run `+reset+`;`,
+		`noun led: field "level" was removed from the declaration but the stored state holds 3; restore the field, or drop the stored value (the field then reads as its default); `+migrateHint,
 		"led.level")
-	mustExec(t, s, reset)
+	if _, err := s.MigrateWith(ctx, noun(state), allowDestructive); err != nil {
+		t.Fatal(err)
+	}
 	mustMigrate(t, s, noun(state))
 }
 
@@ -710,16 +726,24 @@ func TestHistoryPersists(t *testing.T) {
 	if err != nil || len(revs) != 2 || revs[0].Rev != 2 || revs[0].Values["color"] != "blue" || revs[1].Values["color"] != "red" {
 		t.Fatalf("revisions after a reopen: %v %+v", err, revs)
 	}
-	// A key changed while history was off: the old history is refused, with the way out.
-	drop := `DROP TABLE ` + s.qs + `."cars__history"`
+	// A key changed while history was off: the old history is refused, with the way
+	// out, which drops it and makes a new one.
 	mustExec(t, s, `DELETE FROM _restkit_fields WHERE store_name = 'cars'`)
 	mustExec(t, s, `DROP TABLE cars`)
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) {
+	stringKeys := cars(t, func(r *restkit.Resource) {
 		r.History = true
 		field(r, "id").Type = restkit.TypeString
-	}),
-		`resource cars: the history table "cars__history" is keyed by bigint values but the key "id" is string; drop the old history yourself: in psql, run `+drop+`;`,
+	})
+	wantRefusal(t, s, stringKeys,
+		`resource cars: the history table "cars__history" is keyed by bigint values but the key "id" is string; drop the old history; `+migrateHint,
 		"cars.id")
+	if _, err := s.MigrateWith(ctx, stringKeys, allowDestructive); err != nil {
+		t.Fatal(err)
+	}
+	cols, err := tableColumns(ctx, s.pool, "cars__history")
+	if err != nil || cols["key"] != `text COLLATE "C"` {
+		t.Errorf("the new history table's key: %q, %v", cols["key"], err)
+	}
 }
 
 // TestHistoryTableClash: a resource named like another's history table is refused.
@@ -786,4 +810,39 @@ func TestInternalErrorsStayInside(t *testing.T) {
 	if !errors.As(err, &e) || e.Op != "postgres.FindRecord" || !strings.Contains(err.Error(), "model") {
 		t.Errorf("the log should have the cause: %v", err)
 	}
+}
+
+// TestMigrateRenamedRelationConstraints: a renamed relation's foreign key, and its join
+// table's key, index and foreign keys, take the names restkit gives them, so that a
+// later Migrate adds no second foreign key.
+func TestMigrateRenamedRelationConstraints(t *testing.T) {
+	s := openTest(t)
+	schema := func(maker, stock string) *restkit.Schema {
+		sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{
+			{Name: "makers", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}},
+			{Name: "cars", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger},
+				{Name: maker, Type: restkit.TypeRelation, To: "makers", RenamedFrom: map[bool]string{true: "maker"}[maker != "maker"]},
+				{Name: stock, Type: restkit.TypeRelation, To: "makers", Many: true, RenamedFrom: map[bool]string{true: "stock"}[stock != "stock"]}}},
+		}}}}
+		if err := sc.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	mustMigrate(t, s, schema("maker", "stock"))
+	mustMigrate(t, s, schema("brand", "parts"))
+	mustMigrate(t, s, schema("brand", "parts"))
+	var names []string
+	rows, err := s.pool.Query(ctx, `SELECT c.conname::text FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND t.relname IN ('cars', 'cars__parts') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names, " "); got != "cars:brand:fk cars:key cars__parts:key cars__parts:owner:fk cars__parts:target:fk" {
+		t.Errorf("constraints after the renames: %s", got)
+	}
+	sameIndexes(t, s, "cars__parts", "cars__parts:target:sort") // and its key, which sameIndexes leaves out
 }

@@ -158,6 +158,7 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 	if err := s.webhooks(ctx, m, &opts); err != nil {
 		return httpapi.Options{}, err
 	}
+	opts.Backup = backupFunc(cfg) // backup.go
 	return opts, nil
 }
 

@@ -49,11 +49,17 @@
 // sortable or filterable gets its index, and one that stopped loses it. Destructive or
 // ambiguous changes are refused with an Invalid error that says what changed and what
 // to do: a field removed while its column is still there, a type changed between
-// storage classes, the key changed, a new required field without a default on a table
-// with rows, a new unique index over duplicate values. Changing between string, enum,
-// email and url is accepted (they share TEXT). Nothing is changed unless everything
-// can be. These rules, and their messages, are package internal/sqlstore's, shared
-// with package postgres; this package finds out what is there and runs the SQL.
+// storage classes, a field narrowed (string to enum, an enum value removed, a length
+// shortened: _restkit_fields records each field's constraints to notice), the key
+// changed, a new required field without a default on a table with rows, a new unique
+// index over duplicate values. Widening between string, enum, email and url is
+// accepted (they share TEXT), and so is a field declared renamed_from another, whose
+// column, indexes and history take the new name. Nothing is changed unless
+// everything can be. MigrateWith (restkit migrate) carries the destructive changes
+// out, in the same one transaction, or plans them in a dry run (migrate_steps.go);
+// no sqlite3 binary is ever needed. These rules, and their messages, are package
+// internal/sqlstore's, shared with package postgres; this package finds out what is
+// there and runs the SQL.
 //
 // # One writer, many readers
 //

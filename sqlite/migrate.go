@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
 	"strings"
+	"time"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/sqlstore"
@@ -15,20 +14,34 @@ import (
 
 // Migrate brings the database in line with a prepared schema, in one transaction:
 // it creates missing tables, adds columns for new fields (existing rows take the
-// field's default), and creates or drops indexes as fields become or stop being
-// unique, sortable or filterable. It refuses destructive or ambiguous changes — a
-// field removed or retyped, the key changed, a new required field without a default
-// on a table with rows, a new unique field with duplicate values — with an Invalid
-// error naming each (Fields: "<table>.<field>") and saying what to do; then nothing
-// is changed. Migrating the same schema again changes nothing. A resource with
-// History also gets its history table (see history.go), which is never dropped.
+// field's default), renames the columns of fields declared renamed_from, and creates
+// or drops indexes as fields become or stop being unique, sortable or filterable. It
+// refuses destructive or ambiguous changes — a field removed, retyped or narrowed,
+// the key changed, a new required field without a default on a table with rows, a
+// new unique field with duplicate values — with an Invalid error naming each
+// (Fields: "<table>.<field>") and saying what to do (restkit migrate carries the
+// destructive ones out: MigrateWith); then nothing is changed. Migrating the same
+// schema again changes nothing. A resource with History also gets its history table
+// (see history.go), which is never dropped.
 func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
+	_, err := s.MigrateWith(ctx, sc, restkit.MigrateOptions{})
+	return err
+}
+
+var _ restkit.MigrationPlanner = (*Store)(nil)
+
+// MigrateWith is Migrate with options (restkit.MigrationPlanner): with
+// AllowDestructive it also drops removed fields, converts retyped ones and checks
+// narrowed ones (rebuilding a table where SQLite's ALTER TABLE cannot drop a column:
+// one with a foreign key), all in the one transaction; with DryRun it does all of it
+// and rolls back. It returns the steps of the plan, also when it refuses.
+func (s *Store) MigrateWith(ctx context.Context, sc *restkit.Schema, o restkit.MigrateOptions) ([]restkit.MigrationStep, error) {
 	const op = "sqlite.Migrate"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	resources, err := sqlstore.Resources(sc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var problems []restkit.FieldError
 	for _, res := range resources {
@@ -39,36 +52,70 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	problems = append(problems, sqlstore.HistoryClashes(resources)...)
 	if len(problems) > 0 {
-		return sqlstore.Refusal(problems)
+		return nil, sqlstore.Refusal(problems)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, done, err := s.migrationTx(ctx)
 	if err != nil {
-		return wrap(op, err)
+		return nil, wrap(op, err)
 	}
-	defer tx.Rollback()
+	defer done()
+	w := &migrationWork{s: s, tx: tx, o: o}
+	if err := w.migrate(ctx, sc, resources); err != nil {
+		return w.steps, wrap(op, err)
+	}
+	if len(w.problems) > 0 {
+		return w.steps, sqlstore.Refusal(w.problems)
+	}
+	if o.DryRun {
+		return w.steps, nil // done rolls back
+	}
+	if err := tx.Commit(); err != nil {
+		return w.steps, wrap(op, err)
+	}
+	done() // the writer connection goes back to the pool: adopt prepares statements on it
+	if err := s.adopt(ctx, resources); err != nil {
+		return w.steps, wrap(op, err)
+	}
+	return w.steps, nil
+}
+
+// migrationWork is one MigrateWith inside its transaction: what it planned and what
+// it refused.
+type migrationWork struct {
+	s        *Store
+	tx       *sql.Tx
+	o        restkit.MigrateOptions
+	steps    []restkit.MigrationStep
+	problems []restkit.FieldError
+	rebuilt  bool // a table was rebuilt: foreign keys are checked before the commit
+}
+
+// migrate migrates every table, join table and noun of the schema.
+func (w *migrationWork) migrate(ctx context.Context, sc *restkit.Schema, resources []*restkit.Resource) error {
+	if err := w.s.upgradeMeta(ctx, w.tx); err != nil {
+		return err
+	}
 	for _, res := range resources {
-		m := s.newMigration(ctx, tx, res)
-		if err := m.run(ctx); err != nil {
-			return wrap(op, err)
+		m := w.s.newMigration(ctx, w.tx, res)
+		m.Opts = w.o
+		err := m.run(ctx)
+		if err == nil && res.History && len(m.Problems) == 0 {
+			err = m.history(ctx)
 		}
-		if res.History && len(m.Problems) == 0 {
-			if err := m.history(ctx); err != nil {
-				return wrap(op, err)
-			}
+		if err == nil && res.SequentialKeys() && len(m.Problems) == 0 {
+			err = m.keys(ctx) // keys.go
 		}
-		if res.SequentialKeys() && len(m.Problems) == 0 {
-			if err := m.keys(ctx); err != nil { // keys.go
-				return wrap(op, err)
-			}
+		w.steps, w.problems, w.rebuilt = append(w.steps, m.Steps...), append(w.problems, m.Problems...), w.rebuilt || m.rebuilt
+		if err != nil {
+			return err
 		}
-		problems = append(problems, m.Problems...)
 	}
-	if len(problems) == 0 {
+	if len(w.problems) == 0 {
 		for _, res := range resources {
 			for _, f := range res.Fields {
 				if f.Type == restkit.TypeRelation && f.Many {
-					if _, err := tx.ExecContext(ctx, joinSQL(res, f)); err != nil {
-						return wrap(op, err)
+					if _, err := w.tx.ExecContext(ctx, joinSQL(res, f)); err != nil {
+						return err
 					}
 				}
 			}
@@ -76,20 +123,19 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	}
 	for _, api := range sc.APIs {
 		for _, n := range api.Nouns {
-			p, err := s.checkNoun(ctx, tx, n)
-			if err != nil {
-				return wrap(op, err)
+			if err := w.migrateNoun(ctx, n); err != nil {
+				return err
 			}
-			problems = append(problems, p...)
 		}
 	}
-	if len(problems) > 0 {
-		return sqlstore.Refusal(problems)
+	if w.rebuilt && len(w.problems) == 0 {
+		return foreignKeyCheck(ctx, w.tx)
 	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op, err)
-	}
+	return nil
+}
 
+// adopt prepares the statements of the migrated tables and publishes them.
+func (s *Store) adopt(ctx context.Context, resources []*restkit.Resource) error {
 	old := *s.tables.Load()
 	next := make(map[string]*table, len(old)+len(resources))
 	for name, t := range old {
@@ -98,17 +144,17 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	for _, res := range resources {
 		t := newTable(s, res)
 		if err := s.prepareTable(ctx, t, old[res.StoreName]); err != nil {
-			return wrap(op, err)
+			return err
 		}
 		if res.History {
 			if err := s.prepareHistory(ctx, t, old[res.StoreName]); err != nil {
-				return wrap(op, err)
+				return err
 			}
 		}
 		if o := old[res.StoreName]; o != nil && o.sig == t.sig {
 			t.joins = o.joins
 		} else if err := s.prepareJoins(ctx, t); err != nil {
-			return wrap(op, err)
+			return err
 		}
 		next[res.StoreName] = t
 	}
@@ -116,18 +162,25 @@ func (s *Store) Migrate(ctx context.Context, sc *restkit.Schema) error {
 	return nil
 }
 
-// checkNoun compares a noun's stored state with its declaration (sqlstore.CheckNoun).
-func (s *Store) checkNoun(ctx context.Context, tx *sql.Tx, n *restkit.Noun) ([]restkit.FieldError, error) {
+// migrateNoun compares a noun's stored state with its declaration
+// (sqlstore.MigrateNoun) and stores the state it gives, as a new revision.
+func (w *migrationWork) migrateNoun(ctx context.Context, n *restkit.Noun) error {
 	var state string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM _restkit_nouns WHERE name = ?`, n.StoreName).Scan(&state)
+	err := w.tx.QueryRowContext(ctx, `SELECT state FROM _restkit_nouns WHERE name = ?`, n.StoreName).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	reset := "sqlite3 " + shellQuote(s.path) + " " + shellQuote("DELETE FROM _restkit_nouns WHERE name = '"+n.StoreName+"'")
-	return sqlstore.CheckNoun(n, state, reset)
+	next, steps, problems, err := sqlstore.MigrateNoun(n, state, w.o)
+	w.steps, w.problems = append(w.steps, steps...), append(w.problems, problems...)
+	if err != nil || next == "" {
+		return err
+	}
+	_, err = w.tx.ExecContext(ctx, `UPDATE _restkit_nouns SET state = ?, rev = rev + 1, updated = ? WHERE name = ?`,
+		next, sqlstore.FormatTime(time.Now()), n.StoreName)
+	return err
 }
 
 // migration is the work on one resource's table inside Migrate's transaction: the
@@ -138,6 +191,7 @@ type migration struct {
 	tx       *sql.Tx
 	name, q  string
 	existing map[string]string // restkit's indexes on the table: name → field
+	rebuilt  bool              // the table was rebuilt (migrate_steps.go)
 }
 
 func (s *Store) newMigration(ctx context.Context, tx *sql.Tx, res *restkit.Resource) *migration {
@@ -145,9 +199,6 @@ func (s *Store) newMigration(ctx context.Context, tx *sql.Tx, res *restkit.Resou
 	m.Dialect = sqlstore.Dialect{
 		ColumnType: sqlType,
 		SameType:   strings.EqualFold, // SQLite reports a column's type as it was declared
-		DropColumnHint: func(field string) string {
-			return m.dropColumnHint(field, m.existing)
-		},
 		HasRows: func() (bool, error) {
 			var rows int
 			err := m.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+m.q+`)`).Scan(&rows)
@@ -186,6 +237,7 @@ func (m *migration) run(ctx context.Context) error {
 				return err
 			}
 		}
+		m.Step(restkit.MigrateCreate, "", "a new table", "")
 		if err := m.exec(ctx, m.createSQL()); err != nil {
 			return err
 		}
@@ -197,19 +249,12 @@ func (m *migration) run(ctx context.Context) error {
 	if m.existing, err = m.existingIndexes(ctx); err != nil {
 		return err
 	}
-	add, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
+	plan, err := m.Plan(sqlstore.Found{Columns: columns, Stored: stored})
 	if err != nil || len(m.Problems) > 0 {
 		return err
 	}
-	for _, c := range add {
-		if err := m.exec(ctx, `ALTER TABLE `+m.q+` ADD COLUMN `+quote(c.Field.Name)+` `+c.Type+references(c.Field)); err != nil {
-			return err
-		}
-		if c.Fill {
-			if err := m.exec(ctx, `UPDATE `+m.q+` SET `+quote(c.Field.Name)+` = ?`, encode(c.Field.Default)); err != nil {
-				return err
-			}
-		}
+	if err := m.apply(ctx, plan); err != nil || len(m.Problems) > 0 { // migrate_steps.go
+		return err
 	}
 	if err := m.indexes(ctx, m.existing); err != nil {
 		return err
@@ -238,19 +283,19 @@ func (m *migration) columns(ctx context.Context) (map[string]string, error) {
 
 // stored returns what _restkit_fields records for the table.
 func (m *migration) stored(ctx context.Context) (map[string]sqlstore.StoredField, error) {
-	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, is_key FROM _restkit_fields WHERE store_name = ?`, m.name)
+	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, is_key, spec FROM _restkit_fields WHERE store_name = ?`, m.name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]sqlstore.StoredField{}
 	for rows.Next() {
-		var name, typ string
+		var name, typ, spec string
 		var key bool
-		if err := rows.Scan(&name, &typ, &key); err != nil {
+		if err := rows.Scan(&name, &typ, &key, &spec); err != nil {
 			return nil, err
 		}
-		out[name] = sqlstore.StoredField{Type: typ, Key: key}
+		out[name] = sqlstore.StoredField{Type: typ, Key: key, Spec: spec}
 	}
 	return out, rows.Err()
 }
@@ -351,8 +396,8 @@ func (m *migration) writeMeta(ctx context.Context) error {
 		return err
 	}
 	for i, f := range m.Res.Fields {
-		if err := m.exec(ctx, `INSERT INTO _restkit_fields (store_name, field, type, position, is_key) VALUES (?, ?, ?, ?, ?)`,
-			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key); err != nil {
+		if err := m.exec(ctx, `INSERT INTO _restkit_fields (store_name, field, type, position, is_key, spec) VALUES (?, ?, ?, ?, ?, ?)`,
+			m.name, f.Name, f.DeclaredType(), i, f.Name == m.Res.Key, sqlstore.FieldSpec(f)); err != nil {
 			return err
 		}
 	}
@@ -360,9 +405,9 @@ func (m *migration) writeMeta(ctx context.Context) error {
 }
 
 // metaRecorded reports whether _restkit_fields holds exactly the declaration's fields,
-// types, positions and key.
+// types, positions, key and specs.
 func (m *migration) metaRecorded(ctx context.Context) (bool, error) {
-	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, position, is_key FROM _restkit_fields WHERE store_name = ? ORDER BY position`, m.name)
+	rows, err := m.tx.QueryContext(ctx, `SELECT field, type, position, is_key, spec FROM _restkit_fields WHERE store_name = ? ORDER BY position`, m.name)
 	if err != nil {
 		return false, err
 	}
@@ -370,10 +415,10 @@ func (m *migration) metaRecorded(ctx context.Context) (bool, error) {
 	i := 0
 	same := true
 	for rows.Next() {
-		var name, typ string
+		var name, typ, spec string
 		var pos int
 		var key bool
-		if err := rows.Scan(&name, &typ, &pos, &key); err != nil {
+		if err := rows.Scan(&name, &typ, &pos, &key, &spec); err != nil {
 			return false, err
 		}
 		if i >= len(m.Res.Fields) {
@@ -381,38 +426,10 @@ func (m *migration) metaRecorded(ctx context.Context) (bool, error) {
 			continue
 		}
 		f := m.Res.Fields[i]
-		if name != f.Name || typ != f.DeclaredType() || pos != i || key != (f.Name == m.Res.Key) {
+		if name != f.Name || typ != f.DeclaredType() || pos != i || key != (f.Name == m.Res.Key) || spec != sqlstore.FieldSpec(f) {
 			same = false
 		}
 		i++
 	}
 	return same && i == len(m.Res.Fields), rows.Err()
-}
-
-// dropColumnHint is the shell command that drops a column, with its indexes first
-// (SQLite refuses to drop an indexed column).
-func (m *migration) dropColumnHint(field string, existing map[string]string) string {
-	var sqlText strings.Builder
-	var idx []string
-	for name, f := range existing {
-		if f == field {
-			idx = append(idx, name)
-		}
-	}
-	sort.Strings(idx)
-	for _, name := range idx {
-		sqlText.WriteString("DROP INDEX " + quote(name) + "; ")
-	}
-	sqlText.WriteString("ALTER TABLE " + m.q + " DROP COLUMN " + quote(field))
-	return "sqlite3 " + shellQuote(m.s.path) + " " + shellQuote(sqlText.String())
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./@%+=:,-]+$`)
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

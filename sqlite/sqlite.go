@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS _restkit_fields (
 	type       TEXT NOT NULL,
 	position   INTEGER NOT NULL,
 	is_key     INTEGER NOT NULL,
+	spec       TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (store_name, field)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS _restkit_nouns (

@@ -205,14 +205,18 @@ func sameIndexes(tb testing.TB, s *Store, table string, want ...string) {
 }
 
 // TestMigrations runs the shared migration suite; the tests below check what only
-// SQLite says: the sqlite3 command a refusal offers, and that it works.
+// SQLite shows: the columns and indexes a drop leaves, and that no sqlite3 binary is
+// ever needed.
 func TestMigrations(t *testing.T) {
 	storetest.RunMigrations(t, func(t *testing.T) restkit.Store {
 		return mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
 	})
 }
 
-func TestMigrateRemovedFieldHint(t *testing.T) {
+// TestMigrateDropsIndexedColumn: a removed field is refused by Migrate, which points
+// to restkit migrate; MigrateWith drops its column (and first its index, which SQLite
+// would otherwise refuse to drop the column under) and keeps the records.
+func TestMigrateDropsIndexedColumn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "restkit.db")
 	s := mustOpen(t, path)
 	defer s.Close()
@@ -223,23 +227,43 @@ func TestMigrateRemovedFieldHint(t *testing.T) {
 		r.Fields = append(r.Fields, &restkit.Field{Name: "doors", Type: restkit.TypeInteger})
 	})
 	wantRefusal(t, s, sc,
-		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: sqlite3 `+
-			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
+		`resource cars: field "year" was removed from the declaration but the table still holds it; restore the field, or drop it with its values; `+
+			`restkit migrate --dry-run (with the same --config and --data) shows the plan, and restkit migrate --allow-destructive carries it out`,
 		"cars.year")
 	if cols := tableColumns(t, s, "cars"); cols != "id model color year _rev _created _updated" {
 		t.Errorf("columns after a refusal: %s", cols)
 	}
-	// Doing what the message says makes the migration go through.
-	if _, err := s.w.ExecContext(ctx, `DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"`); err != nil {
+	if _, err := s.MigrateWith(ctx, sc, restkit.MigrateOptions{AllowDestructive: true}); err != nil {
 		t.Fatal(err)
 	}
-	mustMigrate(t, s, sc)
 	if cols := tableColumns(t, s, "cars"); cols != "id model color _rev _created _updated doors" {
 		t.Errorf("columns after the migration: %s", cols)
 	}
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:sort")
 	rec, err := s.FindRecord(ctx, sc.APIs[0].Resources[0], int64(1))
 	if err != nil || len(rec.Values) != 2 || rec.Values["model"] != "T" {
 		t.Errorf("record after the migration: %v, %v", rec, err)
+	}
+}
+
+// TestMigrateRetypeKeepsIndexes: a retyped sortable field gets its index back on the
+// converted column, and the recorded type is the new one.
+func TestMigrateRetypeKeepsIndexes(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "restkit.db"))
+	defer s.Close()
+	mustMigrate(t, s, cars(t, nil))
+	put(t, s, cars(t, nil).APIs[0].Resources[0], map[string]any{"id": int64(1), "model": "T", "year": int64(1908)})
+	sc := cars(t, func(r *restkit.Resource) { field(r, "year").Type = restkit.TypeString })
+	if _, err := s.MigrateWith(ctx, sc, restkit.MigrateOptions{AllowDestructive: true}); err != nil {
+		t.Fatal(err)
+	}
+	sameIndexes(t, s, "cars", "cars:color:sort", "cars:model:sort", "cars:year:sort")
+	var typ, colType string
+	if err := s.r.QueryRowContext(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'year'`).Scan(&typ); err != nil || typ != "string" {
+		t.Errorf("recorded type of year = %q, %v; want string", typ, err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT type FROM pragma_table_info('cars') WHERE name = 'year'`).Scan(&colType); err != nil || colType != "TEXT" {
+		t.Errorf("column type of year = %q, %v; want TEXT", colType, err)
 	}
 }
 
@@ -257,27 +281,6 @@ func tableColumns(tb testing.TB, s *Store, table string) string {
 		names = append(names, n)
 	}
 	return strings.Join(names, " ")
-}
-
-func TestMigrateRetypedFieldHint(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "restkit.db")
-	s := mustOpen(t, path)
-	defer s.Close()
-	mustMigrate(t, s, cars(t, nil))
-	wantRefusal(t, s, cars(t, func(r *restkit.Resource) { field(r, "year").Type = restkit.TypeString }),
-		`resource cars: field "year" changed type from integer to string, but its column holds integer values; restore the type, or declare the field under a new name and drop the old column yourself: sqlite3 `+
-			shellQuote(path)+` 'DROP INDEX "cars:year:sort"; ALTER TABLE "cars" DROP COLUMN "year"'`,
-		"cars.year")
-	// Between string types that share TEXT it is allowed (storetest), and the new type
-	// is what the store records.
-	mustMigrate(t, s, cars(t, func(r *restkit.Resource) {
-		f := field(r, "color")
-		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
-	}))
-	var typ string
-	if err := s.r.QueryRowContext(ctx, `SELECT type FROM _restkit_fields WHERE store_name = 'cars' AND field = 'color'`).Scan(&typ); err != nil || typ != "enum" {
-		t.Errorf("recorded type of color = %q, %v; want enum", typ, err)
-	}
 }
 
 func TestMigrateIndexFlags(t *testing.T) {

@@ -10,13 +10,15 @@ import (
 
 // RunMigrations is the conformance suite of Store.Migrate for stores that keep data
 // across declarations (the SQL stores): additive changes are applied and existing
-// records take new fields' defaults; destructive or ambiguous ones — a field removed
-// or retyped, the key changed, a new required field without a default on a table
-// with records — are refused with an Invalid error naming "<table>.<field>", and the
-// refusal changes nothing. Each refusal's message starts with the text the SQL stores
-// share; what a store adds after it (the command that would drop a column, in its
-// own dialect) its own tests check. open must return a new, empty store; the suite
-// closes it.
+// records take new fields' defaults; destructive or ambiguous ones — a field removed,
+// retyped or narrowed, the key changed, a new required field without a default on a
+// table with records — are refused with an Invalid error naming "<table>.<field>",
+// and the refusal changes nothing. Each refusal's message starts with the text the
+// SQL stores share. The store must also be a restkit.MigrationPlanner, and the suite
+// runs the destructive migrations restkit migrate carries out (migrations_destructive.go):
+// dry runs, drops, renames with their history, retypes, narrows, noun resets, and
+// refusals that leave everything as it was. open must return a new, empty store; the
+// suite closes it.
 func RunMigrations(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("AddsFields", func(t *testing.T) { testMigrationAddsFields(t, open) })
 	t.Run("RefusesRequiredFieldWithoutDefault", func(t *testing.T) { testMigrationRequiredField(t, open) })
@@ -24,6 +26,7 @@ func RunMigrations(t *testing.T, open func(t *testing.T) restkit.Store) {
 	t.Run("RefusesRetypedField", func(t *testing.T) { testMigrationRetypedField(t, open) })
 	t.Run("RefusesChangedKey", func(t *testing.T) { testMigrationChangedKey(t, open) })
 	t.Run("AddsRelations", func(t *testing.T) { testMigrationAddsRelations(t, open) })
+	runDestructiveMigrations(t, open)
 }
 
 // migrationStore is an opened store and the helpers the suite uses on it.
@@ -146,14 +149,20 @@ func testMigrationRetypedField(t *testing.T, open func(t *testing.T) restkit.Sto
 		`resource cars: field "year" changed type from integer to string, but its column holds integer values; `)
 	m.refused(Cars(t, func(r *restkit.Resource) { FieldOf(r, "color").Type = restkit.TypeDatetime }), "cars.color",
 		`resource cars: field "color" changed type from string to datetime, but its column holds string values; `)
-	// Between types stored alike (a string becoming an enum), it is allowed.
+	// Between types stored alike it is a widening (an enum becoming a string), which
+	// is allowed, or a narrowing (a string becoming an enum), which is destructive:
+	// restkit migrate checks every value first.
 	toEnum := Cars(t, func(r *restkit.Resource) {
 		f := FieldOf(r, "color")
 		f.Type, f.Values = restkit.TypeEnum, []string{"black", "red"}
 	})
-	m.migrate(toEnum)
+	m.refused(toEnum, "cars.color", `resource cars: field "color" now allows fewer values (string → enum); restore the declaration, or check every stored value and apply it; `+
+		`restkit migrate --dry-run (with the same --config and --data) shows the plan, and restkit migrate --allow-destructive carries it out`)
+	migrateWith(t, m.s, toEnum, restkit.MigrateOptions{AllowDestructive: true})
 	m.put(toEnum, map[string]any{"id": int64(1), "model": "T", "color": "black"})
 	sameValues(t, "an enum value", m.find(toEnum, 1), map[string]any{"id": int64(1), "model": "T", "color": "black"})
+	m.migrate(Cars(t, nil)) // back to a string: wider, allowed
+	sameValues(t, "the value as a string", m.find(Cars(t, nil), 1), map[string]any{"id": int64(1), "model": "T", "color": "black"})
 }
 
 func testMigrationChangedKey(t *testing.T, open func(t *testing.T) restkit.Store) {

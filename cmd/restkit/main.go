@@ -2,6 +2,8 @@
 //
 //	restkit serve [--config api.yaml] [--addr 127.0.0.1:8080] [--data ./restkit-data]
 //	restkit check api.yaml
+//	restkit migrate [--config api.yaml] [--data DIR] [--dry-run] [--allow-destructive]
+//	restkit backup [--data DIR] -o FILE | restore FILE --data NEWDIR | verify [--data DIR]
 //	restkit push DIR/ID FILE | pull DIR/ID [-o F] | ls [DIR] | versions DIR/ID | rm DIR[/ID]
 //
 // The client commands talk to --server (RESTKIT_SERVER) with --token (RESTKIT_TOKEN).
@@ -51,6 +53,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newCheckCmd(), newSpecCmd(), newRoutesCmd(), newHashPasswordCmd(), newCreateKeyCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd(), newVerifyCmd(), newMigrateCmd())
 	root.AddCommand(clientCommands(root)...)
 	root.AddCommand(genericCommands()...)
 	return root

@@ -12,4 +12,7 @@ func lockFile(*os.File) error {
 	return errors.New("this platform has no file locks; restkit cannot guard its data directory here")
 }
 
+// lockShared succeeds: without locks, nothing can hold one exclusively either.
+func lockShared(*os.File) error { return nil }
+
 func unlockFile(*os.File) error { return nil }

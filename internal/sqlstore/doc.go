@@ -41,22 +41,24 @@
 //     _restkit_fields records of the table (Found), in Migrate's transaction;
 //   - creates a missing table itself, since that needs no decision;
 //   - otherwise calls Migration.Plan, which refuses a table restkit did not make, a
-//     changed key, a removed or retyped field whose column is still there, a new
-//     field whose name a column of another type already has, and a new required
-//     field without a default on a table with rows — and, when it refuses nothing,
-//     returns the columns to add, each marked whether existing rows take the
-//     field's default;
-//   - adds them in its own SQL (SQLite: ADD COLUMN then UPDATE; PostgreSQL: ADD
-//     COLUMN … DEFAULT, kept for nodes still on the old declaration), and creates and drops indexes as
+//     changed key, a type it cannot convert and a new required field without a
+//     default on a table with rows, and plans the rest as steps (restkit.MigrationStep):
+//     renames (renamed_from), drops of removed fields, retypes, narrows (FieldSpec
+//     records each field's constraints in _restkit_fields to notice them) and the
+//     columns to add. Drops, retypes and narrows are destructive: Migrate refuses
+//     them, pointing to restkit migrate, and MigrateWith carries them out when its
+//     options allow;
+//   - carries the plan out in its own SQL, with the shared steps that touch values
+//     (ConvertColumn and CheckColumn over the store's Values, RewriteStates over its
+//     history table's States, MigrateNoun), and creates and drops indexes as
 //     IndexChanges says, refusing a unique index over duplicates with
 //     RefuseDuplicates.
 //
 // The refusal messages are written here and nowhere else, so both stores give the
 // same words, and the Dialect hooks fill in only what differs: a column type, how a
-// type read back compares, the command that drops a column (a sqlite3 shell line or a
-// psql statement), whether the table has rows (asked only when a column is to be
-// added), and PostgreSQL's check that a default can be written as a constant, whose
-// refusal takes its place among the others. Which indexes a declaration wants is not
+// type read back compares, whether the table has rows (asked only when a column is
+// to be added), and PostgreSQL's check that a default can be written as a constant,
+// whose refusal takes its place among the others. Which indexes a declaration wants is not
 // shared: SQLite appends the key to every index entry, so a unique field needs no
 // second index for sorting, while PostgreSQL needs both — each store's doc says so.
 // Label, Refusal, HistoryClashes, CheckHistoryKey and CheckNoun are the other

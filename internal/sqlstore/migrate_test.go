@@ -22,10 +22,9 @@ func cars(tb testing.TB, fields ...*restkit.Field) *restkit.Resource {
 // fake is a dialect whose column types are the kinds' names; it counts HasRows.
 func fake(rows bool, asked *int) Dialect {
 	return Dialect{
-		ColumnType:     func(k Kind) string { return [...]string{"text", "int", "real", "bool", "time"}[k] },
-		SameType:       strings.EqualFold,
-		DropColumnHint: func(field string) string { return "drop " + field },
-		HasRows:        func() (bool, error) { *asked++; return rows, nil },
+		ColumnType: func(k Kind) string { return [...]string{"text", "int", "real", "bool", "time"}[k] },
+		SameType:   strings.EqualFold,
+		HasRows:    func() (bool, error) { *asked++; return rows, nil },
 	}
 }
 
@@ -45,16 +44,19 @@ func messages(m *Migration) string {
 
 func TestPlanAddsColumns(t *testing.T) {
 	var asked int
-	res := cars(t, &restkit.Field{Name: "model", Type: restkit.TypeEnum, Values: []string{"T"}}, // string → enum: same kind
+	res := cars(t, &restkit.Field{Name: "model", Type: restkit.TypeString, MaxLength: new(10)}, // a spec recorded for the first time
 		&restkit.Field{Name: "year", Type: restkit.TypeInteger},
 		&restkit.Field{Name: "seats", Type: restkit.TypeInteger, Default: int64(4)})
 	m := &Migration{Res: res, Dialect: fake(true, &asked)}
-	add, err := m.Plan(stored)
+	p, err := m.Plan(stored)
 	if err != nil || len(m.Problems) > 0 {
 		t.Fatalf("Plan = %v, %s", err, messages(m))
 	}
+	if len(p.Renames)+len(p.Drops)+len(p.Retypes)+len(p.Narrows) > 0 {
+		t.Errorf("plan %+v, want only new columns", p)
+	}
 	var got []string
-	for _, c := range add {
+	for _, c := range p.Add {
 		got = append(got, c.Field.Name+" "+c.Type+map[bool]string{true: " fill"}[c.Fill])
 	}
 	if want := []string{"year int", "seats int fill"}; !slices.Equal(got, want) {
@@ -67,8 +69,8 @@ func TestPlanAddsColumns(t *testing.T) {
 	// Nothing new: the table's rows are not asked about.
 	asked = 0
 	m = &Migration{Res: cars(t, &restkit.Field{Name: "model", Type: restkit.TypeString}), Dialect: fake(true, &asked)}
-	if add, err := m.Plan(stored); err != nil || add != nil || len(m.Problems) > 0 || asked != 0 {
-		t.Errorf("Plan of the same declaration = %v, %v, %s; HasRows asked %d times", add, err, messages(m), asked)
+	if p, err := m.Plan(stored); err != nil || len(p.Add) > 0 || len(m.Steps) > 0 || len(m.Problems) > 0 || asked != 0 {
+		t.Errorf("Plan of the same declaration = %+v, %v, %s; HasRows asked %d times", p, err, messages(m), asked)
 	}
 }
 
@@ -91,14 +93,14 @@ func TestPlanRefuses(t *testing.T) {
 		&restkit.Field{Name: "seats", Type: restkit.TypeInteger})
 	m := &Migration{Res: res, Dialect: fake(true, &asked)}
 	m.Fill = func(f *restkit.Field) string { return "cannot fill " + f.Name }
-	add, err := m.Plan(found)
-	if err != nil || add != nil {
-		t.Fatalf("Plan = %v, %v; want refusals and nothing to add", add, err)
+	p, err := m.Plan(found)
+	if err != nil || p != nil {
+		t.Fatalf("Plan = %v, %v; want refusals and no plan", p, err)
 	}
-	want := `cars.model: resource cars: field "model" was removed from the declaration but the table still holds it; restore the field, or drop the column yourself: drop model
-cars.year: resource cars: field "year" changed type from string to integer, but its column holds string values; restore the type, or declare the field under a new name and drop the old column yourself: drop year
+	want := `cars.model: resource cars: field "model" was removed from the declaration but the table still holds it; restore the field, or drop it with its values; ` + MigrateHint + `
+cars.year: resource cars: field "year" changed type from string to integer, but its column holds string values; restore the type, or convert them; ` + MigrateHint + `
 cars.label: resource cars: cannot fill label
-cars.doors: resource cars: field "doors" is new, but the table already has a column "doors" of type TEXT, not int; rename the field, or drop the column yourself: drop doors
+cars.doors: resource cars: field "doors" is new, but the table already has a column "doors" of type TEXT, not int; rename the field, or replace the column; ` + MigrateHint + `
 cars.vin: resource cars: new field "vin" is required and has no default, but the table already holds records; give the field a default, or make it optional
 `
 	if got := messages(m); got != want {
@@ -108,14 +110,14 @@ cars.vin: resource cars: new field "vin" is required and has no default, but the
 	// The key changed: refused alone.
 	m = &Migration{Res: cars(t, &restkit.Field{Name: "model", Type: restkit.TypeString}), Dialect: fake(true, &asked)}
 	m.Res.Key = "model"
-	if add, _ := m.Plan(stored); add != nil || len(m.Problems) != 1 || !strings.Contains(m.Problems[0].Message, `the key changed from "id" (integer) to "model" (string)`) {
-		t.Errorf("changed key: %v, %s", add, messages(m))
+	if p, _ := m.Plan(stored); p != nil || len(m.Problems) != 1 || !strings.Contains(m.Problems[0].Message, `the key changed from "id" (integer) to "model" (string)`) {
+		t.Errorf("changed key: %v, %s", p, messages(m))
 	}
 
 	// A table without metadata is not restkit's.
 	m = &Migration{Res: cars(t), Dialect: fake(true, &asked)}
-	if add, _ := m.Plan(Found{Columns: map[string]string{"id": "INT"}}); add != nil || len(m.Problems) != 1 || m.Problems[0].Field != "cars" {
-		t.Errorf("foreign table: %v, %s", add, messages(m))
+	if p, _ := m.Plan(Found{Columns: map[string]string{"id": "INT"}}); p != nil || len(m.Problems) != 1 || m.Problems[0].Field != "cars" {
+		t.Errorf("foreign table: %v, %s", p, messages(m))
 	}
 }
 

@@ -5,44 +5,69 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/restkit/restkit"
 )
 
-// CheckNoun compares a noun's stored state (EncodeState's JSON object) with its
-// declaration, for Migrate. A field declared since the state was written is additive
-// (it reads as its default); a stored value whose field was removed, or that no
-// longer fits its field's type or constraints, is a destructive change and refused:
-// dropping it silently would lose device state. reset is what the operator can run to
-// reset the noun to its defaults. The error is a state that is not a JSON object.
-func CheckNoun(n *restkit.Noun, state, reset string) ([]restkit.FieldError, error) {
-	dec := json.NewDecoder(strings.NewReader(state))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
+// MigrateNoun compares a noun's stored state (EncodeState's JSON object) with its
+// declaration, for Migrate, and returns the state to store instead ("" when it stays
+// as it is), the steps and the refusals. A field declared since the state was written
+// is additive (it reads as its default); a field declared renamed_from a stored one
+// takes its value over. A stored value whose field was removed, or that no longer
+// fits its field's type or constraints, is a destructive change: it is refused,
+// since dropping it silently would lose device state, unless o allows it — then
+// the value is dropped and the field reads as its default (a reset step). The error
+// is a state that is not a JSON object.
+func MigrateNoun(n *restkit.Noun, state string, o restkit.MigrateOptions) (next string, steps []restkit.MigrationStep, problems []restkit.FieldError, err error) {
+	raw, err := decodeObject(state)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("noun %s: stored state: %w", n.Name, err)
 	}
-	var problems []restkit.FieldError
+	changed := false
+	for _, f := range n.Fields {
+		if _, done := raw[f.Name]; f.RenamedFrom != "" && !done && RenameState(f.RenamedFrom, f.Name)(raw) {
+			steps = append(steps, restkit.MigrationStep{Op: restkit.MigrateRename, Table: n.StoreName, Field: f.Name, Detail: "from " + f.RenamedFrom + ", keeping its value"})
+			changed = true
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		v := raw[name]
-		f := n.Field(name)
-		why := ""
-		if f == nil {
-			why = "was removed from the declaration"
-		} else if cv, verr := f.Canonical(v); verr != nil {
-			why = "no longer fits the declaration: the stored value " + verr.Message
-		} else if msg := f.Check(cv); cv != nil && msg != "" {
-			why = "no longer fits the declaration: the stored value " + msg
+		why := nounMisfit(n.Field(name), v)
+		if why == "" {
+			continue
 		}
-		if why != "" {
+		steps = append(steps, restkit.MigrationStep{Op: restkit.MigrateReset, Table: n.StoreName, Field: name,
+			Detail: fmt.Sprintf("the stored value %v is dropped: the field %s", v, why), Destructive: true})
+		if !o.AllowDestructive && !o.DryRun {
 			problems = append(problems, restkit.FieldError{Field: n.StoreName + "." + name, Message: fmt.Sprintf(
-				"noun %s: field %q %s but the stored state holds %v; restore the field, or reset the noun to its defaults: %s",
-				n.Name, name, why, v, reset)})
+				"noun %s: field %q %s but the stored state holds %v; restore the field, or drop the stored value (the field then reads as its default); %s",
+				n.Name, name, why, v, MigrateHint)})
+			continue
 		}
+		delete(raw, name)
+		changed = true
 	}
-	return problems, nil
+	if !changed || len(problems) > 0 {
+		return "", steps, problems, nil
+	}
+	b, err := json.Marshal(raw)
+	return string(b), steps, nil, err
+}
+
+// nounMisfit says why a stored value does not fit its field (nil: removed), or "".
+func nounMisfit(f *restkit.Field, v any) string {
+	if f == nil {
+		return "was removed from the declaration"
+	}
+	cv, verr := f.Canonical(v)
+	if verr != nil {
+		return "no longer fits the declaration: the stored value " + verr.Message
+	}
+	if msg := f.Check(cv); cv != nil && msg != "" {
+		return "no longer fits the declaration: the stored value " + msg
+	}
+	return ""
 }
 
 // NounColumns are the columns of _restkit_nouns that ScanNoun reads, in its order.
