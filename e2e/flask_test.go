@@ -76,6 +76,8 @@ func TestFlaskTutorial(t *testing.T) {
 		"/api/resources GET,HEAD,POST,OPTIONS resource:/api/resources",
 		"/api/resource POST,OPTIONS resource:/api/resources",
 		"/api/resource/{key} GET,HEAD,PUT,DELETE,OPTIONS resource:/api/resources",
+		"/api/resources/events GET,HEAD,OPTIONS resource:/api/resources",
+		"/api/resource/{key}/events GET,HEAD,OPTIONS resource:/api/resources",
 	}
 	if strings.Join(routes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("restkit routes:\n%s\nwant the routes of /api:\n%s", out, strings.Join(want, "\n"))
