@@ -155,7 +155,7 @@ const (
 
 // staged is a stage's temporary file, fsynced and closed.
 type staged struct {
-	s      *Store
+	s       *Store
 	path    string
 	digest  string
 	size    int64
