@@ -29,6 +29,7 @@ type Server struct {
 	backends *backends
 	handler  *httpapi.Server
 	http     *http.Server
+	repo     *artefact.Repository // nil without an artefact repository
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,11 +126,11 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		if err != nil {
 			return httpapi.Options{}, err
 		}
-		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "")
+		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "", m)
 		if err != nil {
 			return httpapi.Options{}, err
 		}
-		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
+		opts.Artefacts, opts.ArtefactsPath, s.repo = repo, api.Artefacts.Path, repo
 	}
 	opts.Ready = b.ready
 	return opts, nil
@@ -175,6 +176,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
 
+	if s.repo != nil {
+		// The cleanup policies and the collection of expired uploads, on a schedule.
+		tick := time.NewTicker(s.repo.CleanupInterval())
+		defer tick.Stop()
+		go s.repo.RunCleanups(ctx, tick.C)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
@@ -217,10 +224,22 @@ func (s *Server) Close() error {
 // openArtefacts opens the repository over its blob and metadata stores and collects
 // what a crash may have left (staged uploads, blobs no version references) before
 // serving.
-func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool) (*artefact.Repository, error) {
-	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log}
+func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool, m *metrics.Metrics) (*artefact.Repository, error) {
+	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log, OnCleanup: func(rep *artefact.CleanupReport) {
+		outcome := "ok"
+		switch {
+		case rep.Skipped:
+			outcome = "skipped"
+		case rep.Err != nil:
+			outcome = "failed"
+		}
+		m.CleanupRun(outcome, rep.DryRun, len(rep.Versions), rep.BytesFreed)
+	}}
 	if l, ok := meta.(artefact.DigestLocker); ok {
 		o.Locker = l // nodes sharing the store lock digests through it
+	}
+	if l, ok := meta.(artefact.JobLocker); ok {
+		o.Jobs = l // one node at a time runs the cleanup policies
 	}
 	if localDisk {
 		o.DataDir = data // min_free measures the disk the blobs are on
@@ -232,6 +251,11 @@ func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, me
 	}
 	if n > 0 {
 		log.Info("collected unreferenced blobs", "count", n)
+	}
+	if n, err := repo.SweepUploads(ctx); err != nil {
+		return nil, fmt.Errorf("collecting expired uploads: %w", err)
+	} else if n > 0 {
+		log.Info("collected expired resumable uploads", "count", n)
 	}
 	return repo, nil
 }
