@@ -88,7 +88,7 @@ func (b *builder) artefactSchemas() {
 			{"path", stringSchema()},
 		}}
 	schemas["ArtefactProperties"] = &Schema{Type: Types{"object"}, Description: "The properties of one version.",
-		Required: []string{"directory", "id", "version", "properties"},
+		Required:   []string{"directory", "id", "version", "properties"},
 		Properties: Properties{{"directory", stringSchema()}, {"id", stringSchema()}, {"version", integerSchema(1)}, {"properties", props}}}
 }
 
@@ -101,7 +101,9 @@ func listContent(items *Schema) map[string]*MediaType {
 	}
 }
 
-func listingEntry() *Schema { return &Schema{OneOf: []*Schema{ref("ArtefactSubdirectory"), ref("Artefact")}} }
+func listingEntry() *Schema {
+	return &Schema{OneOf: []*Schema{ref("ArtefactSubdirectory"), ref("Artefact")}}
+}
 
 // artefactRoot documents the repository's root.
 func (b *builder) artefactRoot(base, tag string) {
