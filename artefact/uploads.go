@@ -265,12 +265,12 @@ func (r *Repository) WriteUpload(ctx context.Context, id, owner string, c Chunk)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := r.checkChunk(cr, c); err != nil || n == 0 {
+	if err := r.checkChunk(cr, c); err != nil || (n == 0 && u.Length > 0) {
 		_ = r.parts.DeletePart(wctx, u.ID, part)
 		if err != nil {
 			return nil, nil, err
 		}
-		return u, nil, nil
+		return u, nil, nil // nothing arrived (an empty upload completes with an empty PATCH)
 	}
 	state, _ := whole.(encoding.BinaryMarshaler).MarshalBinary()
 	if u.Offset+n < u.Length {
