@@ -41,7 +41,7 @@ type entryJSON struct {
 var artefactColumns = []string{"type", "name", "path", "directory", "id", "version", "size", "sha256", "content_type", "filename", "created", "updated"}
 
 func (j artefactJSON) csvRow() []string {
-	return []string{j.Type, j.ID, j.Directory + "/" + j.ID, j.Directory, j.ID, strconv.FormatInt(j.Version, 10), strconv.FormatInt(j.Size, 10),
+	return []string{"file", j.ID, j.Directory + "/" + j.ID, j.Directory, j.ID, strconv.FormatInt(j.Version, 10), strconv.FormatInt(j.Size, 10),
 		j.SHA256, j.ContentType, j.Filename, j.Created, j.Updated}
 }
 

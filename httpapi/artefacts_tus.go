@@ -55,9 +55,12 @@ func (s *Server) uploadGuard(repo *artefact.Repository, existing bool) guard {
 	g.access = func(r *http.Request) restkit.Access {
 		acc := s.auth.RepositoryOwnAccess()
 		if existing {
-			if u, err := repo.FindUpload(r.Context(), r.PathValue("upload"), ownerOf(r)); err == nil {
-				acc = s.auth.DirectoryAccess(u.Directory)
+			u, err := repo.FindUpload(r.Context(), r.PathValue("upload"), ownerOf(r))
+			if err != nil { // unknown, expired or another's: any signed-in caller is told so (404, 403)
+				signedIn := []string{"*"}
+				return restkit.Access{Read: signedIn, Write: signedIn, Delete: signedIn, Anonymous: restkit.AnonymousNone}
 			}
+			acc = s.auth.DirectoryAccess(u.Directory)
 		} else if md, err := parseUploadMetadata(r.Header.Get("Upload-Metadata")); err == nil {
 			if dir, _, err := uploadPath(md["path"]); err == nil {
 				acc = s.auth.DirectoryAccess(dir)
