@@ -318,7 +318,9 @@ func meta(path string) string {
 func TestResumableUploads(t *testing.T) {
 	h, _ := repoServer(t, artefact.Policy{MaxSize: 100}, true, nil)
 	ci, team := "Bearer "+ciKey, "Bearer "+teamKey
-	tus := func(auth string, more ...string) []string { return append([]string{"Authorization", auth, "Tus-Resumable", "1.0.0"}, more...) }
+	tus := func(auth string, more ...string) []string {
+		return append([]string{"Authorization", auth, "Tus-Resumable", "1.0.0"}, more...)
+	}
 	create := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/_uploads", nil)
 	for k, v := range map[string]string{"Authorization": team, "Tus-Resumable": "1.0.0", "Upload-Length": "11", "Upload-Metadata": meta("team/up/f.txt") + ",filename " + base64.StdEncoding.EncodeToString([]byte("f.txt"))} {
