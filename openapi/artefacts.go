@@ -231,17 +231,16 @@ func (b *builder) artefactDownload(tag string, list *Operation) *Operation {
 	download.Parameters = []*Parameter{versionParam(),
 		headerParam("Range", "bytes=START-END"), headerParam("If-Range", "An ETag or date: the range only if unchanged."),
 		ifNoneMatchParam(), ifModifiedSinceParam(), ifMatchParam(), ifUnmodifiedSinceParam()}
+	// One media range for both answers: an artefact's content has its own type (which
+	// may be JSON), and a directory's listing is JSON, XML or CSV, as on
+	// /artefacts/{dir} (its schema is ArtefactSubdirectory and Artefact entries).
 	content := map[string]*MediaType{"*/*": {Schema: binary()}}
 	codes := map[int]string{400: "a bad name or version", 404: "no such artefact or version",
 		412: "If-Match or If-Unmodified-Since does not hold", 416: "the range is outside the file"}
 	if list != nil {
-		download.Description = desc + " A path that names a directory answers its listing instead (prefix, sort, limit, cursor)."
+		download.Description = desc + " A path that names a directory answers its listing instead (prefix, sort, limit, cursor), " +
+			"as GET " + b.docBase() + "/{dir} does: an array of ArtefactSubdirectory and Artefact entries."
 		download.Parameters = append(download.Parameters, list.Parameters...)
-		for mt, c := range list.Responses["200"].Content {
-			content[mt] = c
-		}
-		// An artefact stored as JSON is downloaded as it is.
-		content["application/json"] = &MediaType{Schema: &Schema{Description: "A directory's listing (an array of ArtefactSubdirectory and Artefact), or an artefact stored as JSON."}}
 		codes[406] = "no acceptable representation of a listing"
 	}
 	download.Responses["200"] = &Response{Description: "The content (or the directory's listing).", Headers: downloadHeaders(), Content: content}
