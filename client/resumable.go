@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/restkit/restkit"
 )
@@ -27,8 +28,8 @@ type ResumableOptions struct {
 	OnCreate func(url string)
 	// ChunkSize is the most bytes one PATCH sends; 0 sends the rest in one.
 	ChunkSize int64
-	// Retries is how often a failed PATCH is resumed (from the offset a HEAD tells)
-	// before giving up; 0 means 5.
+	// Retries is how often a failed PATCH is resumed (from the offset a HEAD tells,
+	// after 100 ms, then twice as long each time) before giving up; 0 means 6.
 	Retries int
 	// Body wraps each PATCH's body (a progress bar counts what is read); nil: none.
 	Body func(r io.Reader) io.Reader
@@ -74,7 +75,7 @@ func (c *Client) PushResumable(ctx context.Context, dir, id string, f io.ReaderA
 	}
 	retries := o.Retries
 	if retries == 0 {
-		retries = 5
+		retries = 6
 	}
 	for attempt := 0; version == 0; {
 		n := size - offset
@@ -96,6 +97,13 @@ func (c *Client) PushResumable(ctx context.Context, dir, id string, f io.ReaderA
 		retriable := ctx.Err() == nil && (!asError(err, &re) || re.Kind == restkit.Conflict || re.Kind == restkit.Unavailable || re.Kind == restkit.Internal)
 		if attempt++; !retriable || attempt > retries {
 			return nil, res, err
+		}
+		// The server may still be finishing the PATCH that broke (409 meanwhile):
+		// wait a little longer before each attempt, 100 ms doubling.
+		select {
+		case <-ctx.Done():
+			return nil, res, ctx.Err()
+		case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
 		}
 		if offset, version, err = c.uploadOffset(ctx, res.URL); err != nil {
 			return nil, res, err
