@@ -416,8 +416,8 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	const op = "postgres.ListDirectories"
-	rows, err := s.pool.Query(ctx, `SELECT split_part(directory, '/', 1) AS top, count(*), sum(size)::bigint, max(updated)
-		FROM _restkit_artefacts GROUP BY top ORDER BY top`)
+	// Grouped by directory, then folded into the top-level directories.
+	rows, err := s.pool.Query(ctx, `SELECT directory, count(*), sum(size)::bigint, max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -432,10 +432,12 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
 			return nil, wrap(op, err)
 		}
-		d.Path = d.Name
 		out = append(out, d)
 	}
-	return out, wrap(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return sqlstore.TopLevel(out), nil
 }
 
 // DeleteArtefacts deletes a version, an artefact or a directory with its subtree,

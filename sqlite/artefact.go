@@ -372,9 +372,9 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 // ListDirectories summarises the top-level directories, each with its subtree.
 func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
 	const op = "sqlite.ListDirectories"
-	rows, err := s.r.QueryContext(ctx, `SELECT top, count(*), sum(size), max(updated) FROM (
-		SELECT CASE instr(directory, '/') WHEN 0 THEN directory ELSE substr(directory, 1, instr(directory, '/') - 1) END AS top, size, updated
-		FROM _restkit_artefacts) GROUP BY top ORDER BY top`)
+	// Grouped by directory, the table's own order (no sort, no string function per
+	// row), then folded into the top-level directories.
+	rows, err := s.r.QueryContext(ctx, `SELECT directory, count(*), sum(size), max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -389,10 +389,12 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
 			return nil, wrap(op, err)
 		}
-		d.Path = d.Name
 		out = append(out, d)
 	}
-	return out, wrap(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return sqlstore.TopLevel(out), nil
 }
 
 // ListSubdirectories returns a page of the names of the directories right below dir:

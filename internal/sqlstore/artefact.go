@@ -152,3 +152,26 @@ func SortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TopLevel folds the totals of directories into those of the top-level directories
+// they lie in, by name.
+func TopLevel(dirs []*restkit.DirectoryInfo) []*restkit.DirectoryInfo {
+	byName := map[string]*restkit.DirectoryInfo{}
+	out := []*restkit.DirectoryInfo{}
+	for _, d := range dirs {
+		top, _, _ := strings.Cut(d.Name, "/")
+		t := byName[top]
+		if t == nil {
+			t = &restkit.DirectoryInfo{Name: top, Path: top}
+			byName[top] = t
+			out = append(out, t)
+		}
+		t.Artefacts += d.Artefacts
+		t.Size += d.Size
+		if d.Updated.After(t.Updated) {
+			t.Updated = d.Updated
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
