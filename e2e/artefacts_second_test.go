@@ -185,3 +185,34 @@ artefacts:
 		t.Fatalf("versions: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestUploadOffsetSurvivesRestart: the bytes a resumable upload received, and its
+// offset, outlive the server (kill -9 included); the upload then completes whole.
+func TestUploadOffsetSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	tus := []string{"Tus-Resumable", "1.0.0"}
+	r := s.do("POST", "/_uploads", "", append(tus, "Upload-Length", "11", "Upload-Metadata", "path "+base64.StdEncoding.EncodeToString([]byte("keep/me.txt")))...)
+	loc := r.Header.Get("Location")
+	if r.Status != 201 || loc == "" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	patch := func(s *server, offset, body string) *response {
+		return s.do("PATCH", loc, body, append(tus, "Content-Type", "application/offset+octet-stream", "Upload-Offset", offset)...)
+	}
+	if r := patch(s, "0", "hello"); r.Status != 204 || r.Header.Get("Upload-Offset") != "5" {
+		t.Fatalf("first PATCH: %d %v", r.Status, r.Header)
+	}
+	_ = s.cmd.Process.Kill() // kill -9: no drain, no clean stop
+	s.done <- <-s.done       // wait for it, and leave the news for the harness's own stop
+	s2 := startServer(t, dir)
+	if r := s2.do("HEAD", loc, "", tus...); r.Status != 200 || r.Header.Get("Upload-Offset") != "5" {
+		t.Fatalf("HEAD after the restart: %d %v", r.Status, r.Header)
+	}
+	if r := patch(s2, "5", " world"); r.Status != 204 || r.Header.Get("X-Artefact-Version") != "1" {
+		t.Fatalf("last PATCH: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	if r := s2.do("GET", "/artefacts/keep/me.txt", ""); r.Status != 200 || string(r.Body) != "hello world" {
+		t.Fatalf("the artefact: %d %q", r.Status, r.Body)
+	}
+}
