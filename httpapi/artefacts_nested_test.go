@@ -132,7 +132,6 @@ func sha(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-
 // TestNestedPaths: directories nest up to 8 segments; listings show subdirectories
 // then artefacts, in JSON, XML or CSV (406 otherwise); a path is an artefact or a
 // directory, never both; bad paths are precise 400s that store nothing; deleting a
