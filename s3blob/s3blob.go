@@ -159,7 +159,11 @@ var firstBuffers = sync.Pool{New: func() any { b := make([]byte, firstSize+1); r
 // or ctx.Err(); InsufficientStorage or Unavailable when the server says so. In
 // every such case nothing is kept.
 func (s *Store) Stage(ctx context.Context, r io.Reader, limit int64) (restkit.StagedBlob, error) {
-	return s.stageAt(ctx, r, limit, s.staging+randomName())
+	b, err := s.stageAt(ctx, r, limit, s.staging+randomName())
+	if err != nil {
+		return nil, err // not a nil *staged in a non-nil interface
+	}
+	return b, nil
 }
 
 // stageAt is Stage into the object key.
