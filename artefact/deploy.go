@@ -24,6 +24,9 @@ type Deploy struct {
 // the directory's max_size; the check's error. Under the digest's lock the content
 // cannot be freed between finding it and recording the new reference.
 func (r *Repository) Deploy(ctx context.Context, d Deploy) (*restkit.Artefact, error) {
+	if err := checkPath(d.Directory, d.ID); err != nil {
+		return nil, err
+	}
 	unknown := restkit.Errorf(restkit.NotFound, "no content with sha256 %s is known here: upload the bytes", d.SHA256)
 	unlock, err := r.lock(ctx, d.SHA256)
 	if err != nil {

@@ -128,6 +128,9 @@ type Upload struct {
 // check or a full disk abort the stage, so nothing is stored. Otherwise the blob is
 // committed under its digest and the version recorded, under the digest's lock.
 func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, error) {
+	if err := checkPath(u.Directory, u.ID); err != nil {
+		return nil, err
+	}
 	pol := r.policy.For(u.Directory)
 	if pol.MaxSize > 0 && u.Length > pol.MaxSize {
 		return nil, restkit.Errorf(restkit.TooLarge, "the file is larger than the limit of %d bytes", pol.MaxSize)
@@ -390,4 +393,14 @@ const collectPage = 1000
 func SHA256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// checkPath refuses a directory or an id that breaks the rules (CheckDirectory,
+// CheckID), whoever calls: the HTTP layer has checked them, a library caller may not.
+func checkPath(dir, id string) error {
+	if _, err := CheckDirectory(dir); err != nil {
+		return err
+	}
+	_, err := CheckID(id)
+	return err
 }
