@@ -170,6 +170,8 @@ func TestNestedPaths(t *testing.T) {
 		{method: "POST", path: "/artefacts/org/x/properties", body: "x", status: 400, contains: []string{"must not be versions, properties or events"}},
 		{method: "PUT", path: "/artefacts/org/%2e%2e%2Fx/y", body: "x", status: 400},
 		{method: "GET", path: "/artefacts/org/x", status: 404},
+		{method: "GET", path: "/artefacts/org/x?version=1", status: 404, contains: []string{`"detail":"no artefact org/x"`}},
+		{method: "DELETE", path: "/artefacts/org/x?version=1", status: 404, contains: []string{`"detail":"no artefact org/x"`}},
 		// Deleting a directory deletes everything below it, and nothing beside it.
 		{method: "PUT", path: "/artefacts/org-two/x", body: "beside", status: 201},
 		{method: "DELETE", path: "/artefacts/org/app", status: 204},

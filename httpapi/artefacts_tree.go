@@ -34,6 +34,9 @@ type artefactTarget struct {
 	kind int
 	dir  string // the directory the target is in (artefacts) or is (directories)
 	id   string // the artefact, for artefacts and sub-resources
+	// missing is the NotFound of the artefact a path of two or more segments might
+	// have named, when it resolved to a directory for want of one.
+	missing error
 }
 
 type targetKey struct{}
@@ -130,7 +133,7 @@ func (t *artefactTarget) resolve(ctx context.Context, repo *artefact.Repository)
 	case err == nil:
 		t.kind = targetArtefact
 	case restkit.IsKind(err, restkit.NotFound):
-		t.kind, t.dir, t.id = targetDirectory, strings.Join(t.segs, "/"), ""
+		t.kind, t.dir, t.id, t.missing = targetDirectory, strings.Join(t.segs, "/"), "", err
 	default:
 		return err
 	}
@@ -194,6 +197,8 @@ func (h *artefactHandler) serveTree(w http.ResponseWriter, r *http.Request) {
 		h.serveProperties(w, r, t.dir, t.id)
 	case r.Method == http.MethodPost || r.Method == http.MethodPut:
 		h.upload(w, r, t.dir, t.id)
+	case t.missing != nil && r.URL.Query().Has("version"):
+		h.fail(w, r, t.missing) // a version of an artefact that is not there
 	case t.kind == targetDirectory && r.Method == http.MethodDelete:
 		h.deleteDirectory(w, r, t.dir)
 	case t.kind == targetDirectory:
