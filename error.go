@@ -27,6 +27,7 @@ const (
 	RateLimited          Kind = "rate_limited"          // 429
 	Unavailable          Kind = "unavailable"           // 503
 	InsufficientStorage  Kind = "insufficient_storage"  // 507: the disk is too full to take the upload
+	ChecksumMismatch     Kind = "checksum_mismatch"     // 460: a tus PATCH whose Upload-Checksum does not match its body (tus 1.0 checksum extension)
 	Internal             Kind = "internal"              // 500: anything not classified; details stay in the log
 )
 
@@ -36,7 +37,7 @@ const (
 func Kinds() []Kind {
 	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable, Conflict,
 		PreconditionFailed, TooLarge, RangeNotSatisfiable, UnsupportedMedia, PreconditionRequired, RateLimited,
-		Unavailable, InsufficientStorage, Internal}
+		Unavailable, InsufficientStorage, ChecksumMismatch, Internal}
 }
 
 // FieldError is one failing field (or query parameter) and why, in words for the client.

@@ -110,3 +110,25 @@ func TestGeneratedIntegerKeys(t *testing.T) {
 		t.Errorf("a generated string key: %v, SequentialKeys %v", err, notes.SequentialKeys())
 	}
 }
+
+// TestPrepareRefusesUnderscoreBases: root paths starting with _ are restkit's
+// (/_admin, /_uploads; DESIGN §14): no API base may start with /_, and resource and
+// noun names cannot start with _.
+func TestPrepareRefusesUnderscoreBases(t *testing.T) {
+	fields := func() []*restkit.Field { return []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}} }
+	s := &restkit.Schema{APIs: []*restkit.API{
+		{Base: "/_uploads", Resources: []*restkit.Resource{{Name: "cars", Key: "id", Fields: fields()}}},
+		{Resources: []*restkit.Resource{{Name: "_admin", Key: "id", Fields: fields()}}},
+	}}
+	var got []string
+	for _, fe := range restkit.ErrorFields(s.Prepare()) {
+		got = append(got, fe.Field+": "+fe.Message)
+	}
+	want := []string{
+		`apis[0].base: base /_uploads starts with /_: root paths starting with _ belong to restkit (/_admin, /_uploads)`,
+		`apis[1].resources._admin: resource name must match ^[a-z][a-z0-9_]{0,62}$`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

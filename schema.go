@@ -222,6 +222,8 @@ const (
 
 // reservedPaths are the root paths the server serves itself, which no resource or
 // noun of the root API may take. (/docs may: the reference page then steps aside.)
+// Root paths starting with _ are restkit's too (/_admin, /_uploads): resource and
+// noun names cannot start with _, and a base cannot either.
 var reservedPaths = map[string]string{
 	"healthz": "liveness",
 	"readyz":  "readiness",
@@ -268,6 +270,8 @@ func (s *Schema) Prepare() error {
 		a.Base = strings.TrimSuffix(a.Base, "/")
 		if a.Base != "" && !baseRE.MatchString(a.Base) {
 			add(at+".base", "base must be empty or a path like /v1, got %q", a.Base)
+		} else if strings.HasPrefix(a.Base, "/_") {
+			add(at+".base", "base %s starts with /_: root paths starting with _ belong to restkit (/_admin, /_uploads)", a.Base)
 		}
 		if first, _, _ := strings.Cut(strings.TrimPrefix(a.Base, "/"), "/"); reservedPaths[first] != "" {
 			add(at+".base", "/%s is the server's own (%s): choose another base", first, reservedPaths[first])

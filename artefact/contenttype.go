@@ -61,3 +61,12 @@ func specific(ct string) bool {
 	}
 	return !strings.HasPrefix(mt, "multipart/")
 }
+
+// typeByName is the type a name's extension says, or "" when it says nothing.
+func typeByName(name string) string {
+	t := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+	if t == "application/octet-stream" {
+		return ""
+	}
+	return t
+}

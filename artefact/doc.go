@@ -44,9 +44,32 @@
 // The locks are in-process. Several nodes sharing one blob store need the check and
 // the delete coordinated through the metadata store instead (the scale-out issue).
 //
-// # Names
+// # Names and paths
 //
 // CheckName is the one place names are judged (DESIGN §4): valid UTF-8, normalised to
 // NFC so that a name typed on macOS (NFD) and on Linux (NFC) is the same artefact, 1 to
 // 255 bytes, no slash, backslash, NUL or control characters, and not "." or "..".
+// A directory is a path of 1 to MaxDepth (8) such names (CheckDirectory, DESIGN §14);
+// an artefact's id is a name that is not one of the Reserved last segments (CheckID).
+// A path names an artefact or a directory, never both: the stores refuse the second.
+// Directory rules, retention and cleanup policies match globs over the whole path,
+// covering the subtree below what they match (restkit.MatchDirectory).
+//
+// # The second level (DESIGN §14)
+//
+// Deploy makes a version of content the repository holds, by its digest, under the
+// digest's lock, and only from versions the caller may read (deploy.go). Resumable
+// uploads (uploads.go) keep their bytes as parts in a restkit.PartStore and their
+// state, with the SHA-256 state of the bytes so far, in a restkit.UploadStore; the
+// last part commits the blob and adds the version in one transaction with the
+// upload's completion. Properties are key/value strings on a version (browse.go).
+// Cleanup policies (cleanup.go) walk every version and delete what they select, one
+// node at a time (JobLocker).
+//
+// # Where versions are written
+//
+// Every version is added by the store's AddVersion (or CompleteUpload, which wraps
+// the same transaction), pruning included; every delete on request — DELETE, cleanup
+// policies — goes through deleteAndFree and the store's DeleteArtefacts. A change log
+// written in those two transactions sees every change of the repository's versions.
 package artefact

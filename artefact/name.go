@@ -74,3 +74,58 @@ func nameError(kind, rule string) error {
 // NormalizePrefix puts a listing prefix in the form names are stored in (NFC), so
 // that a prefix typed in NFD finds the names it starts.
 func NormalizePrefix(s string) string { return norm.NFC.String(s) }
+
+// MaxDepth is the most segments a directory path has: org/app/1.2.0 has three.
+const MaxDepth = 8
+
+// Reserved are the last segments that name a sub-resource of the path before them
+// (DESIGN §14): an artefact cannot be called so.
+var Reserved = []string{"versions", "properties", "events"}
+
+// IsReserved reports whether a last segment names a sub-resource.
+func IsReserved(seg string) bool {
+	for _, r := range Reserved {
+		if seg == r {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckDirectory validates a directory path ("org/app/1.2.0": 1 to MaxDepth segments
+// joined by slashes, each a valid name) and returns it with every segment
+// NFC-normalised. The one rule for paths; errors are Invalid and name the rule.
+func CheckDirectory(dir string) (string, error) {
+	segs := strings.Split(dir, "/")
+	if len(segs) > MaxDepth {
+		return "", pathError("directory", "must have at most 8 segments")
+	}
+	for i, s := range segs {
+		if s == "" {
+			return "", pathError("directory", "must not have an empty segment (a//b, or a leading or trailing slash)")
+		}
+		n, err := CheckName("directory", s)
+		if err != nil {
+			return "", err
+		}
+		segs[i] = n
+	}
+	return strings.Join(segs, "/"), nil
+}
+
+// CheckID validates an artefact's id: a name (CheckName) that is not reserved.
+func CheckID(id string) (string, error) {
+	n, err := CheckName("artefact", id)
+	if err != nil {
+		return "", err
+	}
+	if IsReserved(n) {
+		return "", nameError("artefact", "must not be versions, properties or events: those name the sub-resources of the path before them")
+	}
+	return n, nil
+}
+
+func pathError(kind, rule string) error {
+	return &restkit.Error{Kind: restkit.Invalid, Message: kind + " path " + rule,
+		Fields: []restkit.FieldError{{Field: kind, Message: rule}}}
+}

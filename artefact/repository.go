@@ -20,6 +20,8 @@ import (
 type Repository struct {
 	blobs  restkit.BlobStore
 	meta   restkit.ArtefactStore
+	parts  restkit.PartStore   // nil: no resumable uploads
+	ustore restkit.UploadStore // nil: no resumable uploads
 	policy Policy
 	log    *slog.Logger
 	now    func() time.Time
@@ -32,6 +34,10 @@ type Repository struct {
 	// whose content is gone. Striped: digests hash onto a fixed set of mutexes.
 	locks  [64]sync.Mutex
 	locker DigestLocker // across processes; nil: this process is alone
+
+	downloads downloads // when each version's last download was written down
+	uploads   uploads   // the resumable uploads this process is writing to
+	jobs      jobs      // cleanup runs: one at a time
 }
 
 // Options configure a Repository.
@@ -46,6 +52,11 @@ type Options struct {
 	// Locker, when set, also locks digests across processes: needed when several
 	// nodes share the blob store and the metadata store (postgres.Store is one).
 	Locker DigestLocker
+	// Jobs, when set, lets one node at a time run the cleanup policies (postgres.Store
+	// is one); nil: this process is alone.
+	Jobs JobLocker
+	// OnCleanup, when set, is told of every cleanup run (for metrics).
+	OnCleanup func(*CleanupReport)
 }
 
 // DigestLocker takes a lock on a blob digest that holds across every process that
@@ -57,6 +68,9 @@ type DigestLocker interface {
 // New returns a repository over opts.
 func New(opts Options) *Repository {
 	r := &Repository{blobs: opts.Blobs, meta: opts.Meta, policy: opts.Policy, log: opts.Logger, now: opts.Now, locker: opts.Locker}
+	r.parts, _ = opts.Blobs.(restkit.PartStore)
+	r.ustore, _ = opts.Meta.(restkit.UploadStore)
+	r.jobs.locker, r.jobs.report = opts.Jobs, opts.OnCleanup
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -114,6 +128,9 @@ type Upload struct {
 // check or a full disk abort the stage, so nothing is stored. Otherwise the blob is
 // committed under its digest and the version recorded, under the digest's lock.
 func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, error) {
+	if err := checkPath(u.Directory, u.ID); err != nil {
+		return nil, err
+	}
 	pol := r.policy.For(u.Directory)
 	if pol.MaxSize > 0 && u.Length > pol.MaxSize {
 		return nil, restkit.Errorf(restkit.TooLarge, "the file is larger than the limit of %d bytes", pol.MaxSize)
@@ -194,11 +211,7 @@ func (r *Repository) Put(ctx context.Context, u Upload) (*restkit.Artefact, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range freed {
-		if d != digest { // never: the new version references it
-			r.free(ctx, d)
-		}
-	}
+	r.freeAll(ctx, freed, digest) // never the new version's own content
 	return stored, nil
 }
 
@@ -252,17 +265,25 @@ func (r *Repository) freeLocked(ctx context.Context, digest string) bool {
 	return true
 }
 
-// Delete removes a version (version > 0), an artefact (id != "") or a directory,
-// and frees the content nothing references any more.
+// Delete removes a version (version > 0), an artefact (id != "") or a directory
+// with its subtree, and frees the content nothing references any more.
 func (r *Repository) Delete(ctx context.Context, dir, id string, version int64) error {
+	_, err := r.deleteAndFree(ctx, dir, id, version)
+	return err
+}
+
+// deleteAndFree is the one place versions are deleted on request (Delete, cleanup
+// policies); pruning is AddVersion's. It returns the digests no version references
+// any more, which it frees.
+func (r *Repository) deleteAndFree(ctx context.Context, dir, id string, version int64) ([]string, error) {
 	freed, err := r.meta.DeleteArtefacts(ctx, dir, id, version)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range freed {
 		r.free(ctx, d)
 	}
-	return nil
+	return freed, nil
 }
 
 // Open returns the metadata and content of one version (0: the latest).
@@ -372,4 +393,14 @@ const collectPage = 1000
 func SHA256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// checkPath refuses a directory or an id that breaks the rules (CheckDirectory,
+// CheckID), whoever calls: the HTTP layer has checked them, a library caller may not.
+func checkPath(dir, id string) error {
+	if _, err := CheckDirectory(dir); err != nil {
+		return err
+	}
+	_, err := CheckID(id)
+	return err
 }

@@ -103,3 +103,16 @@ func TestConcurrentReplacesWithRetention(t *testing.T) {
 		blob.Close()
 	}
 }
+
+// TestPutChecksPaths: the repository refuses a path that breaks the rules whoever
+// calls it (a library caller has no HTTP layer to check for it).
+func TestPutChecksPaths(t *testing.T) {
+	repo := newRepo(t, artefact.Policy{})
+	for _, p := range [][2]string{{"a/b/c/d/e/f/g/h/i", "x"}, {"a//b", "x"}, {"a", "versions"}, {"", "x"}} {
+		_, err := repo.Put(context.Background(), artefact.Upload{Directory: p[0], ID: p[1], Body: strings.NewReader("x"), Length: 1})
+		if !restkit.IsKind(err, restkit.Invalid) {
+			t.Errorf("Put %s/%s: %v, want Invalid", p[0], p[1], err)
+		}
+	}
+	put(t, repo, "a/b/c/d/e/f/g/h", "x", "eight deep")
+}

@@ -41,8 +41,8 @@ type Artefacts struct {
 	Directories []DirectoryAccess
 }
 
-// DirectoryAccess is the Access of the directories whose name matches Pattern
-// (path.Match syntax).
+// DirectoryAccess is the Access of the directories whose path Pattern covers
+// (restkit.MatchDirectory: path.Match per segment, ** for any number of segments).
 type DirectoryAccess struct {
 	Pattern string
 	Access  restkit.Access

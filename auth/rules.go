@@ -2,7 +2,6 @@ package auth
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -56,10 +55,12 @@ func (a *Authority) NounAccess(api *restkit.API, n *restkit.Noun) restkit.Access
 }
 
 // DirectoryAccess is the resolved Access of an artefact directory: the first
-// directory rule whose glob matches, then the repository's.
+// directory rule whose glob covers it (restkit.MatchDirectory: it matches the
+// directory or one of its ancestors, so a rule on secret covers secret/x/y), then the
+// repository's.
 func (a *Authority) DirectoryAccess(dir string) restkit.Access {
 	for _, d := range a.artefacts.Directories {
-		if ok, _ := path.Match(d.Pattern, dir); ok {
+		if restkit.MatchDirectory(d.Pattern, dir) {
 			return a.Resolved(d.Access, a.artefacts.Access)
 		}
 	}

@@ -23,22 +23,23 @@ import (
 // ArtefactJSON is the wire form of an artefact version's metadata, as the server
 // sends it and as `restkit push` and `restkit ls` print it. Times are RFC 3339.
 type ArtefactJSON struct {
-	Directory   string    `json:"directory"`
-	ID          string    `json:"id"`
-	Version     int64     `json:"version"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	ContentType string    `json:"content_type"`
-	Filename    string    `json:"filename,omitempty"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	Directory   string            `json:"directory"`
+	ID          string            `json:"id"`
+	Version     int64             `json:"version"`
+	Size        int64             `json:"size"`
+	SHA256      string            `json:"sha256"`
+	ContentType string            `json:"content_type"`
+	Filename    string            `json:"filename,omitempty"`
+	Created     time.Time         `json:"created"`
+	Updated     time.Time         `json:"updated"`
+	Properties  map[string]string `json:"properties,omitempty"`
 }
 
 // Artefact returns the domain form.
 func (j *ArtefactJSON) Artefact() *restkit.Artefact {
 	return &restkit.Artefact{
 		Directory: j.Directory, ID: j.ID, Version: j.Version, Size: j.Size, SHA256: j.SHA256,
-		ContentType: j.ContentType, Filename: j.Filename, Created: j.Created, Updated: j.Updated,
+		ContentType: j.ContentType, Filename: j.Filename, Created: j.Created, Updated: j.Updated, Properties: j.Properties,
 	}
 }
 
@@ -46,7 +47,7 @@ func (j *ArtefactJSON) Artefact() *restkit.Artefact {
 func NewArtefactJSON(a *restkit.Artefact) *ArtefactJSON {
 	return &ArtefactJSON{
 		Directory: a.Directory, ID: a.ID, Version: a.Version, Size: a.Size, SHA256: a.SHA256,
-		ContentType: a.ContentType, Filename: a.Filename, Created: a.Created, Updated: a.Updated,
+		ContentType: a.ContentType, Filename: a.Filename, Created: a.Created, Updated: a.Updated, Properties: a.Properties,
 	}
 }
 
@@ -67,9 +68,10 @@ func NewDirectoryJSON(d *restkit.DirectoryInfo) *DirectoryJSON {
 // SHA-256 the server announced for it.
 var ErrDigestMismatch = errors.New("content does not match its SHA-256")
 
-// artefactPath is the escaped path of a directory (id "") or an artefact. It refuses
-// the names a URL path cannot carry as a segment ("", ".", ".."); every other rule
-// on names is the server's, which answers a 400 naming it.
+// artefactPath is the escaped path of a directory (id "") or an artefact; dir may be
+// a path of segments (org/app/1.2.0). It refuses the segments a URL path cannot carry
+// ("", ".", ".."); every other rule on names is the server's, which answers a 400
+// naming it.
 func artefactPath(dir, id string, needID bool) (string, error) {
 	check := func(what, name string) error {
 		switch name {
@@ -80,10 +82,13 @@ func artefactPath(dir, id string, needID bool) (string, error) {
 		}
 		return nil
 	}
-	if err := check("directory", dir); err != nil {
-		return "", err
+	p := "/artefacts"
+	for _, seg := range strings.Split(dir, "/") {
+		if err := check("directory", seg); err != nil {
+			return "", err
+		}
+		p += "/" + url.PathEscape(seg)
 	}
-	p := "/artefacts/" + url.PathEscape(dir)
 	if id == "" && !needID {
 		return p, nil
 	}
@@ -130,6 +135,10 @@ type PushOptions struct {
 	// X-Checksum-Sha256: the server stores nothing and answers Invalid when the
 	// bytes it received do not match.
 	SHA256 string
+	// Deploy sends no body but X-Checksum-Deploy: true (with SHA256): the version is
+	// made of content the server holds; NotFound when it holds none the caller may
+	// read.
+	Deploy bool
 }
 
 // Push uploads the content read from r as dir/id and returns the stored version's
@@ -166,11 +175,15 @@ func (c *Client) Push(ctx context.Context, dir, id string, r io.Reader, size int
 	if o.SHA256 != "" {
 		h.Set("X-Checksum-Sha256", strings.ToLower(o.SHA256))
 	}
+	if o.Deploy {
+		h.Set("X-Checksum-Deploy", "true")
+		r, size = nil, 0
+	}
 	// Hide r's other methods: the transport closes an io.Closer body, and r is the
 	// caller's to close.
-	var body io.Reader = struct{ io.Reader }{r}
-	if size == 0 {
-		body = http.NoBody
+	var body io.Reader = http.NoBody
+	if size != 0 {
+		body = struct{ io.Reader }{r}
 	}
 	req, err := c.newRequest(ctx, method, u, body, h)
 	if err != nil {
@@ -416,7 +429,7 @@ func (c *Client) Directories(ctx context.Context) ([]*restkit.DirectoryInfo, err
 			return err
 		}
 		for _, d := range page {
-			out = append(out, &restkit.DirectoryInfo{Name: d.Name, Artefacts: d.Artefacts, Size: d.Size, Updated: d.Updated})
+			out = append(out, &restkit.DirectoryInfo{Name: d.Name, Path: d.Name, Artefacts: d.Artefacts, Size: d.Size, Updated: d.Updated})
 		}
 		return nil
 	})
@@ -514,13 +527,20 @@ func (c *Client) pages(ctx context.Context, path, what string, all bool, decode 
 	}
 }
 
+// decodeArtefacts decodes a list of versions; the subdirectories of a directory
+// listing are skipped (ListEntries returns them).
 func decodeArtefacts(dec *json.Decoder, out *[]*restkit.Artefact) error {
-	var page []ArtefactJSON
+	var page []struct {
+		Type string `json:"type"`
+		ArtefactJSON
+	}
 	if err := dec.Decode(&page); err != nil {
 		return err
 	}
 	for i := range page {
-		*out = append(*out, page[i].Artefact())
+		if page[i].Type != "directory" {
+			*out = append(*out, page[i].Artefact())
+		}
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"math"
-	"path"
 	"strconv"
 	"strings"
 
@@ -30,7 +29,7 @@ const (
 )
 
 var (
-	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "access", "directories"}
+	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "access", "directories", "cleanup", "cleanup_every"}
 	directoryKeys = []string{"keep_versions", "max_size", "access"}
 )
 
@@ -79,6 +78,10 @@ func (d *decoder) artefacts(e entry) *Artefacts {
 			}
 		case "directories":
 			a.Policy.Directories, a.Access.Directories = d.directories(s, p)
+		case "cleanup":
+			a.Policy.Cleanup = d.cleanup(s, p)
+		case "cleanup_every":
+			a.Policy.CleanupEvery = d.age(s, p)
 		}
 	}
 	return a
@@ -91,6 +94,8 @@ func badURLPath(p string) string {
 		return fmt.Sprintf("path must be an absolute URL path such as /artefacts, not %q", clip(p))
 	case p == "/":
 		return `path must not be the root "/"; choose one such as /artefacts`
+	case strings.HasPrefix(p, "/_") || p == "/ui" || strings.HasPrefix(p, "/ui/"):
+		return fmt.Sprintf("path must not start with /_ or be /ui: those belong to restkit, not %q", clip(p))
 	case strings.HasSuffix(p, "/"):
 		return fmt.Sprintf("path must not end with a slash: write %q", clip(strings.TrimRight(p, "/")))
 	}
@@ -121,13 +126,8 @@ func (d *decoder) directories(e entry, p string) ([]artefact.DirectoryPolicy, []
 	for _, g := range es {
 		gp := p + "[" + strconv.Quote(g.key) + "]"
 		d.recKey(gp, g)
-		switch _, err := path.Match(g.key, ""); {
-		case g.key == "":
-			d.fail(gp, g.keyAt, "a directory pattern must not be empty")
-		case err != nil:
-			d.fail(gp, g.keyAt, "directory pattern %q is not a valid glob: %v", clip(g.key), err)
-		case strings.Contains(g.key, "/"):
-			d.fail(gp, g.keyAt, "directory pattern %q can never match: directory names have no /", clip(g.key))
+		if msg := restkit.CheckDirectoryPattern(g.key); msg != "" {
+			d.fail(gp, g.keyAt, "directory pattern %q: %s", clip(g.key), msg)
 		}
 		what := "directory rule " + strconv.Quote(clip(g.key))
 		settings, ok := d.mapping(g.value, g.at(), what, "in "+what, directoryKeys)

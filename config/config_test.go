@@ -634,9 +634,20 @@ func TestParseErrors(t *testing.T) {
 		{"negative min_free", cars + "artefacts:\n  min_free: -5\n",
 			[]string{`t.yaml:8:13: min_free must be a size in bytes such as 0, 1048576, 512KiB, 1MiB or 10MB, not "-5"`}},
 		{"bad glob", cars + "artefacts:\n  directories:\n    releases: {keep_versions: 3}\n    \"team-[\": {max_size: 100MiB}\n",
-			[]string{`t.yaml:10:5: directory pattern "team-[" is not a valid glob: syntax error in pattern`}},
-		{"glob with a slash", cars + "artefacts:\n  directories:\n    releases/*: {keep_versions: 3}\n",
-			[]string{`t.yaml:9:5: directory pattern "releases/*" can never match: directory names have no /`}},
+			[]string{`t.yaml:10:5: directory pattern "team-[": segment team-[ is not a valid glob: syntax error in pattern`}},
+		{"glob with an empty segment", cars + "artefacts:\n  directories:\n    releases//*: {keep_versions: 3}\n    \"a**\": {keep_versions: 3}\n",
+			[]string{
+				`t.yaml:9:5: directory pattern "releases//*": a directory pattern must not have an empty segment (//, or a leading or trailing /)`,
+				`t.yaml:10:5: directory pattern "a**": ** must be a whole segment (releases/**)`,
+			}},
+		{"bad cleanup policies", cars + "artefacts:\n  cleanup:\n    - {match: \"snapshots/**\", keep_latest: 3}\n    - {match: \"a//b\", older_than: 30x}\n    - {older_than: 2w}\n  cleanup_every: soon\n",
+			[]string{
+				`t.yaml:9:7: a cleanup policy needs older_than or not_downloaded_for (keep_latest alone is keep_versions)`,
+				`t.yaml:10:15: a directory pattern must not have an empty segment (//, or a leading or trailing /)`,
+				`t.yaml:10:35: older_than must be a positive age such as 30d, 2w or 12h, not "30x"`,
+				`t.yaml:11:7: a cleanup policy needs match: a directory glob such as snapshots/**`,
+				`t.yaml:12:18: cleanup_every must be a positive age such as 30d, 2w or 12h, not "soon"`,
+			}},
 		{"zero in a directory rule", cars + "artefacts:\n  directories:\n    releases: {keep_versions: 0, max_size: 0}\n",
 			[]string{
 				`t.yaml:9:31: keep_versions in a directory rule must be at least 1; 0 cannot lift the repository's limit`,

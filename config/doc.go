@@ -79,9 +79,13 @@
 // Without an artefacts section Config.Artefacts is nil; artefacts: with nothing
 // under it is the repository with every default. Its path must not overlap a
 // resource's or a noun's (be equal, or contain or lie inside one); the error
-// names the line of the declaration it collides with. Directory patterns use
-// path.Match syntax (*, ?, [a-z], \ escapes) against one directory name, so they
-// cannot contain /. In a directory rule a setting left out inherits the
+// names the line of the declaration it collides with. Directory patterns are globs
+// over a directory's path: path.Match syntax (*, ?, [a-z], \ escapes) within a
+// segment, ** for any number of segments (releases/**); a rule covers the
+// directories it matches and everything below them (restkit.MatchDirectory).
+// cleanup: is a list of policies {match, older_than, keep_latest,
+// not_downloaded_for} with ages such as 30d, 2w or 12h; cleanup_every sets how often
+// they run (hourly by default). In a directory rule a setting left out inherits the
 // repository's; 0 is refused there, since it cannot lift the repository's limit.
 //
 // Scalars are read as YAML 1.2 does (goccy/go-yaml's choice): on, off, yes and

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -126,7 +127,8 @@ func sweepOne(t *testing.T, s *server, rt sweepRoute, method string) {
 		}
 		return
 	}
-	write := method != http.MethodGet && method != http.MethodHead
+	// Every verb of a resumable upload needs write access (HEAD included).
+	write := method != http.MethodGet && method != http.MethodHead || rt.Rule == "artefacts:upload"
 	if !strings.HasPrefix(rt.Rule, "page:") && rt.Rule != "signed-in" { // pages and /_session are open to every signed-in caller
 		lacking := sweepGuest
 		if write {
@@ -236,6 +238,36 @@ func sweepSetup(t *testing.T, s *server, rt sweepRoute, method string) (sweepCas
 			body = "{}"
 		}
 		return sweepCase{prepare: static(p, body)}, true
+	case strings.HasSuffix(p, "/{dir}/{id}/properties"):
+		base := p[:strings.Index(p, "/{dir}")]
+		c := sweepCase{mutable: method == http.MethodPut, prepare: func() (string, string) {
+			must(admin("PUT", base+"/sweep/a.txt", "hello", raw...), "PUT "+base+"/sweep/a.txt")
+			return base + "/sweep/a.txt/properties", ""
+		}}
+		if method == http.MethodPut {
+			c.headers = []string{"Content-Type", "application/json"}
+			prev := c.prepare
+			c.prepare = func() (string, string) { path, _ := prev(); return path, `{"build":"1"}` }
+		}
+		return c, true
+	case p == "/_uploads":
+		meta := "path " + base64.StdEncoding.EncodeToString([]byte("sweep/t.bin"))
+		return sweepCase{headers: []string{"Tus-Resumable", "1.0.0", "Upload-Length", "5", "Upload-Metadata", meta}, prepare: static(p, "")}, true
+	case p == "/_uploads/{upload}":
+		meta := "path " + base64.StdEncoding.EncodeToString([]byte("sweep/t.bin"))
+		c := sweepCase{headers: []string{"Tus-Resumable", "1.0.0"}, prepare: func() (string, string) {
+			r := admin("POST", "/_uploads", "", "Tus-Resumable", "1.0.0", "Upload-Length", "5", "Upload-Metadata", meta)
+			must(r, "POST /_uploads")
+			return r.Header.Get("Location"), ""
+		}}
+		if method == http.MethodPatch {
+			c.headers = append(c.headers, "Content-Type", "application/offset+octet-stream", "Upload-Offset", "0")
+			prev := c.prepare
+			c.prepare = func() (string, string) { path, _ := prev(); return path, "hello" }
+		}
+		return c, true
+	case p == "/_admin/cleanup":
+		return sweepCase{prepare: static(p+"?dry_run=true", "")}, true
 	case strings.HasSuffix(p, "/{dir}") || strings.HasSuffix(p, "/{dir}/{id}") || strings.HasSuffix(p, "/{dir}/{id}/versions"):
 		base := p[:strings.Index(p, "/{dir}")]
 		path := strings.NewReplacer("{dir}", "sweep", "{id}", "a.txt").Replace(p)

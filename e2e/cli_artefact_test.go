@@ -357,9 +357,10 @@ func TestCLIServerAndErrors(t *testing.T) {
 	}
 
 	cli := artefactCLI{t: t, url: s.URL}
-	// DIR/ID takes exactly one slash; rm also takes a bare DIR.
+	// DIR/ID: names separated by single slashes (DIR may nest); rm also takes a bare DIR.
 	for _, args := range [][]string{
-		{"push", "docs", file}, {"push", "docs/a/b", file}, {"push", "/a", file}, {"push", "docs/", file},
+		{"push", "docs", file}, {"push", "docs//b", file}, {"push", "/a", file}, {"push", "docs/", file},
+		{"push", "a/b/c/d/e/f/g/h/i/x", file}, // 9 directory segments: the server refuses it
 		{"pull", "docs"}, {"versions", "docs"}, {"rm", "docs/a/b"}, {"rm", "docs", "--version", "1"},
 	} {
 		cli.fails("", args...)

@@ -5,6 +5,7 @@
 //
 //	DIR/blobs/ab/cd/abcd…(64 hex digits)   a committed blob, named by its SHA-256
 //	DIR/tmp/stage-*                        a blob being staged, or left by a crash
+//	DIR/uploads/<upload>                   the bytes a resumable upload received (parts.go)
 //
 // The two fan-out levels (the first two byte pairs of the digest) keep every
 // directory small: 65,536 leaf directories hold millions of blobs with a few dozen

@@ -23,9 +23,10 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &
 
 // Store keeps blobs as files under a directory. It is safe for concurrent use.
 type Store struct {
-	blobs string // DIR/blobs: committed blobs, blobs/ab/cd/<digest>
-	tmp   string // DIR/tmp: stages
-	pin   string // DIR/blobs.lock: held shared by each Delete, exclusively by Pin
+	blobs   string // DIR/blobs: committed blobs, blobs/ab/cd/<digest>
+	tmp     string // DIR/tmp: stages
+	pin     string // DIR/blobs.lock: held shared by each Delete, exclusively by Pin
+	uploads string // DIR/uploads: the bytes of resumable uploads (parts.go)
 }
 
 var _ restkit.BlobStore = (*Store)(nil)
@@ -41,8 +42,8 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	s := &Store{blobs: filepath.Join(abs, "blobs"), tmp: filepath.Join(abs, "tmp"), pin: filepath.Join(abs, PinName)}
-	for _, d := range []string{s.blobs, s.tmp} {
+	s := &Store{blobs: filepath.Join(abs, "blobs"), tmp: filepath.Join(abs, "tmp"), pin: filepath.Join(abs, PinName), uploads: filepath.Join(abs, "uploads")}
+	for _, d := range []string{s.blobs, s.tmp, s.uploads} {
 		if err := mkdirDurable(d, abs); err != nil {
 			return nil, restkit.Wrap(op, err)
 		}
@@ -155,10 +156,11 @@ const (
 
 // staged is a stage's temporary file, fsynced and closed.
 type staged struct {
-	s      *Store
-	path   string
-	digest string
-	size   int64
+	s       *Store
+	path    string
+	digest  string
+	size    int64
+	restore string // where Abort moves the file back to (an upload's), "" to remove it
 
 	mu    sync.Mutex
 	state int
@@ -195,6 +197,13 @@ func (b *staged) Abort() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state != staging {
+		return nil
+	}
+	if b.restore != "" {
+		if err := os.Rename(b.path, b.restore); err != nil {
+			return restkit.Wrap("fsblob.Abort", err)
+		}
+		b.state = aborted
 		return nil
 	}
 	if err := os.Remove(b.path); err != nil && !errors.Is(err, fs.ErrNotExist) {

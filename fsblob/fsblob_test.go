@@ -369,3 +369,7 @@ func BenchmarkStageCommit(b *testing.B) {
 		mustPut(b, s, content)
 	}
 }
+
+func TestPartStore(t *testing.T) {
+	blobtest.RunParts(t, func(t *testing.T) restkit.BlobStore { return mustOpen(t, t.TempDir()) })
+}

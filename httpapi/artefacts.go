@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"mime"
@@ -28,23 +29,30 @@ type artefactHandler struct {
 	base string // "/artefacts" (also served under the singular alias)
 }
 
-// artefactJSON is the metadata of one version on the wire.
+// artefactJSON is the metadata of one version on the wire; Type is set in listings.
 type artefactJSON struct {
-	Directory   string `json:"directory"`
-	ID          string `json:"id"`
-	Version     int64  `json:"version"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256"`
-	ContentType string `json:"content_type"`
-	Filename    string `json:"filename,omitempty"`
-	Created     string `json:"created"`
-	Updated     string `json:"updated"`
+	XMLName     xml.Name          `json:"-" xml:"artefact"`
+	Type        string            `json:"type,omitempty" xml:"type,omitempty"`
+	Directory   string            `json:"directory" xml:"directory"`
+	ID          string            `json:"id" xml:"id"`
+	Version     int64             `json:"version" xml:"version"`
+	Size        int64             `json:"size" xml:"size"`
+	SHA256      string            `json:"sha256" xml:"sha256"`
+	ContentType string            `json:"content_type" xml:"content_type"`
+	Filename    string            `json:"filename,omitempty" xml:"filename,omitempty"`
+	Created     string            `json:"created" xml:"created"`
+	Updated     string            `json:"updated" xml:"updated"`
+	Properties  map[string]string `json:"properties,omitempty" xml:"-"`
 }
 
 func toJSON(a *restkit.Artefact) artefactJSON {
-	return artefactJSON{Directory: a.Directory, ID: a.ID, Version: a.Version, Size: a.Size, SHA256: a.SHA256,
+	j := artefactJSON{Directory: a.Directory, ID: a.ID, Version: a.Version, Size: a.Size, SHA256: a.SHA256,
 		ContentType: a.ContentType, Filename: a.Filename,
 		Created: a.Created.UTC().Format(time.RFC3339Nano), Updated: a.Updated.UTC().Format(time.RFC3339Nano)}
+	if len(a.Properties) > 0 {
+		j.Properties = a.Properties
+	}
+	return j
 }
 
 func toJSONList(as []*restkit.Artefact) []artefactJSON {
@@ -57,10 +65,11 @@ func toJSONList(as []*restkit.Artefact) []artefactJSON {
 
 // The verbs of each artefact route.
 const (
-	allowRoot      = "GET, HEAD, OPTIONS"
-	allowDirectory = "GET, HEAD, DELETE, OPTIONS"
-	allowArtefact  = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
-	allowVersions  = "GET, HEAD, OPTIONS"
+	allowRoot       = "GET, HEAD, OPTIONS"
+	allowDirectory  = "GET, HEAD, DELETE, OPTIONS"
+	allowArtefact   = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+	allowVersions   = "GET, HEAD, OPTIONS"
+	allowProperties = "GET, HEAD, PUT, OPTIONS"
 )
 
 // artefactRoots are the paths the repository is served under: base, and its singular
@@ -73,16 +82,31 @@ func artefactRoots(base string) []string {
 	return roots
 }
 
-// routeArtefacts registers the repository under each of its roots.
+// routeArtefacts registers the repository under each of its roots: the root listing,
+// and one route for every path below it (DESIGN §14: DIR may have up to 8 segments,
+// so the mux cannot tell directories, artefacts and sub-resources apart: artefactTarget
+// does). Routes lists the shapes that route serves, as the sweep and `restkit routes`
+// know them.
 func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	h := &artefactHandler{s: s, repo: repo, base: base}
-	dir := s.directoryGuard()
+	g := s.treeGuard(repo)
 	for _, p := range s.artefactRoots {
 		s.route(p, allowRoot, s.repositoryGuard(), h.serveRoot)
-		s.route(p+"/{dir}", allowDirectory, dir, h.serveDirectory)
-		s.route(p+"/{dir}/{id}", allowArtefact, dir, h.serveArtefact)
-		s.route(p+"/{dir}/{id}/versions", allowVersions, dir, h.serveVersions)
+		tree := s.guarded(g, h.serveTree)
+		s.mux.HandleFunc(p+"/{path...}", func(w http.ResponseWriter, r *http.Request) {
+			h.serveWithTarget(w, r, tree)
+		})
+		for _, shape := range []struct{ pattern, allow string }{
+			{"/{dir}", allowDirectory}, {"/{dir}/{id}", allowArtefact},
+			{"/{dir}/{id}/versions", allowVersions}, {"/{dir}/{id}/properties", allowProperties},
+		} {
+			s.routes = append(s.routes, Route{Pattern: p + shape.pattern, Methods: splitList(shape.allow), Rule: g.rule})
+		}
 	}
+	if repo.Resumable() {
+		s.routeUploads(repo)
+	}
+	s.routeCleanup(repo)
 }
 
 func (h *artefactHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -104,19 +128,6 @@ func (h *artefactHandler) verbs(w http.ResponseWriter, r *http.Request, allow st
 	}
 	h.s.methodNotAllowed(w, r, false, allow)
 	return false
-}
-
-// names reads and checks {dir} (and {id} when want is true) from the URL.
-func (h *artefactHandler) names(r *http.Request, withID bool) (dir, id string, err error) {
-	if dir, err = artefact.CheckName("directory", r.PathValue("dir")); err != nil {
-		return "", "", err
-	}
-	if withID {
-		if id, err = artefact.CheckName("artefact", r.PathValue("id")); err != nil {
-			return "", "", err
-		}
-	}
-	return dir, id, nil
 }
 
 func onlyParams(r *http.Request, allowed ...string) (url.Values, error) {
@@ -170,173 +181,6 @@ func checkDigest(field, hexDigest string) (string, error) {
 	return d, nil
 }
 
-// serveRoot lists directories, or finds versions by digest (?sha256=HEX).
-func (h *artefactHandler) serveRoot(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, allowRoot) {
-		return
-	}
-	q, err := onlyParams(r, "sha256")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if s, ok := q["sha256"]; ok {
-		d, err := checkDigest("sha256", s[0])
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		list, err := h.repo.FindByDigest(r.Context(), d)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		list = slices.DeleteFunc(list, func(a *restkit.Artefact) bool { return !h.s.mayReadDirectory(r, a.Directory) })
-		writeJSON(w, http.StatusOK, mediaJSON, toJSONList(list))
-		return
-	}
-	dirs, err := h.repo.Directories(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	type dirJSON struct {
-		Name      string `json:"name"`
-		Artefacts int64  `json:"artefacts"`
-		Size      int64  `json:"size"`
-		Updated   string `json:"updated"`
-	}
-	// A caller sees only the directories it may read.
-	out := make([]dirJSON, 0, len(dirs))
-	for _, d := range dirs {
-		if h.s.mayReadDirectory(r, d.Name) {
-			out = append(out, dirJSON{d.Name, d.Artefacts, d.Size, d.Updated.UTC().Format(time.RFC3339Nano)})
-		}
-	}
-	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, mediaJSON, out)
-}
-
-// serveDirectory lists a directory's artefacts (latest versions) or deletes it.
-func (h *artefactHandler) serveDirectory(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, allowDirectory) {
-		return
-	}
-	dir, _, err := h.names(r, false)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if r.Method == http.MethodDelete {
-		if _, err := onlyParams(r); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if err := h.repo.Delete(r.Context(), dir, "", 0); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	q, err := onlyParams(r, "limit", "cursor", "prefix", "sort")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	aq := restkit.ArtefactQuery{Limit: restkit.DefaultPageSize, Prefix: artefact.NormalizePrefix(q.Get("prefix")), Sort: q.Get("sort")}
-	var errs []restkit.FieldError
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > restkit.DefaultMaxPageSize {
-			errs = append(errs, restkit.FieldError{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", restkit.DefaultMaxPageSize)})
-		} else {
-			aq.Limit = n
-		}
-	}
-	switch strings.TrimPrefix(aq.Sort, "-") {
-	case "", "name", "updated", "size":
-	default:
-		errs = append(errs, restkit.FieldError{Field: "sort", Message: "must be name, updated or size, with - for descending"})
-	}
-	if c := q.Get("cursor"); c != "" && len(errs) == 0 {
-		if aq.After, err = h.s.cursors.decodeArtefact(dir, aq.Sort, c); err != nil {
-			errs = append(errs, restkit.FieldError{Field: "cursor", Message: restkit.ErrorMessage(err)})
-		}
-	}
-	if len(errs) > 0 {
-		h.fail(w, r, &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters", Fields: errs})
-		return
-	}
-	page, err := h.repo.List(r.Context(), dir, aq)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if page.More {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("cursor", h.s.cursors.encodeArtefact(dir, aq.Sort, page.Artefacts[len(page.Artefacts)-1]))
-		w.Header().Set("Link", "<"+h.base+"/"+url.PathEscape(dir)+"?"+next.Encode()+`>; rel="next"`)
-	}
-	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, mediaJSON, toJSONList(page.Artefacts))
-}
-
-func (h *artefactHandler) serveVersions(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, allowVersions) {
-		return
-	}
-	dir, id, err := h.names(r, true)
-	if err == nil {
-		_, err = onlyParams(r)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	list, err := h.repo.Versions(r.Context(), dir, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, mediaJSON, toJSONList(list))
-}
-
-func (h *artefactHandler) serveArtefact(w http.ResponseWriter, r *http.Request) {
-	if !h.verbs(w, r, allowArtefact) {
-		return
-	}
-	dir, id, err := h.names(r, true)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		h.download(w, r, dir, id)
-	case http.MethodPost, http.MethodPut:
-		h.upload(w, r, dir, id)
-	case http.MethodDelete:
-		q, err := onlyParams(r, "version")
-		var version int64
-		if err == nil {
-			version, err = parseVersion(q)
-		}
-		if err == nil {
-			err = h.repo.Delete(r.Context(), dir, id, version)
-		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
 func etagOfArtefact(a *restkit.Artefact) string { return `"` + a.SHA256 + `"` }
 
 // download serves one version's bytes. http.ServeContent answers Range (206, 416),
@@ -357,6 +201,9 @@ func (h *artefactHandler) download(w http.ResponseWriter, r *http.Request, dir, 
 		return
 	}
 	defer blob.Close()
+	if r.Method == http.MethodGet {
+		h.repo.Downloaded(r.Context(), a) // for cleanup policies by last download
+	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", a.ContentType)
 	hdr.Set("ETag", etagOfArtefact(a))
@@ -542,6 +389,14 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 		h.fail(w, r, err)
 		return
 	}
+	if deploy, err := checksumDeploy(r, claimed); err != nil || deploy {
+		if err == nil {
+			h.deployByChecksum(w, r, dir, id, claimed)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
 	u.SHA256 = claimed
 	if multi {
 		part, err := firstFilePart(r)
@@ -556,33 +411,14 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 		}
 		u.Body, u.Length, u.Filename, u.ContentType = clientBody{part}, -1, name, part.Header.Get("Content-Type")
 	}
-	created := false
-	if r.Method == http.MethodPost {
-		u.Check = func(latest *restkit.Artefact) error {
-			if latest != nil {
-				return &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("artefact %s/%s exists; PUT to add a new version", dir, id),
-					Fields: []restkit.FieldError{{Field: "id", Message: "already exists"}}}
-			}
-			created = true
-			return nil
-		}
-	} else {
-		u.Check = func(latest *restkit.Artefact) error {
-			if im := r.Header.Get("If-Match"); im != "" {
-				if latest == nil || (im != "*" && !etagListMatch(im, etagOfArtefact(latest))) {
-					return restkit.Errorf(restkit.PreconditionFailed, "the artefact has changed (or does not exist); GET it again for its current ETag")
-				}
-			}
-			if inm := r.Header.Get("If-None-Match"); inm != "" && latest != nil {
-				if inm == "*" || etagListMatch(inm, etagOfArtefact(latest)) || etagListMatch(inm, "W/"+etagOfArtefact(latest)) {
-					return restkit.Errorf(restkit.PreconditionFailed, "the artefact exists and If-None-Match forbids replacing it")
-				}
-			}
-			created = latest == nil
-			return nil
-		}
-	}
+	var created bool
+	u.Check = uploadCheck(r, dir, id, &created)
 	a, err := h.repo.Put(r.Context(), u)
+	h.stored(w, r, a, created, err)
+}
+
+// stored answers an upload or a deploy: 201 for a new artefact, 200 for a new version.
+func (h *artefactHandler) stored(w http.ResponseWriter, r *http.Request, a *restkit.Artefact, created bool, err error) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -591,10 +427,75 @@ func (h *artefactHandler) upload(w http.ResponseWriter, r *http.Request, dir, id
 	if created {
 		status = http.StatusCreated
 	}
-	w.Header().Set("Location", h.base+"/"+url.PathEscape(dir)+"/"+url.PathEscape(id))
+	w.Header().Set("Location", h.artefactURL(a.Path()))
 	w.Header().Set("ETag", etagOfArtefact(a))
 	w.Header().Set("X-Artefact-Version", strconv.FormatInt(a.Version, 10))
 	writeJSON(w, status, mediaJSON, toJSON(a))
+}
+
+// uploadCheck is the precondition of a POST (create only) or a PUT (If-Match,
+// If-None-Match), run against the latest version inside the store's transaction; it
+// notes whether the upload creates the artefact.
+func uploadCheck(r *http.Request, dir, id string, created *bool) restkit.ArtefactCheck {
+	if r.Method == http.MethodPost {
+		return func(latest *restkit.Artefact) error {
+			if latest != nil {
+				return &restkit.Error{Kind: restkit.Conflict, Message: fmt.Sprintf("artefact %s/%s exists; PUT to add a new version", dir, id),
+					Fields: []restkit.FieldError{{Field: "id", Message: "already exists"}}}
+			}
+			*created = true
+			return nil
+		}
+	}
+	return func(latest *restkit.Artefact) error {
+		if im := r.Header.Get("If-Match"); im != "" {
+			if latest == nil || (im != "*" && !etagListMatch(im, etagOfArtefact(latest))) {
+				return restkit.Errorf(restkit.PreconditionFailed, "the artefact has changed (or does not exist); GET it again for its current ETag")
+			}
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && latest != nil {
+			if inm == "*" || etagListMatch(inm, etagOfArtefact(latest)) || etagListMatch(inm, "W/"+etagOfArtefact(latest)) {
+				return restkit.Errorf(restkit.PreconditionFailed, "the artefact exists and If-None-Match forbids replacing it")
+			}
+		}
+		*created = latest == nil
+		return nil
+	}
+}
+
+// checksumDeploy reads X-Checksum-Deploy: whether the upload is a deploy by checksum,
+// which needs X-Checksum-Sha256 and no body.
+func checksumDeploy(r *http.Request, claimed string) (bool, error) {
+	v, ok := r.Header["X-Checksum-Deploy"]
+	if !ok {
+		return false, nil
+	}
+	bad := func(msg string) (bool, error) {
+		return false, &restkit.Error{Kind: restkit.Invalid, Message: "invalid deploy by checksum",
+			Fields: []restkit.FieldError{{Field: "X-Checksum-Deploy", Message: msg}}}
+	}
+	switch {
+	case len(v) != 1 || (!strings.EqualFold(v[0], "true") && !strings.EqualFold(v[0], "false")):
+		return bad("must be true or false, once")
+	case strings.EqualFold(v[0], "false"):
+		return false, nil
+	case claimed == "" || r.Header.Get("X-Checksum-Sha256") == "":
+		return bad("needs X-Checksum-Sha256: the hex SHA-256 of the content")
+	case r.ContentLength != 0:
+		return bad("a deploy by checksum has no body")
+	}
+	return true, nil
+}
+
+// deployByChecksum stores a version of content the repository holds (DESIGN §14). The
+// content must be in a version the caller may read: otherwise the answer is the 404
+// of unknown content, so that a deploy tells nobody what others stored.
+func (h *artefactHandler) deployByChecksum(w http.ResponseWriter, r *http.Request, dir, id, sum string) {
+	var created bool
+	a, err := h.repo.Deploy(r.Context(), artefact.Deploy{Directory: dir, ID: id, SHA256: sum, ContentType: r.Header.Get("Content-Type"),
+		Check:  uploadCheck(r, dir, id, &created),
+		MayUse: func(v *restkit.Artefact) bool { return h.mayRead(r, v.Directory) }})
+	h.stored(w, r, a, created, err)
 }
 
 // claimedDigest reads the SHA-256 a client sends with an upload: X-Checksum-Sha256

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/restkit/restkit"
-	"github.com/restkit/restkit/artefact"
 	"github.com/restkit/restkit/auth"
 	"github.com/restkit/restkit/ratelimit"
 )
@@ -48,25 +47,6 @@ func (s *Server) accessGuard(rule string, acc func(*auth.Authority) restkit.Acce
 	}
 	resolved := acc(s.auth)
 	return guard{rule: rule, access: func(*http.Request) restkit.Access { return resolved }}
-}
-
-// directoryGuard resolves the Access of the artefact directory named in the URL. The
-// name is normalised exactly as the handler will store it (artefact.CheckName), so a
-// rule cannot be sidestepped by spelling a name another way (NFD for NFC); a name the
-// handler will refuse gets the repository's Access.
-func (s *Server) directoryGuard() guard {
-	g := guard{rule: "artefacts:directory"}
-	if s.auth == nil {
-		return g
-	}
-	g.access = func(r *http.Request) restkit.Access {
-		dir, err := artefact.CheckName("directory", r.PathValue("dir"))
-		if err != nil {
-			return s.auth.RepositoryOwnAccess() // the handler answers 400 to those it lets through
-		}
-		return s.auth.DirectoryAccess(dir)
-	}
-	return g
 }
 
 // repositoryGuard is the guard of the repository's root listing.
@@ -310,14 +290,6 @@ func (s *Server) audit(r *http.Request, p *auth.Principal, act auth.Action, outc
 	}
 	attrs = append(attrs, extra...)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "audit", attrs...)
-}
-
-// mayReadDirectory reports whether the caller of r may read dir (listings show only those).
-func (s *Server) mayReadDirectory(r *http.Request, dir string) bool {
-	if s.auth == nil {
-		return true
-	}
-	return s.auth.Decide(principalOf(r), s.auth.DirectoryAccess(dir), auth.Read) == auth.Allowed
 }
 
 // stampOwner sets a new record's owner field to the caller.

@@ -276,3 +276,67 @@ func (c *cursorCodec) decodeRevision(res *restkit.Resource, key any, s string) (
 	}
 	return int64(before), nil
 }
+
+// Directory listing cursors that end among the subdirectories carry the directory,
+// the sort and the last subdirectory's name; search cursors carry the search and the
+// last version found. Both in the same signed binary form.
+const (
+	dirSubdirectory = 'y'
+	dirSearch       = 'p'
+)
+
+func (c *cursorCodec) encodeSubdirectory(dir, sortSpec, name string) string {
+	b := make([]byte, 0, 96)
+	b = append(b, cursorVersion, dirSubdirectory)
+	b = appendField(b, dir)
+	b = appendField(b, sortSpec)
+	b = appendField(b, name)
+	b = c.mac(b, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeListing reads a directory listing's cursor of either kind: the subdirectory
+// to go on after, or the artefact cursor (inFiles).
+func (c *cursorCodec) decodeListing(dir, sortSpec, s string) (afterDir string, files *restkit.ArtefactCursor, err error) {
+	r, err := c.open(s)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(r.b) > 1 && r.b[1] == dirSubdirectory {
+		version, kind := r.byte(), r.byte()
+		d, sort, name := r.string(), r.string(), r.string()
+		if r.bad || len(r.b) != 0 || version != cursorVersion || kind != dirSubdirectory || d != dir {
+			return "", nil, errBadCursor
+		}
+		if sort != sortSpec {
+			return "", nil, restkit.Errorf(restkit.Invalid, "belongs to sort=%q; a cursor must be used with the sort it came from", sort)
+		}
+		return name, nil, nil
+	}
+	files, err = c.decodeArtefact(dir, sortSpec, s)
+	return "", files, err
+}
+
+func (c *cursorCodec) encodeSearch(search string, k restkit.VersionKey) string {
+	b := make([]byte, 0, 96)
+	b = append(b, cursorVersion, dirSearch)
+	b = appendField(b, search)
+	b = appendField(b, k.Directory)
+	b = appendField(b, k.ID)
+	b = binary.AppendUvarint(b, uint64(k.Version))
+	b = c.mac(b, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (c *cursorCodec) decodeSearch(search, s string) (*restkit.VersionKey, error) {
+	r, err := c.open(s)
+	if err != nil {
+		return nil, err
+	}
+	version, kind := r.byte(), r.byte()
+	q, dir, id, v := r.string(), r.string(), r.string(), r.uvarint()
+	if r.bad || len(r.b) != 0 || version != cursorVersion || kind != dirSearch || q != search {
+		return nil, errBadCursor
+	}
+	return &restkit.VersionKey{Directory: dir, ID: id, Version: int64(v)}, nil
+}

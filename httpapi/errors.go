@@ -15,6 +15,9 @@ import (
 // status holds the one table, which the Go client reads backwards).
 func StatusOf(err error) int { return status.Of(restkit.ErrorKind(err)) }
 
+// titleOf is the problem title of a status: its reason phrase (tus's 460 included).
+func titleOf(code int) string { return status.Text(code) }
+
 // problem is an RFC 9457 problem details body.
 type problem struct {
 	Type   string               `json:"type"`
@@ -76,7 +79,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, envelope boo
 		return
 	}
 	writeJSON(w, status, "application/problem+json", problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg, Errors: fields,
+		Type: "about:blank", Title: titleOf(status), Status: status, Detail: msg, Errors: fields,
 	})
 }
 

@@ -45,6 +45,9 @@ type Metrics struct {
 	routes  sync.Map // route label -> struct{}
 	nroutes atomic.Int64
 	kinds   sync.Map // kindKey -> *kindSeries: the children of one request kind, looked up once
+
+	cleanupOnce sync.Once
+	cleanupM    *cleanupMetrics // cleanup.go
 }
 
 // kindKey is one kind of request, before its labels are bounded.

@@ -676,28 +676,57 @@ func buildArtefacts(o DocsOptions) *artefactsView {
 	p, u := o.Artefacts, o.ServerURL+o.Artefacts
 	d := &artefactsView{Path: p}
 	d.Routes = []routeView{
-		{"GET", p, "200: directories [{name, artefacts, size, updated}]", "?sha256=HEX lists every version with that content"},
-		{"GET", p + "/{dir}", "200: the latest version of each artefact", "paged with limit, cursor and Link; prefix=, sort=name|updated|size; 404 unknown directory"},
-		{"POST", p + "/{dir}/{id}", "201, Location, metadata", "409 when it exists; creates the directory"},
-		{"PUT", p + "/{dir}/{id}", "201 new / 200 replaced, metadata", "a replace adds a new immutable version"},
+		{"GET", p, "200: directories [{name, artefacts, size, updated}]", "?sha256=HEX lists every version with that content; ?prop.KEY=VALUE the versions with those properties (paged)"},
+		{"GET", p + "/{dir}", "200: its subdirectories, then the latest version of each artefact", "DIR is a path of up to 8 segments (org/app/1.2.0); paged with limit, cursor and Link; prefix=, sort=name|updated|size; JSON, XML or CSV; 404 unknown directory"},
+		{"POST", p + "/{dir}/{id}", "201, Location, metadata", "409 when it exists, when the path is a directory, or below an artefact; creates the directories"},
+		{"PUT", p + "/{dir}/{id}", "201 new / 200 replaced, metadata", "a replace adds a new immutable version; X-Checksum-Deploy: true + X-Checksum-Sha256 and no body deploys stored content (404 when unknown)"},
 		{"GET", p + "/{dir}/{id}[?version=N]", "200: the bytes", "Range → 206; If-None-Match → 304; 404"},
 		{"GET", p + "/{dir}/{id}/versions", "200: versions, newest first", ""},
+		{"GET, PUT", p + "/{dir}/{id}/properties[?version=N]", "200: {directory, id, version, properties}", "PUT a JSON object of strings: at most 64, keys of 1–128 of [A-Za-z0-9._-], values up to 1 KiB"},
 		{"DELETE", p + "/{dir}/{id}[?version=N]", "204", "the whole artefact, or one version"},
-		{"DELETE", p + "/{dir}", "204", "the directory and everything in it"},
+		{"DELETE", p + "/{dir}", "204", "the directory and everything below it, in one transaction"},
+		{"POST, HEAD, PATCH, DELETE", "/_uploads[/{upload}]", "tus 1.0 resumable uploads", "creation, termination, checksum; Upload-Metadata: path <base64 of DIR/ID>"},
+		{"POST", "/_admin/cleanup[?dry_run=true]", "200: what the cleanup policies delete", "admin role; loopback without auth"},
 	}
-	pol := o.Policy
+	d.Limits = policyLimits(o.Policy)
+	server := ""
+	if o.ServerURL != "http://127.0.0.1:8080" {
+		server = " --server " + o.ServerURL
+	}
+	d.Examples = []exampleView{
+		{"upload a file (raw bytes), create-only", "curl -s -T app.tar.gz -H 'If-None-Match: *' " + u + "/releases/app.tar.gz"},
+		{"upload into nested directories", "curl -s -T app.tar.gz " + u + "/org/app/1.2.0/app.tar.gz"},
+		{"upload with a checksum the server verifies", "curl -s -T app.tar.gz -H \"X-Checksum-Sha256: $(sha256sum app.tar.gz | cut -d' ' -f1)\" " + u + "/releases/app.tar.gz"},
+		{"deploy stored content by its checksum (no body)", "curl -s -X PUT -H 'X-Checksum-Deploy: true' -H \"X-Checksum-Sha256: $(sha256sum app.tar.gz | cut -d' ' -f1)\" " + u + "/releases/app.tar.gz"},
+		{"upload from a form (multipart)", "curl -s -F file=@app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"download the latest version", "curl -s -o app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"resume an interrupted download", "curl -s -C - -o app.tar.gz " + u + "/releases/app.tar.gz"},
+		{"download version 1", "curl -s -o app.tar.gz '" + u + "/releases/app.tar.gz?version=1'"},
+		{"list versions", "curl -s " + u + "/releases/app.tar.gz/versions"},
+		{"set and search properties", "curl -s -X PUT -H 'Content-Type: application/json' -d '{\"build\":\"142\"}' " + u + "/releases/app.tar.gz/properties; curl -s '" + u + "?prop.build=142'"},
+		{"CLI: upload (deploys by checksum first, resumable)", "restkit push releases/app.tar.gz app.tar.gz" + server},
+		{"CLI: download (checked against the SHA-256, resumable)", "restkit pull releases/app.tar.gz -o app.tar.gz" + server},
+		{"CLI: list, walk, versions, delete", "restkit ls releases" + server + "; restkit ls -R org" + server + "; restkit versions releases/app.tar.gz" + server + "; restkit rm releases/app.tar.gz" + server},
+		{"CLI: what the cleanup policies would delete", "restkit cleanup --dry-run" + server},
+	}
+	return d
+}
+
+// policyLimits describes the repository's limits, retention and cleanup policies.
+func policyLimits(pol artefact.Policy) []string {
+	var out []string
 	if pol.MaxSize > 0 {
-		d.Limits = append(d.Limits, "uploads up to "+bytesText(pol.MaxSize)+" (larger: 413)")
+		out = append(out, "uploads up to "+bytesText(pol.MaxSize)+" (larger: 413)")
 	} else {
-		d.Limits = append(d.Limits, "no upload size limit")
+		out = append(out, "no upload size limit")
 	}
 	if pol.KeepVersions > 0 {
-		d.Limits = append(d.Limits, fmt.Sprintf("%d versions kept per artefact, oldest pruned first", pol.KeepVersions))
+		out = append(out, fmt.Sprintf("%d versions kept per artefact, oldest pruned first", pol.KeepVersions))
 	} else {
-		d.Limits = append(d.Limits, "every version is kept")
+		out = append(out, "every version is kept")
 	}
 	if pol.MinFree > 0 {
-		d.Limits = append(d.Limits, "uploads are refused (507) while the data disk has less than "+bytesText(pol.MinFree)+" free")
+		out = append(out, "uploads are refused (507) while the data disk has less than "+bytesText(pol.MinFree)+" free")
 	}
 	for _, dp := range pol.Directories {
 		var parts []string
@@ -707,25 +736,22 @@ func buildArtefacts(o DocsOptions) *artefactsView {
 		if dp.KeepVersions > 0 {
 			parts = append(parts, fmt.Sprintf("%d versions kept", dp.KeepVersions))
 		}
-		d.Limits = append(d.Limits, "directories matching "+dp.Pattern+": "+strings.Join(parts, ", "))
+		out = append(out, "directories matching "+dp.Pattern+" (and below them): "+strings.Join(parts, ", "))
 	}
-	server := ""
-	if o.ServerURL != "http://127.0.0.1:8080" {
-		server = " --server " + o.ServerURL
+	for _, c := range pol.Cleanup {
+		var parts []string
+		if c.OlderThan > 0 {
+			parts = append(parts, "stored more than "+c.OlderThan.String()+" ago")
+		}
+		if c.NotDownloadedFor > 0 {
+			parts = append(parts, "not downloaded for "+c.NotDownloadedFor.String())
+		}
+		if c.KeepLatest > 0 {
+			parts = append(parts, fmt.Sprintf("beyond the %d newest of their artefact", c.KeepLatest))
+		}
+		out = append(out, "cleanup of "+c.Match+": versions "+strings.Join(parts, ", "))
 	}
-	d.Examples = []exampleView{
-		{"upload a file (raw bytes), create-only", "curl -s -T app.tar.gz -H 'If-None-Match: *' " + u + "/releases/app.tar.gz"},
-		{"upload with a checksum the server verifies", "curl -s -T app.tar.gz -H \"X-Checksum-Sha256: $(sha256sum app.tar.gz | cut -d' ' -f1)\" " + u + "/releases/app.tar.gz"},
-		{"upload from a form (multipart)", "curl -s -F file=@app.tar.gz " + u + "/releases/app.tar.gz"},
-		{"download the latest version", "curl -s -o app.tar.gz " + u + "/releases/app.tar.gz"},
-		{"resume an interrupted download", "curl -s -C - -o app.tar.gz " + u + "/releases/app.tar.gz"},
-		{"download version 1", "curl -s -o app.tar.gz '" + u + "/releases/app.tar.gz?version=1'"},
-		{"list versions", "curl -s " + u + "/releases/app.tar.gz/versions"},
-		{"CLI: upload", "restkit push releases/app.tar.gz app.tar.gz" + server},
-		{"CLI: download (checked against the SHA-256, resumable)", "restkit pull releases/app.tar.gz -o app.tar.gz" + server},
-		{"CLI: list, versions, delete", "restkit ls releases" + server + "; restkit versions releases/app.tar.gz" + server + "; restkit rm releases/app.tar.gz" + server},
-	}
-	return d
+	return out
 }
 
 func bytesText(n int64) string {

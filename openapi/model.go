@@ -66,12 +66,13 @@ type PathItem struct {
 	Post       *Operation   `json:"post,omitempty"`
 	Patch      *Operation   `json:"patch,omitempty"`
 	Delete     *Operation   `json:"delete,omitempty"`
+	Head       *Operation   `json:"head,omitempty"` // only where HEAD is not GET's (tus)
 }
 
 // Operations lists the path's operations with their lower-case methods.
 func (p *PathItem) Operations() []MethodOperation {
 	var out []MethodOperation
-	for _, m := range []MethodOperation{{"get", p.Get}, {"put", p.Put}, {"post", p.Post}, {"patch", p.Patch}, {"delete", p.Delete}} {
+	for _, m := range []MethodOperation{{"get", p.Get}, {"put", p.Put}, {"post", p.Post}, {"patch", p.Patch}, {"delete", p.Delete}, {"head", p.Head}} {
 		if m.Operation != nil {
 			out = append(out, m)
 		}
@@ -176,7 +177,9 @@ type Schema struct {
 	UniqueItems bool       `json:"uniqueItems,omitempty"`
 	Required    []string   `json:"required,omitempty"`
 	Properties  Properties `json:"properties,omitempty"`
-	OneOf       []*Schema  `json:"oneOf,omitempty"`
+	// AdditionalProperties is the schema of the values of an object's other keys.
+	AdditionalProperties *Schema   `json:"additionalProperties,omitempty"`
+	OneOf                []*Schema `json:"oneOf,omitempty"`
 	// Relation (x-restkit-relation) marks a relation field: its value is the key of a
 	// record of To, or a list of them.
 	Relation *Relation `json:"x-restkit-relation,omitempty"`

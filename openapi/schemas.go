@@ -3,11 +3,11 @@ package openapi
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/restkit/restkit"
+	statustable "github.com/restkit/restkit/status"
 )
 
 // ref is a reference to the schema name in components.schemas.
@@ -239,7 +239,7 @@ func (b *builder) errorSchema(envelope bool) *Schema {
 // errorResponse is the response of an error status in the API's error style; why says
 // when the server answers it.
 func (b *builder) errorResponse(envelope bool, status int, why string) *Response {
-	desc := http.StatusText(status)
+	desc := statustable.Text(status)
 	if why != "" {
 		desc += ": " + why
 	}

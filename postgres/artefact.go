@@ -25,11 +25,17 @@ import (
 // Times are text in restkit.TimeLayout, as for records: timestamptz keeps only
 // microseconds. Names are COLLATE "C", so listings by name are in byte order.
 //
-// Every write takes advisory locks first: a shared lock on the directory and an
-// exclusive one on the artefact (AddVersion, and deleting a version or an artefact),
-// or an exclusive lock on the directory (deleting it). So writers of one artefact,
-// on any node, run one after the other and each reads what the previous committed;
-// and a directory is never deleted halfway through a version being added to it.
+// Every write takes advisory locks first, keyed by path: a shared lock on each
+// directory above the artefact and an exclusive one on the artefact's own path
+// (AddVersion, and deleting a version or an artefact), or an exclusive lock on the
+// directory (deleting it with its subtree). So writers of one artefact, on any node,
+// run one after the other and each reads what the previous committed; a directory is
+// never deleted halfway through a version being added below it; and an artefact at
+// a/b and one at a/b/c (which would make a/b a directory too) cannot be added at
+// once: the second waits, then finds the first and is refused.
+//
+// A version's properties and last download are rows of their own, removed with the
+// version through their foreign keys.
 const artefactSQL = `
 CREATE TABLE IF NOT EXISTS _restkit_artefacts (
 	directory    text COLLATE "C" NOT NULL,
@@ -60,7 +66,43 @@ CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
 	id           text COLLATE "C" NOT NULL,
 	next_version bigint NOT NULL,
 	PRIMARY KEY (directory, id)
-);`
+);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_properties (
+	directory text COLLATE "C" NOT NULL,
+	id        text COLLATE "C" NOT NULL,
+	version   bigint NOT NULL,
+	key       text COLLATE "C" NOT NULL,
+	value     text COLLATE "C" NOT NULL,
+	PRIMARY KEY (directory, id, version, key),
+	FOREIGN KEY (directory, id, version) REFERENCES _restkit_artefact_versions ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS _restkit_artefact_properties_value ON _restkit_artefact_properties (key, value, directory, id, version);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_downloads (
+	directory  text COLLATE "C" NOT NULL,
+	id         text COLLATE "C" NOT NULL,
+	version    bigint NOT NULL,
+	downloaded text NOT NULL,
+	PRIMARY KEY (directory, id, version),
+	FOREIGN KEY (directory, id, version) REFERENCES _restkit_artefact_versions ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_uploads (
+	id           text COLLATE "C" PRIMARY KEY,
+	owner        text NOT NULL,
+	directory    text COLLATE "C" NOT NULL,
+	artefact_id  text COLLATE "C" NOT NULL,
+	length       bigint NOT NULL,
+	received     bigint NOT NULL,
+	parts        text NOT NULL,
+	hash         bytea NOT NULL,
+	sha256       text NOT NULL,
+	content_type text NOT NULL,
+	filename     text NOT NULL,
+	metadata     text NOT NULL,
+	version      bigint NOT NULL,
+	created      text NOT NULL,
+	expires      text COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _restkit_artefact_uploads_expires ON _restkit_artefact_uploads (expires);`
 
 const versionJoin = ` FROM _restkit_artefact_versions v JOIN _restkit_artefacts a ON a.directory = v.directory AND a.id = v.id`
 
@@ -76,15 +118,18 @@ func storable(names ...string) bool {
 }
 
 // lockArtefact takes the locks of a write to one artefact (id != "") or to a whole
-// directory (id == ""); see artefactSQL.
+// directory (id == ""); see artefactSQL. Shared locks are taken from the top down,
+// in one order on every node.
 func (s *Store) lockArtefact(ctx context.Context, tx pgx.Tx, dir, id string) error {
 	if id == "" {
-		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("directory", dir))
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("path", dir))
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, s.lockKey("directory", dir))
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockKey("artefact", dir, id))
+	for _, d := range sqlstore.Ancestors(dir) {
+		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, s.lockKey("path", d))
+	}
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockKey("path", dir+"/"+id))
 	return tx.SendBatch(ctx, b).Close()
 }
 
@@ -102,6 +147,24 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		return nil, nil, wrap(op, err)
 	}
 	defer tx.Rollback(ctx)
+	out, pruned, err := s.addVersionTx(ctx, tx, a, check, keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	// The version is stored: a failure to tell what it freed must not say otherwise
+	// (the blobs are then collected at the next start).
+	freed, _ := unreferenced(context.WithoutCancel(ctx), s.pool, pruned)
+	return out, freed, nil
+}
+
+// addVersionTx is AddVersion inside tx, after which the caller commits and then asks
+// which of the pruned digests are unreferenced: the one place a version is written
+// (uploads, deploys by checksum and completed resumable uploads all come here).
+func (s *Store) addVersionTx(ctx context.Context, tx pgx.Tx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+	const op = "postgres.AddVersion"
 	if err := s.lockArtefact(ctx, tx, a.Directory, a.ID); err != nil {
 		return nil, nil, wrap(op, err)
 	}
@@ -118,7 +181,13 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 			return nil, nil, err
 		}
 	}
+	if latest == nil {
+		if err := checkPathFree(ctx, tx, a.Directory, a.ID); err != nil {
+			return nil, nil, err
+		}
+	}
 	out := *a
+	out.Properties = nil
 	out.Updated = a.Updated.UTC()
 	if out.Updated.IsZero() {
 		out.Updated = time.Now().UTC()
@@ -143,28 +212,42 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, wrap(op, err)
 	}
-	var freed []string
 	var pruned []string
 	if keep > 0 {
-		var digests []string
 		rows, err := tx.Query(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 AND version IN (
 			SELECT version FROM _restkit_artefact_versions WHERE directory = $1 AND id = $2 ORDER BY version DESC OFFSET $3)
 			RETURNING sha256`, out.Directory, out.ID, int64(keep))
 		if err == nil {
-			digests, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			pruned, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		}
 		if err != nil {
 			return nil, nil, wrap(op, err)
 		}
-		pruned = digests
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, nil, wrap(op, err)
+	return &out, pruned, nil
+}
+
+// checkPathFree refuses a new artefact whose path is a directory, or that lies below
+// an artefact (a path names one or the other, never both).
+func checkPathFree(ctx context.Context, tx pgx.Tx, dir, id string) error {
+	p := dir + "/" + id
+	lo, hi := sqlstore.Below(p)
+	var taken bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM _restkit_artefacts WHERE directory = $1 OR (directory >= $2 AND directory < $3))`, p, lo, hi).Scan(&taken); err != nil {
+		return wrap("postgres.AddVersion", err)
 	}
-	// The version is stored: a failure to tell what it freed must not say otherwise
-	// (the blobs are then collected at the next start).
-	freed, _ = unreferenced(context.WithoutCancel(ctx), s.pool, pruned)
-	return &out, freed, nil
+	if taken {
+		return sqlstore.PathIsDirectory(p)
+	}
+	for _, anc := range sqlstore.AncestorArtefacts(dir) {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM _restkit_artefacts WHERE directory = $1 AND id = $2)`, anc[0], anc[1]).Scan(&taken); err != nil {
+			return wrap("postgres.AddVersion", err)
+		}
+		if taken {
+			return sqlstore.AncestorIsArtefact(anc[0] + "/" + anc[1])
+		}
+	}
+	return nil
 }
 
 // unreferenced returns the digests among ds that no version references, in the
@@ -328,11 +411,12 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 	return page, nil
 }
 
-// ListDirectories summarises every directory.
+// ListDirectories summarises the top-level directories, each with its subtree.
 func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	const op = "postgres.ListDirectories"
+	// Grouped by directory, then folded into the top-level directories.
 	rows, err := s.pool.Query(ctx, `SELECT directory, count(*), sum(size)::bigint, max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -350,10 +434,15 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		}
 		out = append(out, d)
 	}
-	return out, wrap(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return sqlstore.TopLevel(out), nil
 }
 
-// DeleteArtefacts deletes a version, an artefact or a directory, holding its lock.
+// DeleteArtefacts deletes a version, an artefact or a directory with its subtree,
+// holding its lock: the one place versions are deleted on request (pruning is in
+// addVersionTx).
 func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -376,9 +465,11 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 		return nil, wrap(op, err)
 	}
 	var p params
-	where := `directory = ` + p.add(dir)
+	lo, hi := sqlstore.Below(dir)
+	where := `(directory = ` + p.add(dir) + ` OR (directory >= ` + p.add(lo) + ` AND directory < ` + p.add(hi) + `))`
 	if id != "" {
-		where += ` AND id = ` + p.add(id)
+		p = params{}
+		where = `directory = ` + p.add(dir) + ` AND id = ` + p.add(id)
 	}
 	if version > 0 {
 		where += ` AND version = ` + p.add(version)

@@ -72,3 +72,53 @@ func TestArtefactsAcrossNodes(t *testing.T) {
 		t.Errorf("%d versions without an artefact, %d artefacts without their latest version", orphans, dangling)
 	}
 }
+
+// TestCleanupLockAcrossNodes: the cleanup's job lock is held by one node at a time;
+// the others are told so at once (they skip the round), and get it once it is free.
+func TestCleanupLockAcrossNodes(t *testing.T) {
+	url := newTestSchema(t)
+	a, b := mustOpen(t, url), mustOpen(t, url)
+	unlock, ok, err := a.TryLockJob(ctx, "artefact-cleanup")
+	if err != nil || !ok {
+		t.Fatalf("node a: %v %v", ok, err)
+	}
+	if _, ok, err := b.TryLockJob(ctx, "artefact-cleanup"); err != nil || ok {
+		t.Fatalf("node b while a holds it: %v %v", ok, err)
+	}
+	unlockOther, ok, err := a.TryLockJob(ctx, "other-job")
+	if err != nil || !ok {
+		t.Fatalf("another job: %v %v", ok, err)
+	}
+	unlockOther()
+	unlock()
+	unlockB, ok, err := b.TryLockJob(ctx, "artefact-cleanup")
+	if err != nil || !ok {
+		t.Fatalf("node b after a released it: %v %v", ok, err)
+	}
+	unlockB()
+}
+
+// TestArtefactTablesAddedToOldDatabase: a database from before nested directories,
+// properties and resumable uploads (those tables missing) gets them when the store
+// opens, and its one-level artefacts keep working.
+func TestArtefactTablesAddedToOldDatabase(t *testing.T) {
+	url := newTestSchema(t)
+	s := mustOpen(t, url)
+	if _, _, err := s.AddVersion(ctx, &restkit.Artefact{Directory: "docs", ID: "a.txt", SHA256: strings.Repeat("a", 64), Size: 3}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `DROP TABLE _restkit_artefact_properties, _restkit_artefact_downloads, _restkit_artefact_uploads`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = mustOpen(t, url)
+	if a, err := s.FindArtefact(ctx, "docs", "a.txt", 0); err != nil || a.Size != 3 {
+		t.Fatalf("the old artefact: %+v %v", a, err)
+	}
+	if _, err := s.SetProperties(ctx, "docs", "a.txt", 0, map[string]string{"build": "1"}); err != nil {
+		t.Fatalf("properties on the old artefact: %v", err)
+	}
+	if dirs, err := s.ListDirectories(ctx); err != nil || len(dirs) != 1 || dirs[0].Name != "docs" {
+		t.Fatalf("directories: %+v %v", dirs, err)
+	}
+}

@@ -31,6 +31,7 @@
 //
 //	PREFIX/blobs/ab/cd/abcd…(64 hex digits)   a committed blob, named by its SHA-256
 //	PREFIX/staging/<32 random hex digits>     a stage, or what a crash left of one
+//	PREFIX/uploads/<upload>/<offset>-<random> a part of a resumable upload (parts.go)
 //
 // The layout is fsblob's, as keys: the name of a blob is the hash of its bytes, so
 // every node that uploads the same content names it alike and it is stored once,

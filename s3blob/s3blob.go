@@ -36,6 +36,7 @@ type Store struct {
 
 	blobs      string // "PREFIX/blobs/": committed blobs, blobs/ab/cd/<digest>
 	staging    string // "PREFIX/staging/": stages
+	uploads    string // "PREFIX/uploads/": the parts of resumable uploads (parts.go)
 	partSize   int64
 	staleAfter time.Duration // < 0: every stage is stale
 	now        func() time.Time
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		client: client, core: minio.Core{Client: client}, cfg: cfg, name: name,
-		blobs: prefix + "blobs/", staging: prefix + "staging/",
+		blobs: prefix + "blobs/", staging: prefix + "staging/", uploads: prefix + "uploads/",
 		partSize: cfg.PartSize, staleAfter: cfg.StaleAfter, now: time.Now,
 		copyMax: maxPartSize,
 	}
@@ -158,6 +159,15 @@ var firstBuffers = sync.Pool{New: func() any { b := make([]byte, firstSize+1); r
 // or ctx.Err(); InsufficientStorage or Unavailable when the server says so. In
 // every such case nothing is kept.
 func (s *Store) Stage(ctx context.Context, r io.Reader, limit int64) (restkit.StagedBlob, error) {
+	b, err := s.stageAt(ctx, r, limit, s.staging+randomName())
+	if err != nil {
+		return nil, err // not a nil *staged in a non-nil interface
+	}
+	return b, nil
+}
+
+// stageAt is Stage into the object key.
+func (s *Store) stageAt(ctx context.Context, r io.Reader, limit int64, key string) (*staged, error) {
 	const op = "s3blob.Stage"
 	if err := ctx.Err(); err != nil {
 		return nil, restkit.Wrap(op, err)
@@ -169,7 +179,6 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, limit int64) (restkit.St
 		partSize = min((limit+maxParts-1)/maxParts, maxPartSize)
 	}
 	hr := &hashingReader{ctx: ctx, r: r, h: sha256.New(), limit: limit, most: partSize * maxParts}
-	key := s.staging + randomName()
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: uint64(partSize)}
 
 	bp := firstBuffers.Get().(*[]byte)
@@ -308,6 +317,7 @@ type staged struct {
 	etag   string
 	digest string
 	size   int64
+	keep   bool // the source is an upload's part: neither Commit nor Abort deletes it
 
 	mu    sync.Mutex
 	state int
@@ -359,7 +369,9 @@ func (s *Store) publish(ctx context.Context, b *staged) error {
 	}
 	// The blob is published: a staging object left by a failure here is garbage
 	// for Clean, not an error of the commit.
-	s.removeQuietly(ctx, b.key)
+	if !b.keep {
+		s.removeQuietly(ctx, b.key)
+	}
 	return nil
 }
 
@@ -407,6 +419,10 @@ func (b *staged) Abort() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state != staging {
+		return nil
+	}
+	if b.keep {
+		b.state = aborted
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)

@@ -699,3 +699,12 @@ func TestClaim(t *testing.T) {
 		t.Fatalf("another owner: %v", err)
 	}
 }
+
+func TestPartStore(t *testing.T) {
+	cfg := testConfig(t)
+	blobtest.RunParts(t, func(t *testing.T) restkit.BlobStore {
+		c := cfg
+		c.Prefix = path.Join(path.Dir(cfg.Prefix), "test-"+randomName()[:12])
+		return mustOpen(t, c)
+	})
+}

@@ -33,6 +33,7 @@ type Server struct {
 	http     *http.Server
 	// dispatcher delivers webhooks (webhooks.go); nil without webhook endpoints.
 	dispatcher *webhook.Dispatcher
+	repo       *artefact.Repository // nil without an artefact repository
 
 	closeOnce sync.Once
 	closeErr  error
@@ -143,11 +144,11 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		if err != nil {
 			return httpapi.Options{}, err
 		}
-		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "")
+		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "", m)
 		if err != nil {
 			return httpapi.Options{}, err
 		}
-		opts.Artefacts, opts.ArtefactsPath = repo, api.Artefacts.Path
+		opts.Artefacts, opts.ArtefactsPath, s.repo = repo, api.Artefacts.Path, repo
 	}
 	if api.Schema.Auth != nil {
 		if opts.SessionKey, err = b.sessionKey(ctx, cfg.Data); err != nil {
@@ -206,6 +207,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer pruned()
 	stopWebhooks := s.runWebhooks()
 	defer stopWebhooks() // after the drain, so that deliveries go on while requests finish
+	if s.repo != nil {
+		// The cleanup policies and the collection of expired uploads, on a schedule.
+		tick := time.NewTicker(s.repo.CleanupInterval())
+		defer tick.Stop()
+		go s.repo.RunCleanups(ctx, tick.C)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
@@ -251,10 +258,22 @@ func (s *Server) Close() error {
 // openArtefacts opens the repository over its blob and metadata stores and collects
 // what a crash may have left (staged uploads, blobs no version references) before
 // serving.
-func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool) (*artefact.Repository, error) {
-	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log}
+func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, meta restkit.ArtefactStore, cfg *config.Artefacts, log *slog.Logger, localDisk bool, m *metrics.Metrics) (*artefact.Repository, error) {
+	o := artefact.Options{Blobs: blobs, Meta: meta, Policy: cfg.Policy, Logger: log, OnCleanup: func(rep *artefact.CleanupReport) {
+		outcome := "ok"
+		switch {
+		case rep.Skipped:
+			outcome = "skipped"
+		case rep.Err != nil:
+			outcome = "failed"
+		}
+		m.CleanupRun(outcome, rep.DryRun, len(rep.Versions), rep.BytesFreed)
+	}}
 	if l, ok := meta.(artefact.DigestLocker); ok {
 		o.Locker = l // nodes sharing the store lock digests through it
+	}
+	if l, ok := meta.(artefact.JobLocker); ok {
+		o.Jobs = l // one node at a time runs the cleanup policies
 	}
 	if localDisk {
 		o.DataDir = data // min_free measures the disk the blobs are on
@@ -266,6 +285,11 @@ func openArtefacts(ctx context.Context, data string, blobs restkit.BlobStore, me
 	}
 	if n > 0 {
 		log.Info("collected unreferenced blobs", "count", n)
+	}
+	if n, err := repo.SweepUploads(ctx); err != nil {
+		return nil, fmt.Errorf("collecting expired uploads: %w", err)
+	} else if n > 0 {
+		log.Info("collected expired resumable uploads", "count", n)
 	}
 	return repo, nil
 }

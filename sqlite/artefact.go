@@ -21,6 +21,13 @@ import (
 // artefact" aggregate. _restkit_artefact_counters holds each name's next version
 // number and is never deleted: a number, once given, is never given again, even after
 // the artefact is deleted and made anew — so /dir/id?version=N may be cached forever.
+//
+// Directories are paths ("org/app/1.2.0"); a directory exists while an artefact is
+// stored in it or below it, so the directories below a path are the distinct next
+// segments of the directory column in the range of paths that start with it plus a
+// slash (sqlstore.Below). A version's properties and its last download are rows of
+// their own, removed with the version by their foreign keys (every delete path:
+// deletes, pruning, cleanup). _restkit_artefact_uploads holds resumable uploads.
 const artefactSQL = `
 CREATE TABLE IF NOT EXISTS _restkit_artefacts (
 	directory    TEXT NOT NULL,
@@ -51,7 +58,43 @@ CREATE TABLE IF NOT EXISTS _restkit_artefact_counters (
 	id           TEXT NOT NULL,
 	next_version INTEGER NOT NULL,
 	PRIMARY KEY (directory, id)
-) STRICT, WITHOUT ROWID;`
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _restkit_artefact_properties (
+	directory TEXT NOT NULL,
+	id        TEXT NOT NULL,
+	version   INTEGER NOT NULL,
+	key       TEXT NOT NULL,
+	value     TEXT NOT NULL,
+	PRIMARY KEY (directory, id, version, key),
+	FOREIGN KEY (directory, id, version) REFERENCES _restkit_artefact_versions ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _restkit_artefact_properties_value ON _restkit_artefact_properties (key, value, directory, id, version);
+CREATE TABLE IF NOT EXISTS _restkit_artefact_downloads (
+	directory  TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	downloaded TEXT NOT NULL,
+	PRIMARY KEY (directory, id, version),
+	FOREIGN KEY (directory, id, version) REFERENCES _restkit_artefact_versions ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _restkit_artefact_uploads (
+	id           TEXT PRIMARY KEY NOT NULL,
+	owner        TEXT NOT NULL,
+	directory    TEXT NOT NULL,
+	artefact_id  TEXT NOT NULL,
+	length       INTEGER NOT NULL,
+	received     INTEGER NOT NULL,
+	parts        TEXT NOT NULL,
+	hash         BLOB NOT NULL,
+	sha256       TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	filename     TEXT NOT NULL,
+	metadata     TEXT NOT NULL,
+	version      INTEGER NOT NULL,
+	created      TEXT NOT NULL,
+	expires      TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _restkit_artefact_uploads_expires ON _restkit_artefact_uploads (expires);`
 
 var _ restkit.ArtefactStore = (*Store)(nil)
 
@@ -67,6 +110,20 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	}
 	defer release()
 	defer tx.Rollback()
+	out, freed, err := addVersionTx(ctx, tx, a, check, keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	return out, freed, nil
+}
+
+// addVersionTx is AddVersion inside tx: the one place a version is written (uploads,
+// deploys by checksum and completed resumable uploads all come here).
+func addVersionTx(ctx context.Context, tx *sql.Tx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+	const op = "sqlite.AddVersion"
 	latest, err := sqlstore.ScanArtefact(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, a.Directory, a.ID))
 	switch {
@@ -80,7 +137,13 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 			return nil, nil, err
 		}
 	}
+	if latest == nil {
+		if err := checkPathFree(ctx, tx, a.Directory, a.ID); err != nil {
+			return nil, nil, err
+		}
+	}
 	out := *a
+	out.Properties = nil
 	out.Updated = a.Updated.UTC()
 	if out.Updated.IsZero() {
 		out.Updated = time.Now().UTC()
@@ -110,38 +173,67 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 		out.Directory, out.ID, out.Version+1, sqlstore.FormatTime(out.Created), out.Version, out.Size, sqlstore.FormatTime(out.Updated)); err != nil {
 		return nil, nil, wrap(op, err)
 	}
-	var freed []string
-	if keep > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT version, sha256 FROM _restkit_artefact_versions WHERE directory = ? AND id = ?
-			ORDER BY version DESC LIMIT -1 OFFSET ?`, out.Directory, out.ID, keep)
-		if err != nil {
-			return nil, nil, wrap(op, err)
-		}
-		var old []int64
-		var digests []string
-		for rows.Next() {
-			var v int64
-			var d string
-			if err := rows.Scan(&v, &d); err != nil {
-				rows.Close()
-				return nil, nil, wrap(op, err)
-			}
-			old, digests = append(old, v), append(digests, d)
-		}
-		rows.Close()
-		for _, v := range old {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = ? AND id = ? AND version = ?`, out.Directory, out.ID, v); err != nil {
-				return nil, nil, wrap(op, err)
-			}
-		}
-		if freed, err = unreferenced(ctx, tx, digests); err != nil {
-			return nil, nil, wrap(op, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	freed, err := prune(ctx, tx, out.Directory, out.ID, keep)
+	if err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	return &out, freed, nil
+}
+
+// checkPathFree refuses a new artefact whose path is a directory, or that lies below
+// an artefact (a path names one or the other, never both).
+func checkPathFree(ctx context.Context, tx *sql.Tx, dir, id string) error {
+	var one int
+	p := dir + "/" + id
+	lo, hi := sqlstore.Below(p)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM _restkit_artefacts WHERE directory = ? OR (directory >= ? AND directory < ?) LIMIT 1`, p, lo, hi).Scan(&one)
+	if err == nil {
+		return sqlstore.PathIsDirectory(p)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return wrap("sqlite.AddVersion", err)
+	}
+	for _, anc := range sqlstore.AncestorArtefacts(dir) {
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM _restkit_artefacts WHERE directory = ? AND id = ?`, anc[0], anc[1]).Scan(&one)
+		if err == nil {
+			return sqlstore.AncestorIsArtefact(anc[0] + "/" + anc[1])
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return wrap("sqlite.AddVersion", err)
+		}
+	}
+	return nil
+}
+
+// prune deletes the versions of an artefact beyond the keep newest (keep > 0) and
+// returns the digests no version references any more.
+func prune(ctx context.Context, tx *sql.Tx, dir, id string, keep int) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT version, sha256 FROM _restkit_artefact_versions WHERE directory = ? AND id = ?
+		ORDER BY version DESC LIMIT -1 OFFSET ?`, dir, id, keep)
+	if err != nil {
+		return nil, err
+	}
+	var old []int64
+	var digests []string
+	for rows.Next() {
+		var v int64
+		var d string
+		if err := rows.Scan(&v, &d); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		old, digests = append(old, v), append(digests, d)
+	}
+	rows.Close()
+	for _, v := range old {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE directory = ? AND id = ? AND version = ?`, dir, id, v); err != nil {
+			return nil, err
+		}
+	}
+	return unreferenced(ctx, tx, digests)
 }
 
 // unreferenced returns the digests among ds that no version references.
@@ -277,9 +369,11 @@ func (s *Store) ListArtefacts(ctx context.Context, dir string, q restkit.Artefac
 	return page, nil
 }
 
-// ListDirectories summarises every directory.
+// ListDirectories summarises the top-level directories, each with its subtree.
 func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, error) {
 	const op = "sqlite.ListDirectories"
+	// Grouped by directory, the table's own order (no sort, no string function per
+	// row), then folded into the top-level directories.
 	rows, err := s.r.QueryContext(ctx, `SELECT directory, count(*), sum(size), max(updated) FROM _restkit_artefacts GROUP BY directory ORDER BY directory`)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -297,10 +391,72 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		}
 		out = append(out, d)
 	}
-	return out, wrap(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return sqlstore.TopLevel(out), nil
 }
 
-// DeleteArtefacts deletes a version, an artefact or a directory.
+// ListSubdirectories returns a page of the names of the directories right below dir:
+// the distinct next segments of the directories in dir's subtree. (length and substr
+// count characters in SQLite, the same for the parameter and the column.)
+func (s *Store) ListSubdirectories(ctx context.Context, dir string, q restkit.SubdirectoryQuery) (*restkit.SubdirectoryPage, error) {
+	var b strings.Builder
+	var args []any
+	b.WriteString(`SELECT DISTINCT CASE instr(rest, '/') WHEN 0 THEN rest ELSE substr(rest, 1, instr(rest, '/') - 1) END AS seg FROM (`)
+	if dir == "" {
+		b.WriteString(`SELECT directory AS rest FROM _restkit_artefacts)`)
+	} else {
+		lo, hi := sqlstore.Below(dir)
+		b.WriteString(`SELECT substr(directory, length(?) + 1) AS rest FROM _restkit_artefacts WHERE directory >= ? AND directory < ?)`)
+		args = append(args, lo, lo, hi)
+	}
+	b.WriteString(` WHERE 1 = 1`)
+	if q.Prefix != "" {
+		b.WriteString(` AND seg >= ?`)
+		args = append(args, q.Prefix)
+		if upper, ok := prefixUpper(q.Prefix); ok {
+			b.WriteString(` AND seg < ?`)
+			args = append(args, upper)
+		}
+	}
+	order := "ASC"
+	if q.After != "" {
+		cmp := ">"
+		if q.Desc {
+			cmp = "<"
+		}
+		b.WriteString(` AND seg ` + cmp + ` ?`)
+		args = append(args, q.After)
+	}
+	if q.Desc {
+		order = "DESC"
+	}
+	b.WriteString(` ORDER BY seg ` + order)
+	if q.Limit > 0 {
+		b.WriteString(` LIMIT ?`)
+		args = append(args, q.Limit+1)
+	}
+	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, wrap("sqlite.ListSubdirectories", err)
+	}
+	defer rows.Close()
+	page := &restkit.SubdirectoryPage{Names: []string{}}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, wrap("sqlite.ListSubdirectories", err)
+		}
+		page.Names = append(page.Names, n)
+	}
+	if q.Limit > 0 && len(page.Names) > q.Limit {
+		page.More, page.Names = true, page.Names[:q.Limit]
+	}
+	return page, wrap("sqlite.ListSubdirectories", rows.Err())
+}
+
+// DeleteArtefacts deletes a version, an artefact or a directory with its subtree.
 func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int64) ([]string, error) {
 	const op = "sqlite.DeleteArtefacts"
 	tx, release, err := s.durableTx(ctx)
@@ -309,9 +465,24 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	}
 	defer release()
 	defer tx.Rollback()
-	where, args := `directory = ?`, []any{dir}
+	freed, err := deleteArtefactsTx(ctx, tx, dir, id, version)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return freed, nil
+}
+
+// deleteArtefactsTx is DeleteArtefacts inside tx: the one place versions are
+// deleted on request (pruning is in prune).
+func deleteArtefactsTx(ctx context.Context, tx *sql.Tx, dir, id string, version int64) ([]string, error) {
+	const op = "sqlite.DeleteArtefacts"
+	lo, hi := sqlstore.Below(dir)
+	where, args := `(directory = ? OR (directory >= ? AND directory < ?))`, []any{dir, lo, hi}
 	if id != "" {
-		where, args = where+` AND id = ?`, append(args, id)
+		where, args = `directory = ? AND id = ?`, []any{dir, id}
 	}
 	if version > 0 {
 		where, args = where+` AND version = ?`, append(args, version)
@@ -363,9 +534,6 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	}
 	freed, err := unreferenced(ctx, tx, digests)
 	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
 	return freed, nil

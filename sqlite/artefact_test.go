@@ -45,3 +45,31 @@ func TestArtefactCommitsAreSynced(t *testing.T) {
 		t.Fatalf("after: synchronous = %s, %v; want 1 (NORMAL)", after, err)
 	}
 }
+
+// TestArtefactTablesAddedToOldDatabase: a database from before nested directories,
+// properties and resumable uploads (those tables missing) gets them when the store
+// opens, and its one-level artefacts keep working.
+func TestArtefactTablesAddedToOldDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restkit.db")
+	s := mustOpen(t, path)
+	if _, _, err := s.AddVersion(ctx, &restkit.Artefact{Directory: "docs", ID: "a.txt", SHA256: strings.Repeat("a", 64), Size: 3, Updated: time.Now()}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"_restkit_artefact_properties", "_restkit_artefact_downloads", "_restkit_artefact_uploads"} {
+		if _, err := s.w.ExecContext(ctx, `DROP TABLE `+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = mustOpen(t, path)
+	defer s.Close()
+	if a, err := s.FindArtefact(ctx, "docs", "a.txt", 0); err != nil || a.Size != 3 {
+		t.Fatalf("the old artefact: %+v %v", a, err)
+	}
+	if _, err := s.SetProperties(ctx, "docs", "a.txt", 0, map[string]string{"build": "1"}); err != nil {
+		t.Fatalf("properties on the old artefact: %v", err)
+	}
+	if dirs, err := s.ListDirectories(ctx); err != nil || len(dirs) != 1 || dirs[0].Name != "docs" || dirs[0].Artefacts != 1 {
+		t.Fatalf("directories: %+v %v", dirs, err)
+	}
+}

@@ -31,7 +31,21 @@ var table = []struct {
 	{restkit.RateLimited, http.StatusTooManyRequests},
 	{restkit.Unavailable, http.StatusServiceUnavailable},
 	{restkit.InsufficientStorage, http.StatusInsufficientStorage},
+	{restkit.ChecksumMismatch, StatusChecksumMismatch},
 	{restkit.Internal, http.StatusInternalServerError},
+}
+
+// StatusChecksumMismatch is tus 1.0's 460 Checksum Mismatch (checksum extension):
+// the body of a PATCH does not have the checksum its Upload-Checksum header names.
+const StatusChecksumMismatch = 460
+
+// Text is the reason phrase of a status: net/http's, and "Checksum Mismatch" for 460,
+// which net/http does not know.
+func Text(code int) string {
+	if code == StatusChecksumMismatch {
+		return "Checksum Mismatch"
+	}
+	return http.StatusText(code)
 }
 
 var (

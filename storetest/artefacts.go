@@ -32,12 +32,25 @@ import (
 //     name breaking ties, in either direction; prefix takes % and _ literally; a
 //     keyset cursor (sort value and id of the last artefact) walks every artefact
 //     exactly once.
+//   - Directories nest (org/app/1.0): subdirectories are listed by name with paging,
+//     top-level directories sum their subtrees, deleting a directory deletes its
+//     subtree and nothing beside it, and a path names an artefact or a directory,
+//     never both (Conflict).
+//   - Properties belong to one version, are found by every pair asked for, page by
+//     (directory, id, version), and go with their version (pruned or deleted).
+//   - Downloads are recorded per version; WalkVersions pages through every version.
+//   - A resumable upload moves on only from its current offset (Conflict otherwise),
+//     and completes once, adding its version in the same transaction.
 func RunArtefacts(t *testing.T, open func(t *testing.T) restkit.ArtefactStore) {
 	t.Run("Versions", func(t *testing.T) { testArtefactVersions(t, openArtefacts(t, open)) })
 	t.Run("RetentionAndDedup", func(t *testing.T) { testArtefactRetention(t, openArtefacts(t, open)) })
 	t.Run("Listing", func(t *testing.T) { testArtefactListing(t, openArtefacts(t, open)) })
 	t.Run("ConcurrentVersions", func(t *testing.T) { testArtefactConcurrent(t, openArtefacts(t, open)) })
 	t.Run("VersionNumbersAreNeverReused", func(t *testing.T) { testArtefactNumbers(t, openArtefacts(t, open)) })
+	t.Run("NestedDirectories", func(t *testing.T) { testArtefactNested(t, openArtefacts(t, open)) })
+	t.Run("Properties", func(t *testing.T) { testArtefactProperties(t, openArtefacts(t, open)) })
+	t.Run("DownloadsAndWalk", func(t *testing.T) { testArtefactDownloadsAndWalk(t, openArtefacts(t, open)) })
+	t.Run("Uploads", func(t *testing.T) { testUploads(t, openArtefacts(t, open)) })
 }
 
 // openArtefacts opens a store and closes it, when it can be closed, at cleanup.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,7 +38,7 @@ func clientCommands(root *cobra.Command) []*cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&r.Server, "server", defaultServer, "URL of the restkit server the client commands talk to (RESTKIT_SERVER)")
 	f.StringVar(&r.Token, "token", "", "API key the client commands send as an Authorization: Bearer header (RESTKIT_TOKEN)")
-	return []*cobra.Command{newPushCmd(r), newPullCmd(r), newLsCmd(r), newVersionsCmd(r), newRmCmd(r)}
+	return []*cobra.Command{newPushCmd(r), newPullCmd(r), newLsCmd(r), newVersionsCmd(r), newRmCmd(r), newCleanupCmd(r)}
 }
 
 // client resolves the flags over the environment (a flag beats RESTKIT_SERVER and
@@ -59,21 +60,26 @@ func (r *remote) client(cmd *cobra.Command) *client.Client {
 	return client.New(server, opts...)
 }
 
-// parseRef splits "DIR/ID" (exactly one slash, neither side empty); with dirOK a
-// bare "DIR" is accepted too and gives id "".
+// parseRef splits "DIR/ID" at its last slash: DIR may be a path of segments
+// (org/app/1.2.0/app.tgz is the artefact app.tgz of org/app/1.2.0). With dirOK a bare
+// "DIR" (no slash) is accepted too and gives id "", and so is "DIR/" (a trailing
+// slash names the directory DIR, of any depth).
 func parseRef(arg string, dirOK bool) (dir, id string, err error) {
 	want := "DIR/ID"
 	if dirOK {
-		want = "DIR or DIR/ID"
+		want = "DIR, DIR/ or DIR/ID"
 	}
-	dir, id, found := strings.Cut(arg, "/")
+	if trimmed, ok := strings.CutSuffix(arg, "/"); ok && dirOK && trimmed != "" && !strings.Contains(arg, "//") {
+		return trimmed, "", nil
+	}
+	i := strings.LastIndexByte(arg, '/')
 	switch {
-	case !found && dirOK && dir != "":
-		return dir, "", nil
-	case !found || dir == "" || id == "" || strings.Contains(id, "/"):
-		return "", "", fmt.Errorf("%q: want %s, with exactly one slash between two names", arg, want)
+	case i < 0 && dirOK && arg != "":
+		return arg, "", nil
+	case i <= 0 || i == len(arg)-1 || strings.Contains(arg, "//"):
+		return "", "", fmt.Errorf("%q: want %s: names separated by single slashes, the last one the artefact", arg, want)
 	}
-	return dir, id, nil
+	return arg[:i], arg[i+1:], nil
 }
 
 // report prints err on stderr as `restkit: <message>` and one indented line per
@@ -180,15 +186,28 @@ func printArtefacts(w io.Writer, arts []*restkit.Artefact, table, withID bool) e
 	if withID {
 		fmt.Fprint(tw, "ID\t")
 	}
-	fmt.Fprintln(tw, "VERSION\tSIZE\tSHA256\tCONTENT TYPE\tUPDATED")
+	fmt.Fprintln(tw, "VERSION\tSIZE\tSHA256\tCONTENT TYPE\tUPDATED\tPROPERTIES")
 	for _, a := range arts {
 		if withID {
 			fmt.Fprintf(tw, "%s\t", a.ID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.Version, humanize.IBytes(uint64(max(a.Size, 0))),
-			short(a.SHA256), a.ContentType, when(a.Updated))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", a.Version, humanize.IBytes(uint64(max(a.Size, 0))),
+			short(a.SHA256), a.ContentType, when(a.Updated), propertiesText(a.Properties))
 	}
 	return tw.Flush()
+}
+
+// propertiesText shows properties as k=v pairs, by key.
+func propertiesText(props map[string]string) string {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + props[k]
+	}
+	return strings.Join(keys, " ")
 }
 
 func short(sha string) string {

@@ -19,10 +19,14 @@ func TestParseRef(t *testing.T) {
 		{"releases/app.tar.gz", true, "releases", "app.tar.gz", true},
 		{"releases", true, "releases", "", true},
 		{"releases", false, "", "", false},
-		{"releases/", true, "", "", false},
+		{"releases/", true, "releases", "", true},
+		{"releases/", false, "", "", false},
 		{"/app", false, "", "", false},
-		{"a/b/c", false, "", "", false},
-		{"a/b/c", true, "", "", false},
+		{"a/b/c", false, "a/b", "c", true}, // nested directories (DESIGN §14)
+		{"a/b/c", true, "a/b", "c", true},
+		{"a/b/", true, "a/b", "", true},
+		{"a//c", false, "", "", false},
+		{"a//", true, "", "", false},
 		{"", true, "", "", false},
 		{"dir with space/ü id", false, "dir with space", "ü id", true},
 	} {
