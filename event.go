@@ -173,3 +173,38 @@ func (s *Schema) SourceOf(source string) (*Resource, *Noun) {
 	}
 	return nil, nil
 }
+
+// artefactState is the State of an artefact's event: the version as the
+// repository's listings show it.
+type artefactState struct {
+	Directory   string    `json:"directory"`
+	ID          string    `json:"id"`
+	Version     int64     `json:"version"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	ContentType string    `json:"content_type"`
+	Filename    string    `json:"filename,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+// ArtefactEvent is the event a store appends for a write of the artefact
+// repository, keyed by the artefact's path: created for its first version, updated
+// for a later one (or for a version deleted while others remain: a is then the new
+// latest), deleted when its last version goes (a is the latest it had). Versions
+// pruned by retention append none.
+func ArtefactEvent(op EventOp, a *Artefact, now time.Time) (Event, error) {
+	state, err := json.Marshal(artefactState{Directory: a.Directory, ID: a.ID, Version: a.Version, Size: a.Size, SHA256: a.SHA256,
+		ContentType: a.ContentType, Filename: a.Filename, Created: a.Created.UTC(), Updated: a.Updated.UTC()})
+	return Event{Source: ArtefactSource, Key: a.Path(), Op: op, Rev: a.Version, Time: now.UTC(), State: string(state)}, err
+}
+
+// Artefact decodes the State of an artefact's event.
+func (e Event) Artefact() (*Artefact, error) {
+	var st artefactState
+	if err := json.Unmarshal([]byte(e.State), &st); err != nil {
+		return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+	}
+	return &Artefact{Directory: st.Directory, ID: st.ID, Version: st.Version, Size: st.Size, SHA256: st.SHA256,
+		ContentType: st.ContentType, Filename: st.Filename, Created: st.Created, Updated: st.Updated}, nil
+}

@@ -98,7 +98,7 @@ func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 		})
 		for _, shape := range []struct{ pattern, allow string }{
 			{"/{dir}", allowDirectory}, {"/{dir}/{id}", allowArtefact},
-			{"/{dir}/{id}/versions", allowVersions}, {"/{dir}/{id}/properties", allowProperties},
+			{"/{dir}/{id}/versions", allowVersions}, {"/{dir}/{id}/properties", allowProperties}, {"/events", allowRoot},
 		} {
 			s.routes = append(s.routes, Route{Pattern: p + shape.pattern, Methods: splitList(shape.allow), Rule: g.rule})
 		}

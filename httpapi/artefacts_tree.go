@@ -86,7 +86,7 @@ func parseTarget(rest, method string, trailing bool) *artefactTarget {
 	if len(segs) == 0 || (len(segs) == 1 && segs[0] == "") { // /artefacts/events
 		return t
 	}
-	if len(segs) > artefact.MaxDepth+1 || (t.sub != "" && len(segs) < 2) {
+	if len(segs) > artefact.MaxDepth+1 || (t.sub != "" && t.sub != "events" && len(segs) < 2) {
 		if len(segs) > artefact.MaxDepth+1 {
 			t.err = &restkit.Error{Kind: restkit.Invalid, Message: "artefact path is too deep",
 				Fields: []restkit.FieldError{{Field: "path", Message: "a directory has at most 8 segments, then the artefact's name"}}}
@@ -189,8 +189,7 @@ func (h *artefactHandler) serveTree(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case t.sub == "events":
-		// Event streams (DESIGN §12) are served by the change feeds, not here yet.
-		h.fail(w, r, restkit.Errorf(restkit.NotFound, "no event stream here"))
+		h.serveEvents(w, r, strings.Join(t.segs, "/"))
 	case t.sub == "versions":
 		h.serveVersions(w, r, t.dir, t.id)
 	case t.sub == "properties":

@@ -156,9 +156,9 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case c.err != nil:
 			outcome = auth.Unauthenticated
+		case r.Method == http.MethodOptions && c.p != nil: // signed in: told the verbs
 		case g.admin:
 			outcome = s.adminOutcome(r, c.p)
-		case r.Method == http.MethodOptions && c.p != nil: // signed in: told the verbs
 		case g.signedIn:
 			if c.p == nil {
 				outcome = auth.Unauthenticated

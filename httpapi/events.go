@@ -59,6 +59,12 @@ type streamSpec struct {
 	filters []restkit.Filter
 	view    *view // fields=: a view of its own; nil: the full one, rendered once per event
 	allowed func(r *http.Request) bool
+	// The artefact repository's streams: the events of path (an artefact, or a
+	// directory and everything below it; "" for all), those in directories the
+	// caller may read (readable, judged per event; nil: all).
+	artefacts bool
+	path      string
+	readable  func(r *http.Request, dir string) bool
 }
 
 // decoded is what every stream of the Server needs from one event, computed once
@@ -101,7 +107,10 @@ func (s *Server) decode(e restkit.Event) any {
 
 // render returns the data of e for the stream, or false when the stream does not
 // show it (another source or key, or filtered out).
-func (st *streamSpec) render(s *Server, e *feed.Entry) ([]byte, bool) {
+func (st *streamSpec) render(s *Server, r *http.Request, e *feed.Entry) ([]byte, bool) {
+	if st.artefacts {
+		return st.renderArtefact(r, e)
+	}
 	if e.Source != st.source || st.key != "" && e.Key != st.key {
 		return nil, false
 	}
@@ -263,7 +272,7 @@ func (s *Server) follow(r *http.Request, f *feed.Feed, st *streamSpec, out *stre
 		n := 0
 		for _, e := range res.Entries {
 			pos = e.Seq
-			if data, ok := st.render(s, e); ok {
+			if data, ok := st.render(s, r, e); ok {
 				buf = appendEvent(buf, e.Seq, string(e.Op), data)
 				n++
 			}
@@ -514,4 +523,43 @@ func hasSubCollection(res *restkit.Resource, name string) bool {
 func acceptsEventStream(r *http.Request) bool {
 	media, err := negotiate(r, mediaJSON, mediaXML, mediaCSV, mediaHTML, mediaEventStream)
 	return err == nil && media == mediaEventStream
+}
+
+// renderArtefact is render for the repository's streams: the version as listings
+// show it (the State), {"directory","id"} for a deletion.
+func (st *streamSpec) renderArtefact(r *http.Request, e *feed.Entry) ([]byte, bool) {
+	if e.Source != restkit.ArtefactSource || st.path != "" && e.Key != st.path && !strings.HasPrefix(e.Key, st.path+"/") {
+		return nil, false
+	}
+	slash := strings.LastIndexByte(e.Key, '/')
+	if slash < 0 {
+		return nil, false
+	}
+	dir, id := e.Key[:slash], e.Key[slash+1:]
+	if st.readable != nil && !st.readable(r, dir) {
+		return nil, false
+	}
+	if e.Op != restkit.Deleted {
+		return []byte(e.State), true
+	}
+	b := append(appendString([]byte(`{"directory":`), dir), `,"id":`...)
+	return append(appendString(b, id), '}'), true
+}
+
+// serveArtefactEvents serves GET /artefacts/events and /artefacts/{path}/events: the
+// events of the artefact at path, or of everything below the directory at path.
+func (h *artefactHandler) serveEvents(w http.ResponseWriter, r *http.Request, path string) {
+	for name := range r.URL.Query() {
+		if name != "since" {
+			h.fail(w, r, invalidParam(name, "is not a parameter of an event stream; it takes since"))
+			return
+		}
+	}
+	st := &streamSpec{name: strings.TrimSuffix(h.base+"/"+path, "/"), artefacts: true, path: path}
+	if s := h.s; s.auth != nil {
+		st.readable = func(r *http.Request, dir string) bool {
+			return s.auth.Decide(principalOf(r), s.auth.DirectoryAccess(dir), auth.Read) == auth.Allowed
+		}
+	}
+	h.s.serveStream(w, r, false, st)
 }

@@ -12,12 +12,15 @@ import (
 // artefact.MaxDepth segments, an artefact in one, and their versions and properties,
 // one path template per depth, since a path parameter holds one segment — the
 // resumable uploads (tus) at /_uploads, and the cleanup at /_admin/cleanup.
-func (b *builder) artefacts(base string) {
+func (b *builder) artefacts(base string, events bool) {
 	b.artefactSchemas()
 	tag := b.tag("artefacts", "The artefact repository: nested directories of files with immutable versions, SHA-256 checksums and properties.")
 	b.artefactRoot(base, tag)
 	for n := 1; n <= artefact.MaxDepth+1; n++ {
 		b.artefactPath(base, tag, n)
+	}
+	if events {
+		b.artefactEvents(base, tag)
 	}
 	b.resumableUploads(tag)
 	b.cleanup()

@@ -86,7 +86,7 @@ func Build(s *restkit.Schema, o Options) *Document {
 		b.deprecated = false
 	}
 	if o.Artefacts != "" {
-		b.artefacts(o.Artefacts)
+		b.artefacts(o.Artefacts, o.Events)
 	}
 	b.builtins()
 	b.webhooks(o.Webhooks)

@@ -2,6 +2,9 @@ package openapi
 
 import (
 	"slices"
+	"strconv"
+
+	"github.com/restkit/restkit/artefact"
 
 	"github.com/restkit/restkit"
 )
@@ -87,4 +90,24 @@ func (b *builder) nounEvents(api *restkit.API, n *restkit.Noun) {
 	b.path(path + "/events").Get = b.streamOp(api, operationID(api, "stream", n.Name), path, "Follow the state of "+n.Name+".",
 		"Every change of the state as it commits (created for the first write, updated after; a reset is an update to the defaults), as GET shows it.",
 		streamParams(), streamSchema(ref(schemaName(api, n.Name)), nil))
+}
+
+// artefactEvents documents the repository's streams: BASE/events and, for a path of
+// up to MaxDepth+1 segments, BASE/PATH/events (an artefact, or a directory with its
+// subtree).
+func (b *builder) artefactEvents(base, tag string) {
+	keyOnly := &Schema{Type: Types{"object"}, Required: []string{"directory", "id"},
+		Properties: Properties{{"directory", stringSchema()}, {"id", stringSchema()}}}
+	stream := streamSchema(ref("Artefact"), keyOnly)
+	b.path(base + "/events").Get = b.streamOp(&restkit.API{}, "streamArtefacts", tag, "Follow the changes of the repository.",
+		"Every version added (created for an artefact's first, updated for later ones), version deleted and artefact deleted, "+
+			"in the directories the caller may read, as listings show the version (directory and id alone for a deletion).",
+		streamParams(), stream)
+	for n := 1; n <= artefact.MaxDepth+1; n++ {
+		template, params := segmentParams(n, "The artefact, or a subdirectory.")
+		item := b.path(base + template + "/events")
+		item.Parameters = params
+		item.Get = b.streamOp(&restkit.API{}, "streamArtefactPath"+strconv.Itoa(n), tag, "Follow the changes of an artefact, or of a directory and everything below it.",
+			"The repository's stream, of the artefact at this path or of the directory at this path with its subtree.", streamParams(), stream)
+	}
 }

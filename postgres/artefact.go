@@ -142,7 +142,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if !storable(a.Directory, a.ID, a.SHA256, a.ContentType, a.Filename) {
 		return nil, nil, restkit.Errorf(restkit.Invalid, "artefact names and types must be valid UTF-8 without NUL characters")
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, nil, wrap(op, err)
 	}
@@ -151,7 +151,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := s.commit(ctx, tx); err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	// The version is stored: a failure to tell what it freed must not say otherwise
@@ -163,7 +163,7 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 // addVersionTx is AddVersion inside tx, after which the caller commits and then asks
 // which of the pruned digests are unreferenced: the one place a version is written
 // (uploads, deploys by checksum and completed resumable uploads all come here).
-func (s *Store) addVersionTx(ctx context.Context, tx pgx.Tx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+func (s *Store) addVersionTx(ctx context.Context, tx *writeTx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
 	const op = "postgres.AddVersion"
 	if err := s.lockArtefact(ctx, tx, a.Directory, a.ID); err != nil {
 		return nil, nil, wrap(op, err)
@@ -223,6 +223,13 @@ func (s *Store) addVersionTx(ctx context.Context, tx pgx.Tx, a *restkit.Artefact
 		if err != nil {
 			return nil, nil, wrap(op, err)
 		}
+	}
+	ev := restkit.Created
+	if latest != nil {
+		ev = restkit.Updated
+	}
+	if err := tx.noteArtefact(ev, &out); err != nil {
+		return nil, nil, wrap(op, err)
 	}
 	return &out, pruned, nil
 }
@@ -456,7 +463,7 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	if !storable(dir, id) {
 		return nil, notFound()
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -474,6 +481,10 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	if version > 0 {
 		where += ` AND version = ` + p.add(version)
 	}
+	before, err := latestVersions(ctx, tx, dir, id)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
 	rows, err := tx.Query(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where+` RETURNING sha256`, p.args...)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -484,6 +495,9 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	}
 	if len(digests) == 0 {
 		return nil, notFound()
+	}
+	if err := deletionEvents(ctx, tx, before, id, version); err != nil {
+		return nil, wrap(op, err)
 	}
 	if version > 0 {
 		// The artefact keeps its row while versions remain; its latest-version copy
@@ -500,7 +514,7 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	} else if _, err := tx.Exec(ctx, `DELETE FROM _restkit_artefacts WHERE `+where, p.args...); err != nil {
 		return nil, wrap(op, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := s.commit(ctx, tx); err != nil {
 		return nil, wrap(op, err)
 	}
 	// Deleted: a failure to tell what it freed must not say otherwise (the blobs are

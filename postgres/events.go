@@ -233,3 +233,63 @@ func (s *Store) listenConn(ctx context.Context) error {
 		s.notify.Notify()
 	}
 }
+
+// noteArtefact adds the event of an artefact write.
+func (w *writeTx) noteArtefact(op restkit.EventOp, a *restkit.Artefact) error {
+	if w.noEvents {
+		return nil
+	}
+	e, err := restkit.ArtefactEvent(op, a, time.Now())
+	w.events = append(w.events, e)
+	return err
+}
+
+// latestVersions returns the latest version of each artefact a deletion of dir (id
+// "": with its subtree) or of dir/id touches, before it runs.
+func latestVersions(ctx context.Context, tx pgx.Tx, dir, id string) ([]*restkit.Artefact, error) {
+	q, args := ` WHERE a.directory = $1 AND a.id = $2`, []any{dir, id}
+	if id == "" {
+		lo, hi := sqlstore.Below(dir)
+		q, args = ` WHERE (a.directory = $1 OR (a.directory >= $2 AND a.directory < $3))`, []any{dir, lo, hi}
+	}
+	rows, err := tx.Query(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+q+` AND v.version = a.latest`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*restkit.Artefact
+	for rows.Next() {
+		a, err := sqlstore.ScanArtefact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// deletionEvents notes the events of a deletion, after its versions are gone:
+// deleted for each artefact that has none left; updated, with its new latest, for
+// one that lost a version (version > 0) and keeps others.
+func deletionEvents(ctx context.Context, tx *writeTx, before []*restkit.Artefact, id string, version int64) error {
+	for _, a := range before {
+		if version > 0 && id != "" {
+			next, err := sqlstore.ScanArtefact(tx.QueryRow(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
+				` WHERE v.directory = $1 AND v.id = $2 ORDER BY v.version DESC LIMIT 1`, a.Directory, a.ID))
+			switch {
+			case err == nil:
+				next.Created = a.Created
+				if err := tx.noteArtefact(restkit.Updated, next); err != nil {
+					return err
+				}
+				continue
+			case !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
+		if err := tx.noteArtefact(restkit.Deleted, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -89,7 +89,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, from int64, a *re
 	if !storable(a.Directory, a.ID, a.SHA256, a.ContentType, a.Filename) {
 		return nil, nil, restkit.Errorf(restkit.Invalid, "artefact names and types must be valid UTF-8 without NUL characters")
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, nil, wrap(op, err)
 	}
@@ -105,7 +105,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, from int64, a *re
 		out.Version, id); err != nil {
 		return nil, nil, wrap(op, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := s.commit(ctx, tx); err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	freed, _ := unreferenced(context.WithoutCancel(ctx), s.pool, pruned)

@@ -110,19 +110,20 @@ func (s *Store) AddVersion(ctx context.Context, a *restkit.Artefact, check restk
 	}
 	defer release()
 	defer tx.Rollback()
-	out, freed, err := addVersionTx(ctx, tx, a, check, keep)
+	out, freed, err := s.addVersionTx(ctx, tx, a, check, keep)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return out, freed, nil
 }
 
 // addVersionTx is AddVersion inside tx: the one place a version is written (uploads,
 // deploys by checksum and completed resumable uploads all come here).
-func addVersionTx(ctx context.Context, tx *sql.Tx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
+func (s *Store) addVersionTx(ctx context.Context, tx *sql.Tx, a *restkit.Artefact, check restkit.ArtefactCheck, keep int) (*restkit.Artefact, []string, error) {
 	const op = "sqlite.AddVersion"
 	latest, err := sqlstore.ScanArtefact(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
 		` WHERE a.directory = ? AND a.id = ? AND v.version = a.latest`, a.Directory, a.ID))
@@ -175,6 +176,13 @@ func addVersionTx(ctx context.Context, tx *sql.Tx, a *restkit.Artefact, check re
 	}
 	freed, err := prune(ctx, tx, out.Directory, out.ID, keep)
 	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	ev := restkit.Created
+	if latest != nil {
+		ev = restkit.Updated
+	}
+	if err := s.appendArtefactEvent(ctx, tx, ev, &out); err != nil {
 		return nil, nil, wrap(op, err)
 	}
 	return &out, freed, nil
@@ -465,19 +473,20 @@ func (s *Store) DeleteArtefacts(ctx context.Context, dir, id string, version int
 	}
 	defer release()
 	defer tx.Rollback()
-	freed, err := deleteArtefactsTx(ctx, tx, dir, id, version)
+	freed, err := s.deleteArtefactsTx(ctx, tx, dir, id, version)
 	if err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return freed, nil
 }
 
 // deleteArtefactsTx is DeleteArtefacts inside tx: the one place versions are
 // deleted on request (pruning is in prune).
-func deleteArtefactsTx(ctx context.Context, tx *sql.Tx, dir, id string, version int64) ([]string, error) {
+func (s *Store) deleteArtefactsTx(ctx context.Context, tx *sql.Tx, dir, id string, version int64) ([]string, error) {
 	const op = "sqlite.DeleteArtefacts"
 	lo, hi := sqlstore.Below(dir)
 	where, args := `(directory = ? OR (directory >= ? AND directory < ?))`, []any{dir, lo, hi}
@@ -509,7 +518,14 @@ func deleteArtefactsTx(ctx context.Context, tx *sql.Tx, dir, id string, version 
 			return nil, sqlstore.ArtefactNotFound(dir, id, version)
 		}
 	}
+	before, err := latestVersions(ctx, tx, dir, id)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_versions WHERE `+where, args...); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := s.deletionEvents(ctx, tx, before, id, version); err != nil {
 		return nil, wrap(op, err)
 	}
 	if version > 0 {

@@ -136,3 +136,66 @@ func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, maxCount i
 
 // Subscribe wakes the caller after each write this store commits.
 func (s *Store) Subscribe() (<-chan struct{}, func()) { return s.notify.Subscribe() }
+
+// appendArtefactEvent appends the event of an artefact write inside tx.
+func (s *Store) appendArtefactEvent(ctx context.Context, tx *sql.Tx, op restkit.EventOp, a *restkit.Artefact) error {
+	if s.noEvents {
+		return nil
+	}
+	e, err := restkit.ArtefactEvent(op, a, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, s.eventInsert).ExecContext(ctx, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
+	return err
+}
+
+// latestVersions returns the latest version of each artefact a deletion of dir (id
+// "": with its subtree) or of dir/id touches, before it runs.
+func latestVersions(ctx context.Context, tx *sql.Tx, dir, id string) ([]*restkit.Artefact, error) {
+	q, args := ` WHERE a.directory = ? AND a.id = ?`, []any{dir, id}
+	if id == "" {
+		lo, hi := sqlstore.Below(dir)
+		q, args = ` WHERE (a.directory = ? OR (a.directory >= ? AND a.directory < ?))`, []any{dir, lo, hi}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+q+` AND v.version = a.latest`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*restkit.Artefact
+	for rows.Next() {
+		a, err := sqlstore.ScanArtefact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// deletionEvents appends the events of a deletion, after its versions are gone:
+// deleted for each artefact that has none left; updated, with its new latest, for
+// one that lost a version (version > 0) and keeps others.
+func (s *Store) deletionEvents(ctx context.Context, tx *sql.Tx, before []*restkit.Artefact, id string, version int64) error {
+	for _, a := range before {
+		if version > 0 && id != "" {
+			next, err := sqlstore.ScanArtefact(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ArtefactColumns+versionJoin+
+				` WHERE v.directory = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, a.Directory, a.ID))
+			switch {
+			case err == nil:
+				next.Created = a.Created
+				if err := s.appendArtefactEvent(ctx, tx, restkit.Updated, next); err != nil {
+					return err
+				}
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		if err := s.appendArtefactEvent(ctx, tx, restkit.Deleted, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -79,7 +79,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, from int64, a *re
 	if err != nil {
 		return nil, nil, err
 	}
-	out, freed, err := addVersionTx(ctx, tx, a, check, keep)
+	out, freed, err := s.addVersionTx(ctx, tx, a, check, keep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,6 +90,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, from int64, a *re
 	if err := tx.Commit(); err != nil {
 		return nil, nil, wrap(op, err)
 	}
+	s.notify.Notify()
 	return out, freed, nil
 }
 

@@ -51,6 +51,7 @@ func RunArtefacts(t *testing.T, open func(t *testing.T) restkit.ArtefactStore) {
 	t.Run("Properties", func(t *testing.T) { testArtefactProperties(t, openArtefacts(t, open)) })
 	t.Run("DownloadsAndWalk", func(t *testing.T) { testArtefactDownloadsAndWalk(t, openArtefacts(t, open)) })
 	t.Run("Uploads", func(t *testing.T) { testUploads(t, openArtefacts(t, open)) })
+	t.Run("Events", func(t *testing.T) { testArtefactEvents(t, openArtefacts(t, open)) })
 }
 
 // openArtefacts opens a store and closes it, when it can be closed, at cleanup.
