@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // FieldType is the declared type of a field. Every type has one canonical Go
@@ -142,9 +143,17 @@ type Resource struct {
 	OwnerField string
 	// Hooks are Go functions run around the resource's writes (hooks.go); nil: none.
 	Hooks *Hooks
+	// Capability names the switch (Schema.Capabilities) the resource is served under:
+	// while it is off, the resource is not served. "" for none.
+	Capability string
+	// VerbCapabilities names the switch of single verbs: "POST" (the collection's) or
+	// "item DELETE" (an item's) → capability. While it is off, the verb is not allowed.
+	VerbCapabilities map[string]string
 
 	byName    map[string]*Field
 	referrers []Reference // the relations that point here (prepareRelations)
+	schema    *Schema     // set by Prepare: the switches
+	api       *API
 }
 
 // UpdateOp is the kind of POST update a noun performs.
@@ -180,8 +189,11 @@ type Noun struct {
 	Fields      []*Field
 	Update      Update
 	Access      Access // who may read, write (PUT, POST), delete (reset); unset parts inherit the API's
+	Capability  string // the switch the noun is served under (see Resource.Capability)
 
 	byName map[string]*Field
+	schema *Schema
+	api    *API
 }
 
 // API is a group of resources and nouns under one URL base.
@@ -196,6 +208,10 @@ type API struct {
 	// Deprecated, when set, announces that every resource and noun of the API is going
 	// away (see Deprecation).
 	Deprecated *Deprecation
+	// Capability names the switch the whole API is served under (see Resource.Capability).
+	Capability string
+
+	schema *Schema
 }
 
 // Schema is a whole declaration: every API a server serves.
@@ -203,8 +219,12 @@ type Schema struct {
 	APIs      []*API
 	RateLimit *RateLimit // the default for every route but /healthz; nil: none
 	Auth      *Auth      // nil: no authentication, every route open
+	// Capabilities are the named switches of the declaration (capability.go); Prepare
+	// adds the built-in read_only when it is not declared.
+	Capabilities []*Capability
 
-	prepared bool // Prepare has succeeded
+	prepared bool                     // Prepare has succeeded
+	switches atomic.Pointer[switches] // the capabilities' runtime states (capability.go)
 }
 
 // Prepared reports whether Prepare has succeeded on s: only a prepared Schema may be
@@ -318,6 +338,7 @@ func (s *Schema) Prepare() error {
 	}
 	s.prepareRelations(add)
 	s.prepareAuth(add)
+	s.prepareCapabilities(add)
 	if len(errs) > 0 {
 		s.prepared = false
 		return &Error{Kind: Invalid, Message: "invalid declaration", Fields: errs}
@@ -741,10 +762,27 @@ func (r *Resource) KeyField() *Field { return r.byName[r.Key] }
 
 // Allows reports whether verb is allowed on the collection (item false) or an item.
 func (r *Resource) Allows(verb string, item bool) bool {
+	list, key := r.Collection, verb
 	if item {
-		return contains(r.Item, verb)
+		list, key = r.Item, "item "+verb
 	}
-	return contains(r.Collection, verb)
+	return contains(list, verb) && r.schema.Enabled(r.VerbCapabilities[key])
+}
+
+// Verbs returns the verbs the collection (item false) or an item allows now: the
+// declared ones whose capability is on.
+func (r *Resource) Verbs(item bool) []string {
+	list := r.Collection
+	if item {
+		list = r.Item
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if r.Allows(v, item) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Field returns the declared field with the name, or nil.

@@ -16,6 +16,8 @@ import (
 type Artefacts struct {
 	Path   string          // path: the repository's URL path, e.g. /artefacts (absolute, no trailing slash)
 	Policy artefact.Policy // max_size, keep_versions, min_free; Directories in file order
+	// Capability names the switch the repository is served under; "" for none.
+	Capability string
 	// Access is who may do what (access: of the repository and of each directory
 	// rule, in file order); it applies only with a top-level auth: section.
 	Access auth.Artefacts
@@ -29,7 +31,7 @@ const (
 )
 
 var (
-	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "access", "directories", "cleanup", "cleanup_every"}
+	artefactsKeys = []string{"path", "max_size", "keep_versions", "min_free", "access", "directories", "cleanup", "cleanup_every", "capability"}
 	directoryKeys = []string{"keep_versions", "max_size", "access"}
 )
 
@@ -71,6 +73,8 @@ func (d *decoder) artefacts(e entry) *Artefacts {
 			if n, ok := d.sizeOrZero(s, p); ok {
 				a.Policy.MinFree = n
 			}
+		case "capability":
+			a.Capability, _ = d.str(s, p)
 		case "access":
 			a.Access.Access = d.access(s, p)
 			for _, fe := range restkit.CheckAccess(p, a.Access.Access) {
@@ -174,6 +178,9 @@ func (d *decoder) directories(e entry, p string) ([]artefact.DirectoryPolicy, []
 func (d *decoder) artefactsCollisions(a *Artefacts, s *restkit.Schema) {
 	if a == nil || d.tooLarge {
 		return
+	}
+	if a.Capability != "" && (s.Capability(a.Capability) == nil || a.Capability == restkit.ReadOnly) {
+		d.errorAt(d.where("artefacts.capability", ""), "unknown capability %q; declare it under capabilities: (read_only cannot be attached to one part)", a.Capability)
 	}
 	if s.Auth == nil {
 		if a.Access.Access.IsSet() {

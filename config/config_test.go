@@ -452,7 +452,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key without suggestion", "apis: []\nextra: 1\n",
 			[]string{
 				`t.yaml:1:1: at least one API is required`,
-				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui, webhooks`,
+				`t.yaml:2:1: unknown key "extra" at the top level; expected one of: server, auth, ratelimit, capabilities, apis, artefacts, events, ui, webhooks`,
 			}},
 		{"unknown resource setting", cars + "        colection: [GET]\n",
 			[]string{`t.yaml:7:9: unknown key "colection" in resource cars; did you mean "collection"?`}},
@@ -724,8 +724,8 @@ func TestAliasBomb(t *testing.T) {
 func TestErrorsFormat(t *testing.T) {
 	_, err := Parse("api.yaml", []byte("apis: []\nfoo: 1\nbar: 2\n"))
 	want := "api.yaml:1:1: at least one API is required\n" +
-		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui, webhooks\n" +
-		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, auth, ratelimit, apis, artefacts, events, ui, webhooks"
+		"api.yaml:2:1: unknown key \"foo\" at the top level; expected one of: server, auth, ratelimit, capabilities, apis, artefacts, events, ui, webhooks\n" +
+		"api.yaml:3:1: unknown key \"bar\" at the top level; expected one of: server, auth, ratelimit, capabilities, apis, artefacts, events, ui, webhooks"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}

@@ -20,13 +20,13 @@ import (
 // The keys each mapping accepts, in documentation order (also the order in which an
 // unknown key's message lists them).
 var (
-	topKeys      = []string{"server", "auth", "ratelimit", "apis", "artefacts", "events", "ui", "webhooks"}
+	topKeys      = []string{"server", "auth", "ratelimit", "capabilities", "apis", "artefacts", "events", "ui", "webhooks"}
 	limitKeys    = []string{"rate", "burst", "trusted_proxies"}
 	serverKeys   = []string{"addr", "data", "log_format", "debug", "read_header_timeout", "min_upload_rate", "upload_grace", "cors", "tls_cert", "tls_key", "insecure_public"}
 	corsKeys     = []string{"origins", "methods", "headers", "max_age"}
-	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "deprecated", "resources", "nouns"}
-	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field", "deprecated"}
-	nounKeys     = []string{"description", "fields", "update", "access"}
+	apiKeys      = []string{"name", "base", "envelope", "ratelimit", "access", "deprecated", "capability", "resources", "nouns"}
+	resourceKeys = []string{"description", "path", "item_path", "singular", "key", "key_from", "fields", "collection", "item", "put_creates", "page_size", "max_page_size", "max_body", "max_offset", "history", "history_keep", "timestamps", "require_if_match", "cache_control", "ratelimit", "access", "owner_field", "deprecated", "capability"}
+	nounKeys     = []string{"description", "fields", "update", "access", "capability"}
 	fieldKeys    = []string{"type", "description", "required", "nullable", "default", "min", "max", "minLength", "maxLength", "pattern", "values", "readOnly", "unique", "sortable", "filterable",
 		"to", "many", "on_delete", "items", "max_items", "max_bytes", "renamed_from"}
 )
@@ -59,6 +59,8 @@ func (d *decoder) document(m *ast.MappingNode) *Config {
 			c.Schema.RateLimit, c.TrustedProxies = d.rateLimit(e, "ratelimit", true)
 		case "auth":
 			c.Schema.Auth = d.auth(e)
+		case "capabilities":
+			c.Schema.Capabilities = d.capabilities(e)
 		case "events":
 			c.Events = d.events(e)
 		case "ui":
@@ -239,6 +241,8 @@ func (d *decoder) apis(e entry) []*restkit.API {
 				api.Access = d.access(s, p)
 			case "deprecated":
 				api.Deprecated = d.deprecation(s, p)
+			case "capability":
+				api.Capability, _ = d.str(s, p)
 			case "resources":
 				d.recKey(p, s)
 				for _, r := range d.named(s, p, name) {
@@ -305,9 +309,9 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			d.recKey(p, s)
 			r.Fields = d.fields(s, p, e.key)
 		case "collection":
-			r.Collection = d.verbs(s, p)
+			r.Collection = d.verbs(s, p, "", &r.VerbCapabilities)
 		case "item":
-			r.Item = d.verbs(s, p)
+			r.Item = d.verbs(s, p, "item ", &r.VerbCapabilities)
 		case "put_creates":
 			r.PutCreates, _ = d.boolean(s, p)
 		case "page_size":
@@ -340,6 +344,8 @@ func (d *decoder) resource(e entry, path string) *restkit.Resource {
 			r.OwnerField, _ = d.str(s, p)
 		case "deprecated":
 			r.Deprecated = d.deprecation(s, p)
+		case "capability":
+			r.Capability, _ = d.str(s, p)
 		}
 	}
 	return r
@@ -371,6 +377,8 @@ func (d *decoder) noun(e entry, path string) *restkit.Noun {
 			n.Update = d.update(s, p)
 		case "access":
 			n.Access = d.access(s, p)
+		case "capability":
+			n.Capability, _ = d.str(s, p)
 		}
 	}
 	return n
@@ -591,16 +599,101 @@ func (d *decoder) list(e entry, path, name, want string) []string {
 	return out
 }
 
-// verbs reads a collection or item verb list, case-insensitively.
-func (d *decoder) verbs(e entry, path string) []string {
-	vs := d.list(e, path, e.key, "a verb such as GET")
-	for i, v := range vs {
-		vs[i] = strings.ToUpper(v)
+// verbs reads a collection or item verb list, case-insensitively. An entry may also
+// be {verb: DELETE, capability: NAME}: the verb is then allowed only while the
+// capability is on (caps gets prefix+verb → NAME).
+func (d *decoder) verbs(e entry, path, prefix string, caps *map[string]string) []string {
+	if e.isNull() {
+		return nil
 	}
-	for i := range d.items[path] {
-		d.items[path][i].text = strings.ToUpper(d.items[path][i].text)
+	seq, ok := e.value.(*ast.SequenceNode)
+	if !ok {
+		d.fail(path, e.at(), "%s must be a list, not %s", e.key, describe(e.value))
+		return nil
+	}
+	vs := []string{}
+	for i, raw := range seq.Values {
+		if !d.spend() {
+			break
+		}
+		n := d.resolve(raw)
+		var verb string
+		if m, isMap := n.(*ast.MappingNode); isMap {
+			var capability string
+			if verb, capability = d.verbEntry(m, posOf(raw), fmt.Sprintf("%s[%d]", path, i)); verb == "" {
+				continue
+			}
+			if *caps == nil {
+				*caps = map[string]string{}
+			}
+			(*caps)[prefix+verb] = capability
+		} else {
+			sc, ok := scalarOf(n)
+			if !ok || sc.null {
+				d.errorAt(posOf(raw), "%s[%d] must be a verb such as GET, or {verb: DELETE, capability: NAME}, not %s", e.key, i, describe(n))
+				continue
+			}
+			verb = strings.ToUpper(sc.text)
+		}
+		vs = append(vs, verb)
+		d.items[path] = append(d.items[path], item{text: verb, at: posOf(raw)})
 	}
 	return vs
+}
+
+// verbEntry reads {verb: V, capability: NAME}.
+func (d *decoder) verbEntry(m *ast.MappingNode, at pos, path string) (verb, capability string) {
+	es, ok := d.mapping(m, at, path, "in a verb entry", []string{"verb", "capability"})
+	if !ok {
+		return "", ""
+	}
+	for _, s := range es {
+		switch s.key {
+		case "verb":
+			verb, _ = d.str(s, path+".verb")
+			verb = strings.ToUpper(verb)
+		case "capability":
+			capability, _ = d.str(s, path+".capability")
+		}
+	}
+	if verb == "" || capability == "" {
+		d.errorAt(at, "a verb entry needs both verb and capability, such as {verb: DELETE, capability: deletes}")
+		return "", ""
+	}
+	return verb, capability
+}
+
+// capabilities reads the capabilities: section: name → {enabled, description}, or
+// name → true|false.
+func (d *decoder) capabilities(e entry) []*restkit.Capability {
+	d.recKey("capabilities", e)
+	es, _ := d.mapping(e.value, e.at(), "capabilities", "in capabilities", nil)
+	var out []*restkit.Capability
+	for _, s := range es {
+		p := "capabilities." + s.key
+		d.recKey(p, s)
+		c := &restkit.Capability{Name: s.key, Enabled: true}
+		if _, isMap := d.resolve(s.value).(*ast.MappingNode); !isMap {
+			if on, ok := d.boolean(s, p); ok && !s.isNull() {
+				c.Enabled = on
+			}
+			out = append(out, c)
+			continue
+		}
+		fs, _ := d.mapping(s.value, s.at(), p, "in capability "+s.key, []string{"enabled", "description"})
+		for _, f := range fs {
+			switch f.key {
+			case "enabled":
+				if on, ok := d.boolean(f, p+".enabled"); ok && !f.isNull() {
+					c.Enabled = on
+				}
+			case "description":
+				c.Description, _ = d.str(f, p+".description")
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // oneOf reads a string setting that must be one of options.
