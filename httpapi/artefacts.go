@@ -91,8 +91,10 @@ func (s *Server) routeArtefacts(repo *artefact.Repository, base string) {
 	h := &artefactHandler{s: s, repo: repo, base: base}
 	g := s.treeGuard(repo)
 	for _, p := range s.artefactRoots {
-		s.route(p, allowRoot, s.repositoryGuard(), h.serveRoot)
-		tree := s.guarded(g, h.serveTree)
+		rg := s.repositoryGuard()
+		rg.enabled = s.artefactsOn
+		s.route(p, allowRoot, rg, h.serveRoot)
+		tree := s.gated(s.artefactsOn, s.guarded(g, h.serveTree))
 		s.mux.HandleFunc(p+"/{path...}", func(w http.ResponseWriter, r *http.Request) {
 			h.serveWithTarget(w, r, tree)
 		})

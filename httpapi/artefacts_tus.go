@@ -41,8 +41,10 @@ const (
 // routeUploads registers /_uploads and /_uploads/{id}.
 func (s *Server) routeUploads(repo *artefact.Repository) {
 	h := &artefactHandler{s: s, repo: repo, base: s.artefacts}
-	s.route(uploadsPath, allowUploads, s.uploadGuard(repo, false), h.serveCreateUpload)
-	s.route(uploadsPath+"/{upload}", allowUpload, s.uploadGuard(repo, true), h.serveUpload)
+	create, resume := s.uploadGuard(repo, false), s.uploadGuard(repo, true)
+	create.enabled, resume.enabled = s.artefactsOn, s.artefactsOn
+	s.route(uploadsPath, allowUploads, create, h.serveCreateUpload)
+	s.route(uploadsPath+"/{upload}", allowUpload, resume, h.serveUpload)
 }
 
 // uploadGuard resolves the Access of the directory an upload goes to (named in the

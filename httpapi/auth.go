@@ -32,6 +32,9 @@ type guard struct {
 	page     auth.Page                            // a built-in page: public when configured, else any caller
 	access   func(r *http.Request) restkit.Access // the resolved Access of the request's target
 	admin    bool                                 // /_admin/: an admin role, or loopback without auth (admin.go)
+	// enabled, when set, says whether the route is served now (its capability is on:
+	// capabilities.go); while it is not, the route answers as an unknown path.
+	enabled func() bool
 	// deprecation, when set, adds its headers to every answer of the route (deprecation.go)
 	deprecation *restkit.Deprecation
 }

@@ -415,11 +415,15 @@ func relationFilter(filters []restkit.Filter) string {
 // streamAllowed re-decides a stream's guard before each event it sends: the stream
 // ends when the caller may no longer read.
 func (s *Server) streamAllowed(g guard) func(r *http.Request) bool {
+	enabled := g.enabled
+	if enabled == nil {
+		enabled = func() bool { return true }
+	}
 	if s.auth == nil || g.access == nil {
-		return nil
+		return func(*http.Request) bool { return enabled() }
 	}
 	return func(r *http.Request) bool {
-		return s.auth.Decide(principalOf(r), g.access(r), auth.Read) == auth.Allowed
+		return enabled() && s.auth.Decide(principalOf(r), g.access(r), auth.Read) == auth.Allowed
 	}
 }
 
@@ -502,7 +506,7 @@ func (o EventsOptions) withDefaults() EventsOptions {
 // B/cars/{key}, which is less specific.
 func (s *Server) routeStream(pattern string, g guard, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(readOnlyAllow), Rule: g.rule})
-	h = deprecated(g.deprecation, s.guarded(g, h))
+	h = s.gated(g.enabled, deprecated(g.deprecation, s.guarded(g, h)))
 	s.mux.HandleFunc("GET "+pattern, h)
 	s.mux.HandleFunc("OPTIONS "+pattern, h)
 }

@@ -59,6 +59,8 @@ func (s *Server) parseExpand(r *http.Request, res *restkit.Resource, raw string)
 				return nil, expandError("%q is not a relation of %s; its relations: %s", name, cur.Name, relationNames(cur))
 			case !s.mayRead(r, f):
 				return nil, expandError("%s: the caller may not read %s", name, f.Target().Name)
+			case !f.Target().Enabled():
+				return nil, expandError("%s: %s is not served now (a capability is off)", name, f.Target().Name)
 			}
 			i := slices.IndexFunc(*level, func(e *expansion) bool { return e.field == f })
 			if i < 0 {

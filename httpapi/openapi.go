@@ -10,12 +10,18 @@ import (
 // serveOpenAPI writes the OpenAPI 3.1 document of the schema, with servers naming
 // the scheme and host the request came in on, and the webhook event types.
 func (s *Server) serveOpenAPI(webhooks []string) http.HandlerFunc {
-	o := openapi.Options{Artefacts: s.artefacts, Webhooks: webhooks, Events: s.streams}
-	if s.auth != nil && s.artefacts != "" {
-		o.ArtefactsAnonymous = s.auth.RepositoryAccess().Anonymous == restkit.AnonymousRead
-	}
-	doc := openapi.Build(s.schema, o)
+	docs := &byGeneration[*openapi.Document]{build: func() *openapi.Document {
+		o := openapi.Options{Webhooks: webhooks, Events: s.streams}
+		if s.artefactsOn() {
+			o.Artefacts = s.artefacts
+		}
+		if s.auth != nil && o.Artefacts != "" {
+			o.ArtefactsAnonymous = s.auth.RepositoryAccess().Anonymous == restkit.AnonymousRead
+		}
+		return openapi.Build(s.schema, o)
+	}}
 	return func(w http.ResponseWriter, r *http.Request) {
+		doc := docs.get(s.schema)
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"

@@ -30,10 +30,10 @@ func (h *resourceHandler) serveCollection(w http.ResponseWriter, r *http.Request
 	}
 	switch {
 	case verb == http.MethodOptions:
-		w.Header().Set("Allow", allowHeader(h.res.Collection))
+		w.Header().Set("Allow", allowHeader(h.res.Verbs(false)))
 		w.WriteHeader(http.StatusNoContent)
 	case !h.res.Allows(verb, false):
-		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Collection))
+		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Verbs(false)))
 	case verb == http.MethodGet:
 		h.list(w, r)
 	case verb == http.MethodPost:
@@ -65,11 +65,11 @@ func (h *resourceHandler) serveItem(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case verb == http.MethodOptions:
-		w.Header().Set("Allow", allowHeader(h.res.Item))
+		w.Header().Set("Allow", allowHeader(h.res.Verbs(true)))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case !h.res.Allows(verb, true):
-		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Item))
+		h.s.methodNotAllowed(w, r, h.api.Envelope, allowHeader(h.res.Verbs(true)))
 		return
 	}
 	key, err := h.parseKey(r)

@@ -75,6 +75,9 @@ type Options struct {
 	Admin []AdminRoute
 	// Events configure the event streams, served when Store is a restkit.EventLog.
 	Events EventsOptions
+	// ArtefactsCapability names the capability the artefact repository is served
+	// under (restkit.Capability); "" for none.
+	ArtefactsCapability string
 	// SessionKey signs the session cookies of browsers signed in at /_session (with
 	// Auth only). Nodes that serve one store must share it; nil makes a random key, so
 	// sessions do not survive a restart.
@@ -122,6 +125,7 @@ type Server struct {
 	sessions      *sessions // nil: no auth, so no sign-in
 	console       bool      // the web console is served at ConsolePath
 	streams       bool      // the store keeps a change log: event streams are served (events.go)
+	artefactsCap  string    // the repository's capability (capabilities.go)
 	feedState
 }
 
@@ -152,6 +156,7 @@ func New(opts Options) (*Server, error) {
 		ready:     opts.Ready,
 	}
 	_, s.streams = opts.Store.(restkit.EventLog)
+	s.artefactsCap = opts.ArtefactsCapability
 	s.events = opts.Events.withDefaults()
 	local := func() *ratelimit.Local { return ratelimit.NewLocalWith(ratelimit.LocalOptions{Now: opts.Now}) }
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
@@ -185,7 +190,7 @@ func New(opts Options) (*Server, error) {
 	s.routeServer(opts)
 	// Outermost first: metrics see every answer, the request id is in every log line,
 	// the CORS preflight needs no credentials, the rate limit counts per caller.
-	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(metrics.Route(s.mux)))))))))
+	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(s.readOnlyWrites(metrics.Route(s.mux))))))))))
 	if s.metrics != nil {
 		h = s.metrics.Middleware(h)
 	}
@@ -201,6 +206,7 @@ func (s *Server) routeSchema() {
 			h := &resourceHandler{endpoint: endpoint{s, api, res.Path, res.Singular}, res: res, view: fullView(res.Fields, res.Timestamps)}
 			h.guard = s.accessGuard("resource:"+api.ListPath(res), func(a *auth.Authority) restkit.Access { return a.ResourceAccess(api, res) })
 			h.guard.deprecation = api.DeprecationOf(res)
+			h.guard.enabled = res.Enabled
 			s.handlers[res] = h
 		}
 	}
@@ -227,6 +233,7 @@ func (s *Server) routeSchema() {
 			h := &nounHandler{endpoint: endpoint{s, api, n.Name, n.Name}, noun: n, view: fullView(n.Fields, false)}
 			h.guard = s.accessGuard("noun:"+api.Base+"/"+n.Name, func(a *auth.Authority) restkit.Access { return a.NounAccess(api, n) })
 			h.guard.deprecation = api.DeprecationOf(nil)
+			h.guard.enabled = n.Enabled
 			s.route(api.Base+"/"+n.Name, nounAllow, h.guard, h.serve)
 			if s.streams {
 				s.routeStream(api.Base+"/"+n.Name+"/events", h.guard, h.serveEvents)
@@ -257,11 +264,16 @@ func (s *Server) routeServer(opts Options) {
 	s.route("/openapi.json", readOnlyAllow, pageGuard(auth.OpenAPI), readOnly(s, s.serveOpenAPI(opts.Webhooks)))
 	// The HTML reference, where docsAnchor points; a resource named docs at the root keeps its path.
 	if _, taken := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/docs"}}); taken == "" {
-		docs := openapi.DocsOptions{Artefacts: s.artefacts, Webhooks: opts.Webhooks, Events: s.streams}
-		if opts.Artefacts != nil {
-			docs.Policy = opts.Artefacts.Policy()
-		}
-		s.route("/docs", readOnlyAllow, pageGuard(auth.Docs), readOnly(s, openapi.Docs(s.schema, docs).ServeHTTP))
+		pages := &byGeneration[http.Handler]{build: func() http.Handler {
+			docs := openapi.DocsOptions{Webhooks: opts.Webhooks, Events: s.streams}
+			if opts.Artefacts != nil && s.artefactsOn() {
+				docs.Artefacts, docs.Policy = s.artefacts, opts.Artefacts.Policy()
+			}
+			return openapi.Docs(s.schema, docs)
+		}}
+		s.route("/docs", readOnlyAllow, pageGuard(auth.Docs), readOnly(s, func(w http.ResponseWriter, r *http.Request) {
+			pages.get(s.schema).ServeHTTP(w, r)
+		}))
 	}
 	if s.sessions != nil {
 		s.route(SessionPath, sessionAllow, guard{rule: "signed-in", signedIn: true}, s.serveSession)
@@ -306,7 +318,7 @@ func checkOptions(opts Options) error {
 // Allow header; allow is that header, recorded for Routes.
 func (s *Server) route(pattern, allow string, g guard, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Methods: splitList(allow), Rule: g.rule})
-	h = deprecated(g.deprecation, s.guarded(g, h))
+	h = s.gated(g.enabled, deprecated(g.deprecation, s.guarded(g, h)))
 	s.mux.HandleFunc(pattern, h)
 	s.mux.HandleFunc(pattern+"/{$}", h)
 }
@@ -397,13 +409,17 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	var list []entry
 	for _, api := range s.schema.APIs {
 		for _, res := range api.Resources {
-			list = append(list, entry{api.ListPath(res), "resource"})
+			if res.Enabled() {
+				list = append(list, entry{api.ListPath(res), "resource"})
+			}
 		}
 		for _, n := range api.Nouns {
-			list = append(list, entry{api.Base + "/" + n.Name, "noun"})
+			if n.Enabled() {
+				list = append(list, entry{api.Base + "/" + n.Name, "noun"})
+			}
 		}
 	}
-	if s.artefacts != "" {
+	if s.artefacts != "" && s.artefactsOn() {
 		list = append(list, entry{s.artefacts, "artefacts"})
 	}
 	writeJSON(w, http.StatusOK, mediaJSON, map[string]any{"name": "restkit", "routes": list, "docs": "/docs", "openapi": "/openapi.json"})

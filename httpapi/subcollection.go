@@ -22,7 +22,9 @@ func (s *Server) subCollections(api *restkit.API, h *resourceHandler) {
 		}
 		pattern := api.ItemsPath(h.res) + "/{key}/" + sc.Name
 		sub := &subCollection{target: h, referrer: refHandler, field: sc.Field, name: sc.Name}
-		s.route(pattern, allowHeader([]string{http.MethodGet}), refHandler.guard, sub.serve)
+		g, target, referrer := refHandler.guard, h.res, sc.Resource
+		g.enabled = func() bool { return target.Enabled() && referrer.Enabled() }
+		s.route(pattern, allowHeader([]string{http.MethodGet}), g, sub.serve)
 	}
 }
 

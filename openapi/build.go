@@ -72,12 +72,15 @@ func Build(s *restkit.Schema, o Options) *Document {
 		for _, res := range api.Resources {
 			b.deprecated = api.DeprecationOf(res) != nil
 			b.resource(api, res)
-			if o.Events {
+			if o.Events && res.Enabled() {
 				b.resourceEvents(api, res)
 			}
 		}
 		b.deprecated = api.Deprecated != nil
 		for _, n := range api.Nouns {
+			if !n.Enabled() { // switched off (a capability)
+				continue
+			}
 			b.noun(api, n)
 			if o.Events {
 				b.nounEvents(api, n)

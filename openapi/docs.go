@@ -175,6 +175,9 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 			a.ID, a.Title = "api-root", "/ (root)"
 		}
 		for _, r := range api.Resources {
+			if !r.Enabled() { // switched off (a capability)
+				continue
+			}
 			d := buildResource(api, r, o.ServerURL)
 			if o.Events && r.Allows(restkit.GET, false) {
 				d.Collection = append(d.Collection, streamView(api.ListPath(r), o.ServerURL,
@@ -189,6 +192,9 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 			a.Resources = append(a.Resources, d)
 		}
 		for _, n := range api.Nouns {
+			if !n.Enabled() {
+				continue
+			}
 			d := buildNoun(api, n, o.ServerURL)
 			if o.Events {
 				d.Ops = append(d.Ops, streamView(api.Base+"/"+n.Name, o.ServerURL, "follow every change of the state as Server-Sent Events; resume with Last-Event-ID"))

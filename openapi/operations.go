@@ -134,7 +134,6 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 	d := &resourceDoc{b: b, api: api, res: res, name: schemaName(api, res.Singular),
 		listPath: api.ListPath(res), itemsPath: api.ItemsPath(res)}
 	d.itemPath = d.itemsPath + "/{" + res.Key + "}"
-	d.tag = b.resourceTag(api, res)
 	schemas := b.doc.Components.Schemas
 	schemas[d.name] = objectSchema(res.Description, res.Fields, func(f *restkit.Field) bool {
 		return f.Required && !(f == key && res.KeySource == restkit.KeyFromURL)
@@ -144,6 +143,10 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 	}
 	schemas[d.name].Deprecated = b.deprecated
 	d.record = ref(d.name)
+	if !res.Enabled() {
+		return // switched off (a capability): its schema stays, for the relations that name it
+	}
+	d.tag = b.resourceTag(api, res)
 	d.keyParam = pathParam(res.Key, "The "+res.Singular+"'s "+res.Key+".", parameterSchema(key))
 	if res.Allows(restkit.GET, false) {
 		b.path(d.listPath).Get = d.listOp(operationID(api, "list", res.Name), "List "+res.Name+".", "")
@@ -159,7 +162,9 @@ func (b *builder) resource(api *restkit.API, res *restkit.Resource) {
 		b.history(api, res, d.name, d.keyParam, d.itemPath, d.tag)
 	}
 	for _, sc := range res.SubCollections() {
-		b.subCollection(api, res, sc, d.keyParam)
+		if sc.Resource.Enabled() {
+			b.subCollection(api, res, sc, d.keyParam)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ func newSpecCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := openapi.Options{ServerURL: serverURL, Webhooks: cfg.WebhookEvents()}
+			o := openapi.Options{ServerURL: serverURL, Webhooks: cfg.WebhookEvents(), Events: true} // every store keeps a change log
 			if cfg.Artefacts != nil {
 				o.Artefacts = cfg.Artefacts.Path
 				a, err := newAuthority(cfg)

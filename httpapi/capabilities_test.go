@@ -1,0 +1,75 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/httpapi"
+)
+
+const capabilitiesYAML = `
+capabilities:
+  v2: {enabled: false, description: the second version}
+  deletes: true
+apis:
+  - resources:
+      authors:
+        key: id
+        fields: {id: {type: integer}, name: {type: string}}
+      cars:
+        key: id
+        fields: {id: {type: integer}, author: {type: relation, to: /v2/people, nullable: true}}
+        item: [GET, PUT, {verb: DELETE, capability: deletes}]
+  - base: /v2
+    capability: v2
+    resources:
+      people:
+        key: id
+        fields: {id: {type: integer}}
+`
+
+// TestCapabilities: a switched-off API is not served (404, not in /openapi.json,
+// /docs or the index), a switched-off verb leaves Allow, read_only refuses every
+// write with 503 and Retry-After; every switch takes effect at once.
+func TestCapabilities(t *testing.T) {
+	var opts httpapi.Options
+	h := configServer(t, capabilitiesYAML, func(o *httpapi.Options) { opts = *o })
+	sc := opts.Schema
+	mustServe(t, h, 404, "GET", "/v2/people", "")
+	mustServe(t, h, 404, "GET", "/v2/people/events", "")
+	for _, doc := range []string{"/openapi.json", "/docs", "/"} {
+		if r := mustServe(t, h, 200, "GET", doc, ""); strings.Contains(r.body, "/v2/people/{id}") || strings.Contains(r.body, `"path":"/v2/people"`) {
+			t.Errorf("%s shows the switched-off /v2/people", doc)
+		}
+	}
+	mustServe(t, h, 400, "GET", "/cars?expand=author", "")
+
+	sc.Switch(map[string]bool{"v2": true})
+	mustServe(t, h, 200, "GET", "/v2/people", "")
+	if r := mustServe(t, h, 200, "GET", "/openapi.json", ""); !strings.Contains(r.body, `"/v2/people/{id}"`) {
+		t.Error("/openapi.json lacks /v2/people once v2 is on")
+	}
+	mustServe(t, h, 201, "POST", "/cars", `{"id":1}`)
+	if r := mustServe(t, h, 204, "OPTIONS", "/cars/1", ""); r.header.Get("Allow") != "GET, HEAD, PUT, DELETE, OPTIONS" {
+		t.Errorf("Allow %q", r.header.Get("Allow"))
+	}
+
+	sc.Switch(map[string]bool{"v2": true, "deletes": false})
+	if r := mustServe(t, h, 405, "DELETE", "/cars/1", ""); r.header.Get("Allow") != "GET, HEAD, PUT, OPTIONS" {
+		t.Errorf("DELETE with deletes off: Allow %q", r.header.Get("Allow"))
+	}
+	if r := mustServe(t, h, 200, "GET", "/openapi.json", ""); strings.Contains(r.body, `"deleteCar"`) {
+		t.Error("/openapi.json still documents DELETE /cars/{id}")
+	}
+
+	sc.Switch(map[string]bool{"v2": true, restkit.ReadOnly: true})
+	r := mustServe(t, h, 503, "PUT", "/cars/1", `{"id":1}`)
+	if r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "read-only") {
+		t.Errorf("a write under read_only: %v %s", r.header, r.body)
+	}
+	mustServe(t, h, 503, "DELETE", "/cars/1", "")
+	mustServe(t, h, 200, "GET", "/cars/1", "")
+	sc.Switch(map[string]bool{"v2": true})
+	mustServe(t, h, 200, "PUT", "/cars/1", `{"id":1}`)
+}
