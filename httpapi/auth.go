@@ -324,3 +324,17 @@ func (h *resourceHandler) checkOwner(r *http.Request, cur *restkit.Record) error
 	}
 	return restkit.Errorf(restkit.Forbidden, "%s may not change this %s: it belongs to another user", who, h.res.Singular)
 }
+
+// CallerName names who sent r, for audit logs of admin routes: the user (with the
+// API key's id when a key was used), or, without auth, "anonymous" and the client's
+// address.
+func CallerName(r *http.Request) string {
+	p := principalOf(r)
+	switch {
+	case p == nil:
+		return "anonymous (" + r.RemoteAddr + ")"
+	case p.KeyID != "":
+		return p.User + " (key " + p.KeyID + ")"
+	}
+	return p.User
+}

@@ -87,7 +87,11 @@ func (s *Server) checkReady(ctx context.Context) (int, map[string]any) {
 			status, word = http.StatusServiceUnavailable, "unavailable"
 		}
 	}
-	return status, map[string]any{"status": word, "checks": out}
+	body := map[string]any{"status": word, "checks": out}
+	if s.configSum != "" {
+		body["config"] = s.configSum // which config this node serves: a rolled-out change shows on every node
+	}
+	return status, body
 }
 
 // metricsGuard is the guard of /metrics (public when auth.public.metrics says so).

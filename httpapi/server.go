@@ -71,6 +71,8 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Ready are the checks of /readyz (the store, the blob store, the limiter).
 	Ready []ReadyCheck
+	// ConfigSum is the sha256 (hex) of the config served, shown by /readyz; "" for none.
+	ConfigSum string
 	// Admin are the operations endpoints under /_admin/ (admin.go).
 	Admin []AdminRoute
 	// Events configure the event streams, served when Store is a restkit.EventLog.
@@ -121,6 +123,7 @@ type Server struct {
 	routes        []Route
 	metrics       *metrics.Metrics // nil: not collected
 	ready         []ReadyCheck
+	configSum     string    // Options.ConfigSum
 	readiness     readiness // the last answer of /readyz
 	sessions      *sessions // nil: no auth, so no sign-in
 	console       bool      // the web console is served at ConsolePath
@@ -153,7 +156,7 @@ func New(opts Options) (*Server, error) {
 		trusted:   opts.TrustedProxies,
 		auth:      opts.Auth,
 		metrics:   opts.Metrics,
-		ready:     opts.Ready,
+		ready:     opts.Ready, configSum: opts.ConfigSum,
 	}
 	_, s.streams = opts.Store.(restkit.EventLog)
 	s.artefactsCap = opts.ArtefactsCapability

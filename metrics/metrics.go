@@ -41,6 +41,8 @@ type Metrics struct {
 	denied        *prometheus.CounterVec // scope
 	limiterErrors prometheus.Counter
 	streams       *streams
+	webhooksOnce  sync.Once
+	webhooks      *Webhooks
 
 	routes  sync.Map // route label -> struct{}
 	nroutes atomic.Int64

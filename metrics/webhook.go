@@ -11,12 +11,18 @@ type Webhooks struct {
 	lag        *prometheus.GaugeVec   // endpoint
 }
 
-// NewWebhooks registers the webhook metrics in m's registry. A nil *Metrics gives a
-// nil *Webhooks, which records nothing.
+// NewWebhooks registers the webhook metrics in m's registry, once: every Dispatcher
+// of m's server (one per config, across reloads) shares them. A nil *Metrics gives
+// a nil *Webhooks, which records nothing.
 func NewWebhooks(m *Metrics) *Webhooks {
 	if m == nil {
 		return nil
 	}
+	m.webhooksOnce.Do(func() { m.webhooks = newWebhooks(m) })
+	return m.webhooks
+}
+
+func newWebhooks(m *Metrics) *Webhooks {
 	w := &Webhooks{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restkit_webhook_deliveries_total",

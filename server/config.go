@@ -19,8 +19,18 @@ type Config struct {
 	// it is not prepared yet). Its Server section is not read here: the caller decides
 	// how it combines with flags and the environment.
 	API *config.Config
-	// ConfigPath names where API came from, for logs ("" for a declaration in Go).
+	// ConfigPath names where API came from, for logs and for Reload ("" for a
+	// declaration in Go, or the built-in demo).
 	ConfigPath string
+	// Source is the text API was parsed from: its sha256 is what /_admin/config shows,
+	// so that an operator can tell which file each node serves. Nil for a declaration
+	// in Go.
+	Source []byte
+	// Reread returns the config's text again for Reload. Nil: Reload reads ConfigPath,
+	// and a server with neither cannot reload (its declaration was made in Go).
+	Reread func() ([]byte, error)
+	// Watch reloads the config whenever its text changes (checked every second).
+	Watch bool
 
 	Addr     string        // listen address; default 127.0.0.1:8080
 	Listener net.Listener  // when set, Run serves on it and Addr is only reported

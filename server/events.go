@@ -18,19 +18,19 @@ func (s *Server) startPruning(ctx context.Context) (wait func()) {
 	if !ok {
 		return func() {}
 	}
-	ev := s.cfg.API.Events
-	if ev == (config.Events{}) { // a declaration built in Go
-		ev = config.DefaultEvents()
-	}
-	if ev.Keep <= 0 {
-		ev.Keep = config.DefaultEvents().Keep
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(s.cfg.PruneInterval)
 		defer tick.Stop()
 		for {
+			ev := s.current().api.Events // a reload may change it
+			if ev == (config.Events{}) { // a declaration built in Go
+				ev = config.DefaultEvents()
+			}
+			if ev.Keep <= 0 {
+				ev.Keep = config.DefaultEvents().Keep
+			}
 			keep, err := s.keepAfter(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -55,8 +55,9 @@ func (s *Server) startPruning(ctx context.Context) (wait func()) {
 // endpoint has yet to be sent (webhook.Dispatcher.Horizon), however old; without
 // webhooks, none.
 func (s *Server) keepAfter(ctx context.Context) (int64, error) {
-	if s.dispatcher == nil {
+	d := s.current().dispatcher
+	if d == nil {
 		return math.MaxInt64, nil
 	}
-	return s.dispatcher.Horizon(ctx)
+	return d.Horizon(ctx)
 }

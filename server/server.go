@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -29,15 +30,32 @@ type Server struct {
 	log      *slog.Logger
 	dir      *datadir.Dir
 	backends *backends
-	handler  *httpapi.Server
+	metrics  *metrics.Metrics
 	http     *http.Server
-	// dispatcher delivers webhooks (webhooks.go); nil without webhook endpoints.
-	dispatcher *webhook.Dispatcher
-	repo       *artefact.Repository // nil without an artefact repository
+	repo     *artefact.Repository // nil without an artefact repository (opened once, by New)
+
+	// front is what is served now: the handler built from the running config, and
+	// what came with it. Reload builds the next one beside it and swaps (reload.go).
+	front    atomic.Pointer[served]
+	reloadMu sync.Mutex   // one Reload at a time
+	reloads  reloadStatus // what the reloads did, for /_admin/config
+	hooks    webhookRun   // the running deliveries of the front's dispatcher (webhooks.go)
 
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// served is one build of the handler from one config.
+type served struct {
+	api        *config.Config
+	handler    *httpapi.Server
+	dispatcher *webhook.Dispatcher // nil without webhook endpoints
+	sum        string              // the sha256 of the config's source, hex
+	loaded     time.Time
+}
+
+// current is what is served now.
+func (s *Server) current() *served { return s.front.Load() }
 
 // New prepares everything a Server needs before its first request (see the package
 // documentation for the order) and returns it ready to Run. On error whatever was
@@ -64,33 +82,24 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	m := metrics.New()
-	if s.backends, err = openBackends(ctx, &cfg, s.log, func(error) { m.LimiterError() }); err != nil {
+	s.metrics = metrics.New()
+	if s.backends, err = openBackends(ctx, &cfg, s.log, func(error) { s.metrics.LimiterError() }); err != nil {
 		return nil, err
 	}
-	opts, err := s.handlerOptions(ctx, m)
+	if err := s.openRepository(ctx); err != nil {
+		return nil, err
+	}
+	first, err := s.build(ctx, cfg.API, cfg.Source)
 	if err != nil {
 		return nil, err
 	}
-	// The console calls the handler it is mounted in, which exists only once New has
-	// made it: api is set right below, before any request can come.
-	var api http.Handler
-	if !cfg.DisableUI {
-		if opts.Console, err = web.New(web.Options{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) }),
-			Schema: cfg.API.Schema, Auth: opts.Auth, Artefacts: opts.ArtefactsPath, Logger: s.log}); err != nil {
-			return nil, err
-		}
-	}
-	if s.handler, err = httpapi.New(opts); err != nil {
-		return nil, err
-	}
-	api = s.handler
+	s.front.Store(first)
 	tlsConfig, err := s.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.handler,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -100,23 +109,70 @@ func New(cfg Config) (_ *Server, err error) {
 	// A drain ends the event streams first: they would otherwise hold Shutdown for
 	// the whole drain time. Their clients reconnect, to another node or to this one
 	// restarted, and resume from their last id.
-	s.http.RegisterOnShutdown(s.handler.Close)
+	s.http.RegisterOnShutdown(func() { s.current().handler.Close() })
 	return s, nil
 }
 
-// handlerOptions migrates the store and opens what the HTTP handler serves: keys,
-// authentication and the artefact repository.
-func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpapi.Options, error) {
-	cfg, b, api := &s.cfg, s.backends, s.cfg.API
-	if err := b.store.Migrate(ctx, api.Schema); err != nil {
-		return httpapi.Options{}, fmt.Errorf("preparing the database: %w", err)
+// build migrates the store to api's declaration and builds the handler that serves
+// it, with the capabilities' stored states applied (New, and Reload for the next
+// config). Nothing is served from it until the caller stores it in front.
+func (s *Server) build(ctx context.Context, api *config.Config, source []byte) (*served, error) {
+	if err := s.backends.store.Migrate(ctx, api.Schema); err != nil {
+		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
+	if _, err := s.loadCapabilities(ctx, api.Schema); err != nil {
+		return nil, err
+	}
+	sv := &served{api: api, sum: sourceSum(source), loaded: time.Now().UTC()}
+	opts, err := s.handlerOptions(ctx, sv)
+	if err != nil {
+		return nil, err
+	}
+	// The console calls the handler it is mounted in, which exists only once it is
+	// made: h is set right below, before any request can come.
+	var h http.Handler
+	if !s.cfg.DisableUI && !api.DisableUI {
+		if opts.Console, err = web.New(web.Options{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }),
+			Schema: api.Schema, Auth: opts.Auth, Artefacts: opts.ArtefactsPath, Logger: s.log}); err != nil {
+			return nil, err
+		}
+	}
+	if sv.handler, err = httpapi.New(opts); err != nil {
+		return nil, err
+	}
+	h = sv.handler
+	return sv, nil
+}
+
+// openRepository opens the artefact repository, when the config has one, and
+// collects what a crash may have left. It is opened once: a reload keeps it.
+func (s *Server) openRepository(ctx context.Context) error {
+	cfg, b := &s.cfg, s.backends
+	if cfg.API.Artefacts == nil {
+		return nil
+	}
+	if b.shared && cfg.S3 == "" {
+		s.log.Warn("--postgres without --s3: artefact content is kept on this node's disk, so other nodes cannot serve it")
+	}
+	var err error
+	if b.id, err = b.storeID(ctx, cfg.Data); err != nil {
+		return err
+	}
+	blobs, err := b.blobs(ctx)
+	if err != nil {
+		return err
+	}
+	s.repo, err = openArtefacts(ctx, cfg.Data, blobs, b.store, cfg.API.Artefacts, s.log, cfg.S3 == "", s.metrics)
+	return err
+}
+
+// handlerOptions prepares what the HTTP handler of sv's config serves: keys,
+// authentication, the artefact repository, webhooks and the operations routes.
+func (s *Server) handlerOptions(ctx context.Context, sv *served) (httpapi.Options, error) {
+	cfg, b, api := &s.cfg, s.backends, sv.api
 	key, err := b.cursorKey(ctx, cfg.Data)
 	if err != nil {
 		return httpapi.Options{}, err
-	}
-	if b.shared && cfg.S3 == "" && api.Artefacts != nil {
-		s.log.Warn("--postgres without --s3: artefact content is kept on this node's disk, so other nodes cannot serve it")
 	}
 	authority, err := auth.New(api.Schema, api.ArtefactAccess())
 	if err != nil {
@@ -132,23 +188,13 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 	}
 	opts := httpapi.Options{Schema: api.Schema, Store: b.store, Logger: s.log, Debug: cfg.Debug, CursorKey: key,
 		MinBodyRate: cfg.MinUploadRate, BodyGrace: cfg.UploadGrace, TrustedProxies: api.TrustedProxies, Auth: authority,
-		Limiter: b.limiter, Metrics: m, Events: httpapi.EventsOptions{Heartbeat: api.Events.Heartbeat}}
+		Limiter: b.limiter, Metrics: s.metrics, Events: httpapi.EventsOptions{Heartbeat: api.Events.Heartbeat}, ConfigSum: sv.sum}
 	if cc := api.Server.CORS; cc != nil {
 		opts.CORS = &httpapi.CORS{Origins: cc.Origins, Methods: cc.Methods, Headers: cc.Headers, MaxAge: cc.MaxAge}
 	}
-	if api.Artefacts != nil {
-		if b.id, err = b.storeID(ctx, cfg.Data); err != nil {
-			return httpapi.Options{}, err
-		}
-		blobs, err := b.blobs(ctx)
-		if err != nil {
-			return httpapi.Options{}, err
-		}
-		repo, err := openArtefacts(ctx, cfg.Data, blobs, b.store, api.Artefacts, s.log, cfg.S3 == "", m)
-		if err != nil {
-			return httpapi.Options{}, err
-		}
-		opts.Artefacts, opts.ArtefactsPath, s.repo = repo, api.Artefacts.Path, repo
+	if s.repo != nil && api.Artefacts != nil {
+		opts.Artefacts, opts.ArtefactsPath = s.repo, s.cfg.API.Artefacts.Path // the path is the first config's: a reload keeps the repository
+		opts.ArtefactsCapability = api.Artefacts.Capability
 	}
 	if api.Schema.Auth != nil {
 		if opts.SessionKey, err = b.sessionKey(ctx, cfg.Data); err != nil {
@@ -156,10 +202,11 @@ func (s *Server) handlerOptions(ctx context.Context, m *metrics.Metrics) (httpap
 		}
 	}
 	opts.Ready = b.ready
-	if err := s.webhooks(ctx, m, &opts); err != nil {
+	if sv.dispatcher, err = s.webhooks(ctx, api, &opts); err != nil {
 		return httpapi.Options{}, err
 	}
 	opts.Backup = backupFunc(cfg) // backup.go
+	opts.Admin = append(opts.Admin, s.adminRoutes()...)
 	return opts, nil
 }
 
@@ -175,11 +222,14 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 }
 
 // Handler is the server's HTTP handler, for a program that runs its own http.Server
-// (then Run is not called; Close still is).
-func (s *Server) Handler() http.Handler { return s.handler }
+// (then Run is not called; Close still is). It serves what is current: after a
+// Reload, new requests go to the new config's handler.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.current().handler.ServeHTTP(w, r) })
+}
 
 // Routes lists the routes the server answers and the access rule of each.
-func (s *Server) Routes() []httpapi.Route { return s.handler.Routes() }
+func (s *Server) Routes() []httpapi.Route { return s.current().handler.Routes() }
 
 // Run listens on Config.Addr (or serves Config.Listener) and serves until ctx ends;
 // then it drains: it stops accepting, lets requests in flight finish for up to
@@ -205,8 +255,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 	pruned := s.startPruning(ctx)
 	defer pruned()
-	stopWebhooks := s.runWebhooks()
-	defer stopWebhooks() // after the drain, so that deliveries go on while requests finish
+	switched := s.followCapabilities(ctx) // the states another node or restkit capability sets
+	defer switched()
+	watched := s.watch(ctx)
+	defer watched()
+	s.hooks.start(s.current().dispatcher)
+	defer s.hooks.stop() // after the drain, so that deliveries go on while requests finish
 	if s.repo != nil {
 		// The cleanup policies and the collection of expired uploads, on a schedule.
 		tick := time.NewTicker(s.repo.CleanupInterval())
@@ -244,8 +298,8 @@ func (s *Server) Run(ctx context.Context) error {
 // returned; it may be called more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		if s.handler != nil {
-			s.handler.Close()
+		if sv := s.current(); sv != nil {
+			sv.handler.Close()
 		}
 		if s.backends != nil {
 			s.backends.Close()

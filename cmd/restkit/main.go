@@ -4,6 +4,7 @@
 //	restkit check api.yaml
 //	restkit migrate [--config api.yaml] [--data DIR] [--dry-run] [--allow-destructive]
 //	restkit backup [--data DIR] -o FILE | restore FILE --data NEWDIR | verify [--data DIR]
+//	restkit reload [--data DIR] | capability [NAME [on|off]]
 //	restkit push DIR/ID FILE | pull DIR/ID [-o F] | ls [DIR] | versions DIR/ID | rm DIR[/ID]
 //
 // The client commands talk to --server (RESTKIT_SERVER) with --token (RESTKIT_TOKEN).
@@ -53,7 +54,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newCheckCmd(), newSpecCmd(), newRoutesCmd(), newHashPasswordCmd(), newCreateKeyCmd())
-	root.AddCommand(newBackupCmd(), newRestoreCmd(), newVerifyCmd(), newMigrateCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd(), newVerifyCmd(), newMigrateCmd(), newReloadCmd())
 	root.AddCommand(clientCommands(root)...)
 	root.AddCommand(genericCommands()...)
 	return root

@@ -38,7 +38,7 @@ func clientCommands(root *cobra.Command) []*cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&r.Server, "server", defaultServer, "URL of the restkit server the client commands talk to (RESTKIT_SERVER)")
 	f.StringVar(&r.Token, "token", "", "API key the client commands send as an Authorization: Bearer header (RESTKIT_TOKEN)")
-	return []*cobra.Command{newPushCmd(r), newPullCmd(r), newLsCmd(r), newVersionsCmd(r), newRmCmd(r), newCleanupCmd(r)}
+	return []*cobra.Command{newPushCmd(r), newPullCmd(r), newLsCmd(r), newVersionsCmd(r), newRmCmd(r), newCleanupCmd(r), newCapabilityCmd(r)}
 }
 
 // client resolves the flags over the environment (a flag beats RESTKIT_SERVER and

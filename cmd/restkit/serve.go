@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -24,6 +27,7 @@ type serveConfig struct {
 	Debug       bool
 	LogFormat   string
 	PrintConfig bool
+	Watch       bool          // reload when the config file changes
 	Drain       time.Duration // how long SIGTERM waits for requests in flight
 	// InsecurePublic allows a non-loopback address while authentication is not configured.
 	InsecurePublic bool
@@ -82,6 +86,7 @@ loopback (127.0.0.0/8, ::1, localhost) unless --insecure-public is given.`,
 	f.BoolVar(&c.Debug, "debug", false, "log every request and decision (RESTKIT_DEBUG)")
 	f.StringVar(&c.LogFormat, "log-format", defaultLogFormat, "log format: text or json (RESTKIT_LOG_FORMAT)")
 	f.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration that would be served and exit")
+	f.BoolVar(&c.Watch, "watch", false, "reload when the config file changes, as SIGHUP and restkit reload do (RESTKIT_WATCH)")
 	f.DurationVar(&c.Drain, "shutdown-timeout", defaultDrain, "on SIGINT/SIGTERM, how long to let requests in flight finish before closing their connections")
 	f.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "how long a client may take to send a request's headers (RESTKIT_READ_HEADER_TIMEOUT)")
 	f.StringVar(&c.MinUploadRate, "min-upload-rate", defaultMinUploadRate, "bytes per second a request body must average after --upload-grace; 0 turns the check off (RESTKIT_MIN_UPLOAD_RATE)")
@@ -133,6 +138,9 @@ func (c *serveConfig) resolve(cmd *cobra.Command, file config.Server) error {
 			return fmt.Errorf("%s must be true or false, not %q", env, os.Getenv(env))
 		}
 		return nil
+	}
+	if err := envBool(&c.Watch, "watch", "RESTKIT_WATCH", false); err != nil {
+		return err
 	}
 	if err := envBool(&c.Debug, "debug", "RESTKIT_DEBUG", file.Debug); err != nil {
 		return err
@@ -226,9 +234,9 @@ func newLogger(c *serveConfig) *slog.Logger {
 }
 
 // serverConfig is what the flags, the environment and the file resolved to.
-func (c *serveConfig) serverConfig(cfg *config.Config) server.Config {
-	return server.Config{
-		API: cfg, ConfigPath: c.ConfigPath,
+func (c *serveConfig) serverConfig(cfg *config.Config, source []byte) server.Config {
+	sc := server.Config{
+		API: cfg, ConfigPath: c.ConfigPath, Source: source, Watch: c.Watch,
 		Addr: c.Addr, Data: c.Data, Logger: newLogger(c), Debug: c.Debug, Drain: c.Drain,
 		InsecurePublic: c.InsecurePublic, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MinUploadRate: c.minUploadRate, UploadGrace: c.UploadGrace,
@@ -237,6 +245,10 @@ func (c *serveConfig) serverConfig(cfg *config.Config) server.Config {
 		PostgresMaxConns: c.PostgresMaxConns, PostgresStatementTimeout: c.PostgresStatementTimeout,
 		RedisFailClosed: c.RedisFailClosed, DisableUI: cfg.DisableUI,
 	}
+	if c.ConfigPath == "" {
+		sc.Reread = func() ([]byte, error) { return config.Demo(), nil } // the demo reloads as itself
+	}
+	return sc
 }
 
 func runServe(cmd *cobra.Command, c *serveConfig) error {
@@ -251,10 +263,32 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	if err := c.resolve(cmd, cfg.Server); err != nil {
 		return err
 	}
-	srv, err := server.New(c.serverConfig(cfg))
+	// SIGHUP reloads (it would otherwise end the process at once); it is caught
+	// before New so that one sent during start-up is not fatal either.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	srv, err := server.New(c.serverConfig(cfg, raw))
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	return srv.Run(cmd.Context())
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	reloads := make(chan struct{})
+	go func() {
+		defer close(reloads)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = srv.Reload(ctx) // Reload logs what it did, or why not
+			}
+		}
+	}()
+	err = srv.Run(ctx)
+	cancel()
+	<-reloads
+	return err
 }
