@@ -132,6 +132,15 @@ func runTour(t *testing.T, s *server, tag string) {
 	}
 }
 
+// TestReadmeCapabilitiesTour runs the capability switches tour against
+// examples/capabilities.yaml, with the restkit CLI.
+func TestReadmeCapabilitiesTour(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	runTour(t, startServer(t, "", "--config", "../examples/capabilities.yaml"), "capabilities")
+}
+
 // TestReadmeEventsTour runs the "Events" tour against a fresh demo server.
 func TestReadmeEventsTour(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -332,7 +333,11 @@ func CallerName(r *http.Request) string {
 	p := principalOf(r)
 	switch {
 	case p == nil:
-		return "anonymous (" + r.RemoteAddr + ")"
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		return "anonymous (" + host + ")"
 	case p.KeyID != "":
 		return p.User + " (key " + p.KeyID + ")"
 	}

@@ -180,7 +180,11 @@ func usedBy(api *config.Config, name string) []string {
 				out = append(out, "resource "+a.ListPath(r))
 			}
 			for verb, c := range r.VerbCapabilities {
-				if c == name {
+				switch {
+				case c != name:
+				case strings.HasPrefix(verb, "item "):
+					out = append(out, strings.TrimPrefix(verb, "item ")+" "+a.ItemsPath(r)+"/{"+r.Key+"}")
+				default:
 					out = append(out, verb+" "+a.ListPath(r))
 				}
 			}

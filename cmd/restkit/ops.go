@@ -104,7 +104,14 @@ Needs an admin role (without auth, the server answers loopback clients only).`,
 					if on, err = parseOnOff(args[1]); err != nil {
 						return err
 					}
-					err = c.JSON(ctx, "PUT", path, map[string]bool{"enabled": on}, &v)
+					var was capabilityView
+					if err = c.JSON(ctx, "GET", path, nil, &was); err == nil {
+						err = c.JSON(ctx, "PUT", path, map[string]bool{"enabled": on}, &v)
+					}
+					if err == nil && !asJSON {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: %s → %s\n", v.Name, onOff(was.Enabled), onOff(v.Enabled))
+						return nil
+					}
 				}
 				if err != nil {
 					return report(cmd, err)
