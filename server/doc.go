@@ -22,6 +22,13 @@
 // lets requests in flight finish for up to Config.Drain, then closes the connections
 // still busy. Close releases the backends and the lock.
 //
+// Reload (reload.go) builds the handler of a re-read config beside the running one
+// and swaps it in one atomic store, so a request sees one config or the other, never
+// a mix; Run calls it on Config.Watch, cmd/restkit on SIGHUP. The backends, the data
+// directory and the artefact repository are opened once and shared by every build.
+// Capability switches (capabilities.go) live in the store's server state, so that a
+// restart, a reload and every node of a shared store see the same states.
+//
 // Config holds settings only; flags, environment variables and the config file's
 // server: section are resolved by the caller (cmd/restkit), so that a library user
 // is never surprised by a RESTKIT_* variable of the environment.
