@@ -32,7 +32,7 @@ import (
 const (
 	tusVersion    = "1.0.0"
 	tusExtensions = "creation,termination,checksum"
-	uploadsPath   = "/_uploads"
+	UploadsPath   = "/_uploads" // the tus endpoint (DESIGN §14)
 	allowUploads  = "POST, OPTIONS"
 	allowUpload   = "HEAD, PATCH, DELETE, OPTIONS"
 	mediaOffset   = "application/offset+octet-stream"
@@ -43,8 +43,8 @@ func (s *Server) routeUploads(repo *artefact.Repository) {
 	h := &artefactHandler{s: s, repo: repo, base: s.artefacts}
 	create, resume := s.uploadGuard(repo, false), s.uploadGuard(repo, true)
 	create.enabled, resume.enabled = s.artefactsOn, s.artefactsOn
-	s.route(uploadsPath, allowUploads, create, h.serveCreateUpload)
-	s.route(uploadsPath+"/{upload}", allowUpload, resume, h.serveUpload)
+	s.route(UploadsPath, allowUploads, create, h.serveCreateUpload)
+	s.route(UploadsPath+"/{upload}", allowUpload, resume, h.serveUpload)
 }
 
 // uploadGuard resolves the Access of the directory an upload goes to (named in the
@@ -171,7 +171,7 @@ func (h *artefactHandler) serveCreateUpload(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("Location", uploadsPath+"/"+u.ID)
+	hdr.Set("Location", UploadsPath+"/"+u.ID)
 	hdr.Set("Upload-Offset", "0")
 	hdr.Set("Upload-Expires", u.Expires.UTC().Format(http.TimeFormat))
 	w.WriteHeader(http.StatusCreated)

@@ -133,7 +133,8 @@ func (s *Server) build(ctx context.Context, api *config.Config, source []byte) (
 	var h http.Handler
 	if !s.cfg.DisableUI && !api.DisableUI {
 		if opts.Console, err = web.New(web.Options{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }),
-			Schema: api.Schema, Auth: opts.Auth, Artefacts: opts.ArtefactsPath, Logger: s.log}); err != nil {
+			Schema: api.Schema, Auth: opts.Auth, Artefacts: opts.ArtefactsPath, Logger: s.log, Capabilities: true,
+			Events: isEventLog(s.backends.store), Uploads: uploadsPath(opts)}); err != nil {
 			return nil, err
 		}
 	}
@@ -142,6 +143,16 @@ func (s *Server) build(ctx context.Context, api *config.Config, source []byte) (
 	}
 	h = sv.handler
 	return sv, nil
+}
+
+func isEventLog(st restkit.Store) bool { _, ok := st.(restkit.EventLog); return ok }
+
+// uploadsPath is the tus endpoint the console sends big files to, when artefacts are served.
+func uploadsPath(opts httpapi.Options) string {
+	if opts.Artefacts == nil {
+		return ""
+	}
+	return httpapi.UploadsPath
 }
 
 // openRepository opens the artefact repository, when the config has one, and

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/restkit/restkit/auth"
@@ -117,24 +116,20 @@ func (c *console) health(r *http.Request, p *overviewPage) {
 	}
 }
 
-// capabilities reads the switches (GET /_admin/capabilities, DESIGN §13). Its body is
-// taken as either a list of {name, enabled, description} or an object by name.
+// capabilities reads the switches (GET /_admin/capabilities, DESIGN §13:
+// {"capabilities": [{name, enabled, description, …}], "audit": […]}).
 func (c *console) capabilities(r *http.Request, v *visit, p *overviewPage) {
 	rp := c.call(r, http.MethodGet, "/_admin/capabilities", nil)
 	if !rp.ok() {
 		return
 	}
-	if json.Unmarshal(rp.body, &p.Capabilities) != nil {
-		var byName map[string]capability
-		if json.Unmarshal(rp.body, &byName) != nil {
-			return
-		}
-		for name, cp := range byName {
-			cp.Name = name
-			p.Capabilities = append(p.Capabilities, cp)
-		}
-		sort.Slice(p.Capabilities, func(i, j int) bool { return p.Capabilities[i].Name < p.Capabilities[j].Name })
+	var body struct {
+		Capabilities []capability `json:"capabilities"`
 	}
+	if json.Unmarshal(rp.body, &body) != nil {
+		return
+	}
+	p.Capabilities = body.Capabilities
 	p.CanFlip = c.opts.Auth == nil || (v.Session != nil && c.opts.Auth.IsAdmin(&auth.Principal{User: v.Session.User, Roles: v.Session.Roles}))
 }
 
