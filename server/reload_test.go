@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/restkit/restkit/auth"
 	"github.com/restkit/restkit/config"
 	"github.com/restkit/restkit/internal/testenv"
 	"github.com/restkit/restkit/postgres"
@@ -364,5 +365,112 @@ func TestCapabilitiesAcrossNodes(t *testing.T) {
 	t.Logf("a switch on A reached B after %v", time.Since(start))
 	if code, body := get(t, b+"/_admin/capabilities/v2_people"); code != 200 || !strings.Contains(body, `"enabled": true`) {
 		t.Fatalf("B's view: %d %s", code, body)
+	}
+}
+
+// TestReloadRefuses: a reload whose config has a syntax error, names an undeclared
+// capability, relates to a resource it removes or needs a destructive migration is
+// refused, and the old config serves on, its data whole.
+func TestReloadRefuses(t *testing.T) {
+	path := configFile(t, carsYAML)
+	s, url, _ := running(t, Config{API: parse(t, carsYAML), ConfigPath: path, Source: []byte(carsYAML)})
+	if code, body := call(t, "POST", url+"/cars", `{"id": 1, "model": "Golf"}`); code != 201 {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"syntax": {"apis: [\n", "api.yaml:"},
+		"unknown capability": {`
+apis:
+  - resources:
+      cars: {key: id, capability: nope, fields: {id: {type: integer}, model: {type: string}}}
+`, `capability "nope"`},
+		"relation to a removed resource": {`
+apis:
+  - resources:
+      books: {key: id, fields: {id: {type: integer}, car: {type: relation, to: cars}}}
+`, "cars"},
+		"destructive": {`
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+`, "restkit migrate"},
+		"retyped": {`
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}, model: {type: integer}}}
+`, "restkit migrate"},
+	} {
+		os.WriteFile(path, []byte(c.yaml), 0o644)
+		err := s.Reload(context.Background())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Reload = %v, want an error naming %q", name, err, c.want)
+		}
+		if code, body := get(t, url+"/cars/1"); code != 200 || !strings.Contains(body, `"model":"Golf"`) {
+			t.Fatalf("%s: after the refused reload GET /cars/1 = %d %s", name, code, body)
+		}
+		if m := adminConfig(t, url); m["sha256"] != sumOf(carsYAML) || m["reloads"] != 0.0 {
+			t.Fatalf("%s: /_admin/config %v", name, m)
+		}
+	}
+}
+
+// TestCapabilityNeedsAdmin: with auth, only an admin role may read or flip a
+// switch; a reader gets 403, an anonymous caller 401, and nothing is switched.
+func TestCapabilityNeedsAdmin(t *testing.T) {
+	hash := func(pw string) string {
+		h, err := auth.HashPassword(pw, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	yaml := `
+capabilities: {v2: false}
+auth:
+  users:
+    alice: {password: "` + hash("alice-secret") + `", roles: [admin]}
+    bob: {password: "` + hash("bob-secret") + `", roles: [reader]}
+  access: {read: [admin, reader], write: [admin], delete: [admin], anonymous: none}
+apis:
+  - base: /v2
+    capability: v2
+    resources:
+      people: {key: id, fields: {id: {type: integer}}}
+`
+	_, url, _ := running(t, Config{API: parse(t, yaml)})
+	basic := func(u, p string) string {
+		req, _ := http.NewRequest("GET", "/", nil)
+		req.SetBasicAuth(u, p)
+		return req.Header.Get("Authorization")
+	}
+	for _, c := range []struct {
+		who, authz string
+		want       int
+	}{{"anonymous", "", 401}, {"bob", basic("bob", "bob-secret"), 403}, {"wrong password", basic("alice", "nope"), 401}} {
+		h := []string{"Content-Type", "application/json"}
+		if c.authz != "" {
+			h = append(h, "Authorization", c.authz)
+		}
+		if code, body := call(t, "PUT", url+"/_admin/capabilities/v2", `{"enabled": true}`, h...); code != c.want {
+			t.Errorf("%s: PUT %d %s, want %d", c.who, code, body, c.want)
+		}
+		if code, _ := call(t, "GET", url+"/_admin/capabilities", "", h...); code != c.want {
+			t.Errorf("%s: GET %d, want %d", c.who, code, c.want)
+		}
+		// Loopback is no admin once auth is on, and X-Forwarded-For changes nothing.
+		if code, _ := call(t, "PUT", url+"/_admin/capabilities/v2", `{"enabled": true}`, append(h, "X-Forwarded-For", "127.0.0.1")...); code != c.want {
+			t.Errorf("%s via X-Forwarded-For: %d, want %d", c.who, code, c.want)
+		}
+	}
+	alice := basic("alice", "alice-secret")
+	if code, _ := call(t, "GET", url+"/v2/people", "", "Authorization", alice); code != 404 {
+		t.Fatalf("a refused flip switched v2 on: %d", code)
+	}
+	code, body := call(t, "PUT", url+"/_admin/capabilities/v2", `{"enabled": true}`, "Authorization", alice)
+	if code != 200 || !strings.Contains(body, `"by": "alice"`) {
+		t.Fatalf("alice: %d %s", code, body)
+	}
+	if code, _ := call(t, "GET", url+"/v2/people", "", "Authorization", alice); code != 200 {
+		t.Fatalf("/v2/people after alice's flip: %d", code)
 	}
 }
