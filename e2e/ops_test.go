@@ -64,7 +64,7 @@ apis:
 	open.run(t, []step{
 		{name: "served, unlimited", method: "GET", path: "/cars", status: 200},
 		{name: "degraded, still ready (failing open, it serves)", method: "GET", path: "/readyz", status: 200,
-			wantJSON: `{"status":"degraded","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
+			wantIn: []string{`"status":"degraded"`, `"checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]`, `"config":"`}},
 	})
 	started := time.Now()
 	closed := startServer(t, "", "--config", cfg, "--redis", "redis://127.0.0.1:1/0", "--redis-fail-closed")
@@ -73,7 +73,7 @@ apis:
 			wantJSON: problemJSON(503, "the rate limiter is unavailable; retry shortly")},
 		{name: "no limit, no Redis needed", method: "GET", path: "/boats", status: 200},
 		{name: "not ready: failing closed, it refuses", method: "GET", path: "/readyz", status: 503,
-			wantJSON: `{"status":"unavailable","checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]}`},
+			wantIn: []string{`"status":"unavailable"`, `"checks":[{"name":"store","ok":true},{"name":"limiter","ok":false}]`}},
 	})
 	for i := 0; i < 5; i++ {
 		if r := closed.do("GET", "/cars", ""); r.Status != 503 {
