@@ -73,3 +73,51 @@ func TestCapabilities(t *testing.T) {
 	sc.Switch(map[string]bool{"v2": true})
 	mustServe(t, h, 200, "PUT", "/cars/1", `{"id":1}`)
 }
+
+// TestReadsFollowGET: what shows records — the event streams, a sub-collection,
+// expand — is served only while GET of those records is: a write-only resource has
+// no stream, and a GET switched off takes them away with it.
+func TestReadsFollowGET(t *testing.T) {
+	var opts httpapi.Options
+	h := configServer(t, `
+capabilities: {reads: true}
+apis:
+  - resources:
+      dropbox:
+        key: id
+        fields: {id: {type: integer}, secret: {type: string}}
+        collection: [POST]
+        item: [PUT]
+      authors:
+        key: id
+        fields: {id: {type: integer}}
+      books:
+        key: id
+        fields: {id: {type: integer}, author: {type: relation, to: authors}}
+        collection: [{verb: GET, capability: reads}, POST]
+        item: [{verb: GET, capability: reads}, PUT]
+      reviews:
+        key: id
+        fields: {id: {type: integer}, book: {type: relation, to: books}}
+`, func(o *httpapi.Options) { opts = *o })
+	mustServe(t, h, 201, "POST", "/dropbox", `{"id":1,"secret":"s3cr3t"}`)
+	mustServe(t, h, 405, "GET", "/dropbox/events?since=0", "") // the item "events", which has no GET
+	mustServe(t, h, 404, "GET", "/dropbox/1/events?since=0", "")
+	if r := mustServe(t, h, 200, "GET", "/openapi.json", ""); strings.Contains(r.body, `"/dropbox/events"`) || strings.Contains(r.body, `"/dropbox/{id}/events"`) {
+		t.Error("/openapi.json documents the streams of a resource without GET")
+	}
+
+	mustServe(t, h, 201, "POST", "/authors", `{"id":1}`)
+	mustServe(t, h, 201, "POST", "/books", `{"id":1,"author":1}`)
+	mustServe(t, h, 201, "POST", "/reviews", `{"id":1,"book":1}`)
+	mustServe(t, h, 200, "GET", "/authors/1/books", "")
+	mustServe(t, h, 200, "GET", "/reviews/1?expand=book", "")
+
+	opts.Schema.Switch(map[string]bool{"reads": false})
+	mustServe(t, h, 405, "GET", "/books/1", "")
+	mustServe(t, h, 404, "GET", "/books/events?since=0", "")
+	mustServe(t, h, 404, "GET", "/books/1/events?since=0", "")
+	mustServe(t, h, 404, "GET", "/authors/1/books", "")
+	mustServe(t, h, 400, "GET", "/reviews/1?expand=book", "")
+	mustServe(t, h, 200, "PUT", "/books/1", `{"id":1,"author":1}`) // writes stay
+}

@@ -61,6 +61,8 @@ func (s *Server) parseExpand(r *http.Request, res *restkit.Resource, raw string)
 				return nil, expandError("%s: the caller may not read %s", name, f.Target().Name)
 			case !f.Target().Enabled():
 				return nil, expandError("%s: %s is not served now (a capability is off)", name, f.Target().Name)
+			case !f.Target().Allows(http.MethodGet, true): // expand would show what GET does not
+				return nil, expandError("%s: %s records cannot be read (GET of an item is not allowed)", name, f.Target().Name)
 			}
 			i := slices.IndexFunc(*level, func(e *expansion) bool { return e.field == f })
 			if i < 0 {

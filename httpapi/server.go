@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +72,10 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Ready are the checks of /readyz (the store, the blob store, the limiter).
 	Ready []ReadyCheck
+	// Previous is the handler this one replaces (a reload): what it remembers in
+	// memory — signed-out sessions, sign-in failures, in-process rate-limit buckets —
+	// carries over, so that a reload neither signs anyone back in nor resets a limit.
+	Previous *Server
 	// ConfigSum is the sha256 (hex) of the config served, shown by /readyz; "" for none.
 	ConfigSum string
 	// Admin are the operations endpoints under /_admin/ (admin.go).
@@ -117,6 +122,7 @@ type Server struct {
 	bodyGrace     time.Duration
 	corsCfg       *CORS
 	limiter       ratelimit.Limiter // nil: no limits declared
+	localLimiter  bool              // limiter is this handler's in-process one
 	trusted       []netip.Prefix
 	auth          *auth.Authority  // nil: no authentication
 	signIns       ratelimit.Ledger // counts password checks per address and failures per account (with auth)
@@ -161,17 +167,30 @@ func New(opts Options) (*Server, error) {
 	_, s.streams = opts.Store.(restkit.EventLog)
 	s.artefactsCap = opts.ArtefactsCapability
 	s.events = opts.Events.withDefaults()
+	// What this node remembers in memory — in-process rate-limit buckets, sign-in
+	// failures, signed-out sessions — carries over from the handler this one replaces.
+	prev := opts.Previous
 	local := func() *ratelimit.Local { return ratelimit.NewLocalWith(ratelimit.LocalOptions{Now: opts.Now}) }
 	if s.limiter == nil && hasRateLimits(opts.Schema) {
 		s.limiter = local()
+		if prev != nil && prev.localLimiter {
+			s.limiter = prev.limiter
+		}
+		s.localLimiter = true
 	}
 	if s.auth != nil {
 		if l, ok := s.limiter.(ratelimit.Ledger); ok {
 			s.signIns = l // shared across nodes when it is Redis
+		} else if prev != nil && prev.signIns != nil && prev.signIns != prev.limiter {
+			s.signIns = prev.signIns
 		} else {
 			s.signIns = local()
 		}
-		s.sessions = newSessions(opts.SessionKey, s.auth)
+		var was *sessions
+		if prev != nil {
+			was = prev.sessions
+		}
+		s.sessions = newSessions(opts.SessionKey, s.auth, was)
 	}
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = 10 * time.Second
@@ -225,11 +244,17 @@ func (s *Server) routeSchema() {
 			s.route(items+"/{key}", allowHeader(res.Item), g, h.serveItem)
 			s.routeHistory(api, h)   // …/{key}/revisions[/{rev}], with history: true
 			s.subCollections(api, h) // …/{key}/books: the records that refer to it
-			if s.streams {
-				s.routeStream(list+"/events", g, h.serveEvents)
-				if !hasSubCollection(res, "events") {
-					s.routeStream(items+"/{key}/events", g, h.serveItemEvents)
-				}
+			// A stream shows the records: it is there only while GET of the list (or of
+			// an item) is, declared and not switched off.
+			if s.streams && slices.Contains(res.Collection, http.MethodGet) {
+				gl := g
+				gl.enabled = func() bool { return res.Enabled() && res.Allows(http.MethodGet, false) }
+				s.routeStream(list+"/events", gl, h.serveEvents)
+			}
+			if s.streams && slices.Contains(res.Item, http.MethodGet) && !hasSubCollection(res, "events") {
+				gi := g
+				gi.enabled = func() bool { return res.Enabled() && res.Allows(http.MethodGet, true) }
+				s.routeStream(items+"/{key}/events", gi, h.serveItemEvents)
 			}
 		}
 		for _, n := range api.Nouns {

@@ -74,18 +74,28 @@ type sessionToken struct {
 // sessions signs and checks session cookies, and remembers the ids signed out on this
 // node until their cookies would have expired anyway.
 type sessions struct {
-	key     []byte
-	auth    *auth.Authority
+	key  []byte
+	auth *auth.Authority
+	*revocations
+}
+
+// revocations are the sessions signed out on this node. A reload's handler takes
+// over its predecessor's (Options.Previous): a reload must not sign anyone back in.
+type revocations struct {
 	mu      sync.Mutex
 	revoked map[[16]byte]time.Time // session id → when its last cookie expires
 }
 
-func newSessions(key []byte, a *auth.Authority) *sessions {
+func newSessions(key []byte, a *auth.Authority, prev *sessions) *sessions {
 	if key == nil {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	return &sessions{key: key, auth: a, revoked: map[[16]byte]time.Time{}}
+	ss := &sessions{key: key, auth: a, revocations: &revocations{revoked: map[[16]byte]time.Time{}}}
+	if prev != nil {
+		ss.revocations = prev.revocations
+	}
+	return ss
 }
 
 const sessionVersion = 1

@@ -34,7 +34,7 @@ const sessionTestKey = "rk_session-test-key"
 // sessionServer is a Server with auth on (alice, admin, password alice-secret; an API
 // key for alice), cars, a console that echoes who called it, and a clock the test
 // moves. key signs the sessions; hash is alice's password hash (hashOf).
-func sessionServer(t *testing.T, clock *fakeClock, key []byte, hash string) *Server {
+func sessionServer(t *testing.T, clock *fakeClock, key []byte, hash string, previous ...*Server) *Server {
 	t.Helper()
 	s := &restkit.Schema{
 		Auth: &restkit.Auth{BcryptCost: 4,
@@ -58,7 +58,11 @@ func sessionServer(t *testing.T, clock *fakeClock, key []byte, hash string) *Ser
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot) // reached: the console decides
 	})
-	return mustNew(t, Options{Schema: s, Store: store, Auth: a, Now: clock.Now, SessionKey: key, Console: console})
+	opts := Options{Schema: s, Store: store, Auth: a, Now: clock.Now, SessionKey: key, Console: console}
+	if len(previous) > 0 {
+		opts.Previous = previous[0]
+	}
+	return mustNew(t, opts)
 }
 
 func hashOf(t *testing.T, password string) string {
@@ -283,5 +287,29 @@ func TestSessionEnds(t *testing.T) {
 	h.ServeHTTP(tw, r)
 	if c := sessionCookie(tw); tw.Code != 200 || c == nil || !c.Secure {
 		t.Fatalf("under TLS: %d %v", tw.Code, tw.Header())
+	}
+}
+
+// TestReloadKeepsSignOuts: the handler a reload builds (Options.Previous) takes over
+// the sign-outs and sign-in failures of the one it replaces: a reload signs no one
+// back in and lifts no lockout.
+func TestReloadKeepsSignOuts(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	hash := hashOf(t, "alice-secret")
+	h := sessionServer(t, clock, key, hash)
+	cookie, body := signIn(t, h, basicHeader("alice", "alice-secret"))
+	if w := send(h, "DELETE", "/_session", "", "Cookie", cookie, CSRFHeader, body.CSRF); w.Code != 204 {
+		t.Fatalf("sign-out: %d", w.Code)
+	}
+	next := sessionServer(t, clock, key, hash, h)
+	if w := send(next, "GET", "/cars", "", "Cookie", cookie); w.Code != 401 {
+		t.Fatalf("a signed-out cookie after a reload: %d", w.Code)
+	}
+	if w := send(sessionServer(t, clock, key, hash), "GET", "/cars", "", "Cookie", cookie); w.Code != 200 {
+		t.Fatalf("without Previous the test proves nothing: %d", w.Code)
+	}
+	if next.signIns != h.signIns {
+		t.Error("the sign-in failure counts were not carried over")
 	}
 }

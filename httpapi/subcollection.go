@@ -23,7 +23,10 @@ func (s *Server) subCollections(api *restkit.API, h *resourceHandler) {
 		pattern := api.ItemsPath(h.res) + "/{key}/" + sc.Name
 		sub := &subCollection{target: h, referrer: refHandler, field: sc.Field, name: sc.Name}
 		g, target, referrer := refHandler.guard, h.res, sc.Resource
-		g.enabled = func() bool { return target.Enabled() && referrer.Enabled() }
+		// It lists the referrers' records: only while GET of their list is served.
+		g.enabled = func() bool {
+			return target.Enabled() && referrer.Enabled() && referrer.Allows(http.MethodGet, false)
+		}
 		s.route(pattern, allowHeader([]string{http.MethodGet}), g, sub.serve)
 	}
 }

@@ -183,7 +183,9 @@ func buildPage(s *restkit.Schema, o DocsOptions) *page {
 				d.Collection = append(d.Collection, streamView(api.ListPath(r), o.ServerURL,
 					"follow every create, update and delete as Server-Sent Events (id: seq, event: created|updated|deleted, data: the record; the key alone for a delete); "+
 						"list filters apply; resume with Last-Event-ID or ?since=; an id the log no longer keeps gets event: reset. Also GET "+api.ListPath(r)+" with Accept: text/event-stream"))
-				d.Item = append(d.Item, streamView(api.ItemsPath(r)+"/{"+r.Key+"}", "", "follow the changes of one record, as above"))
+			}
+			if o.Events && r.Allows(restkit.GET, true) {
+				d.Item = append(d.Item, streamView(api.ItemsPath(r)+"/{"+r.Key+"}", "", "follow the changes of one record as Server-Sent Events; resume with Last-Event-ID or ?since="))
 			}
 			if s.Auth != nil {
 				d.Access = accessText(s.Auth.Resolve(r.Access, api.Access))

@@ -66,13 +66,18 @@ func (b *builder) resourceEvents(api *restkit.API, res *restkit.Resource) {
 			filters = append(filters, p)
 		}
 	}
-	b.path(list + "/events").Get = b.streamOp(api, operationID(api, "stream", res.Name), tag, "Follow the changes of "+res.Name+".",
-		"Every create, update and delete of "+res.Name+" as it commits, as the record a GET shows (the key alone for a delete). "+
-			"The list's filters apply to each change's record; a delete is sent when the record matched in its last revision. "+
-			"GET "+list+" with Accept: text/event-stream is the same stream.",
-		append(streamParams(), filters...), stream)
-	if op := b.path(list).Get; op != nil {
-		op.Responses["200"].Content["text/event-stream"] = &MediaType{Schema: stream}
+	if res.Allows(restkit.GET, false) { // the list's stream is served with the list's GET
+		b.path(list + "/events").Get = b.streamOp(api, operationID(api, "stream", res.Name), tag, "Follow the changes of "+res.Name+".",
+			"Every create, update and delete of "+res.Name+" as it commits, as the record a GET shows (the key alone for a delete). "+
+				"The list's filters apply to each change's record; a delete is sent when the record matched in its last revision. "+
+				"GET "+list+" with Accept: text/event-stream is the same stream.",
+			append(streamParams(), filters...), stream)
+		if op := b.path(list).Get; op != nil {
+			op.Responses["200"].Content["text/event-stream"] = &MediaType{Schema: stream}
+		}
+	}
+	if !res.Allows(restkit.GET, true) {
+		return
 	}
 	item := b.path(api.ItemsPath(res) + "/{" + res.Key + "}/events")
 	if item.Get != nil { // a sub-collection called events has the path

@@ -36,8 +36,9 @@ type capabilityDoc struct {
 	Audit  []capabilityFlip       `json:"audit,omitempty"`
 }
 
-// switchState is one capability's stored state: set by an operator, so it beats
-// the declared default until the declaration is gone.
+// switchState is one capability's stored state: set by an operator, it beats the
+// declared default. It outlives its declaration: a capability removed from the config
+// and declared again later comes back in the state it was last switched to.
 type switchState struct {
 	Enabled bool      `json:"enabled"`
 	Changed time.Time `json:"changed"`
@@ -114,8 +115,13 @@ func (s *Server) followCapabilities(ctx context.Context) func() {
 				return
 			case <-tick.C:
 			}
+			// A reload or a flip under way applies the stored states itself.
+			if !s.reloadMu.TryLock() {
+				continue
+			}
 			schema := s.current().api.Schema
 			changed, err := s.loadCapabilities(ctx, schema)
+			s.reloadMu.Unlock()
 			switch {
 			case err != nil && ctx.Err() == nil:
 				if !failing { // once per outage, not twice a second
@@ -243,9 +249,10 @@ func (s *Server) serveCapability(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := s.flip(r.Context(), schema, name, enabled, httpapi.CallerName(r)); err != nil {
+		if err := s.flip(r.Context(), name, enabled, httpapi.CallerName(r)); err != nil {
 			return err
 		}
+		api = s.current().api // a reload may have finished meanwhile
 	}
 	doc, err := s.readCapabilities(r.Context())
 	if err != nil {
@@ -255,34 +262,48 @@ func (s *Server) serveCapability(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readSwitch reads PUT's body, {"enabled": BOOL} and nothing else.
+// readSwitch reads PUT's body, {"enabled": BOOL} and nothing else, with the strict
+// parser every request body gets (duplicate or differently-cased names, data after
+// the object and more than 1 KiB are refused).
 func readSwitch(r *http.Request) (bool, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return false, restkit.Errorf(restkit.UnsupportedMedia, `send {"enabled": true} or {"enabled": false} as application/json`)
 	}
-	var body struct {
-		Enabled *bool `json:"enabled"`
+	const max = 1 << 10
+	data, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return false, restkit.Errorf(restkit.Invalid, "reading the body: %v", err)
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return false, restkit.Errorf(restkit.Invalid, `the body must be {"enabled": true} or {"enabled": false}: %s`, strings.TrimPrefix(err.Error(), "json: "))
+	if len(data) > max {
+		return false, restkit.Errorf(restkit.TooLarge, `the body is over %d bytes: send {"enabled": true} or {"enabled": false}`, max)
 	}
-	if dec.More() {
-		return false, restkit.Errorf(restkit.Invalid, `the body must be one JSON object, {"enabled": true} or {"enabled": false}`)
+	obj, err := restkit.ParseObject(data, restkit.Limits{MaxBytes: max, MaxMembers: 1, MaxDepth: 1, Flat: true})
+	if err != nil {
+		return false, err
 	}
-	if body.Enabled == nil {
-		return false, restkit.Errorf(restkit.Invalid, `"enabled" is required: true or false`)
+	v, ok := obj["enabled"].(bool)
+	if len(obj) != 1 || !ok {
+		return false, restkit.Errorf(restkit.Invalid, `the body must be {"enabled": true} or {"enabled": false}`)
 	}
-	return *body.Enabled, nil
+	return v, nil
 }
 
 // flip stores name's new state with its audit entry and applies every stored state
-// to schema.
-func (s *Server) flip(ctx context.Context, schema *restkit.Schema, name string, enabled bool, by string) error {
+// to the served schema. Flips, reloads and the poll of followCapabilities take
+// reloadMu, so that on this node the states are applied in the order they were
+// stored, and always to the schema being served: a flip that raced a reload could
+// otherwise land on the schema the reload was replacing, and a flip that raced
+// another could be undone by the other's older document.
+func (s *Server) flip(ctx context.Context, name string, enabled bool, by string) error {
 	st, ok := s.backends.store.(restkit.StateStore)
 	if !ok {
 		return errors.New("capability switches need a store that keeps server state")
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	schema := s.current().api.Schema
+	if schema.Capability(name) == nil { // a reload removed it meanwhile
+		return restkit.Errorf(restkit.NotFound, "no capability %q: GET /_admin/capabilities lists them", name)
 	}
 	now := time.Now().UTC()
 	var was bool

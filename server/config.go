@@ -31,6 +31,10 @@ type Config struct {
 	Reread func() ([]byte, error)
 	// Watch reloads the config whenever its text changes (checked every second).
 	Watch bool
+	// ReloadsOnHangup says the process calls Reload on SIGHUP (restkit serve does). It
+	// is recorded in DATA/lock, so that restkit reload signals only a process that
+	// reloads: to any other, SIGHUP would be the end.
+	ReloadsOnHangup bool
 
 	Addr     string        // listen address; default 127.0.0.1:8080
 	Listener net.Listener  // when set, Run serves on it and Addr is only reported

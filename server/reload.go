@@ -10,7 +10,9 @@ import (
 	"os"
 	"reflect"
 	"sync"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/restkit/restkit/config"
 	"github.com/restkit/restkit/httpapi"
@@ -66,7 +68,7 @@ func (s *Server) Reload(ctx context.Context) error {
 	s.reloads.mu.Lock()
 	s.reloads.lastAttempt = time.Now().UTC()
 	if err != nil {
-		s.reloads.lastError = err.Error()
+		s.reloads.lastError = capText(err.Error(), 4<<10)
 	} else {
 		s.reloads.lastError = ""
 		s.reloads.count++
@@ -94,6 +96,13 @@ func (s *Server) reload(ctx context.Context, old *served) error {
 	sum := sourceSum(source)
 	api, err := config.Parse(s.parseName(), source)
 	if err != nil {
+		return err
+	}
+	// What New refuses, a reload refuses too: dropping auth: must not open a public
+	// address to everyone.
+	check := s.cfg
+	check.API = api
+	if err := check.Validate(); err != nil {
 		return err
 	}
 	restart := restartNeeded(s.cfg.API, api)
@@ -164,8 +173,8 @@ func restartNeeded(first, next *config.Config) []string {
 		out = append(out, "server: section (address, data directory, TLS, timeouts, log settings)")
 	}
 	switch fa, na := first.Artefacts, next.Artefacts; {
-	case (fa == nil) != (na == nil):
-		out = append(out, "artefacts: added or removed")
+	case fa == nil && na != nil: // removed is applied: the repository is no longer served
+		out = append(out, "artefacts: added")
 	case fa != nil && (fa.Path != na.Path || !reflect.DeepEqual(fa.Policy, na.Policy)):
 		out = append(out, "artefacts: path, limits or cleanup policies")
 	}
@@ -200,4 +209,16 @@ func (s *Server) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	}
 	s.reloads.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
+}
+
+// capText shortens s to at most n bytes (at a rune boundary), saying so.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes in the log)"
 }

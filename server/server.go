@@ -81,6 +81,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if s.dir, err = datadir.Open(cfg.Data); err != nil {
 		return nil, err
 	}
+	if cfg.ReloadsOnHangup {
+		_ = s.dir.MarkReloadable() // information for restkit reload, like the pid
+	}
 	ctx := context.Background()
 	s.metrics = metrics.New()
 	if s.backends, err = openBackends(ctx, &cfg, s.log, func(error) { s.metrics.LimiterError() }); err != nil {
@@ -213,6 +216,9 @@ func (s *Server) handlerOptions(ctx context.Context, sv *served) (httpapi.Option
 		}
 	}
 	opts.Ready = b.ready
+	if cur := s.current(); cur != nil {
+		opts.Previous = cur.handler // a reload: what the node remembers carries over
+	}
 	if sv.dispatcher, err = s.webhooks(ctx, api, &opts); err != nil {
 		return httpapi.Options{}, err
 	}

@@ -36,7 +36,14 @@ func (s *Server) watch(ctx context.Context) func() {
 				continue
 			}
 			sum := sourceSum(source)
-			if sum == tried || sum == s.current().sum {
+			if sum == tried {
+				continue
+			}
+			if sum == s.current().sum { // a broken edit undone: what is served is the file again
+				tried = sum
+				s.reloads.mu.Lock()
+				s.reloads.lastError = ""
+				s.reloads.mu.Unlock()
 				continue
 			}
 			tried = sum

@@ -51,16 +51,25 @@ type overviewPage struct {
 func (c *console) serveOverview(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := overviewPage{Artefacts: c.opts.Artefacts, CSRF: v.csrf()}
 	for _, api := range c.opts.Schema.APIs {
+		if !api.Enabled() { // switched off: not served, so not shown
+			continue
+		}
 		oa := overviewAPI{Base: api.Base, Envelope: api.Envelope}
 		if oa.Base == "" {
 			oa.Base = "/"
 		}
 		for _, res := range api.Resources {
-			verbs := append(append([]string{}, res.Collection...), res.Item...)
+			if !res.Enabled() {
+				continue
+			}
+			verbs := append(res.Verbs(false), res.Verbs(true)...) // what is allowed now
 			oa.Resources = append(oa.Resources, overviewResource{Name: res.Name, Path: api.ListPath(res), Link: resourceLink(api, res),
 				Fields: len(res.Fields), Verbs: strings.Join(dedupe(verbs), " "), History: res.History})
 		}
 		for _, n := range api.Nouns {
+			if !n.Enabled() {
+				continue
+			}
 			on := overviewNoun{Name: n.Name, Path: api.Base + "/" + n.Name, Link: nounLink(api, n)}
 			if rp := c.call(r, http.MethodGet, on.Path, nil); rp.ok() {
 				var state map[string]any

@@ -33,12 +33,14 @@ backends and the artefact repository's path and policies need a restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.resolve(cmd)
-			pid, err := datadir.Holder(c.Data)
-			if err != nil {
+			pid, reloads, err := datadir.ReloadableHolder(c.Data)
+			switch {
+			case err != nil:
 				return fmt.Errorf("finding the server of %s: %w", c.Data, err)
-			}
-			if pid == 0 {
+			case pid == 0:
 				return fmt.Errorf("no restkit serve holds %s: nothing to reload", c.Data)
+			case !reloads: // SIGHUP would end it
+				return fmt.Errorf("pid %d holds %s but does not reload on SIGHUP (it is not restkit serve: a program embedding restkit, or restkit migrate); nothing was sent", pid, c.Data)
 			}
 			p, err := os.FindProcess(pid)
 			if err == nil {
@@ -129,7 +131,7 @@ Needs an admin role (without auth, the server answers loopback clients only).`,
 }
 
 func parseOnOff(s string) (bool, error) {
-	switch s {
+	switch strings.ToLower(s) {
 	case "on", "true", "enable", "enabled":
 		return true, nil
 	case "off", "false", "disable", "disabled":

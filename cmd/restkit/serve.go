@@ -236,7 +236,7 @@ func newLogger(c *serveConfig) *slog.Logger {
 // serverConfig is what the flags, the environment and the file resolved to.
 func (c *serveConfig) serverConfig(cfg *config.Config, source []byte) server.Config {
 	sc := server.Config{
-		API: cfg, ConfigPath: c.ConfigPath, Source: source, Watch: c.Watch,
+		API: cfg, ConfigPath: c.ConfigPath, Source: source, Watch: c.Watch, ReloadsOnHangup: true,
 		Addr: c.Addr, Data: c.Data, Logger: newLogger(c), Debug: c.Debug, Drain: c.Drain,
 		InsecurePublic: c.InsecurePublic, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MinUploadRate: c.minUploadRate, UploadGrace: c.UploadGrace,

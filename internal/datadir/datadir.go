@@ -83,10 +83,21 @@ func Open(path string) (*Dir, error) {
 	return d, nil
 }
 
+// hupMark follows the pid in the lock file of a process that reloads on SIGHUP.
+const hupMark = "hup"
+
 // writePID writes pid at the start of the lock file, padded to pidWidth so that a
 // rewrite fits in the block the file already has.
-func (d *Dir) writePID(pid int) error {
-	s := strconv.Itoa(pid)
+func (d *Dir) writePID(pid int) error { return d.writeLine(strconv.Itoa(pid)) }
+
+// MarkReloadable records in the lock file that the holder reloads its config on
+// SIGHUP, so that restkit reload signals it; a process without the mark (an embedder,
+// restkit migrate) would be ended by the signal, and is left alone.
+func (d *Dir) MarkReloadable() error {
+	return d.writeLine(strconv.Itoa(os.Getpid()) + " " + hupMark)
+}
+
+func (d *Dir) writeLine(s string) error {
 	line := s + strings.Repeat(" ", max(0, pidWidth-1-len(s))) + "\n"
 	if _, err := d.f.WriteAt([]byte(line), 0); err != nil {
 		return err
@@ -112,35 +123,54 @@ func (d *Dir) Close() error {
 // now, and 0 when none does (the directory is free). It takes the lock for an
 // instant to find out, so it never reports a pid from a process long gone.
 func Holder(path string) (int, error) {
+	pid, _, err := holder(path)
+	return pid, err
+}
+
+// ReloadableHolder is Holder, and whether the holder marked itself as reloading on
+// SIGHUP (MarkReloadable).
+func ReloadableHolder(path string) (int, bool, error) { return holder(path) }
+
+func holder(path string) (int, bool, error) {
 	lockPath := filepath.Join(path, LockName)
 	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer f.Close()
 	if err := lockFile(f); err != nil {
 		if errors.Is(err, errLocked) {
-			return readPID(lockPath)
+			return readLock(lockPath)
 		}
-		return 0, err
+		return 0, false, err
 	}
 	_ = unlockFile(f)
-	return 0, nil
+	return 0, false, nil
 }
 
 func readPID(lockPath string) (int, error) {
+	pid, _, err := readLock(lockPath)
+	return pid, err
+}
+
+// readLock reads the pid in the lock file, and whether it is marked reloadable.
+func readLock(lockPath string) (int, bool, error) {
 	b, err := os.ReadFile(lockPath)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false, fmt.Errorf("%s holds no pid", lockPath)
+	}
+	pid, err := strconv.Atoi(f[0])
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("%s holds no pid", lockPath)
+		return 0, false, fmt.Errorf("%s holds no pid", lockPath)
 	}
-	return pid, nil
+	return pid, len(f) > 1 && f[1] == hupMark, nil
 }
 
 // errLocked is what lockFile returns when another process holds the lock.

@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 			os.Stdout.WriteString("error: " + err.Error() + "\n")
 			os.Exit(2)
 		}
+		if os.Getenv("DATADIR_HUP") != "" {
+			_ = d.MarkReloadable()
+		}
 		os.Stdout.WriteString("locked\n")
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 		d.Close()
@@ -30,10 +33,10 @@ func TestMain(m *testing.M) {
 
 // hold starts a process that holds dir's lock, and returns its pid and a function
 // that ends it.
-func hold(t *testing.T, dir string) (int, func()) {
+func hold(t *testing.T, dir string, env ...string) (int, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "DATADIR_HOLD="+dir)
+	cmd.Env = append(append(os.Environ(), "DATADIR_HOLD="+dir), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,5 +132,25 @@ func TestOpenMakesAPrivateDirectoryAndReleases(t *testing.T) {
 func TestHolderOfADirectoryNeverLocked(t *testing.T) {
 	if got, err := Holder(t.TempDir()); err != nil || got != 0 {
 		t.Errorf("Holder = %d, %v; want 0, nil", got, err)
+	}
+}
+
+// TestReloadableHolder: restkit reload signals only a holder that marked itself as
+// reloading on SIGHUP; to any other the signal would be fatal.
+func TestReloadableHolder(t *testing.T) {
+	plain, marked := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	pid1, _ := hold(t, plain)
+	pid2, _ := hold(t, marked, "DATADIR_HUP=1")
+	if pid, ok, err := ReloadableHolder(plain); err != nil || pid != pid1 || ok {
+		t.Errorf("unmarked holder: %d %v %v", pid, ok, err)
+	}
+	if pid, ok, err := ReloadableHolder(marked); err != nil || pid != pid2 || !ok {
+		t.Errorf("marked holder: %d %v %v", pid, ok, err)
+	}
+	if pid, err := Holder(marked); err != nil || pid != pid2 {
+		t.Errorf("Holder of a marked directory: %d %v", pid, err)
+	}
+	if pid, ok, err := ReloadableHolder(t.TempDir()); err != nil || pid != 0 || ok {
+		t.Errorf("a free directory: %d %v %v", pid, ok, err)
 	}
 }
