@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"os"
 	"reflect"
-	"sync"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
