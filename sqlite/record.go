@@ -155,10 +155,12 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 	return rec, nil
 }
 
-// WriteRecord runs change inside a transaction on the writer connection and stores
-// its decision (see restkit.Store): BEGIN IMMEDIATE; SELECT the current row; change;
-// INSERT, UPDATE or DELETE; COMMIT. Writes are serialised by the single writer
-// connection, so a read-modify-write through change never loses a concurrent update.
+// WriteRecord runs change inside a write transaction and stores its decision (see
+// restkit.Store): SELECT the current row; change; INSERT, UPDATE or DELETE, with the
+// history revision and the change log's event. Writes are serialised by the single
+// writer (writer.go), which commits concurrent ones together, each in a savepoint of
+// its own, so a read-modify-write through change never loses a concurrent update, and
+// WriteRecord returns only once its write is committed.
 //
 // Errors: a Change's error, unchanged; Conflict naming the field when a unique value
 // is taken ("is already taken") or the key exists ("already exists"); Invalid for a
@@ -174,19 +176,14 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
-	rec, err := t.write(ctx, tx, k, change, op)
-	if err != nil {
+	var rec *restkit.Record
+	if err := s.submit(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		rec, err = t.write(ctx, tx, k, change, op)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	s.notify.Notify()
 	return rec, nil
 }
 
@@ -201,25 +198,21 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
 	out := make([]*restkit.Record, len(keys))
-	for i, key := range keys {
-		k, err := t.res.CanonicalKey(key)
-		if err == nil {
-			out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+	if err := s.submit(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		for i, key := range keys {
+			k, err := t.res.CanonicalKey(key)
+			if err == nil {
+				out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+			}
+			if err != nil {
+				return &restkit.BatchError{Index: i, Err: err}
+			}
 		}
-		if err != nil {
-			return nil, &restkit.BatchError{Index: i, Err: err}
-		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	s.notify.Notify()
 	return out, nil
 }
 
