@@ -51,7 +51,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 		if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, next.Rev, sqlstore.FormatTime(next.Created), sqlstore.FormatTime(next.Updated)); err != nil {
 			return wrap(op, err)
 		}
-		if err := s.appendEvent(ctx, tx, n.StoreName, n.Name, cur, next); err != nil {
+		if err := s.appendEventState(ctx, tx, n.StoreName, n.Name, cur, next, data); err != nil {
 			return wrap(op, err)
 		}
 		rec = next

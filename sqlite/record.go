@@ -299,12 +299,17 @@ func (t *table) put(ctx context.Context, tx *sql.Tx, k any, rec, cur *restkit.Re
 	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
 		return nil, wrap(op, err)
 	}
+	// The JSON of the values, for the history and the change log alike.
+	state, err := t.s.stateOf(t.hist != nil, rec.Values)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
 	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
+		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, state, t.res.HistoryKeep); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
-	if err := t.s.appendEvent(ctx, tx, t.name, k, cur, rec); err != nil {
+	if err := t.s.appendEventState(ctx, tx, t.name, k, cur, rec, state); err != nil {
 		return nil, wrap(op, err)
 	}
 	return rec, nil
@@ -320,12 +325,16 @@ func (t *table) remove(ctx context.Context, tx *sql.Tx, k any, op string) error 
 	if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
 		return t.writeError(op, err, k)
 	}
+	state, err := t.s.stateOf(t.hist != nil, cur.Values)
+	if err != nil {
+		return wrap(op, err)
+	}
 	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), t.res.HistoryKeep); err != nil {
+		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), state, t.res.HistoryKeep); err != nil {
 			return wrap(op, err)
 		}
 	}
-	return wrap(op, t.s.appendEvent(ctx, tx, t.name, k, cur, nil))
+	return wrap(op, t.s.appendEventState(ctx, tx, t.name, k, cur, nil, state))
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,
