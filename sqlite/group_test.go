@@ -269,7 +269,8 @@ func gate(t *testing.T, s *Store, res *restkit.Resource, n int) <-chan error {
 	return out
 }
 
-// waitQueue waits until n jobs are queued for the writer.
+// waitQueue waits until n jobs are queued for the writer (which must be held, by a
+// gate, for the count to only grow).
 func waitQueue(t *testing.T, s *Store, n int) {
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
 		s.wr.mu.Lock()
@@ -287,13 +288,19 @@ func waitQueue(t *testing.T, s *Store, n int) {
 
 // inOrder queues the writes one after another (each once the previous one is
 // queued), each in a goroutine of its own, and returns their errors once all are
-// answered.
-func inOrder(t *testing.T, s *Store, queued int, writes ...func() error) []error {
+// answered. It counts the jobs submitted, not those still queued: once the last has
+// queued, a gate may let the writer take them all at once.
+func inOrder(t *testing.T, s *Store, writes ...func() error) []error {
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
+	base := s.wr.submitted.Load()
 	for i, w := range writes {
 		wg.Go(func() { errs[i] = w() })
-		waitQueue(t, s, queued+i+1)
+		for deadline := time.Now().Add(time.Minute); s.wr.submitted.Load() < base+int64(i)+1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("write %d was not queued within a minute", i)
+			}
+		}
 	}
 	wg.Wait()
 	return errs
@@ -328,7 +335,7 @@ func TestGroupCommitFailureFailsTheBatch(t *testing.T) {
 			return err
 		})
 	}
-	errs := inOrder(t, s, 0, writes...)
+	errs := inOrder(t, s, writes...)
 	errs = append(errs, <-g)
 	for i, err := range errs {
 		if err == nil {
@@ -374,7 +381,7 @@ func TestGroupCommitRolledBackBatch(t *testing.T) {
 			return err
 		})
 	}
-	errs := inOrder(t, s, 0, writes...)
+	errs := inOrder(t, s, writes...)
 	if err := <-g; !errors.Is(err, errBroken) {
 		t.Errorf("the gate, first in the batch: %v, want the breaking error", err)
 	}

@@ -68,8 +68,9 @@ type writer struct {
 	wake    chan struct{} // capacity 1: something was queued, or the store closes
 	stopped chan struct{} // closed when the goroutine has ended
 
-	// What the batches were, for tests and benchmarks.
-	batches, joined, rolledBack atomic.Int64
+	// What the batches were, for tests and benchmarks; submitted counts the jobs ever
+	// queued.
+	batches, joined, rolledBack, submitted atomic.Int64
 }
 
 var errClosed = errors.New("the store is closed")
@@ -116,6 +117,7 @@ func (s *Store) submit(ctx context.Context, op string, fn func(ctx context.Conte
 		return wrap(op, errClosed)
 	}
 	s.wr.queue = append(s.wr.queue, j)
+	s.wr.submitted.Add(1)
 	s.wr.mu.Unlock()
 	s.signal()
 	<-j.done // always: once queued, the job may run, and its outcome is known only after its batch
