@@ -67,6 +67,21 @@ type EventLog interface {
 // was none (cur nil), updated when there is one after (next not nil), deleted
 // otherwise (its State the last revision).
 func EventOf(source, key string, cur, next *Record, now time.Time) (Event, error) {
+	rec := next
+	if next == nil {
+		rec = cur
+	}
+	values, err := EncodeState(rec.Values)
+	if err != nil {
+		return Event{}, err
+	}
+	return EventOfState(source, key, cur, next, values, now), nil
+}
+
+// EventOfState is EventOf for a store that has already encoded the values of the
+// record the event shows (EncodeState of next's values, or of cur's for a delete),
+// for its history: the encoding is then done once per write.
+func EventOfState(source, key string, cur, next *Record, values string, now time.Time) Event {
 	e := Event{Source: source, Key: key, Time: now.UTC()}
 	rec := next
 	switch {
@@ -77,13 +92,17 @@ func EventOf(source, key string, cur, next *Record, now time.Time) (Event, error
 	default:
 		e.Op, e.Rev = Updated, next.Rev
 	}
-	values, err := EncodeState(rec.Values)
-	if err != nil {
-		return Event{}, err
-	}
-	state, err := json.Marshal(eventState{Values: json.RawMessage(values), Created: rec.Created.UTC(), Updated: rec.Updated.UTC()})
-	e.State = string(state)
-	return e, err
+	// What json.Marshal of eventState writes (values is compact JSON already), without
+	// its reflection: {"values":…,"created":"RFC 3339","updated":"RFC 3339"}.
+	b := make([]byte, 0, len(values)+96)
+	b = append(b, `{"values":`...)
+	b = append(b, values...)
+	b = append(b, `,"created":"`...)
+	b = rec.Created.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","updated":"`...)
+	b = rec.Updated.UTC().AppendFormat(b, time.RFC3339Nano)
+	e.State = string(append(b, `"}`...))
+	return e
 }
 
 // eventState is the JSON of Event.State: the record's values and stamps.

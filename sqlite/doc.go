@@ -66,8 +66,14 @@
 // The store opens two database/sql pools on the file. The writer pool has exactly one
 // connection, and its transactions begin IMMEDIATE: every write is serialised in Go
 // before it reaches SQLite, so our own writers never meet SQLITE_BUSY, and a
-// WriteRecord — BEGIN; SELECT the current row; run the Change; INSERT, UPDATE or
-// DELETE; COMMIT — is atomic: a concurrent read-modify-write can never lose an update.
+// WriteRecord — SELECT the current row; run the Change; INSERT, UPDATE or DELETE —
+// is atomic: a concurrent read-modify-write can never lose an update.
+//
+// Record and noun writes go through one writer goroutine that commits them in groups
+// (writer.go): what has queued while it was busy runs in one transaction, each write
+// in a SAVEPOINT of its own, so a failing write is undone alone, and every write is
+// answered after the one COMMIT, which a batch of writes pays once instead of once
+// each. A COMMIT that fails fails them all.
 // The reader pool (max(4, 2×GOMAXPROCS) connections, query_only) serves FindRecord,
 // ListRecords and FindNoun. Thanks to WAL, readers never wait for the writer and the
 // writer never waits for readers; each read sees the last committed state.

@@ -45,17 +45,24 @@ func (s *Store) prepareEvents(ctx context.Context) error {
 	return err
 }
 
-// appendEvent appends the event of one record's write inside tx (cur nil: created;
-// next nil: deleted, with cur's values as its state).
-func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, source string, key any, cur, next *restkit.Record) error {
+// stateOf is the JSON of a written record's values, which its history revision
+// (when hist) and its event share; "" when neither needs it.
+func (s *Store) stateOf(hist bool, values map[string]any) (string, error) {
+	if !hist && s.noEvents {
+		return "", nil
+	}
+	return restkit.EncodeState(values)
+}
+
+// appendEventState appends the event of one record's write inside tx (cur nil:
+// created; next nil: deleted, with cur's values as its state), whose values state
+// holds already encoded (stateOf).
+func (s *Store) appendEventState(ctx context.Context, tx *sql.Tx, source string, key any, cur, next *restkit.Record, state string) error {
 	if s.noEvents {
 		return nil
 	}
-	e, err := restkit.EventOf(source, restkit.Format(key), cur, next, time.Now())
-	if err != nil {
-		return err
-	}
-	_, err = tx.StmtContext(ctx, s.eventInsert).ExecContext(ctx, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
+	e := restkit.EventOfState(source, restkit.Format(key), cur, next, state, time.Now())
+	_, err := tx.StmtContext(ctx, s.eventInsert).ExecContext(ctx, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
 	return err
 }
 

@@ -110,13 +110,10 @@ func (h *history) continueNumbering(ctx context.Context, tx *sql.Tx, k any, rec 
 	return nil
 }
 
-// append writes one revision inside WriteRecord's transaction and prunes the key's
-// history to keep revisions when keep > 0.
-func (h *history) append(ctx context.Context, tx *sql.Tx, k any, rev *restkit.Revision, keep int) error {
-	state, err := restkit.EncodeState(rev.Values)
-	if err != nil {
-		return err
-	}
+// append writes one revision, whose values encode as state (restkit.EncodeState),
+// inside WriteRecord's transaction and prunes the key's history to keep revisions
+// when keep > 0.
+func (h *history) append(ctx context.Context, tx *sql.Tx, k any, rev *restkit.Revision, state string, keep int) error {
 	if _, err := tx.StmtContext(ctx, h.insert).ExecContext(ctx, k, rev.Rev, rev.Deleted, rev.Actor, state,
 		sqlstore.FormatTime(rev.Created), sqlstore.FormatTime(rev.Updated)); err != nil {
 		return err

@@ -24,42 +24,40 @@ func (s *Store) FindNoun(ctx context.Context, n *restkit.Noun) (*restkit.Record,
 }
 
 // WriteNoun runs change on the noun's state (nil when never written) inside a
-// transaction on the writer connection and stores the result, as WriteRecord does.
+// write transaction and stores the result, as WriteRecord does (group commit included).
 // The state is kept as a JSON object; datetimes as RFC 3339 strings.
 //
 // Errors: a Change's error, unchanged; Internal for a nil result, a value of an
 // undeclared field or of the wrong type, and database failures.
 func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.Change) (*restkit.Record, error) {
 	const op = "sqlite.WriteNoun"
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
-	cur, err := sqlstore.ScanNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		cur = nil
-	case err != nil:
-		return nil, wrap(op, err)
-	}
-	rec, err := sqlstore.ChangeNoun(op, n, cur, change)
-	if err != nil {
+	var rec *restkit.Record
+	if err := s.submit(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		cur, err := sqlstore.ScanNoun(tx.StmtContext(ctx, s.nounRead).QueryRowContext(ctx, n.StoreName), n)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			cur = nil
+		case err != nil:
+			return wrap(op, err)
+		}
+		next, err := sqlstore.ChangeNoun(op, n, cur, change)
+		if err != nil {
+			return err
+		}
+		data, err := restkit.EncodeState(next.Values)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, next.Rev, sqlstore.FormatTime(next.Created), sqlstore.FormatTime(next.Updated)); err != nil {
+			return wrap(op, err)
+		}
+		if err := s.appendEventState(ctx, tx, n.StoreName, n.Name, cur, next, data); err != nil {
+			return wrap(op, err)
+		}
+		rec = next
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	data, err := restkit.EncodeState(rec.Values)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if _, err := tx.StmtContext(ctx, s.nounWrite).ExecContext(ctx, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := s.appendEvent(ctx, tx, n.StoreName, n.Name, cur, rec); err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	s.notify.Notify()
 	return rec, nil
 }

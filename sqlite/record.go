@@ -155,10 +155,12 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 	return rec, nil
 }
 
-// WriteRecord runs change inside a transaction on the writer connection and stores
-// its decision (see restkit.Store): BEGIN IMMEDIATE; SELECT the current row; change;
-// INSERT, UPDATE or DELETE; COMMIT. Writes are serialised by the single writer
-// connection, so a read-modify-write through change never loses a concurrent update.
+// WriteRecord runs change inside a write transaction and stores its decision (see
+// restkit.Store): SELECT the current row; change; INSERT, UPDATE or DELETE, with the
+// history revision and the change log's event. Writes are serialised by the single
+// writer (writer.go), which commits concurrent ones together, each in a savepoint of
+// its own, so a read-modify-write through change never loses a concurrent update, and
+// WriteRecord returns only once its write is committed.
 //
 // Errors: a Change's error, unchanged; Conflict naming the field when a unique value
 // is taken ("is already taken") or the key exists ("already exists"); Invalid for a
@@ -174,19 +176,14 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
-	rec, err := t.write(ctx, tx, k, change, op)
-	if err != nil {
+	var rec *restkit.Record
+	if err := s.submit(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		rec, err = t.write(ctx, tx, k, change, op)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	s.notify.Notify()
 	return rec, nil
 }
 
@@ -201,25 +198,21 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
 	out := make([]*restkit.Record, len(keys))
-	for i, key := range keys {
-		k, err := t.res.CanonicalKey(key)
-		if err == nil {
-			out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+	if err := s.submit(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		for i, key := range keys {
+			k, err := t.res.CanonicalKey(key)
+			if err == nil {
+				out[i], err = t.write(ctx, tx, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+			}
+			if err != nil {
+				return &restkit.BatchError{Index: i, Err: err}
+			}
 		}
-		if err != nil {
-			return nil, &restkit.BatchError{Index: i, Err: err}
-		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	s.notify.Notify()
 	return out, nil
 }
 
@@ -306,12 +299,17 @@ func (t *table) put(ctx context.Context, tx *sql.Tx, k any, rec, cur *restkit.Re
 	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
 		return nil, wrap(op, err)
 	}
+	// The JSON of the values, for the history and the change log alike.
+	state, err := t.s.stateOf(t.hist != nil, rec.Values)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
 	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
+		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, state, t.res.HistoryKeep); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
-	if err := t.s.appendEvent(ctx, tx, t.name, k, cur, rec); err != nil {
+	if err := t.s.appendEventState(ctx, tx, t.name, k, cur, rec, state); err != nil {
 		return nil, wrap(op, err)
 	}
 	return rec, nil
@@ -327,12 +325,16 @@ func (t *table) remove(ctx context.Context, tx *sql.Tx, k any, op string) error 
 	if _, err := tx.StmtContext(ctx, t.delete).ExecContext(ctx, k); err != nil {
 		return t.writeError(op, err, k)
 	}
+	state, err := t.s.stateOf(t.hist != nil, cur.Values)
+	if err != nil {
+		return wrap(op, err)
+	}
 	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), t.res.HistoryKeep); err != nil {
+		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), state, t.res.HistoryKeep); err != nil {
 			return wrap(op, err)
 		}
 	}
-	return wrap(op, t.s.appendEvent(ctx, tx, t.name, k, cur, nil))
+	return wrap(op, t.s.appendEventState(ctx, tx, t.name, k, cur, nil, state))
 }
 
 // normalize returns the record to store — next's values, canonical, without nils,

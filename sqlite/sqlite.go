@@ -40,6 +40,8 @@ type Store struct {
 	notify      *restkit.Notifier
 	noEvents    bool // the benchmarks' baseline: writes append no event
 
+	wr writer // the queue of the writer goroutine, which group-commits record and noun writes (writer.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -153,6 +155,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	empty := map[string]*table{}
 	s.tables.Store(&empty)
+	s.startWriter()
 	return s, nil
 }
 
@@ -198,6 +201,7 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 // Close closes the statements and both pools. It may be called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopWriter() // runs what is queued, then refuses writes
 		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			st.Close()

@@ -45,6 +45,7 @@ type Server struct {
 	w, r               *sql.DB
 	find, list, insert *sql.Stmt
 	keyset             [len(keysetSorts)][2]*sql.Stmt // [sort][0: page 1, 1: after a cursor]; see keyset.go
+	d                  durable                        // the durable writes (durable.go)
 	mux                *http.ServeMux
 }
 
@@ -88,6 +89,9 @@ func Open(path string) (*Server, error) {
 		s.keyset[i][0] = prep(s.r, k.page1)
 		s.keyset[i][1] = prep(s.r, k.deep)
 	}
+	if err == nil {
+		err = s.prepareDurable(ctx)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("plain: %s: %w", path, err)
@@ -96,6 +100,9 @@ func Open(path string) (*Server, error) {
 	s.mux.HandleFunc("GET /cars/{id}", s.get)
 	s.mux.HandleFunc("GET /cars", s.getList)
 	s.mux.HandleFunc("POST /cars", s.post)
+	s.mux.HandleFunc("POST /durable/cars", s.postDurable)
+	s.mux.HandleFunc("PUT /cars/{id}", s.putOrPatch)
+	s.mux.HandleFunc("PATCH /cars/{id}", s.putOrPatch)
 	s.mux.HandleFunc("GET /keyset/cars", s.getKeyset)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -115,6 +122,7 @@ func (s *Server) Close() error {
 			st.Close()
 		}
 	}
+	s.d.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -265,6 +273,12 @@ func (s *Server) getList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cars)
 }
 
+// isConflict reports whether err is the failure of an INSERT of an id that exists.
+func isConflict(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
 func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" && ct != "application/json; charset=utf-8" {
 		problem(w, http.StatusUnsupportedMediaType, "the body must be application/json")
@@ -297,8 +311,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		year = *in.Year
 	}
 	if _, err := s.insert.ExecContext(r.Context(), *in.ID, *in.Model, *in.Color, year, stamp, stamp); err != nil {
-		var se *msqlite.Error
-		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		if isConflict(err) {
 			problem(w, http.StatusConflict, fmt.Sprintf("a car with id %d already exists", *in.ID))
 			return
 		}
