@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/internal/logbuf"
 	"github.com/restkit/restkit/server"
 )
 
@@ -222,22 +224,27 @@ func (c *serveConfig) loadConfig(cmd *cobra.Command) (*config.Config, []byte, er
 	return cfg, data, err
 }
 
-func newLogger(c *serveConfig) *slog.Logger {
+// newLogger is the server's log: lines are formatted and written by one goroutine
+// off the request path (internal/logbuf), in order; close it after the drain so
+// that the last lines are written before the process exits.
+func newLogger(c *serveConfig) (*slog.Logger, *logbuf.Handler) {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	if c.Debug {
 		opts.Level = slog.LevelDebug
 	}
+	format := func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, opts) }
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		format = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	lb := logbuf.New(os.Stderr, format, logbuf.Options{})
+	return slog.New(lb), lb
 }
 
 // serverConfig is what the flags, the environment and the file resolved to.
-func (c *serveConfig) serverConfig(cfg *config.Config, source []byte) server.Config {
+func (c *serveConfig) serverConfig(cfg *config.Config, source []byte, log *slog.Logger) server.Config {
 	sc := server.Config{
 		API: cfg, ConfigPath: c.ConfigPath, Source: source, Watch: c.Watch, ReloadsOnHangup: true,
-		Addr: c.Addr, Data: c.Data, Logger: newLogger(c), Debug: c.Debug, Drain: c.Drain,
+		Addr: c.Addr, Data: c.Data, Logger: log, Debug: c.Debug, Drain: c.Drain,
 		InsecurePublic: c.InsecurePublic, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MinUploadRate: c.minUploadRate, UploadGrace: c.UploadGrace,
 		TLSCert: c.TLSCert, TLSKey: c.TLSKey,
@@ -268,7 +275,9 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	srv, err := server.New(c.serverConfig(cfg, raw))
+	log, logs := newLogger(c)
+	defer logs.Close() // last: after the drain's and Close's lines
+	srv, err := server.New(c.serverConfig(cfg, raw, log))
 	if err != nil {
 		return err
 	}
