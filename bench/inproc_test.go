@@ -15,6 +15,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +32,8 @@ import (
 	"github.com/restkit/restkit/bench/plain"
 	"github.com/restkit/restkit/config"
 	"github.com/restkit/restkit/httpapi"
+	"github.com/restkit/restkit/internal/logbuf"
+	"github.com/restkit/restkit/metrics"
 	"github.com/restkit/restkit/sqlite"
 )
 
@@ -51,9 +55,13 @@ func carJSON(id int) []byte {
 
 type servers struct {
 	restkit, baseline http.Handler
-	deepRestkit       string // the 20 cars after row 9000, by restkit's cursor
-	deepBaseline      string
-	err               error
+	// served is restkit over the same store with what `restkit serve` adds around the
+	// handler: Prometheus metrics and a request log (formatted off the request path by
+	// internal/logbuf, as serve does, into io.Discard).
+	served       http.Handler
+	deepRestkit  string // the 20 cars after row 9000, by restkit's cursor
+	deepBaseline string
+	err          error
 }
 
 var (
@@ -91,6 +99,18 @@ func newRestkit(dataDir string) (http.Handler, *sqlite.Store, error) {
 		return nil, nil, err
 	}
 	return h, store, nil
+}
+
+// newServed is restkit's handler over store with metrics and a request log, as
+// `restkit serve` builds it (cmd/restkit/serve.go: a text log through logbuf).
+func newServed(store *sqlite.Store) (http.Handler, error) {
+	cfg, err := config.Parse("demo.yaml", config.Demo())
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(logbuf.New(io.Discard, func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) }, logbuf.Options{}))
+	return httpapi.New(httpapi.Options{Schema: cfg.Schema, Store: store, CursorKey: bytes.Repeat([]byte{7}, 32),
+		Logger: log, Metrics: metrics.New()})
 }
 
 func do(h http.Handler, method, target string, body []byte) *httptest.ResponseRecorder {
@@ -141,7 +161,11 @@ func setup() (servers, error) {
 		return servers{}, err
 	}
 	s := servers{deepBaseline: "/cars?after=9000&limit=20"}
-	if s.restkit, _, err = newRestkit(rdir); err != nil { // closed with the process
+	var rstore *sqlite.Store
+	if s.restkit, rstore, err = newRestkit(rdir); err != nil { // closed with the process
+		return servers{}, err
+	}
+	if s.served, err = newServed(rstore); err != nil {
 		return servers{}, err
 	}
 	p, err := plain.Open(filepath.Join(bdir, "restkit.db"))
@@ -186,11 +210,13 @@ func get(b *testing.B) servers {
 	return srv
 }
 
-// each runs fn as a sub-benchmark for the baseline, then restkit.
+// each runs fn as a sub-benchmark for the baseline, then restkit, then restkit with
+// metrics and a request log ("served", named restkit to fn).
 func each(b *testing.B, fn func(b *testing.B, h http.Handler, name string)) {
 	s := get(b)
 	b.Run("baseline", func(b *testing.B) { fn(b, s.baseline, "baseline") })
 	b.Run("restkit", func(b *testing.B) { fn(b, s.restkit, "restkit") })
+	b.Run("served", func(b *testing.B) { fn(b, s.served, "restkit") })
 }
 
 func parallel(b *testing.B, h http.Handler, method string, next func(r *rand.Rand) (string, []byte), want int) {
