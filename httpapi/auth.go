@@ -76,15 +76,20 @@ func (c *caller) verify(ctx context.Context, a *auth.Authority) {
 	c.pending = nil
 }
 
-type callerKey struct{}
+// callerIn returns the caller authenticate found for r, nil when auth is off.
+func callerIn(r *http.Request) *caller {
+	if x := exchangeOf(r.Context()); x != nil {
+		return x.caller
+	}
+	return nil
+}
 
 // principalOf returns the authenticated caller of r, nil when anonymous or when auth is off.
 func principalOf(r *http.Request) *auth.Principal {
-	c, _ := r.Context().Value(callerKey{}).(*caller)
-	if c == nil {
-		return nil
+	if c := callerIn(r); c != nil {
+		return c.p
 	}
-	return c.p
+	return nil
 }
 
 // authenticate reads the Authorization header once, before rate limiting (which then
@@ -110,7 +115,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		} else if !s.fromCookie(w, r, c) { // no Authorization: a session cookie, when sent
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+		x := exchangeOf(r.Context())
+		if x == nil { // not served through Server.serve: an exchange of its own
+			x = &exchange{}
+			x.ctx = exchangeCtx{Context: r.Context(), x: x}
+			r = r.WithContext(&x.ctx)
+		}
+		x.caller = c
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -187,13 +199,22 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 			h(w, r)
 			return
 		}
-		rec := &statusRecorder{ResponseWriter: w}
-		h(rec, r)
+		// The status h answered: the exchange's writer records it when h writes to
+		// it directly (as it does, unless a layer above wrapped w).
+		var status int
+		if x := exchangeOf(r.Context()); x != nil && w == http.ResponseWriter(&x.rec) && x.rec.status == 0 {
+			h(w, r)
+			status = x.rec.status
+		} else {
+			rec := &statusRecorder{ResponseWriter: w}
+			h(rec, r)
+			status = rec.status
+		}
 		result := "allowed"
-		if rec.status == http.StatusForbidden { // an owner check refused it
+		if status == http.StatusForbidden { // an owner check refused it
 			result = "forbidden"
 		}
-		s.audit(r, c.p, act, result, rec.status)
+		s.audit(r, c.p, act, result, status)
 	}
 }
 
@@ -202,7 +223,7 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 // checks from the address or failures for the account (429), or too many checks
 // queued (503, retry in a second).
 func (s *Server) callerOf(w http.ResponseWriter, r *http.Request) (*caller, bool) {
-	c, _ := r.Context().Value(callerKey{}).(*caller)
+	c := callerIn(r)
 	if c == nil {
 		c = &caller{}
 	}

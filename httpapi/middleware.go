@@ -1,19 +1,239 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/metrics"
 )
 
-// statusRecorder remembers what a handler wrote, for the request log.
+// exchange is everything this package keeps about one request, in one allocation:
+// its context value (the request id, the caller, the route for /metrics), and the
+// one response writer that the metrics, the request log and the guard's audit all
+// read. Before it there were three writer wrappers and three copies of the request
+// (one per context value) on every request.
+type exchange struct {
+	ctx    exchangeCtx
+	rec    recorder
+	body   countingBody // the request body, counted for /metrics (when collected)
+	start  time.Time
+	id     string
+	caller *caller // set by authenticate; nil without auth
+	slot   metrics.Slot
+	// hv backs the values of the headers set on every response, so that setting
+	// them allocates nothing; each slice has a capacity of one, so an Add elsewhere
+	// copies rather than writes into it.
+	hv [3]string
+}
+
+type exchangeKey struct{}
+
+// exchangeCtx is the request's context: its parent's, answering for the exchange
+// (and for metrics' Slot, when metrics are collected) without a context.WithValue each.
+type exchangeCtx struct {
+	context.Context
+	x       *exchange
+	metered bool
+}
+
+func (c *exchangeCtx) Value(key any) any {
+	switch key.(type) {
+	case exchangeKey:
+		return c.x
+	case metrics.SlotKey:
+		if c.metered {
+			return &c.x.slot
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// exchangeOf returns the exchange of ctx, nil outside a request served by a Server.
+func exchangeOf(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// serve is the outermost layer of the request path: it gives the request its id
+// (requestIDs), sets the headers every response carries, records the request for
+// /metrics, writes the request log's line and turns a panic into a logged 500 with a
+// generic body.
+func (s *Server) serve(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := &exchange{start: time.Now()}
+		x.rec.rw = w
+		x.ctx = exchangeCtx{Context: r.Context(), x: x, metered: s.metrics != nil}
+		s.metrics.Begin()
+		x.id = requestID(r)
+		h := w.Header()
+		x.hv = [3]string{x.id, "nosniff", "no-referrer"}
+		h["X-Request-Id"] = x.hv[0:1:1]
+		// secure headers: no content sniffing, and no Referer sent onwards from anything
+		// this server serves (URLs carry keys and cursors). The HTML reference sets its
+		// own Content-Security-Policy.
+		h["X-Content-Type-Options"] = x.hv[1:2:2]
+		h["Referrer-Policy"] = x.hv[2:3:3]
+		r = r.WithContext(&x.ctx)
+		if s.metrics != nil && r.Body != nil && r.Body != http.NoBody {
+			x.body.ReadCloser = r.Body
+			r.Body = &x.body
+		}
+		defer s.finish(x, r)
+		next.ServeHTTP(&x.rec, r)
+	})
+}
+
+// finish is serve's deferred end of a request: the panic, the log line, the metrics.
+func (s *Server) finish(x *exchange, r *http.Request) {
+	p := recover()
+	if p != nil && p != http.ErrAbortHandler {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.Any(keyError, p), slog.String("stack", string(debug.Stack())))
+		if x.rec.status == 0 {
+			s.writeError(&x.rec, r, false, restkit.Wrap("httpapi", errPanic))
+		}
+		p = nil
+	}
+	if p == nil { // an aborted handler (http.ErrAbortHandler) leaves no line
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String(keyMethod, r.Method),
+			slog.String(keyPath, r.URL.RequestURI()),
+			slog.Int(keyStatus, x.rec.status),
+			slog.Int64(keyBytes, x.rec.bytes),
+			slog.Float64(keyDuration, float64(time.Since(x.start).Microseconds())/1000),
+			slog.String(keyRemote, r.RemoteAddr))
+	}
+	if s.metrics != nil {
+		status := x.rec.final
+		if status == 0 {
+			status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			if p != nil {
+				status = http.StatusInternalServerError
+			}
+		}
+		route := x.slot.Route()
+		if route == "" {
+			route = r.Pattern
+		}
+		s.metrics.End(route, r.Method, status, time.Since(x.start), x.body.n.Load(), x.rec.bytes)
+	}
+	if p != nil {
+		panic(p)
+	}
+}
+
+// requestID is the id of r: the client's X-Request-ID when it is a short token (a
+// load balancer's, so one id follows the request across hops), else a new random one.
+// The response carries it, and every log line of the request names it.
+func requestID(r *http.Request) string {
+	if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
+		return v[0]
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// recorder is the response writer of every request (exchange.rec): it remembers the
+// status and counts the body bytes written, for the request log, the metrics and the
+// audit of writes. It keeps what the ResponseWriter under it can do: Flush (event
+// streams, CSV exports), ReadFrom (sendfile for an artefact download) and, through
+// Unwrap and http.ResponseController, Hijack, deadlines and full duplex.
+type recorder struct {
+	rw http.ResponseWriter
+	// status is the first status written (200 for a body without one; 0 while
+	// nothing is), as the request log and the audit report it; final is the same
+	// without informational (1xx) answers other than 101, as /metrics counts it.
+	status, final int
+	bytes         int64
+}
+
+var (
+	_ http.Flusher  = (*recorder)(nil)
+	_ io.ReaderFrom = (*recorder)(nil)
+)
+
+func (w *recorder) Header() http.Header { return w.rw.Header() }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	if w.final == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.final = code
+	}
+	w.rw.WriteHeader(code)
+}
+
+func (w *recorder) wrote() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.final == 0 {
+		w.final = http.StatusOK
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wrote()
+	n, err := w.rw.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom hands src to the ResponseWriter under w when it is an io.ReaderFrom,
+// so that net/http can send a file with sendfile(2).
+func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
+	w.wrote()
+	var n int64
+	var err error
+	if rf, ok := w.rw.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.rw}, src)
+	}
+	w.bytes += n
+	return n, err
+}
+
+func (w *recorder) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (w *recorder) FlushError() error {
+	w.wrote()
+	return http.NewResponseController(w.rw).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the ResponseWriter under w.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.rw }
+
+// writerOnly hides ReadFrom, so io.Copy cannot loop back into it.
+type writerOnly struct{ io.Writer }
+
+// countingBody counts the request body bytes the handlers read, for /metrics.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64 // atomic: a handler may read on a goroutine of its own
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// statusRecorder remembers what a handler wrote, for the audit of a write that is
+// not served through the exchange's own writer (guarded).
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
-	bytes  int64
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -27,55 +247,30 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, src)
 }
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests writes one structured line per request and turns a panic into a logged
-// 500 with a generic body.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.Any(keyError, p), slog.String("stack", string(debug.Stack())))
-				if rec.status == 0 {
-					s.writeError(rec, r, false, restkit.Wrap("httpapi", errPanic))
-				}
-			}
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String(keyMethod, r.Method),
-				slog.String(keyPath, r.URL.RequestURI()),
-				slog.Int(keyStatus, rec.status),
-				slog.Int64(keyBytes, rec.bytes),
-				slog.Float64(keyDuration, float64(time.Since(start).Microseconds())/1000),
-				slog.String(keyRemote, r.RemoteAddr))
-		}()
-		next.ServeHTTP(rec, r)
-	})
-}
 
 type panicError struct{}
 
 func (panicError) Error() string { return "handler panicked" }
 
 var errPanic = panicError{}
-
-// secureHeaders sets the headers every response carries: no content sniffing, and no
-// Referer sent onwards from anything this server serves (URLs carry keys and cursors).
-// The HTML reference sets its own Content-Security-Policy.
-func secureHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		next.ServeHTTP(w, r)
-	})
-}

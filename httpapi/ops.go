@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -97,26 +94,8 @@ func (s *Server) checkReady(ctx context.Context) (int, map[string]any) {
 // metricsGuard is the guard of /metrics (public when auth.public.metrics says so).
 func metricsGuard() guard { return pageGuard(auth.Metrics) }
 
-type requestIDKey struct{}
-
 // maxRequestID bounds a client's X-Request-ID; a longer or odd one is replaced.
 const maxRequestID = 128
-
-// requestIDs gives every request an id: the client's X-Request-ID when it is a short
-// token (a load balancer's, so one id follows the request across hops), else a new
-// random one. The response carries it, and every log line of the request names it.
-func requestIDs(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID(id) {
-			var b [16]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
-	})
-}
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > maxRequestID {
@@ -131,38 +110,14 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// RequestID returns the id requestIDs gave r ("" outside a request).
+// RequestID returns the id the Server gave the request of ctx ("" outside a request;
+// see requestID).
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// Flush and ReadFrom let a handler behind statusRecorder stream (CSV export flushes
-// batches) and send files with sendfile (artefact downloads), as the writer under it can.
-func (w *statusRecorder) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
+	if x := exchangeOf(ctx); x != nil {
+		return x.id
 	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	return ""
 }
-
-func (w *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
-	}
-	w.bytes += n
-	return n, err
-}
-
-// writerOnly hides ReadFrom, so io.Copy cannot loop back into it.
-type writerOnly struct{ io.Writer }
 
 // requestIDHandler adds the request id to every record logged with a request's
 // context, so each line of a request — access, audit, errors, debug — names it.

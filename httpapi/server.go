@@ -210,13 +210,11 @@ func New(opts Options) (*Server, error) {
 	s.cursors = newCursorCodec(key)
 	s.routeSchema()
 	s.routeServer(opts)
-	// Outermost first: metrics see every answer, the request id is in every log line,
-	// the CORS preflight needs no credentials, the rate limit counts per caller.
-	var h http.Handler = requestIDs(s.logRequests(secureHeaders(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(s.readOnlyWrites(metrics.Route(s.mux))))))))))
-	if s.metrics != nil {
-		h = s.metrics.Middleware(h)
-	}
-	s.handler = h
+	// Outermost first: serve (middleware.go) gives the request its id and the one
+	// per-request value and response writer, which the metrics, the log and the guards
+	// share, so it sees every answer; the CORS preflight needs no credentials; the rate
+	// limit counts per caller.
+	s.handler = s.serve(s.cors(s.authenticate(s.rateLimit(s.slowBodies(s.dotSegments(s.readOnlyWrites(metrics.Route(s.mux))))))))
 	return s, nil
 }
 

@@ -282,7 +282,7 @@ const sessionAllow = "GET, HEAD, POST, DELETE, OPTIONS"
 // Its guard lets any signed-in caller through.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	c, _ := r.Context().Value(callerKey{}).(*caller)
+	c := callerIn(r)
 	now := s.now()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

@@ -24,9 +24,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		m.inFlight.Inc()
-		h := new(routeHolder)
-		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, h))
+		m.Begin()
+		h := new(Slot)
+		r = r.WithContext(context.WithValue(r.Context(), SlotKey{}, h))
 		var body *countingBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &countingBody{ReadCloser: r.Body}
@@ -34,7 +34,6 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		}
 		cw := &responseWriter{rw: w}
 		defer func() {
-			m.inFlight.Dec()
 			p := recover()
 			status := cw.status
 			if status == 0 {
@@ -43,18 +42,15 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 					status = http.StatusInternalServerError
 				}
 			}
-			route := h.route()
+			route := h.Route()
 			if route == "" {
 				route = r.Pattern
-			}
-			if route == "" {
-				route = Unmatched
 			}
 			var in int64
 			if body != nil {
 				in = body.n.Load()
 			}
-			m.record(route, r.Method, status, time.Since(start), in, cw.bytes)
+			m.End(route, r.Method, status, time.Since(start), in, cw.bytes)
 			if p != nil {
 				panic(p)
 			}
@@ -63,16 +59,45 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-type routeKey struct{}
+// Begin counts a request in flight, for a middleware of its own that records
+// requests (one that keeps a single per-request value for several purposes, as
+// package httpapi does); End records it. Middleware does both.
+func (m *Metrics) Begin() {
+	if m != nil {
+		m.inFlight.Inc()
+	}
+}
 
-// routeHolder carries the route of a request from the handlers to Middleware.
-// Atomic, since a handler may run on a goroutine of its own (http.TimeoutHandler).
-type routeHolder struct {
+// End records a request Begin counted, and takes it out of flight: its route (the
+// pattern; "" is Unmatched), method, final status, duration and the body bytes read
+// and written.
+func (m *Metrics) End(route, method string, status int, d time.Duration, in, out int64) {
+	if m == nil {
+		return
+	}
+	m.inFlight.Dec()
+	if route == "" {
+		route = Unmatched
+	}
+	m.record(route, method, status, d, in, out)
+}
+
+// SlotKey is the context key under which SetRoute and Route find a request's *Slot.
+// Middleware puts a Slot there with context.WithValue; a middleware of its own may
+// instead answer it from the Value method of its own per-request context, sparing a
+// copy of the request.
+type SlotKey struct{}
+
+// Slot carries the route of one request from the handlers (SetRoute, Route) to
+// what records it. Atomic, since a handler may run on a goroutine of its own
+// (http.TimeoutHandler). The zero Slot is empty.
+type Slot struct {
 	explicit atomic.Pointer[string] // from SetRoute
 	seen     atomic.Pointer[string] // from Route
 }
 
-func (h *routeHolder) route() string {
+// Route is the route reported: SetRoute's, else Route's, else "".
+func (h *Slot) Route() string {
 	if p := h.explicit.Load(); p != nil {
 		return *p
 	}
@@ -82,8 +107,8 @@ func (h *routeHolder) route() string {
 	return ""
 }
 
-func holderOf(r *http.Request) *routeHolder {
-	h, _ := r.Context().Value(routeKey{}).(*routeHolder)
+func holderOf(r *http.Request) *Slot {
+	h, _ := r.Context().Value(SlotKey{}).(*Slot)
 	return h
 }
 
