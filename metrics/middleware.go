@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -89,22 +90,37 @@ func (m *Metrics) End(route, method string, status int, d time.Duration, in, out
 type SlotKey struct{}
 
 // Slot carries the route of one request from the handlers (SetRoute, Route) to
-// what records it. Atomic, since a handler may run on a goroutine of its own
-// (http.TimeoutHandler). The zero Slot is empty.
+// what records it. Locked, since a handler may run on a goroutine of its own
+// (http.TimeoutHandler); a mutex rather than atomic pointers, so that reporting a
+// route allocates nothing. The zero Slot is empty.
 type Slot struct {
-	explicit atomic.Pointer[string] // from SetRoute
-	seen     atomic.Pointer[string] // from Route
+	mu          sync.Mutex
+	explicit    string // from SetRoute, when hasExplicit
+	hasExplicit bool
+	seen        string // from Route
+	seenGen     uint64 // counts Route's reports, so that an outer Route can tell whether an inner one reported
 }
 
 // Route is the route reported: SetRoute's, else Route's, else "".
 func (h *Slot) Route() string {
-	if p := h.explicit.Load(); p != nil {
-		return *p
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hasExplicit {
+		return h.explicit
 	}
-	if p := h.seen.Load(); p != nil {
-		return *p
+	return h.seen
+}
+
+// see reports pattern from Route when no other Route has since gen (gen 0: always),
+// and returns the generation after.
+func (h *Slot) see(pattern string, gen uint64, always bool) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if always || h.seenGen == gen {
+		h.seen = pattern
+		h.seenGen++
 	}
-	return ""
+	return h.seenGen
 }
 
 func holderOf(r *http.Request) *Slot {
@@ -121,7 +137,9 @@ func SetRoute(r *http.Request, pattern string) {
 		if pattern == "" {
 			pattern = Unmatched
 		}
-		h.explicit.Store(&pattern)
+		h.mu.Lock()
+		h.explicit, h.hasExplicit = pattern, true
+		h.mu.Unlock()
 	}
 }
 
@@ -139,15 +157,19 @@ func Route(next http.Handler) http.Handler {
 			return
 		}
 		before := r.Pattern
+		var mine uint64
 		if before != "" {
-			h.seen.Store(&before)
+			mine = h.see(before, 0, true)
+		} else {
+			h.mu.Lock()
+			mine = h.seenGen
+			h.mu.Unlock()
 		}
-		mine := h.seen.Load()
 		next.ServeHTTP(w, r)
 		// If next is a mux, it set its pattern on r; but a Route deeper down saw a
 		// more specific one.
-		if after := r.Pattern; after != "" && after != before && h.seen.Load() == mine {
-			h.seen.Store(&after)
+		if after := r.Pattern; after != "" && after != before {
+			h.see(after, mine, false)
 		}
 	})
 }
