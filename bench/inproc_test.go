@@ -283,3 +283,14 @@ func BenchmarkPost(b *testing.B) {
 // postBase separates the id ranges of successive runs (b.Run calls the function
 // several times with growing b.N).
 var postBase atomic.Int64
+
+// BenchmarkPut: PUT /cars/{random id} of the whole car, as lua/put.lua sends it (the
+// baseline's durable PUT: read, update, history row, in a transaction of its own).
+func BenchmarkPut(b *testing.B) {
+	each(b, func(b *testing.B, h http.Handler, _ string) {
+		parallel(b, h, http.MethodPut, func(r *rand.Rand) (string, []byte) {
+			id := 1 + r.IntN(cars)
+			return "/cars/" + strconv.Itoa(id), fmt.Appendf(nil, `{"id":%d,"model":"Bench","color":"red","year":%d}`, id, 1990+r.IntN(35))
+		}, http.StatusOK)
+	})
+}

@@ -18,7 +18,6 @@ type history struct {
 	name, q string
 
 	insert *sql.Stmt // writer: INSERT OR REPLACE one revision
-	last   *sql.Stmt // writer: the newest rev of a key, for a record created again
 	prune  *sql.Stmt // writer: drop revisions of a key older than the newest N
 	purge  *sql.Stmt // writer: drop every revision of a key
 	list   *sql.Stmt // reader: revisions of a key below a rev, newest first
@@ -79,7 +78,6 @@ func (s *Store) prepareHistory(ctx context.Context, t, old *table) error {
 		sql string
 	}{
 		{&h.insert, s.w, "INSERT OR REPLACE INTO " + h.q + " (key, " + sqlstore.RevisionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
-		{&h.last, s.w, "SELECT COALESCE(MAX(rev), 0) FROM " + h.q + " WHERE key = ?"},
 		{&h.prune, s.w, "DELETE FROM " + h.q + " WHERE key = ?1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = ?1 ORDER BY rev DESC LIMIT 1 OFFSET ?2)"},
 		{&h.purge, s.w, "DELETE FROM " + h.q + " WHERE key = ?"},
 		{&h.list, s.r, "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = ? AND rev < ? ORDER BY rev DESC LIMIT ?"},
@@ -93,20 +91,6 @@ func (s *Store) prepareHistory(ctx context.Context, t, old *table) error {
 		*p.st = st
 	}
 	t.hist = h
-	return nil
-}
-
-// continueNumbering gives a record created under key k the revision after the
-// newest one its history holds, if any, so that (key, rev) stays unique in history
-// across a delete and a re-create.
-func (h *history) continueNumbering(ctx context.Context, tx *sql.Tx, k any, rec *restkit.Record) error {
-	var last int64
-	if err := tx.StmtContext(ctx, h.last).QueryRowContext(ctx, k).Scan(&last); err != nil {
-		return err
-	}
-	if last > 0 {
-		rec.Rev = last + 1
-	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,13 @@ type table struct {
 	find   *sql.Stmt // reader: SELECT … WHERE key = ?
 	wFind  *sql.Stmt // writer: the same
 	insert *sql.Stmt
-	update *sql.Stmt
-	delete *sql.Stmt
+	// insertNumbered (History only) is insert with the _rev continuing the key's
+	// history, RETURNING it: a record created again after a delete takes the revision
+	// after the newest its history holds, so that (key, rev) stays unique in history,
+	// in the one statement (it was a SELECT max(rev) of its own).
+	insertNumbered *sql.Stmt
+	update         *sql.Stmt
+	delete         *sql.Stmt
 
 	lists *stmtCache // list statements by SQL text
 	hist  *history   // the history table, when the resource keeps History
@@ -60,6 +66,9 @@ func newTable(s *Store, res *restkit.Resource) *table {
 	}
 	t.selectList = strings.Join(append(names, "_rev", "_created", "_updated"), ", ")
 	t.sig = t.q + " " + t.selectList
+	if res.History {
+		t.sig += " history"
+	}
 	n := len(t.cols) + 3
 	t.bufs.New = func() any {
 		b := &scanBuf{vals: make([]any, n), ptrs: make([]any, n)}
@@ -76,6 +85,7 @@ func newTable(s *Store, res *restkit.Resource) *table {
 func (s *Store) prepareTable(ctx context.Context, t, old *table) error {
 	if old != nil && old.sig == t.sig {
 		t.find, t.wFind, t.insert, t.update, t.delete, t.lists = old.find, old.wFind, old.insert, old.update, old.delete, old.lists
+		t.insertNumbered = old.insertNumbered
 		return nil
 	}
 	key := t.cols[0].Quoted
@@ -100,6 +110,20 @@ func (s *Store) prepareTable(ctx context.Context, t, old *table) error {
 	}
 	if t.insert, err = s.prepare(ctx, s.w, "INSERT INTO "+t.q+" ("+strings.Join(cols, ", ")+") VALUES ("+strings.Join(marks, ", ")+")"); err != nil {
 		return err
+	}
+	if t.res.History {
+		// ?1 … ?n are the columns (?1 the key), then _rev from the history, then the stamps.
+		n := len(t.cols)
+		nums := make([]string, n)
+		for i := range nums {
+			nums[i] = "?" + strconv.Itoa(i+1)
+		}
+		hq := quote(t.name + sqlstore.HistorySuffix)
+		q := "INSERT INTO " + t.q + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(nums, ", ") +
+			", (SELECT COALESCE(MAX(rev), 0) + 1 FROM " + hq + " WHERE key = ?1), ?" + strconv.Itoa(n+1) + ", ?" + strconv.Itoa(n+2) + ") RETURNING _rev"
+		if t.insertNumbered, err = s.prepare(ctx, s.w, q); err != nil {
+			return err
+		}
 	}
 	if t.update, err = s.prepare(ctx, s.w, "UPDATE "+t.q+" SET "+strings.Join(sets, ", ")+" WHERE "+key+" = ?"); err != nil {
 		return err
@@ -275,25 +299,25 @@ func (t *table) put(ctx context.Context, tx *sql.Tx, k any, rec, cur *restkit.Re
 		curRev, curCreated = cur.Rev, cur.Created
 	}
 	rec.Stamp(curRev, curCreated)
-	if t.hist != nil && curRev == 0 {
-		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
-			return nil, wrap(op, err)
-		}
-	}
 	args := make([]any, len(t.cols), len(t.cols)+4)
 	for i, c := range t.cols {
 		if v, ok := rec.Values[c.Name]; ok {
 			args[i] = encode(v)
 		}
 	}
-	stmt := t.insert
-	if curRev != 0 {
-		stmt = t.update
+	var err error
+	switch {
+	case curRev != 0:
 		args = append(args[1:], rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated), k)
-	} else {
+		_, err = tx.StmtContext(ctx, t.update).ExecContext(ctx, args...)
+	case t.hist != nil && t.insertNumbered != nil: // the revision continues the key's history
+		args = append(args, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
+		err = tx.StmtContext(ctx, t.insertNumbered).QueryRowContext(ctx, args...).Scan(&rec.Rev)
+	default:
 		args = append(args, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
+		_, err = tx.StmtContext(ctx, t.insert).ExecContext(ctx, args...)
 	}
-	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+	if err != nil {
 		return nil, t.writeError(op, err, k)
 	}
 	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
