@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -16,4 +19,31 @@ func TestParseTime(t *testing.T) {
 	if _, err := ParseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
 		t.Error("month 13 parsed")
 	}
+}
+
+// FuzzSimpleList: whenever simpleList reads an array column by hand, it reads what
+// encoding/json (UseNumber) reads.
+func FuzzSimpleList(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,2,3]`, `["a","b"]`, ` [ -7 , "x y" ] `, `[0]`, `[01]`, `[1.5]`, `[1e3]`, `["a\"b"]`,
+		`["é"]`, "[\"\xff\"]", `[1,]`, `[1] x`, `[[1]]`, `[null]`, `[true]`, `[-]`, `[`, `null`, `["\u00e9"]`, "[\"a\tb\"]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := simpleList(raw)
+		if !ok {
+			return
+		}
+		var want []any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("simpleList read %q, encoding/json refuses it: %v", raw, err)
+		}
+		if want == nil {
+			want = []any{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: simpleList %#v, encoding/json %#v", raw, got, want)
+		}
+	})
 }
