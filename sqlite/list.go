@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/recordjson"
 )
 
 // ListRecords returns one page of the records matching q, read with one SELECT
@@ -256,6 +259,13 @@ func (t *table) cond(b *strings.Builder, args []any, f *restkit.Filter) []any {
 			return args
 		}
 		b.WriteString(c.Quoted)
+		if list, ok := jsonKeys(f.Values); ok {
+			// One statement whatever the number of values (expand's lookups, id[in]=…):
+			// its text does not vary, so it is prepared once (listStmt).
+			b.WriteString(" IN (SELECT value FROM json_each(?))")
+			args = append(args, list)
+			break
+		}
 		b.WriteString(" IN (?")
 		b.WriteString(strings.Repeat(", ?", len(f.Values)-1))
 		b.WriteString(")")
@@ -499,4 +509,33 @@ func (t *table) keysetUnion(filters string, fargs []any, sort []restkit.SortKey,
 	}
 	u.WriteString(" ORDER BY " + order.String() + " LIMIT ?")
 	return u.String(), append(args, int64(limit)+1)
+}
+
+// jsonKeys encodes the values of an IN filter as a JSON array for json_each, when
+// each is an integer or a valid UTF-8 string: json_each gives those back exactly, as
+// values without affinity, so the comparison is the one of the list form
+// (col IN (?, ?, …)). Anything else (a float, a time, invalid UTF-8) keeps the list.
+func jsonKeys(values []any) (string, bool) {
+	if len(values) < 2 {
+		return "", false
+	}
+	b := make([]byte, 0, 16*len(values))
+	b = append(b, '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch x := encode(v).(type) {
+		case int64:
+			b = strconv.AppendInt(b, x, 10)
+		case string:
+			if !utf8.ValidString(x) {
+				return "", false
+			}
+			b = recordjson.AppendString(b, x)
+		default:
+			return "", false
+		}
+	}
+	return string(append(b, ']')), true
 }
