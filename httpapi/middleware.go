@@ -101,14 +101,21 @@ func (s *Server) finish(x *exchange, r *http.Request) {
 		}
 		p = nil
 	}
-	if p == nil { // an aborted handler (http.ErrAbortHandler) leaves no line
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	// The request line: an aborted handler (http.ErrAbortHandler) leaves none. It is
+	// the record s.log would make, request_id last as requestIDHandler adds it, built
+	// here in one go, without the caller's program counter (no line has a source worth
+	// showing) and without growing its attributes twice.
+	if ctx := r.Context(); p == nil && s.logh.Enabled(ctx, slog.LevelInfo) {
+		line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		line.AddAttrs(
 			slog.String(keyMethod, r.Method),
 			slog.String(keyPath, r.URL.RequestURI()),
 			slog.Int(keyStatus, x.rec.status),
 			slog.Int64(keyBytes, x.rec.bytes),
 			slog.Float64(keyDuration, float64(time.Since(x.start).Microseconds())/1000),
-			slog.String(keyRemote, r.RemoteAddr))
+			slog.String(keyRemote, r.RemoteAddr),
+			slog.String(keyRequestID, x.id))
+		_ = s.logh.Handle(ctx, line)
 	}
 	if s.metrics != nil {
 		status := x.rec.final

@@ -110,6 +110,7 @@ type Server struct {
 	schema        *restkit.Schema
 	store         restkit.Store
 	log           *slog.Logger
+	logh          slog.Handler // the handler under log's requestIDHandler, for the request line (finish)
 	debug         bool
 	cursors       *cursorCodec
 	now           func() time.Time
@@ -198,7 +199,8 @@ func New(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.log = slog.New(requestIDHandler{s.log.Handler()})
+	s.logh = s.log.Handler()
+	s.log = slog.New(requestIDHandler{s.logh})
 	if s.now == nil {
 		s.now = time.Now
 	}
