@@ -18,9 +18,12 @@
 //
 // Every route is registered through Server.route with a guard (auth.go): the one
 // place where access is decided, and the list Server.Routes returns (restkit routes,
-// the authorization sweep). Around the router, outermost first: metrics (by route
-// pattern), request ids (X-Request-ID, in every log line), the request log, the
-// headers every response carries, CORS, authentication (the cheap part: bearer keys,
+// the authorization sweep). Around the router, outermost first: one layer (serve,
+// middleware.go) that gives the request its id (X-Request-ID, in every log line), sets
+// the headers every response carries, and counts it for /metrics (by route pattern)
+// and in the request log, through one response writer and one per-request context
+// value that the guards' audit and the caller share, so that a request is not copied
+// once per context value nor wrapped once per observer; then CORS, authentication (the cheap part: bearer keys,
 // remembered passwords), rate limits (per caller), slow-body protection, and the
 // refusal of dot segments in artefact paths. A password seen for the first time is
 // checked by the guard, after the rate limit, a per-address limit on checks and a

@@ -63,7 +63,7 @@ func exchangeOf(ctx context.Context) *exchange {
 }
 
 // serve is the outermost layer of the request path: it gives the request its id
-// (requestIDs), sets the headers every response carries, records the request for
+// (requestID), sets the headers every response carries, records the request for
 // /metrics, writes the request log's line and turns a panic into a logged 500 with a
 // generic body.
 func (s *Server) serve(next http.Handler) http.Handler {
