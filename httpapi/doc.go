@@ -25,10 +25,10 @@
 // value that the guards' audit and the caller share, so that a request is not copied
 // once per context value nor wrapped once per observer; then CORS, authentication
 // (the cheap part: bearer keys, remembered passwords), rate limits (per caller),
-// slow-body protection, and the refusal of dot segments in artefact paths. A password seen for the first time is
-// checked by the guard, after the rate limit, a per-address limit on checks and a
-// per-account limit on failures (signin.go), which also refuses remembered passwords
-// of an account over it.
+// slow-body protection, and the refusal of dot segments in artefact paths. A password
+// seen for the first time is checked by the guard, after the rate limit, a per-address
+// limit on checks and a per-account limit on failures (signin.go), which also refuses
+// remembered passwords of an account over it.
 // /healthz and /readyz are open; /docs, /openapi.json and /metrics are pages whose
 // openness auth.public sets.
 package httpapi
