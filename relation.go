@@ -1,6 +1,7 @@
 package restkit
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -280,6 +281,28 @@ type Clearing struct {
 	Resource *Resource
 	Key      any
 	Fields   map[string][]any
+}
+
+// DeleteCheck decides whether a caller may carry out plan, beyond the record it asked
+// to delete: the records its cascade deletes and those whose references it clears
+// are theirs to delete or change only under their own resources' rules. The HTTP
+// layer puts one in the write's context (WithDeleteCheck); every store calls it
+// (CheckDelete) with the plan it made inside the transaction, before writing.
+type DeleteCheck func(plan *DeletePlan) error
+
+type deleteCheckKey struct{}
+
+// WithDeleteCheck returns ctx carrying check for the deletes written under it.
+func WithDeleteCheck(ctx context.Context, check DeleteCheck) context.Context {
+	return context.WithValue(ctx, deleteCheckKey{}, check)
+}
+
+// CheckDelete runs the DeleteCheck of ctx on plan; nil when there is none.
+func CheckDelete(ctx context.Context, plan *DeletePlan) error {
+	if check, _ := ctx.Value(deleteCheckKey{}).(DeleteCheck); check != nil {
+		return check(plan)
+	}
+	return nil
 }
 
 // PlanDelete decides what deleting the record of res with key does to the records

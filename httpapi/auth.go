@@ -364,3 +364,44 @@ func CallerName(r *http.Request) string {
 	}
 	return p.User
 }
+
+// deleteCheck is the caller's check of what a delete does beyond its record
+// (restkit.DeleteCheck): every record its cascade deletes needs the delete rule of
+// its own resource, every record whose reference it clears (set_null) the write rule;
+// a record of a resource with an owner field belongs to its owner, so only an admin
+// may delete or change one that way (the plan names keys, not owners). Without this a
+// writer could delete what it may not, by deleting what refers to it.
+func (s *Server) deleteCheck(r *http.Request) restkit.DeleteCheck {
+	if s.auth == nil {
+		return nil
+	}
+	p := principalOf(r)
+	admin := s.auth.IsAdmin(p)
+	allowed := func(res *restkit.Resource, action auth.Action) error {
+		h := s.handlers[res]
+		if h == nil {
+			return restkit.Errorf(restkit.Forbidden, "the delete reaches %s, which this API does not serve", res.Name)
+		}
+		if s.auth.Decide(p, s.auth.ResourceAccess(h.api, res), action) != auth.Allowed {
+			return restkit.Errorf(restkit.Forbidden, "the delete would %s records of %s, which the caller may not", map[auth.Action]string{auth.Delete: "delete", auth.Write: "change"}[action], res.Name)
+		}
+		if res.OwnerField != "" && !admin {
+			return restkit.Errorf(restkit.Forbidden, "the delete would %s records of %s, which belong to their owners: only an admin may", map[auth.Action]string{auth.Delete: "delete", auth.Write: "change"}[action], res.Name)
+		}
+		return nil
+	}
+	return func(plan *restkit.DeletePlan) error {
+		// The last removal is the record asked for, already checked by its route.
+		for _, d := range plan.Deletes[:max(len(plan.Deletes)-1, 0)] {
+			if err := allowed(d.Resource, auth.Delete); err != nil {
+				return err
+			}
+		}
+		for _, c := range plan.Clears {
+			if err := allowed(c.Resource, auth.Write); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -1,10 +1,12 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/auth"
 	"github.com/restkit/restkit/httpapi"
 )
 
@@ -120,4 +122,103 @@ apis:
 	mustServe(t, h, 404, "GET", "/authors/1/books", "")
 	mustServe(t, h, 400, "GET", "/reviews/1?expand=book", "")
 	mustServe(t, h, 200, "PUT", "/books/1", `{"id":1,"author":1}`) // writes stay
+}
+
+// TestRelatedFiltersNeedRead: filtering on a relation target's fields is reading
+// them; a caller who may not read the target gets a 400, in or= groups and
+// sub-collections too, instead of an oracle that spells a secret out by prefixes.
+func TestRelatedFiltersNeedRead(t *testing.T) {
+	hash, err := auth.HashPassword("pw", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := configServer(t, `
+auth:
+  users:
+    alice: {password: "`+hash+`", roles: [admin]}
+    bob: {password: "`+hash+`", roles: [reader]}
+  access: {read: [admin, reader], write: [admin], delete: [admin]}
+apis:
+  - resources:
+      secrets:
+        key: id
+        access: {read: [admin]}
+        fields: {id: {type: integer}, code: {type: string, filterable: true}}
+      agents:
+        key: id
+        fields: {id: {type: integer}, name: {type: string, filterable: true}, secret: {type: relation, to: secrets, filterable: true}}
+`, func(o *httpapi.Options) {
+		a, err := auth.New(o.Schema, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Auth = a
+	})
+	alice := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))}
+	bob := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:pw"))}
+	mustServe(t, h, 201, "POST", "/secrets", `{"id":1,"code":"s3cr3t"}`, alice...)
+	mustServe(t, h, 201, "POST", "/agents", `{"id":1,"name":"a","secret":1}`, alice...)
+	if r := mustServe(t, h, 200, "GET", "/agents?secret.code[prefix]=s3", "", alice...); !strings.Contains(r.body, `"id":1`) {
+		t.Fatalf("alice's related filter: %s", r.body)
+	}
+	for _, q := range []string{"secret.code[prefix]=s3", "or=(secret.code[prefix]=s3,name=zz)", "or=(name=zz,and=(secret.code=x,name=a))"} {
+		if r := mustServe(t, h, 400, "GET", "/agents?"+q, "", bob...); !strings.Contains(r.body, "may not read secrets") {
+			t.Errorf("bob's %s: %s", q, r.body)
+		}
+	}
+	mustServe(t, h, 200, "GET", "/agents?name=a", "", bob...)
+}
+
+// TestCascadeNeedsTheirRules: a delete that cascades to, or clears references in,
+// records of other resources needs those resources' own delete or write rule, and
+// an admin for records with owners; refused, it deletes nothing.
+func TestCascadeNeedsTheirRules(t *testing.T) {
+	hash, err := auth.HashPassword("pw", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := configServer(t, `
+auth:
+  users:
+    alice: {password: "`+hash+`", roles: [admin]}
+    carol: {password: "`+hash+`", roles: [writer]}
+  access: {read: [admin, writer], write: [admin, writer], delete: [admin, writer]}
+apis:
+  - resources:
+      docs:
+        key: id
+        fields: {id: {type: integer}}
+      audit:
+        key: id
+        access: {read: [admin, writer], write: [admin, writer], delete: [admin]}
+        fields: {id: {type: integer}, doc: {type: relation, to: docs, on_delete: cascade}}
+      pins:
+        key: id
+        access: {read: [admin, writer], write: [admin], delete: [admin]}
+        fields: {id: {type: integer}, doc: {type: relation, to: docs, nullable: true, on_delete: set_null}}
+`, func(o *httpapi.Options) {
+		a, err := auth.New(o.Schema, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Auth = a
+	})
+	alice := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))}
+	carol := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("carol:pw"))}
+	for _, id := range []string{"1", "2", "3"} {
+		mustServe(t, h, 201, "POST", "/docs", `{"id":`+id+`}`, carol...)
+	}
+	mustServe(t, h, 201, "POST", "/audit", `{"id":1,"doc":1}`, carol...)
+	mustServe(t, h, 201, "POST", "/pins", `{"id":1,"doc":2}`, alice...)
+	if r := mustServe(t, h, 403, "DELETE", "/docs/1", "", carol...); !strings.Contains(r.body, "delete records of audit") {
+		t.Errorf("cascade into audit: %s", r.body)
+	}
+	mustServe(t, h, 200, "GET", "/audit/1", "", carol...)
+	mustServe(t, h, 200, "GET", "/docs/1", "", carol...)
+	if r := mustServe(t, h, 403, "DELETE", "/docs/2", "", carol...); !strings.Contains(r.body, "change records of pins") {
+		t.Errorf("set_null into pins: %s", r.body)
+	}
+	mustServe(t, h, 204, "DELETE", "/docs/3", "", carol...) // nothing refers to it
+	mustServe(t, h, 204, "DELETE", "/docs/1", "", alice...)
+	mustServe(t, h, 404, "GET", "/audit/1", "", alice...)
 }

@@ -102,6 +102,29 @@ func (s *Server) mayRead(r *http.Request, f *restkit.Field) bool {
 	return s.auth.Decide(principalOf(r), acc, auth.Read) == auth.Allowed
 }
 
+// checkRelatedFilters refuses a filter on a relation's target (author.name=…, in or=
+// groups too) when the caller may not read that target: matching is reading, and a
+// prefix filter would spell out a field one character at a time.
+func (s *Server) checkRelatedFilters(r *http.Request, res *restkit.Resource, filters []restkit.Filter) error {
+	if s.auth == nil {
+		return nil
+	}
+	for _, f := range filters {
+		switch f.Op {
+		case restkit.OpOr, restkit.OpAnd:
+			if err := s.checkRelatedFilters(r, res, f.Filters); err != nil {
+				return err
+			}
+		case restkit.OpMatch:
+			if rel := res.Field(f.Field); rel != nil && !s.mayRead(r, rel) {
+				return &restkit.Error{Kind: restkit.Invalid, Message: "invalid query parameters",
+					Fields: []restkit.FieldError{{Field: f.Field, Message: fmt.Sprintf("the caller may not read %s, so it cannot filter on its fields", rel.Target().Name)}}}
+			}
+		}
+	}
+	return nil
+}
+
 // expanded is what expand= adds to one record: by relation field name, the target
 // record (*expandedRecord) or records ([]*expandedRecord), in the order of the keys.
 type expanded map[string]any

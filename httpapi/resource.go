@@ -426,7 +426,8 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request, key any)
 }
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request, key any) {
-	_, err := h.writeRecord(writeContext(r), key, func(cur *restkit.Record) (*restkit.Record, error) {
+	ctx := restkit.WithDeleteCheck(writeContext(r), h.s.deleteCheck(r))
+	_, err := h.writeRecord(ctx, key, func(cur *restkit.Record) (*restkit.Record, error) {
 		if err := h.checkOwner(r, cur); err != nil {
 			return nil, err
 		}
@@ -465,6 +466,9 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 		return
 	}
 	lr, err := parseList(h.res, r.URL.RawQuery, h.s.cursors)
+	if err == nil {
+		err = h.s.checkRelatedFilters(r, h.res, lr.q.Filters)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -173,7 +173,7 @@ func (s *Store) WriteRecord(ctx context.Context, res *restkit.Resource, key any,
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.write(t, k, change, op)
+	rec, err := s.write(ctx, t, k, change, op)
 	s.settle(err)
 	return rec, err
 }
@@ -197,7 +197,7 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 	for i, key := range keys {
 		k, err := t.res.CanonicalKey(key)
 		if err == nil {
-			out[i], err = s.write(t, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
+			out[i], err = s.write(ctx, t, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
 		}
 		if err != nil {
 			t.restore(saved)
@@ -226,7 +226,7 @@ func (t *table) restore(c *table) { t.rows, t.unique, t.hist = c.rows, c.unique,
 // write is one record's read-modify-write; the caller holds the write lock. A delete
 // follows restkit.PlanDelete across tables; a write whose relations changed checks
 // that their targets exist (restkit.CheckReferences).
-func (s *Store) write(t *table, k any, change restkit.Change, op string) (*restkit.Record, error) {
+func (s *Store) write(ctx context.Context, t *table, k any, change restkit.Change, op string) (*restkit.Record, error) {
 	cur := t.rows[k]
 	next, err := change(cur.Clone())
 	if err != nil {
@@ -234,7 +234,7 @@ func (s *Store) write(t *table, k any, change restkit.Change, op string) (*restk
 	}
 	if next == nil {
 		if cur != nil {
-			return nil, s.delete(t, k)
+			return nil, s.delete(ctx, t, k)
 		}
 		return nil, nil
 	}
@@ -287,8 +287,11 @@ func (t *table) put(k any, rec, cur *restkit.Record) (*restkit.Record, error) {
 
 // delete deletes the record with key k of t and applies what its referrers'
 // relations say (restkit.PlanDelete): a restricted delete changes nothing.
-func (s *Store) delete(t *table, k any) error {
+func (s *Store) delete(ctx context.Context, t *table, k any) error {
 	plan, err := restkit.PlanDelete(t.res, k, s.referrers)
+	if err == nil {
+		err = restkit.CheckDelete(ctx, plan)
+	}
 	if err != nil {
 		return err
 	}

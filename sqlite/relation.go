@@ -110,6 +110,9 @@ func (s *Store) deleteRecord(ctx context.Context, tx *sql.Tx, t *table, k any, o
 		return t.remove(ctx, tx, k, op)
 	}
 	plan, err := restkit.PlanDelete(t.res, k, s.referrers(ctx, tx))
+	if err == nil {
+		err = restkit.CheckDelete(ctx, plan)
+	}
 	if err != nil {
 		return err
 	}
