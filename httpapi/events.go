@@ -265,6 +265,17 @@ func (s *Server) follow(r *http.Request, f *feed.Feed, st *streamSpec, out *stre
 		case res.FromStore && caughtUp:
 			s.metrics.StreamDropped("behind")
 			return
+		case res.Pruned:
+			// Pruned past the client while it caught up: it has missed changes and
+			// must list again, as a resume from a pruned id would be told.
+			pos = f.Position()
+			reset := appendEvent(nil, pos, "reset", []byte(`{"reason":"events this stream had yet to send are no longer kept; list again, then follow from this id"}`))
+			if out.write(reset) != nil {
+				s.dropIfSlow(out)
+				return
+			}
+			told = pos
+			continue
 		case !res.FromStore:
 			caughtUp = true
 		}

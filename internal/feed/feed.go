@@ -163,6 +163,10 @@ type Result struct {
 	// FromStore reports that the events were older than the ring holds and were read
 	// from the store: a reader that was once caught up has fallen behind.
 	FromStore bool
+	// Pruned reports that events after the Seq asked for are gone: the log was pruned
+	// past it while the reader caught up. Entries is empty; the reader has missed
+	// changes and must start again (event: reset).
+	Pruned bool
 }
 
 // Read returns up to limit events with Seq > after: from the ring when it holds
@@ -195,6 +199,18 @@ func (f *Feed) Read(ctx context.Context, after int64, limit int) (Result, error)
 	events, err := f.log.Events(ctx, after, min(limit, f.opts.Batch))
 	if err != nil {
 		return Result{}, err
+	}
+	// The log may have been pruned past after since the reader began: then what it
+	// returns starts later than after+1 and the events between are gone. Asked after
+	// the read, so a prune between the two cannot hide a gap.
+	if len(events) == 0 || events[0].Seq > after+1 {
+		oldest, _, err := f.log.EventBounds(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		if oldest > after+1 {
+			return Result{Wait: wait, FromStore: true, Pruned: true}, nil
+		}
 	}
 	out := make([]*Entry, 0, len(events))
 	for _, e := range events {

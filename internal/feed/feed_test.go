@@ -180,3 +180,33 @@ func TestPollFindsEventsWithoutWakeUps(t *testing.T) {
 		t.Fatalf("seq %d", got[0].Seq)
 	}
 }
+
+// TestPrunedUnderAReader: a reader catching up from the store whose next events were
+// pruned meanwhile is told (Pruned), never handed the later events as if nothing
+// were missing.
+func TestPrunedUnderAReader(t *testing.T) {
+	fx := newFixture(t)
+	f, err := Start(context.Background(), fx.s, Options{Ring: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for range 12 {
+		fx.write(t)
+	}
+	readUntil(t, f, 0, 12) // the feed has caught up
+	r, err := f.Read(context.Background(), 2, 3) // catching up: 3, 4, 5 from the store
+	if err != nil || r.Pruned || seqs(r.Entries) != "3 4 5 " {
+		t.Fatalf("before the prune: %s, pruned %v, %v", seqs(r.Entries), r.Pruned, err)
+	}
+	if _, err := fx.s.PruneEvents(context.Background(), time.Time{}, 4, 1<<62); err != nil { // keeps 9..12
+		t.Fatal(err)
+	}
+	r, err = f.Read(context.Background(), 5, 3)
+	if err != nil || !r.Pruned || len(r.Entries) != 0 {
+		t.Fatalf("after the prune, from 5: %s, pruned %v, %v", seqs(r.Entries), r.Pruned, err)
+	}
+	if r, _ := f.Read(context.Background(), 8, 3); r.Pruned || seqs(r.Entries) != "9 10 11 " {
+		t.Fatalf("from 8, nothing missed: %s, pruned %v", seqs(r.Entries), r.Pruned)
+	}
+}
