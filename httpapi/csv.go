@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -101,7 +102,15 @@ func appendCSVExpanded(row []string, ex expanded, exps []*expansion) []string {
 // OWASP advice against CSV injection; numbers are never touched.
 func csvCell(f *restkit.Field, v any) string {
 	s := restkit.Format(v)
-	if f.Type.Textual() && s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if list, ok := v.([]any); ok { // an array or a many relation: JSON text, so ["a,b"] is not ["a","b"]
+		if b, err := json.Marshal(list); err == nil {
+			s = string(b)
+		}
+	}
+	// A spreadsheet runs a cell that starts like a formula: text of any kind gets a
+	// quote first (numbers, booleans and times cannot start so, save a minus sign).
+	numeric := f.Type == restkit.TypeInteger || f.Type == restkit.TypeNumber
+	if !numeric && s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
