@@ -510,3 +510,27 @@ func (r *Resource) SubCollections() []SubCollection {
 	}
 	return out
 }
+
+// Absent returns the keys of want that found lacks, in want's order, comparing as
+// Equal does: in linear time, for the thousands of keys a many relation may hold.
+func Absent(want, found []any) []any {
+	have := make(map[string]bool, len(found))
+	for _, f := range found {
+		have[keyText(f)] = true
+	}
+	var out []any
+	for _, k := range want {
+		if !have[keyText(k)] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keyText is a key's canonical text with its kind: 12 and "12" stay apart.
+func keyText(k any) string {
+	if s, ok := k.(string); ok {
+		return "s" + s
+	}
+	return "n" + Format(k)
+}

@@ -222,13 +222,7 @@ func (s *Store) missing(ctx context.Context, tx pgx.Tx) restkit.Missing {
 		if err != nil {
 			return nil, err
 		}
-		var out []any
-		for _, k := range want {
-			if !slices.ContainsFunc(found, func(f any) bool { return restkit.Equal(f, k) }) {
-				out = append(out, k)
-			}
-		}
-		return out, nil
+		return restkit.Absent(want, found), nil
 	}
 }
 

@@ -157,32 +157,38 @@ func (s *Store) referrers(ctx context.Context, tx *sql.Tx) restkit.Referrers {
 }
 
 // missing is restkit.Missing inside tx: one query per relation value list.
+// missingChunk bounds the keys of one lookup (SQLite takes 32,766 parameters).
+const missingChunk = 10000
+
 func (s *Store) missing(ctx context.Context, tx *sql.Tx) restkit.Missing {
 	return func(target *restkit.Resource, keys []any) ([]any, error) {
 		tt := s.table(target)
 		if tt == nil {
 			return nil, fmt.Errorf("resource %s is not migrated", target.Name)
 		}
-		args := make([]any, len(keys))
-		for i, k := range keys {
-			args[i] = encode(k)
-		}
-		q := "SELECT " + quote(target.Key) + " FROM " + tt.q + " WHERE " + quote(target.Key) + " IN (?" + strings.Repeat(", ?", len(keys)-1) + ")"
-		found, err := s.keys(ctx, tx, tt, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		var out []any
-		for _, k := range keys {
-			there := false
-			for _, f := range found {
-				there = there || restkit.Equal(f, k)
+		// Keys as one JSON parameter where they can be (a many relation may hold more
+		// keys than SQLite takes parameters), else in chunks of bound parameters.
+		var found []any
+		for start := 0; start < len(keys); start += missingChunk {
+			chunk := keys[start:min(start+missingChunk, len(keys))]
+			var q string
+			var args []any
+			if list, ok := jsonKeys(chunk); ok {
+				q = "SELECT " + quote(target.Key) + " FROM " + tt.q + " WHERE " + quote(target.Key) + " IN (SELECT value FROM json_each(?))"
+				args = []any{list}
+			} else {
+				for _, k := range chunk {
+					args = append(args, encode(k))
+				}
+				q = "SELECT " + quote(target.Key) + " FROM " + tt.q + " WHERE " + quote(target.Key) + " IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
 			}
-			if !there {
-				out = append(out, k)
+			f, err := s.keys(ctx, tx, tt, q, args...)
+			if err != nil {
+				return nil, err
 			}
+			found = append(found, f...)
 		}
-		return out, nil
+		return restkit.Absent(keys, found), nil
 	}
 }
 
