@@ -29,3 +29,28 @@ apis:
 		t.Fatalf("CSV:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestRelationValuesInNFC: a reference to a string key is a key too: sent decomposed
+// (NFD) it refers to the record stored composed (NFC), in bodies and in filters, and
+// the two spellings in one many relation are one key.
+func TestRelationValuesInNFC(t *testing.T) {
+	h := configServer(t, `
+apis:
+  - resources:
+      words:
+        key: w
+        fields: {w: {type: string}}
+      uses:
+        key: id
+        fields: {id: {type: integer}, word: {type: relation, to: words, filterable: true}, words: {type: relation, to: words, many: true, filterable: true}}
+`, nil)
+	const nfc, nfd = "caf\u00e9", "cafe\u0301"
+	mustServe(t, h, 201, "POST", "/words", `{"w":"`+nfc+`"}`)
+	mustServe(t, h, 201, "POST", "/uses", `{"id":1,"word":"`+nfd+`","words":["`+nfd+`"]}`)
+	mustServe(t, h, 400, "POST", "/uses", `{"id":2,"word":"`+nfc+`","words":["`+nfc+`","`+nfd+`"]}`) // one key twice
+	for _, q := range []string{"word=" + nfd, "words[contains]=" + nfd, "word=" + nfc} {
+		if r := mustServe(t, h, 200, "GET", "/uses?"+q, ""); !strings.Contains(r.body, `"id":1`) || !strings.Contains(r.body, `"word":"`+nfc+`"`) {
+			t.Errorf("%s: %s", q, r.body)
+		}
+	}
+}

@@ -286,7 +286,7 @@ func (p *listParser) filter(res *restkit.Resource, name, raw string, related boo
 	if !f.Filterable {
 		return restkit.Filter{}, fmt.Sprintf("%s is not filterable; filterable fields: %s", fname, strings.Join(fieldNames(res, func(f *restkit.Field) bool { return f.Filterable }), ", "))
 	}
-	if f.Name == res.Key { // keys are stored in NFC (resourceHandler.normalizeKey)
+	if f.Name == res.Key || (f.Type == restkit.TypeRelation && stringKeyed(f)) { // keys are stored in NFC (resourceHandler.normalizeKey)
 		raw = norm.NFC.String(raw)
 	}
 	flt, err := parseFilter(f, op, raw)

@@ -121,10 +121,34 @@ func (h *resourceHandler) parseKey(r *http.Request) (any, error) {
 // C), as parseKey does with the URL's: a client may spell "Zoë" as one code point or
 // as "e" and a combining diaeresis, and both must name one record, with one Location.
 // Keys are compared byte for byte by every store, so this is the one place they meet.
+//
+// References are keys too: a relation's values to a string-keyed resource are put
+// into NFC alike, or "café" sent decomposed would refer to no record.
 func (h *resourceHandler) normalizeKey(in map[string]any) {
 	if s, ok := in[h.res.Key].(string); ok {
 		in[h.res.Key] = norm.NFC.String(s)
 	}
+	for _, f := range h.res.Fields {
+		if f.Type != restkit.TypeRelation || !stringKeyed(f) {
+			continue
+		}
+		switch v := in[f.Name].(type) {
+		case string:
+			in[f.Name] = norm.NFC.String(v)
+		case []any:
+			for i, e := range v {
+				if s, ok := e.(string); ok {
+					v[i] = norm.NFC.String(s)
+				}
+			}
+		}
+	}
+}
+
+// stringKeyed reports whether relation f refers to a resource with string keys.
+func stringKeyed(f *restkit.Field) bool {
+	t := f.Target()
+	return t != nil && t.KeyField() != nil && t.KeyField().Type != restkit.TypeInteger
 }
 
 func (h *resourceHandler) location(key any) string {
