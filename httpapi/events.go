@@ -244,6 +244,10 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 	s.follow(r, f, st, out, pos)
 }
 
+// maxStreamWrite bounds what one write of a stream holds: a stream's memory stays
+// bounded by bytes, not by a number of events of any size.
+const maxStreamWrite = 1 << 20
+
 // follow sends the events after pos as they come (serveStream's loop).
 func (s *Server) follow(r *http.Request, f *feed.Feed, st *streamSpec, out *streamWriter, pos int64) {
 	ctx := r.Context()
@@ -286,6 +290,9 @@ func (s *Server) follow(r *http.Request, f *feed.Feed, st *streamSpec, out *stre
 			if data, ok := st.render(s, r, e); ok {
 				buf = appendEvent(buf, e.Seq, string(e.Op), data)
 				n++
+			}
+			if len(buf) >= maxStreamWrite { // big records: write what is here, read on from pos
+				break
 			}
 		}
 		if n > 0 {

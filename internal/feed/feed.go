@@ -26,6 +26,10 @@ func (e *Entry) Memo(f func(restkit.Event) any) any {
 // Options configure a Feed.
 type Options struct {
 	Ring   int           // how many of the newest events it keeps in memory; default 4096
+	// RingBytes bounds the memory of those events, counted as three times their
+	// state's length (the state, and the decoded and rendered copies readers memoise):
+	// big records keep fewer events in memory; default 32 MiB. The newest is always kept.
+	RingBytes int
 	Poll   time.Duration // how often it reads the log without a wake-up; default 1s
 	Batch  int           // how many events one read of the log takes at most; default 1000
 	Logger *slog.Logger  // nil: discard
@@ -52,6 +56,9 @@ type Feed struct {
 func Start(ctx context.Context, log restkit.EventLog, opts Options) (*Feed, error) {
 	if opts.Ring <= 0 {
 		opts.Ring = 4096
+	}
+	if opts.RingBytes <= 0 {
+		opts.RingBytes = 32 << 20
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -136,7 +143,16 @@ func (f *Feed) publish(events []restkit.Event) {
 	for _, e := range events {
 		ring = append(ring, &Entry{Event: e})
 	}
-	if over := len(ring) - f.opts.Ring; over > 0 {
+	over := len(ring) - f.opts.Ring
+	size := 0
+	for i := len(ring) - 1; i >= 0; i-- { // newest first: what fits in RingBytes stays
+		size += entryCost(ring[i])
+		if size > f.opts.RingBytes && i < len(ring)-1 {
+			over = max(over, i+1)
+			break
+		}
+	}
+	if over > 0 {
 		// A new array, so that the entries readers hold a slice of are never
 		// overwritten by later appends.
 		ring = append(make([]*Entry, 0, f.opts.Ring+f.opts.Batch), ring[over:]...)
@@ -146,6 +162,10 @@ func (f *Feed) publish(events []restkit.Event) {
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
+
+// entryCost is what an entry may come to hold in memory: its state, and the decoded
+// record and rendered event readers memoise from it.
+func entryCost(e *Entry) int { return 3*len(e.State) + 128 }
 
 // shut marks the feed closed and wakes every reader.
 func (f *Feed) shut() {

@@ -210,3 +210,31 @@ func TestPrunedUnderAReader(t *testing.T) {
 		t.Fatalf("from 8, nothing missed: %s, pruned %v", seqs(r.Entries), r.Pruned)
 	}
 }
+
+// TestRingBoundedByBytes: the ring keeps what fits in RingBytes, however many events
+// Ring allows; older ones are read from the store.
+func TestRingBoundedByBytes(t *testing.T) {
+	fx := newFixture(t)
+	f, err := Start(context.Background(), fx.s, Options{Ring: 1000, RingBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for range 20 {
+		fx.write(t)
+	}
+	readUntil(t, f, 0, 20)
+	f.mu.RLock()
+	n := len(f.ring)
+	size := 0
+	for _, e := range f.ring {
+		size += entryCost(e)
+	}
+	f.mu.RUnlock()
+	if n == 0 || n >= 20 || size > 1000 {
+		t.Fatalf("the ring holds %d events, %d bytes by its count (bound 1000)", n, size)
+	}
+	if r, _ := f.Read(context.Background(), 1, 100); !r.FromStore || seqs(r.Entries)[:2] != "2 " {
+		t.Fatalf("from 1: %s, from the store %v", seqs(r.Entries), r.FromStore)
+	}
+}
