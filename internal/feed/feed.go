@@ -25,14 +25,14 @@ func (e *Entry) Memo(f func(restkit.Event) any) any {
 
 // Options configure a Feed.
 type Options struct {
-	Ring   int           // how many of the newest events it keeps in memory; default 4096
+	Ring int // how many of the newest events it keeps in memory; default 4096
 	// RingBytes bounds the memory of those events, counted as three times their
 	// state's length (the state, and the decoded and rendered copies readers memoise):
 	// big records keep fewer events in memory; default 32 MiB. The newest is always kept.
 	RingBytes int
-	Poll   time.Duration // how often it reads the log without a wake-up; default 1s
-	Batch  int           // how many events one read of the log takes at most; default 1000
-	Logger *slog.Logger  // nil: discard
+	Poll      time.Duration // how often it reads the log without a wake-up; default 1s
+	Batch     int           // how many events one read of the log takes at most; default 1000
+	Logger    *slog.Logger  // nil: discard
 }
 
 // Feed follows one EventLog (see the package documentation). It is safe for

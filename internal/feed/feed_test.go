@@ -194,7 +194,7 @@ func TestPrunedUnderAReader(t *testing.T) {
 	for range 12 {
 		fx.write(t)
 	}
-	readUntil(t, f, 0, 12) // the feed has caught up
+	readUntil(t, f, 0, 12)                       // the feed has caught up
 	r, err := f.Read(context.Background(), 2, 3) // catching up: 3, 4, 5 from the store
 	if err != nil || r.Pruned || seqs(r.Entries) != "3 4 5 " {
 		t.Fatalf("before the prune: %s, pruned %v, %v", seqs(r.Entries), r.Pruned, err)
