@@ -55,3 +55,39 @@ func TestManyKeysOverTheParameterLimit(t *testing.T) {
 		t.Fatalf("read back: %v %v", err, fmt.Sprint(len(rec.Values["tags"].([]any))))
 	}
 }
+
+// TestDeleteThroughACycle: records deleted together that refer to each other in a
+// cycle (parent links made to loop) are a 409 saying so, not a 500, and nothing goes.
+func TestDeleteThroughACycle(t *testing.T) {
+	nodes := &restkit.Resource{Name: "nodes", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger},
+		{Name: "parent", Type: restkit.TypeRelation, To: "nodes", Nullable: true, OnDelete: restkit.Cascade}}}
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{nodes}}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
+	defer s.Close()
+	if err := s.Migrate(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id int64, parent any) {
+		t.Helper()
+		if _, err := s.WriteRecord(ctx, nodes, id, func(*restkit.Record) (*restkit.Record, error) {
+			return &restkit.Record{Values: map[string]any{"id": id, "parent": parent}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, nil)
+	put(2, int64(1))
+	put(1, int64(2)) // the loop
+	_, err := s.WriteRecord(ctx, nodes, int64(1), func(*restkit.Record) (*restkit.Record, error) { return nil, nil })
+	if !restkit.IsKind(err, restkit.Conflict) || !strings.Contains(restkit.ErrorMessage(err), "cycle") {
+		t.Fatalf("delete through a cycle: %v", err)
+	}
+	for _, id := range []int64{1, 2} {
+		if rec, err := s.FindRecord(ctx, nodes, id); err != nil || rec == nil {
+			t.Fatalf("node %d after the refused delete: %v %v", id, rec, err)
+		}
+	}
+}

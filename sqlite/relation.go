@@ -3,12 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/sqlstore"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Relations in SQLite.
@@ -133,6 +136,14 @@ func (s *Store) deleteRecord(ctx context.Context, tx *sql.Tx, t *table, k any, o
 	}
 	for _, d := range plan.Deletes {
 		if err := s.table(d.Resource).remove(ctx, tx, d.Key, op); err != nil {
+			var se *msqlite.Error
+			if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+				// Records deleted together refer to each other in a cycle (a tree whose
+				// parent links loop, cascade one way and set_null back): no order of
+				// deletes leaves no dangling reference on the way.
+				return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
+					Message: fmt.Sprintf("deleting this %s reaches records that refer to each other in a cycle; clear one of those references first, then delete", t.res.Singular)}
+			}
 			return err
 		}
 	}
@@ -156,10 +167,10 @@ func (s *Store) referrers(ctx context.Context, tx *sql.Tx) restkit.Referrers {
 	}
 }
 
-// missing is restkit.Missing inside tx: one query per relation value list.
 // missingChunk bounds the keys of one lookup (SQLite takes 32,766 parameters).
 const missingChunk = 10000
 
+// missing is restkit.Missing inside tx: one query per relation value list.
 func (s *Store) missing(ctx context.Context, tx *sql.Tx) restkit.Missing {
 	return func(target *restkit.Resource, keys []any) ([]any, error) {
 		tt := s.table(target)
