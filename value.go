@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -104,7 +105,7 @@ func (f *Field) canonicalRelation(v any) (any, *valueError) {
 	if !f.Many {
 		c, verr := kf.Canonical(v)
 		if verr != nil {
-			return nil, bad("must be the %s of a %s: it %s", kf.Name, f.target.Singular, verr.Message)
+			return nil, bad("must be the %s of %s: it %s", kf.Name, article(f.target.Singular), verr.Message)
 		}
 		return c, nil
 	}
@@ -120,7 +121,7 @@ func (f *Field) canonicalRelation(v any) (any, *valueError) {
 			if verr != nil {
 				msg = verr.Message
 			}
-			return nil, bad("item %d must be the %s of a %s: it %s", i, kf.Name, f.target.Singular, msg)
+			return nil, bad("item %d must be the %s of %s: it %s", i, kf.Name, article(f.target.Singular), msg)
 		}
 		out[i] = c
 	}
@@ -245,4 +246,12 @@ func DecodeState(state string, field func(name string) *Field) (map[string]any, 
 		}
 	}
 	return values, nil
+}
+
+// article puts "a" or "an" before a noun, by its first letter: an author, a book.
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiouAEIOU", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }

@@ -44,7 +44,7 @@ func TestRelationIntegrity(t *testing.T) {
 		{`{"title":"x","author":9}`, "author", "refers to no author with id 9"},
 		{`{"title":"x","author":1,"tags":["go","rust"]}`, "tags", "refers to no tag with name rust"},
 		{`{"title":"x","author":1,"tags":["go","go"]}`, "tags", "lists name go more than once"},
-		{`{"title":"x","author":"one"}`, "author", "must be the id of a author: it must be an integer"},
+		{`{"title":"x","author":"one"}`, "author", "must be the id of an author: it must be an integer"},
 		{`{"title":"x","author":1,"isbns":["` + strings.Repeat("9", 18) + `"]}`, "isbns", "item 0 must be at most 17 characters long"},
 		{`{"title":"x","author":1,"meta":"` + strings.Repeat("m", 66000) + `"}`, "meta", "must be at most 65536 bytes of JSON, not 66002"},
 	} {
