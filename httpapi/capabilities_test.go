@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -124,19 +125,35 @@ apis:
 	mustServe(t, h, 200, "PUT", "/books/1", `{"id":1,"author":1}`) // writes stay
 }
 
-// TestRelatedFiltersNeedRead: filtering on a relation target's fields is reading
-// them; a caller who may not read the target gets a 400, in or= groups and
-// sub-collections too, instead of an oracle that spells a secret out by prefixes.
-func TestRelatedFiltersNeedRead(t *testing.T) {
+// authConfigServer serves yaml with auth on; its users' passwords are all "pw" (write
+// PASSWORD where a hash goes). as(user) is the Authorization header pair of a user.
+func authConfigServer(t *testing.T, yaml string) (h http.Handler, as func(user string) []string) {
+	t.Helper()
 	hash, err := auth.HashPassword("pw", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := configServer(t, `
+	h = configServer(t, strings.ReplaceAll(yaml, "PASSWORD", hash), func(o *httpapi.Options) {
+		a, err := auth.New(o.Schema, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Auth = a
+	})
+	return h, func(user string) []string {
+		return []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":pw"))}
+	}
+}
+
+// TestRelatedFiltersNeedRead: filtering on a relation target's fields is reading
+// them; a caller who may not read the target gets a 400, in or= groups and
+// sub-collections too, instead of an oracle that spells a secret out by prefixes.
+func TestRelatedFiltersNeedRead(t *testing.T) {
+	h, as := authConfigServer(t, `
 auth:
   users:
-    alice: {password: "`+hash+`", roles: [admin]}
-    bob: {password: "`+hash+`", roles: [reader]}
+    alice: {password: PASSWORD, roles: [admin]}
+    bob: {password: PASSWORD, roles: [reader]}
   access: {read: [admin, reader], write: [admin], delete: [admin]}
 apis:
   - resources:
@@ -147,15 +164,8 @@ apis:
       agents:
         key: id
         fields: {id: {type: integer}, name: {type: string, filterable: true}, secret: {type: relation, to: secrets, filterable: true}}
-`, func(o *httpapi.Options) {
-		a, err := auth.New(o.Schema, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Auth = a
-	})
-	alice := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))}
-	bob := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:pw"))}
+`)
+	alice, bob := as("alice"), as("bob")
 	mustServe(t, h, 201, "POST", "/secrets", `{"id":1,"code":"s3cr3t"}`, alice...)
 	mustServe(t, h, 201, "POST", "/agents", `{"id":1,"name":"a","secret":1}`, alice...)
 	if r := mustServe(t, h, 200, "GET", "/agents?secret.code[prefix]=s3", "", alice...); !strings.Contains(r.body, `"id":1`) {
@@ -173,15 +183,11 @@ apis:
 // records of other resources needs those resources' own delete or write rule, and
 // an admin for records with owners; refused, it deletes nothing.
 func TestCascadeNeedsTheirRules(t *testing.T) {
-	hash, err := auth.HashPassword("pw", 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := configServer(t, `
+	h, as := authConfigServer(t, `
 auth:
   users:
-    alice: {password: "`+hash+`", roles: [admin]}
-    carol: {password: "`+hash+`", roles: [writer]}
+    alice: {password: PASSWORD, roles: [admin]}
+    carol: {password: PASSWORD, roles: [writer]}
   access: {read: [admin, writer], write: [admin, writer], delete: [admin, writer]}
 apis:
   - resources:
@@ -196,15 +202,8 @@ apis:
         key: id
         access: {read: [admin, writer], write: [admin], delete: [admin]}
         fields: {id: {type: integer}, doc: {type: relation, to: docs, nullable: true, on_delete: set_null}}
-`, func(o *httpapi.Options) {
-		a, err := auth.New(o.Schema, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Auth = a
-	})
-	alice := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))}
-	carol := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("carol:pw"))}
+`)
+	alice, carol := as("alice"), as("carol")
 	for _, id := range []string{"1", "2", "3"} {
 		mustServe(t, h, 201, "POST", "/docs", `{"id":`+id+`}`, carol...)
 	}
