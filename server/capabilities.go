@@ -119,8 +119,11 @@ func (s *Server) followCapabilities(ctx context.Context) func() {
 			if !s.reloadMu.TryLock() {
 				continue
 			}
+			// Bounded: a store that hangs must not hold reloads and flips waiting.
+			rctx, cancel := context.WithTimeout(ctx, 5*capabilityPoll)
 			schema := s.current().api.Schema
-			changed, err := s.loadCapabilities(ctx, schema)
+			changed, err := s.loadCapabilities(rctx, schema)
+			cancel()
 			s.reloadMu.Unlock()
 			switch {
 			case err != nil && ctx.Err() == nil:
@@ -253,6 +256,9 @@ func (s *Server) serveCapability(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		api = s.current().api // a reload may have finished meanwhile
+		if c = api.Schema.Capability(name); c == nil {
+			return restkit.Errorf(restkit.NotFound, "no capability %q: a reload removed it", name)
+		}
 	}
 	doc, err := s.readCapabilities(r.Context())
 	if err != nil {

@@ -175,7 +175,7 @@ func restartNeeded(first, next *config.Config) []string {
 	switch fa, na := first.Artefacts, next.Artefacts; {
 	case fa == nil && na != nil: // removed is applied: the repository is no longer served
 		out = append(out, "artefacts: added")
-	case fa != nil && (fa.Path != na.Path || !reflect.DeepEqual(fa.Policy, na.Policy)):
+	case fa != nil && na != nil && (fa.Path != na.Path || !reflect.DeepEqual(fa.Policy, na.Policy)):
 		out = append(out, "artefacts: path, limits or cleanup policies")
 	}
 	return out

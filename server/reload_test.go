@@ -531,3 +531,24 @@ apis:
 	close(stop)
 	<-reloaded
 }
+
+// TestReloadDropsArtefacts: a reload whose config no longer has artefacts: stops
+// serving the repository (no restart needed) — and the server lives on.
+func TestReloadDropsArtefacts(t *testing.T) {
+	with := carsYAML + "artefacts: {}\n"
+	path := configFile(t, with)
+	s, url, _ := running(t, Config{API: parse(t, with), ConfigPath: path, Source: []byte(with)})
+	if code, _ := get(t, url+"/artefacts"); code != 200 {
+		t.Fatalf("/artefacts before: %d", code)
+	}
+	os.WriteFile(path, []byte(carsYAML), 0o644)
+	if err := s.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, url+"/artefacts"); code != 404 {
+		t.Fatalf("/artefacts after: %d", code)
+	}
+	if m := adminConfig(t, url); toJSON(m["restart_needed"]) != "[]" {
+		t.Fatalf("restart_needed: %v", m["restart_needed"])
+	}
+}

@@ -276,7 +276,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer switched()
 	watched := s.watch(ctx)
 	defer watched()
-	s.hooks.start(s.current().dispatcher)
+	s.hooks.start(func() *webhook.Dispatcher { return s.current().dispatcher })
 	defer s.hooks.stop() // after the drain, so that deliveries go on while requests finish
 	if s.repo != nil {
 		// The cleanup policies and the collection of expired uploads, on a schedule.

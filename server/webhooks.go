@@ -37,7 +37,7 @@ func (s *Server) webhooks(ctx context.Context, api *config.Config, opts *httpapi
 	}
 	host, _ := os.Hostname()
 	d, err := webhook.New(ctx, webhook.Options{Schema: api.Schema, Store: store, Endpoints: w.Endpoints,
-		AllowHosts: w.AllowHosts, Artefacts: api.Artefacts != nil, Logger: s.log, Metrics: metrics.NewWebhooks(s.metrics),
+		AllowHosts: w.AllowHosts, Artefacts: s.repo != nil && api.Artefacts != nil, Logger: s.log, Metrics: metrics.NewWebhooks(s.metrics),
 		Node: host + "-" + hex.EncodeToString(id)})
 	if err != nil {
 		return nil, fmt.Errorf("preparing webhooks: %w", err)
@@ -59,13 +59,15 @@ type webhookRun struct {
 	done    chan struct{}
 }
 
-// start runs d's deliveries (nil: none), after stopping what ran before.
-func (w *webhookRun) start(d *webhook.Dispatcher) {
+// start runs the deliveries of the dispatcher current gives (nil: none), after
+// stopping what ran before. current is asked under the lock swap takes, so a reload
+// finishing meanwhile cannot leave the old dispatcher running.
+func (w *webhookRun) start(current func() *webhook.Dispatcher) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopLocked()
 	w.running = true
-	w.run(d)
+	w.run(current())
 }
 
 // swap replaces the running deliveries with d's, if Run is running.
