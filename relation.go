@@ -313,13 +313,13 @@ func CheckDelete(ctx context.Context, plan *DeletePlan) error {
 // record and relation that points at its resource. Every store calls it, so all of
 // them apply the same rules; it changes nothing itself.
 func PlanDelete(res *Resource, key any, find Referrers) (*DeletePlan, error) {
-	p := &planner{find: find, deleting: map[string]bool{}, clearing: map[string]*Clearing{}}
+	p := &planner{find: find, deleting: map[string]bool{}, planned: map[string]bool{}, clearing: map[string]*Clearing{}, mustClear: map[string]bool{}}
 	if err := p.remove(res, key); err != nil {
 		return nil, err
 	}
 	plan := &DeletePlan{Deletes: p.deletes}
 	for _, id := range p.clearOrder {
-		if c := p.clearing[id]; !p.deleting[id] { // a record deleted anyway needs no clearing
+		if c := p.clearing[id]; !p.deleting[id] || p.mustClear[id] { // a record deleted anyway needs no clearing, unless it is deleted too late
 			plan.Clears = append(plan.Clears, *c)
 		}
 	}
@@ -329,9 +329,11 @@ func PlanDelete(res *Resource, key any, find Referrers) (*DeletePlan, error) {
 type planner struct {
 	find       Referrers
 	deletes    []Removal
-	deleting   map[string]bool
+	deleting   map[string]bool // planned for deletion, or being planned
+	planned    map[string]bool // planned: in deletes
 	clearing   map[string]*Clearing
 	clearOrder []string
+	mustClear  map[string]bool // deleted too, but after a record it refers to: cleared first
 }
 
 func recordID(res *Resource, key any) string { return res.StoreName + "\x00" + Format(key) }
@@ -340,6 +342,13 @@ func recordID(res *Resource, key any) string { return res.StoreName + "\x00" + F
 func (p *planner) remove(res *Resource, key any) error {
 	id := recordID(res, key)
 	if p.deleting[id] {
+		if !p.planned[id] {
+			// Reached again while its own referrers are being planned: records that
+			// cascade refer to each other in a loop, and no order of deletes leaves no
+			// dangling reference on the way.
+			return &Error{Kind: Conflict,
+				Message: fmt.Sprintf("the %s with %s %s is reached again through its own referrers: records refer to each other in a cycle; clear one of those references first, then delete", res.Singular, res.Key, Format(key))}
+		}
 		return nil
 	}
 	p.deleting[id] = true
@@ -387,12 +396,18 @@ func (p *planner) remove(res *Resource, key any) error {
 			Fields:  []FieldError{{Field: res.Key, Message: "is referred to by " + strings.Join(refusals, " and ")}}}
 	}
 	p.deletes = append(p.deletes, Removal{Resource: res, Key: key})
+	p.planned[id] = true
 	return nil
 }
 
 // clear plans the clearing of target from ref's field of the record with key k.
 func (p *planner) clear(ref Reference, k, target any) {
 	id := recordID(ref.Resource, k)
+	if p.deleting[id] && !p.planned[id] {
+		// A record deleted later than target (cascade one way, set_null back): its
+		// reference must go before target does.
+		p.mustClear[id] = true
+	}
 	c := p.clearing[id]
 	if c == nil {
 		c = &Clearing{Resource: ref.Resource, Key: k, Fields: map[string][]any{}}
