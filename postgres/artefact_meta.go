@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +107,7 @@ func (s *Store) SetProperties(ctx context.Context, dir, id string, version int64
 	}
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM _restkit_artefact_properties WHERE directory = $1 AND id = $2 AND version = $3`, dir, id, a.Version)
-	for _, k := range sqlstore.SortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		b.Queue(`INSERT INTO _restkit_artefact_properties (directory, id, version, key, value) VALUES ($1, $2, $3, $4, $5)`, dir, id, a.Version, k, props[k])
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -159,7 +161,7 @@ func (s *Store) LoadProperties(ctx context.Context, as []*restkit.Artefact) erro
 func (s *Store) FindByProperties(ctx context.Context, q restkit.PropertyQuery) ([]*restkit.Artefact, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	keys := sqlstore.SortedKeys(q.Match)
+	keys := slices.Sorted(maps.Keys(q.Match))
 	if len(keys) == 0 {
 		return nil, false, restkit.Errorf(restkit.Invalid, "a property search needs at least one prop.KEY=VALUE")
 	}

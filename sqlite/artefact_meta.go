@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +40,7 @@ func (s *Store) SetProperties(ctx context.Context, dir, id string, version int64
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _restkit_artefact_properties WHERE directory = ? AND id = ? AND version = ?`, dir, id, a.Version); err != nil {
 		return nil, wrap(op, err)
 	}
-	for _, k := range sqlstore.SortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _restkit_artefact_properties (directory, id, version, key, value) VALUES (?, ?, ?, ?, ?)`,
 			dir, id, a.Version, k, props[k]); err != nil {
 			return nil, wrap(op, err)
@@ -98,7 +100,7 @@ func (s *Store) LoadProperties(ctx context.Context, as []*restkit.Artefact) erro
 // FindByProperties returns a page of the versions holding every pair of q.Match,
 // driven by the index on (key, value) of the first pair.
 func (s *Store) FindByProperties(ctx context.Context, q restkit.PropertyQuery) ([]*restkit.Artefact, bool, error) {
-	keys := sqlstore.SortedKeys(q.Match)
+	keys := slices.Sorted(maps.Keys(q.Match))
 	if len(keys) == 0 {
 		return nil, false, restkit.Errorf(restkit.Invalid, "a property search needs at least one prop.KEY=VALUE")
 	}

@@ -121,14 +121,14 @@ func testArtefactProperties(t *testing.T, s restkit.ArtefactStore) {
 	}
 	// Properties go with their version: pruned, deleted.
 	addVersion(t, s, "ci/a", "x", 'd', 1, t0, 1)
-	if found, _, _ := s.FindByProperties(ctx, restkit.PropertyQuery{Match: map[string]string{"build": "143"}}); len(found) != 0 {
-		t.Fatalf("properties of a pruned version: %+v", found)
+	if found, _, err := s.FindByProperties(ctx, restkit.PropertyQuery{Match: map[string]string{"build": "143"}}); err != nil || len(found) != 0 {
+		t.Fatalf("properties of a pruned version: %+v %v", found, err)
 	}
 	if _, err := s.DeleteArtefacts(ctx, "ci", "", 0); err != nil {
 		t.Fatal(err)
 	}
-	if found, _, _ := s.FindByProperties(ctx, restkit.PropertyQuery{Match: map[string]string{"build": "142"}}); len(found) != 0 {
-		t.Fatalf("properties of a deleted directory: %+v", found)
+	if found, _, err := s.FindByProperties(ctx, restkit.PropertyQuery{Match: map[string]string{"build": "142"}}); err != nil || len(found) != 0 {
+		t.Fatalf("properties of a deleted directory: %+v %v", found, err)
 	}
 }
 
@@ -218,8 +218,8 @@ func testUploads(t *testing.T, s restkit.ArtefactStore) {
 	if err != nil || len(old) != 1 || old[0].ID != "u1" {
 		t.Fatalf("expired: %+v %v", old, err)
 	}
-	if old, _ := us.ExpiredUploads(ctx, t0, 10); len(old) != 0 {
-		t.Fatalf("not yet expired: %+v", old)
+	if old, err := us.ExpiredUploads(ctx, t0, 10); err != nil || len(old) != 0 {
+		t.Fatalf("not yet expired: %+v %v", old, err)
 	}
 	if err := us.DeleteUpload(ctx, "u1"); err != nil {
 		t.Fatal(err)

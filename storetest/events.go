@@ -151,7 +151,7 @@ func testEventsOfCascades(t *testing.T, open func(t *testing.T) restkit.Store) {
 		t.Errorf("a cascade's events:\ngot  %s\nwant %s", strings.Join(s, "; "), want)
 	}
 	// set_null: deleting author 2 (editor of book 10, gone; author of 11) is refused;
-	// deleting tag web clears it from no book now (10 is gone): one event.
+	// deleting tag go, which no book holds now (10 is gone), is one event.
 	if err := f.del(f.tags, "go"); err != nil {
 		t.Fatal(err)
 	}

@@ -143,16 +143,6 @@ func AppendPart(parts []string, part string) string {
 	return string(b)
 }
 
-// SortedKeys returns the keys of m in order.
-func SortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // TopLevel folds the totals of directories into those of the top-level directories
 // they lie in, by name.
 func TopLevel(dirs []*restkit.DirectoryInfo) []*restkit.DirectoryInfo {
