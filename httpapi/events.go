@@ -208,7 +208,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 		return
 	}
 	pos := f.Position()
-	reset := false
+	reset, ahead := false, false
 	if resume {
 		switch oldest, err := f.Oldest(r.Context()); {
 		case err != nil:
@@ -217,7 +217,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 		case since > pos, since < oldest-1:
 			// Events it has not seen are gone (pruned), or it comes from another
 			// log (a restored backup): it must list again.
-			reset = true
+			reset, ahead = true, since > pos
 		default:
 			pos = since
 		}
@@ -235,7 +235,10 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 	w.WriteHeader(http.StatusOK)
 	buf := append([]byte(": events of "), st.name...)
 	buf = append(buf, "\nretry: 2000\n\n"...)
-	if reset {
+	switch {
+	case ahead:
+		buf = appendEvent(buf, pos, "reset", []byte(`{"reason":"the id you gave is ahead of this server's change log (another server's, or a restored backup's); list again, then follow from this id"}`))
+	case reset:
 		buf = appendEvent(buf, pos, "reset", []byte(`{"reason":"the events after the id you gave are no longer kept; list again, then follow from this id"}`))
 	}
 	if out.write(buf) != nil {

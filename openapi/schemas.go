@@ -153,7 +153,7 @@ func parameterSchema(f *restkit.Field) *Schema {
 // that expand= named, the target record (with its own expand) or a list of them.
 func expandSchema(res *restkit.Resource) *Schema {
 	s := &Schema{Type: Types{"object"}, ReadOnly: true,
-		Description: "With expand=: the records the relations named refer to (a record the caller may not read is left out)."}
+		Description: "With expand=: the records the relations named refer to (a record deleted since is left out; a relation to records the caller may not read is refused with a 400)."}
 	for _, f := range res.Relations() {
 		target := ref(schemaName(f.TargetAPI(), f.Target().Singular))
 		if f.Many {

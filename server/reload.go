@@ -29,10 +29,10 @@ import (
 // its line numbers, and the old one goes on serving.
 //
 // What a reload changes: resources, nouns, fields, verbs, access rules, users and
-// keys, rate limits (in-process counts start again), capabilities, webhooks, CORS,
+// keys, rate limits (counts carry over), capabilities, webhooks, CORS,
 // events retention, the console. What it cannot: the listen address, TLS files, the
-// data directory and the backends (flags), and the artefact repository's path and
-// policies, which are opened once. A reload whose config changes those applies the
+// data directory and the backends (flags), and the artefact repository (adding one, its path and
+// limits, retention and cleanup policies), which is opened once. A reload whose config changes those applies the
 // rest, and says in the log and in GET /_admin/config that they wait for a restart.
 
 // reloadStatus is what the reloads did, for GET /_admin/config.

@@ -27,7 +27,8 @@ old one. GET /_admin/config then shows the sha256 of the config being served.
 
 Resources, nouns, fields, verbs, access rules, users and keys, rate limits,
 capabilities, webhooks and CORS reload; the address, TLS files, data directory,
-backends and the artefact repository's path and policies need a restart.`,
+backends and the artefact repository (adding one, its path, limits, retention
+and cleanup policies) need a restart.`,
 		Example: `  restkit reload --data ./restkit-data
   curl -s localhost:8080/_admin/config`,
 		Args: cobra.NoArgs,
