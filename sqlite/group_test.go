@@ -58,8 +58,11 @@ func TestGroupCommitKeepsEachWriteExact(t *testing.T) {
 				s.wr.mu.Lock()
 				n := len(s.wr.queue)
 				s.wr.mu.Unlock()
-				if n >= writers || time.Now().After(deadline) {
+				if n >= writers {
 					break
+				}
+				if time.Now().After(deadline) { // the batches would not be the ones this test means
+					return nil, fmt.Errorf("only %d of %d writers queued behind the gate in 2 minutes", n, writers)
 				}
 				time.Sleep(time.Millisecond)
 			}

@@ -43,6 +43,7 @@ type Feed struct {
 
 	mu      sync.RWMutex
 	ring    []*Entry      // the newest events, oldest first; never changed in place
+	size    int           // the entryCost of the ring's entries
 	pos     int64         // the Seq the feed has read up to
 	changed chan struct{} // closed (and replaced) when pos moves or the feed closes
 	closed  bool
@@ -136,28 +137,23 @@ func (f *Feed) readTail(ctx context.Context) error {
 }
 
 // publish appends events (Seq after pos, in order) to the ring and wakes readers.
+// The ring only grows at its end and is resliced at its front: readers hold slices
+// of it that nothing overwrites, and append reallocates (amortised) when it is full.
 func (f *Feed) publish(events []restkit.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ring := f.ring
 	for _, e := range events {
-		ring = append(ring, &Entry{Event: e})
+		en := &Entry{Event: e}
+		ring = append(ring, en)
+		f.size += entryCost(en)
 	}
-	over := len(ring) - f.opts.Ring
-	size := 0
-	for i := len(ring) - 1; i >= 0; i-- { // newest first: what fits in RingBytes stays
-		size += entryCost(ring[i])
-		if size > f.opts.RingBytes && i < len(ring)-1 {
-			over = max(over, i+1)
-			break
-		}
+	over := 0
+	for len(ring)-over > 1 && (len(ring)-over > f.opts.Ring || f.size > f.opts.RingBytes) {
+		f.size -= entryCost(ring[over])
+		over++
 	}
-	if over > 0 {
-		// A new array, so that the entries readers hold a slice of are never
-		// overwritten by later appends.
-		ring = append(make([]*Entry, 0, f.opts.Ring+f.opts.Batch), ring[over:]...)
-	}
-	f.ring = ring
+	f.ring = ring[over:]
 	f.pos = events[len(events)-1].Seq
 	close(f.changed)
 	f.changed = make(chan struct{})
