@@ -58,11 +58,7 @@ func (cw *csvWriter) writeRecords(recs []*restkit.Record, ex []expanded) {
 		for _, f := range cw.v.Fields {
 			cw.row = append(cw.row, csvCell(f, rec.Values[f.Name]))
 		}
-		var x expanded
-		if ex != nil {
-			x = ex[i]
-		}
-		cw.row = appendCSVExpanded(cw.row, x, cw.exps)
+		cw.row = appendCSVExpanded(cw.row, expandedAt(ex, i), cw.exps)
 		_ = cw.Write(cw.row)
 	}
 }
@@ -70,8 +66,12 @@ func (cw *csvWriter) writeRecords(recs []*restkit.Record, ex []expanded) {
 // appendCSVExpanded appends the flattened cells of one record's expansions, empty
 // where a relation is unset (the same columns as appendCSVHeader).
 func appendCSVExpanded(row []string, ex expanded, exps []*expansion) []string {
-	for _, e := range exps {
-		switch x := ex[e.field.Name].(type) {
+	for i, e := range exps {
+		var x any
+		if ex != nil {
+			x = ex[i]
+		}
+		switch x := x.(type) {
 		case *expandedRecord:
 			for _, f := range e.view.Fields {
 				row = append(row, csvCell(f, x.rec.Values[f.Name]))

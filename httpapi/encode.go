@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/internal/recordjson"
@@ -43,6 +44,27 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	}
 	body = append(body, '\n')
 	writeBody(w, status, contentType, body)
+}
+
+// bodies holds the buffers response bodies are built in. A list page grows to several
+// KiB (tens with expand=), and building it in a buffer kept from an earlier response
+// saves the allocation and every regrowth on the way. A buffer is free again once its
+// body is written: io.Writer's contract forbids Write to keep the bytes, and every
+// ResponseWriter under ours (net/http's, the console's recorder, httptest's) copies them.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBody bounds what bodies keeps, so one huge response does not pin its buffer.
+const maxPooledBody = 256 << 10
+
+func getBody() *[]byte { return bodies.Get().(*[]byte) }
+
+// writePooled writes body, built in *buf from getBody, and returns buf to the pool.
+func writePooled(w http.ResponseWriter, status int, contentType string, buf *[]byte, body []byte) {
+	writeBody(w, status, contentType, body)
+	if cap(body) <= maxPooledBody {
+		*buf = body[:0]
+		bodies.Put(buf)
+	}
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {

@@ -46,16 +46,19 @@ func (e *endpoint) writeItem(w http.ResponseWriter, status int, media string, v 
 
 // writeExpanded is writeItem with what expand= added to the record (nil: nothing).
 func (e *endpoint) writeExpanded(w http.ResponseWriter, status int, media string, v view, rec *restkit.Record, ex expanded, exps []*expansion) {
-	buf := make([]byte, 0, 256)
+	pb := getBody()
+	buf := *pb
 	if media == mediaXML {
 		buf = append(buf, xmlHeader...)
 		buf = v.appendXMLExpanded(buf, e.elem, rec, ex, exps)
-		writeBody(w, status, "application/xml; charset=utf-8", append(buf, '\n'))
+		writePooled(w, status, "application/xml; charset=utf-8", pb, append(buf, '\n'))
 		return
 	}
-	buf = v.appendExpanded(buf, rec, ex, exps)
 	if e.api.Envelope {
-		buf = wrapEnvelope(make([]byte, 0, len(buf)+32), buf)
+		buf = append(buf, `{"status":"ok","result":`...)
+		buf = append(v.appendExpanded(buf, rec, ex, exps), '}')
+	} else {
+		buf = v.appendExpanded(buf, rec, ex, exps)
 	}
-	writeBody(w, status, mediaJSON, append(buf, '\n'))
+	writePooled(w, status, mediaJSON, pb, append(buf, '\n'))
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -125,9 +124,19 @@ func (s *Server) checkRelatedFilters(r *http.Request, res *restkit.Resource, fil
 	return nil
 }
 
-// expanded is what expand= adds to one record: by relation field name, the target
-// record (*expandedRecord) or records ([]*expandedRecord), in the order of the keys.
-type expanded map[string]any
+// expanded is what expand= adds to one record, parallel to its expansions: element i
+// is the target record (*expandedRecord) or records ([]*expandedRecord, in the order
+// of the keys) of exps[i], nil where a single relation is unset or its target gone. A
+// record without expansions has a nil expanded.
+type expanded []any
+
+// at is the expanded of record i (nil when nothing was expanded).
+func expandedAt(ex []expanded, i int) expanded {
+	if ex == nil {
+		return nil
+	}
+	return ex[i]
+}
 
 type expandedRecord struct {
 	rec *restkit.Record
@@ -136,79 +145,89 @@ type expandedRecord struct {
 
 // expand reads, for recs, the records each expansion refers to, one query per
 // expansion (and one per nested level for all of them), and returns each record's
-// expanded parallel to recs. A key whose record is gone (deleted since) is left out.
+// expanded parallel to recs; nil without expansions. A key whose record is gone
+// (deleted since) is left out.
+//
+// It allocates per page, not per record where it can: the expansions of all the
+// records share one backing array, and one map per expansion serves to collect the
+// distinct keys, to hold what the store found and to look each record's targets up.
 func (s *Server) expand(ctx context.Context, recs []*restkit.Record, exps []*expansion) ([]expanded, error) {
-	out := make([]expanded, len(recs))
 	if len(exps) == 0 || len(recs) == 0 {
-		return out, nil
+		return nil, nil
 	}
+	out := make([]expanded, len(recs))
+	cells := make([]any, len(recs)*len(exps))
 	for i := range out {
-		out[i] = expanded{}
+		out[i] = cells[i*len(exps) : (i+1)*len(exps) : (i+1)*len(exps)]
 	}
-	for _, e := range exps {
+	for j, e := range exps {
 		name := e.field.Name
+		// The distinct keys, in the order first met; byKey maps each to its target
+		// (nil until found).
+		byKey := make(map[any]*expandedRecord, len(recs))
 		var keys []any
-		seen := map[any]bool{}
+		add := func(k any) {
+			if _, ok := byKey[k]; !ok {
+				byKey[k] = nil
+				keys = append(keys, k)
+			}
+		}
 		for _, rec := range recs {
-			for _, k := range relationKeys(rec.Values[name]) {
-				if !seen[k] {
-					seen[k] = true
-					keys = append(keys, k)
+			switch v := rec.Values[name].(type) {
+			case nil:
+			case []any:
+				for _, k := range v {
+					add(k)
 				}
+			default:
+				add(v)
 			}
 		}
-		found, err := s.fetch(ctx, e.field.Target(), keys)
+		targets, err := s.fetch(ctx, e.field.Target(), keys, byKey)
 		if err != nil {
 			return nil, err
 		}
-		targets := make([]*restkit.Record, 0, len(found))
-		for _, k := range keys {
-			if rec := found[k]; rec != nil {
-				targets = append(targets, rec)
+		if len(e.sub) > 0 {
+			recs := make([]*restkit.Record, len(targets))
+			for i := range targets {
+				recs[i] = targets[i].rec
 			}
-		}
-		subs, err := s.expand(ctx, targets, e.sub)
-		if err != nil {
-			return nil, err
-		}
-		byKey := make(map[any]*expandedRecord, len(targets))
-		for i, rec := range targets {
-			byKey[rec.Values[e.field.Target().Key]] = &expandedRecord{rec: rec, exp: subs[i]}
+			subs, err := s.expand(ctx, recs, e.sub)
+			if err != nil {
+				return nil, err
+			}
+			for i := range targets {
+				targets[i].exp = subs[i]
+			}
 		}
 		for i, rec := range recs {
-			v := rec.Values[name]
-			if !e.field.Many {
-				if x := byKey[v]; v != nil && x != nil {
-					out[i][name] = x
+			switch v := rec.Values[name].(type) {
+			case nil:
+			case []any:
+				list := make([]*expandedRecord, 0, len(v))
+				for _, k := range v {
+					if x := byKey[k]; x != nil {
+						list = append(list, x)
+					}
 				}
-				continue
-			}
-			list := []*expandedRecord{}
-			for _, k := range relationKeys(v) {
-				if x := byKey[k]; x != nil {
-					list = append(list, x)
+				out[i][j] = list
+			default:
+				if x := byKey[v]; x != nil {
+					out[i][j] = x
 				}
 			}
-			out[i][name] = list
+			if e.field.Many && out[i][j] == nil { // unset many: an empty list
+				out[i][j] = []*expandedRecord{}
+			}
 		}
 	}
 	return out, nil
 }
 
-// relationKeys are the keys a relation's value holds: none, one, or a list.
-func relationKeys(v any) []any {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return x
-	}
-	return []any{v}
-}
-
-// fetch reads the records of res with the keys, in batches of fetchChunk keys.
-func (s *Server) fetch(ctx context.Context, res *restkit.Resource, keys []any) (map[any]*restkit.Record, error) {
-	out := make(map[any]*restkit.Record, len(keys))
+// fetch reads the records of res with the keys, in batches of fetchChunk keys, and
+// puts each into byKey. It returns them in one block, in the store's order.
+func (s *Server) fetch(ctx context.Context, res *restkit.Resource, keys []any, byKey map[any]*expandedRecord) ([]expandedRecord, error) {
+	found := make([]expandedRecord, 0, len(keys))
 	for start := 0; start < len(keys); start += fetchChunk {
 		chunk := keys[start:min(start+fetchChunk, len(keys))]
 		page, err := s.store.ListRecords(ctx, res, &restkit.Query{Filters: []restkit.Filter{{Field: res.Key, Op: restkit.OpIn, Values: chunk}}})
@@ -216,10 +235,14 @@ func (s *Server) fetch(ctx context.Context, res *restkit.Resource, keys []any) (
 			return nil, err
 		}
 		for _, rec := range page.Records {
-			out[rec.Values[res.Key]] = rec
+			found = append(found, expandedRecord{rec: rec})
 		}
 	}
-	return out, nil
+	// byKey points into found only once found has stopped growing.
+	for i := range found {
+		byKey[found[i].rec.Values[res.Key]] = &found[i]
+	}
+	return found, nil
 }
 
 // appendExpand appends `,"expand":{…}` for the record's expansions, in exps' order.
@@ -229,9 +252,9 @@ func appendExpand(b []byte, ex expanded, exps []*expansion) []byte {
 	}
 	b = append(b, `,"expand":{`...)
 	first := true
-	for _, e := range exps {
-		v, ok := ex[e.field.Name]
-		if !ok {
+	for i, e := range exps {
+		v := ex[i]
+		if v == nil {
 			continue
 		}
 		if !first {
@@ -264,8 +287,8 @@ func appendXMLExpand(b []byte, ex expanded, exps []*expansion) []byte {
 		return b
 	}
 	b = append(b, "<expand>"...)
-	for _, e := range exps {
-		switch x := ex[e.field.Name].(type) {
+	for i, e := range exps {
+		switch x := ex[i].(type) {
 		case *expandedRecord:
 			b = e.view.appendXMLExpanded(b, e.field.Name, x.rec, x.exp, e.sub)
 		case []*expandedRecord:
@@ -287,24 +310,27 @@ func appendXMLExpand(b []byte, ex expanded, exps []*expansion) []byte {
 // the expanded records are not all the record's own), and different whenever any
 // record of the representation changes, so a cache never revalidates a stale
 // expansion with the record's own tag (RFC 9110 §8.8.3).
-func expandedTag(base string, ex expanded) string {
+func expandedTag(base string, ex expanded, exps []*expansion) string {
 	h := fnv.New64a()
 	h.Write([]byte(base))
-	hashExpanded(h, ex)
+	hashExpanded(h, ex, exps)
 	return `W/"x` + strconv.FormatUint(h.Sum64(), 36) + `"`
 }
 
-func hashExpanded(h hash.Hash64, ex expanded) {
-	for _, name := range slices.Sorted(maps.Keys(ex)) {
-		h.Write([]byte(name))
-		switch x := ex[name].(type) {
+func hashExpanded(h hash.Hash64, ex expanded, exps []*expansion) {
+	if ex == nil {
+		return
+	}
+	for i, e := range exps {
+		h.Write([]byte(e.field.Name))
+		switch x := ex[i].(type) {
 		case *expandedRecord:
 			h.Write([]byte(etagOf(x.rec, mediaJSON)))
-			hashExpanded(h, x.exp)
+			hashExpanded(h, x.exp, e.sub)
 		case []*expandedRecord:
 			for _, r := range x {
 				h.Write([]byte(etagOf(r.rec, mediaJSON)))
-				hashExpanded(h, r.exp)
+				hashExpanded(h, r.exp, e.sub)
 			}
 		}
 	}

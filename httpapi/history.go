@@ -224,7 +224,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 			if rev.Actor != "" {
 				buf = appendXMLElem(buf, "actor", rev.Actor)
 			}
-			buf = h.view.appendXMLExpanded(buf, h.res.Singular, &rev.Record, ex[i], exps)
+			buf = h.view.appendXMLExpanded(buf, h.res.Singular, &rev.Record, expandedAt(ex, i), exps)
 			buf = append(buf, "</revision>"...)
 		}
 		buf = append(buf, "</revisions>\n"...)
@@ -251,7 +251,7 @@ func (h *historyHandler) list(w http.ResponseWriter, r *http.Request, key any) {
 			buf = appendString(buf, rev.Actor)
 		}
 		buf = append(buf, `,"record":`...)
-		buf = h.view.appendExpanded(buf, &rev.Record, ex[i], exps)
+		buf = h.view.appendExpanded(buf, &rev.Record, expandedAt(ex, i), exps)
 		buf = append(buf, '}')
 	}
 	buf = append(buf, ']')
@@ -289,7 +289,7 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 	hdr := w.Header()
 	etag := etagOf(&rev.Record, media)
 	if exps != nil {
-		etag = expandedTag(etag, ex[0])
+		etag = expandedTag(etag, expandedAt(ex, 0), exps)
 	}
 	setValidators(hdr, &rev.Record, etag, h.res.CacheControl)
 	hdr.Set("X-Revision", strconv.FormatInt(rev.Rev, 10))
@@ -300,7 +300,7 @@ func (h *historyHandler) get(w http.ResponseWriter, r *http.Request, key any, n 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.writeExpanded(w, http.StatusOK, media, v, &rev.Record, ex[0], exps)
+	h.writeExpanded(w, http.StatusOK, media, v, &rev.Record, expandedAt(ex, 0), exps)
 }
 
 // purge deletes every revision of the record: 204, or 404 when it has none.

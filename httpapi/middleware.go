@@ -143,9 +143,33 @@ func requestID(r *http.Request) string {
 	if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
 		return v[0]
 	}
-	var b [16]byte
+	return newRequestID()
+}
+
+// Request ids are unique, not secret: a random prefix drawn once per process and a
+// counter, 32 hex digits as a random 128-bit id would be. Drawing 16 random bytes per
+// request cost a getrandom system call on every request.
+var (
+	idPrefix  [16]byte // the hex of 8 random bytes
+	idCounter atomic.Uint64
+)
+
+func init() {
+	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	hex.Encode(idPrefix[:], b[:])
+}
+
+func newRequestID() string {
+	var b [32]byte
+	copy(b[:16], idPrefix[:])
+	n := idCounter.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 31; i >= 16; i-- {
+		b[i] = digits[n&15]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // recorder is the response writer of every request (exchange.rec): it remembers the

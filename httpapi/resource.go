@@ -174,20 +174,22 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request, key any) {
 		return
 	}
 	var ex []expanded
-	if ex, err = h.s.expand(r.Context(), []*restkit.Record{rec}, exps); err != nil {
-		h.fail(w, r, err)
-		return
+	if exps != nil {
+		if ex, err = h.s.expand(r.Context(), []*restkit.Record{rec}, exps); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	etag := etagOf(rec, media)
 	if exps != nil {
-		etag = expandedTag(etag, ex[0])
+		etag = expandedTag(etag, expandedAt(ex, 0), exps)
 	}
 	setValidators(w.Header(), rec, etag, h.res.CacheControl)
 	if notModified(r, rec, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.writeExpanded(w, http.StatusOK, media, v, rec, ex[0], exps)
+	h.writeExpanded(w, http.StatusOK, media, v, rec, expandedAt(ex, 0), exps)
 }
 
 // itemView applies fields= and expand= on a single record; no other parameter is
@@ -534,24 +536,26 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 	hdr.Set("Cache-Control", h.res.CacheControl)
 	switch media {
 	case mediaXML:
-		buf := append(make([]byte, 0, 4096), xmlHeader...)
+		pb := getBody()
+		buf := append(*pb, xmlHeader...)
 		buf = append(buf, '<')
 		buf = append(buf, h.res.Name...)
 		buf = append(buf, '>')
 		for i, rec := range page.Records {
-			buf = lr.view.appendXMLExpanded(buf, h.res.Singular, rec, ex[i], exps)
+			buf = lr.view.appendXMLExpanded(buf, h.res.Singular, rec, expandedAt(ex, i), exps)
 		}
 		buf = append(buf, "</"...)
 		buf = append(buf, h.res.Name...)
 		buf = append(buf, ">\n"...)
-		writeBody(w, http.StatusOK, "application/xml; charset=utf-8", buf)
+		writePooled(w, http.StatusOK, "application/xml; charset=utf-8", pb, buf)
 	case mediaCSV:
 		hdr.Set("Content-Type", csvType)
 		cw := newCSVWriter(w, lr.view, exps)
 		cw.writeRecords(page.Records, ex)
 		cw.Flush()
 	default:
-		buf := make([]byte, 0, 128*len(page.Records)+64)
+		pb := getBody()
+		buf := *pb
 		if h.api.Envelope {
 			buf = append(buf, `{"status":"ok","result":`...)
 		}
@@ -560,13 +564,13 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = lr.view.appendExpanded(buf, rec, ex[i], exps)
+			buf = lr.view.appendExpanded(buf, rec, expandedAt(ex, i), exps)
 		}
 		buf = append(buf, ']')
 		if h.api.Envelope {
 			buf = append(buf, '}')
 		}
-		writeBody(w, http.StatusOK, mediaJSON, append(buf, '\n'))
+		writePooled(w, http.StatusOK, mediaJSON, pb, append(buf, '\n'))
 	}
 }
 

@@ -77,7 +77,7 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 		}
 	}
 	defer rows.Close()
-	recs, err := t.scanAll(rows, q.Limit)
+	recs, err := t.scanAll(rows, rowsExpected(q))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -92,11 +92,23 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 	return page, nil
 }
 
-// scanAll reads every row into records.
-func (t *table) scanAll(rows *sql.Rows, limit int) ([]*restkit.Record, error) {
+// rowsExpected is how many rows q will likely read, to size its page in one
+// allocation: a limited page's limit and one more, the keys of an unlimited key IN
+// (…) lookup (an expansion's), else a small guess.
+func rowsExpected(q *restkit.Query) int {
+	if q.Limit > 0 {
+		return min(q.Limit+1, 101)
+	}
+	if len(q.Filters) == 1 && q.Filters[0].Op == restkit.OpIn {
+		return max(min(len(q.Filters[0].Values), 1000), 1)
+	}
+	return 16
+}
+
+// scanAll reads every row into records, n of them in one block (rowsExpected).
+func (t *table) scanAll(rows *sql.Rows, n int) ([]*restkit.Record, error) {
 	b := t.bufs.Get().(*scanBuf)
 	defer t.bufs.Put(b)
-	n := min(max(limit+1, 1), 101)
 	recs := make([]*restkit.Record, 0, n)
 	block := make([]restkit.Record, n) // one allocation for a page's records
 	for rows.Next() {

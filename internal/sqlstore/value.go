@@ -77,7 +77,15 @@ func Columns(res *restkit.Resource, quote func(string) string) []Column {
 // then _rev, _created and _updated. decode converts a non-nil column value to the
 // canonical value of its kind (each driver returns its own Go types).
 func DecodeRow(rec *restkit.Record, table string, cols []Column, vals []any, decode func(Kind, any) (any, error)) error {
-	rec.Values = make(map[string]any, len(cols))
+	// Sized by the values present: a map hinted at 8 or fewer entries is one small
+	// group, and a wide table's row is often mostly nulls.
+	n := 0
+	for _, v := range vals[:len(cols)] {
+		if v != nil {
+			n++
+		}
+	}
+	rec.Values = make(map[string]any, n)
 	for i := range cols {
 		v := vals[i]
 		if v == nil {
@@ -96,7 +104,7 @@ func DecodeRow(rec *restkit.Record, table string, cols []Column, vals []any, dec
 		}
 		rec.Values[c.Name] = dv
 	}
-	n := len(cols)
+	n = len(cols)
 	rev, ok := vals[n].(int64)
 	created, ok2 := vals[n+1].(string)
 	updated, ok3 := vals[n+2].(string)
