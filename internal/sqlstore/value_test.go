@@ -16,6 +16,16 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(FormatTime(%v)) = %v, %v", in, got, err)
 		}
 	}
+	// Every day of years around the edges of the calendar's rules (leap centuries,
+	// the epoch, year 1), at a time of day that moves: as time.Date reads them.
+	for _, y := range []int{1, 2, 4, 99, 100, 399, 400, 1600, 1899, 1900, 1969, 1970, 1971, 2000, 2023, 2024, 2100, 2400, 9999} {
+		for d := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == y; d = d.Add(24*time.Hour + 61*time.Second + 7) {
+			got, err := ParseTime(FormatTime(d))
+			if err != nil || !got.Equal(d) || got.Location() != time.UTC || got.String() != d.String() {
+				t.Fatalf("ParseTime(FormatTime(%v)) = %v, %v", d, got, err)
+			}
+		}
+	}
 	if _, err := ParseTime("2024-13-01T00:00:00.000000000Z"); err == nil {
 		t.Error("month 13 parsed")
 	}
