@@ -413,7 +413,11 @@ func (h *resourceHandler) streamQuery(r *http.Request, collection bool) (*stream
 	if f := relationFilter(q.Filters); f != "" {
 		return nil, invalidParam(f, "filters on a related record's fields do not apply to event streams; filter on this resource's own fields")
 	}
-	st := &streamSpec{source: h.res.StoreName, filters: q.Filters, allowed: h.s.streamAllowed(h.guard)}
+	// The stream is re-decided as its route is: the resource's access, and GET of the
+	// list (or of an item) declared and switched on.
+	g, res := h.guard, h.res
+	g.enabled = func() bool { return res.Enabled() && res.Allows(http.MethodGet, !collection) }
+	st := &streamSpec{source: h.res.StoreName, filters: q.Filters, allowed: h.s.streamAllowed(g)}
 	if _, ok := vals[paramFields]; ok {
 		st.view = &lr.view
 	}
@@ -580,7 +584,10 @@ func (h *artefactHandler) serveEvents(w http.ResponseWriter, r *http.Request, pa
 			return
 		}
 	}
-	st := &streamSpec{name: strings.TrimSuffix(h.base+"/"+path, "/"), artefacts: true, path: path}
+	// Switched off, the repository's streams end as its routes go (allowed); a
+	// directory's read rule is decided per event (readable).
+	st := &streamSpec{name: strings.TrimSuffix(h.base+"/"+path, "/"), artefacts: true, path: path,
+		allowed: func(*http.Request) bool { return h.s.artefactsOn() }}
 	if s := h.s; s.auth != nil {
 		st.readable = func(r *http.Request, dir string) bool {
 			return s.auth.Decide(principalOf(r), s.auth.DirectoryAccess(dir), auth.Read) == auth.Allowed

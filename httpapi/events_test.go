@@ -392,3 +392,42 @@ apis:
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStreamEndsWhenReadIsWithdrawn: an open stream checks, before it sends, that
+// the caller may still GET what it shows; once the GET is switched off, the next
+// event ends the stream instead of reaching the client.
+func TestStreamEndsWhenReadIsWithdrawn(t *testing.T) {
+	var opts httpapi.Options
+	ts, _, _ := eventsServerOf(t, `
+capabilities: {reads: true}
+apis:
+  - resources:
+      books:
+        key: id
+        fields: {id: {type: integer}, title: {type: string}}
+        collection: [{verb: GET, capability: reads}, POST]
+        item: [{verb: GET, capability: reads}, PUT]
+`, func(o *httpapi.Options) { opts = *o })
+	s := openStream(t, ts, "/books/events")
+	if s.resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", s.resp.StatusCode)
+	}
+	do(t, ts, "POST", "/books", `{"id":1,"title":"before"}`, 201)
+	if got := s.next().String(); got != `1 created {"id":1,"title":"before"}` {
+		t.Fatalf("first event %q", got)
+	}
+	opts.Schema.Switch(map[string]bool{"reads": false})
+	do(t, ts, "PUT", "/books/1", `{"id":1,"title":"after"}`, 200)
+	for {
+		select {
+		case e := <-s.got:
+			if strings.Contains(e.data, "after") {
+				t.Fatalf("the stream sent %q after GET was switched off", e.String())
+			}
+		case <-s.done:
+			return // ended, as it must
+		case <-time.After(30 * time.Second):
+			t.Fatal("the stream neither ended nor sent within 30s")
+		}
+	}
+}
