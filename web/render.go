@@ -190,5 +190,12 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// escapeSegment escapes one path segment.
-func escapeSegment(s string) string { return url.PathEscape(s) }
+// escapeSegment escapes one path segment. A segment . or .. is escaped too
+// (%2E): as it is, a browser or ServeMux would resolve it away and the URL would name
+// another path.
+func escapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.ReplaceAll(s, ".", "%2E")
+	}
+	return url.PathEscape(s)
+}

@@ -1,7 +1,8 @@
 // Uploads with progress, several files at once, and drag-and-drop. Each file is sent
 // straight to the API (PUT /artefacts/DIR/NAME, raw bytes) with XMLHttpRequest, whose
-// upload events drive a progress bar per file. Without this script the form posts
-// to the console, which streams the files to the same API.
+// upload events drive a progress bar per file. DIR may be nested (org/app/1.2.0): it
+// is sent segment by segment, each escaped on its own. Without this script the form
+// posts to the console, which streams the files to the same API.
 //
 // Extension point (DESIGN §14, tus resumable uploads): when the form carries
 // data-uploads (the server's /_uploads), files above RESUMABLE_FROM should go there
@@ -36,16 +37,28 @@ export function uploadForms(root) {
   }
 }
 
+// directoryOf is the form's directory as its segments: slashes around it are let
+// pass; null when a segment is empty (a//b).
 function directoryOf(form) {
   const field = form.querySelector('[name="dir"]');
-  return field ? field.value.trim() : '';
+  const dir = field ? field.value.trim().replace(/^\/+|\/+$/g, '') : '';
+  if (!dir) return [];
+  const segments = dir.split('/');
+  return segments.includes('') ? null : segments;
+}
+
+// segment escapes one path segment. . and .. are escaped too: as they are, the URL
+// would resolve them away and name another path; escaped, the API refuses them with
+// the rule they break.
+export function segment(name) {
+  return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : encodeURIComponent(name);
 }
 
 async function send(form, files, list) {
   const dir = directoryOf(form);
-  if (!dir) {
+  if (dir === null || dir.length === 0) {
     form.querySelector('[name="dir"]')?.focus();
-    say(list, 'Name the directory first.');
+    say(list, dir === null ? 'A directory path has no empty segment: org/app/1.2.0.' : 'Name the directory first.');
     return;
   }
   if (files.length === 0) {
@@ -55,7 +68,7 @@ async function send(form, files, list) {
   list.replaceChildren();
   const results = await Promise.all(files.map((file) => putFile(form.dataset.upload, dir, file, row(list, file))));
   if (results.every(Boolean)) {
-    window.location.assign(`/ui/a/${encodeURIComponent(dir)}/`);
+    window.location.assign(`/ui/a/${dir.map(segment).join('/')}/`);
   }
 }
 
@@ -83,7 +96,7 @@ function row(list, file) {
 function putFile(api, dir, file, ui) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('PUT', `${api}/${encodeURIComponent(dir)}/${encodeURIComponent(file.name)}`);
+    xhr.open('PUT', `${api}/${dir.map(segment).join('/')}/${segment(file.name)}`);
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     if (csrfToken()) xhr.setRequestHeader('X-CSRF-Token', csrfToken());
     xhr.setRequestHeader('Accept', 'application/json');
