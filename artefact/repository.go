@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -79,13 +78,7 @@ func New(opts Options) *Repository {
 	}
 	if opts.DataDir != "" && opts.Policy.MinFree > 0 {
 		dir := opts.DataDir
-		r.freeSpace = func() (int64, error) {
-			var st syscall.Statfs_t
-			if err := syscall.Statfs(dir, &st); err != nil {
-				return 0, err
-			}
-			return int64(st.Bavail) * int64(st.Bsize), nil
-		}
+		r.freeSpace = func() (int64, error) { return freeBytes(dir) }
 	}
 	return r
 }
