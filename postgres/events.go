@@ -69,6 +69,12 @@ import (
 // holds its records' locks (advisory and FOR UPDATE) until COMMIT, so two writes of
 // one record are numbered in the order they wrote it.
 //
+// The table is as it was (no column was added): a log written under the old
+// advisory lock reads the same way. But during a rolling upgrade, nodes of the
+// earlier version still read the log naively (every row after the cursor) and may
+// skip an event a new node commits out of order; upgrade every node before relying
+// on their streams and webhooks, or stop the old ones first.
+//
 // The same transaction NOTIFYs the store's channel, delivered on commit: the wake-up
 // of every node's streams (the log stays the truth; a node also polls it).
 
