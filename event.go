@@ -11,10 +11,13 @@ import (
 //
 // Every committed write appends, in its own transaction, one Event per record or
 // state it changed — the record asked for, and those a cascade deleted or a set_null
-// cleared — to the store's change log. Seq is global and strictly increasing in the
-// order the writes committed, so a reader that has seen Seq n has seen every event
-// before it: streams resume from a Seq (Last-Event-ID) with nothing lost or repeated,
-// and webhooks deliver in Seq order. The log is the truth; a store's Subscribe is
+// cleared — to the store's change log. Seq is global and strictly increasing, and a
+// reader that has seen Seq n has seen every event before it: a store's Events never
+// returns an event while one below it may still be committed (SQLite's and the
+// memory store's writes commit in Seq order; PostgreSQL's writers may commit out of
+// it, and its Events stops before a Seq still in flight). So streams resume from a
+// Seq (Last-Event-ID) with nothing lost or repeated, and webhooks deliver in Seq
+// order. The log is the truth; a store's Subscribe is
 // only a wake-up.
 
 // EventOp is what a write did to a record.
@@ -46,7 +49,8 @@ const ArtefactSource = "_artefacts"
 // EventLog is a Store that keeps the change log (an optional ability: every store of
 // this module has it).
 type EventLog interface {
-	// Events returns up to limit events with Seq > after, in Seq order.
+	// Events returns up to limit events with Seq > after, in Seq order: fewer than
+	// the log holds when a write below one of them may still commit.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 	// EventBounds returns the Seq of the oldest event still kept and of the newest
 	// (0, 0 when the log is empty; oldest is then the next Seq to come). A reader

@@ -120,7 +120,7 @@ func storable(names ...string) bool {
 // lockArtefact takes the locks of a write to one artefact (id != "") or to a whole
 // directory (id == ""); see artefactSQL. Shared locks are taken from the top down,
 // in one order on every node.
-func (s *Store) lockArtefact(ctx context.Context, tx pgx.Tx, dir, id string) error {
+func (s *Store) lockArtefact(ctx context.Context, tx querier, dir, id string) error {
 	if id == "" {
 		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("path", dir))
 		return err
@@ -236,7 +236,7 @@ func (s *Store) addVersionTx(ctx context.Context, tx *writeTx, a *restkit.Artefa
 
 // checkPathFree refuses a new artefact whose path is a directory, or that lies below
 // an artefact (a path names one or the other, never both).
-func checkPathFree(ctx context.Context, tx pgx.Tx, dir, id string) error {
+func checkPathFree(ctx context.Context, tx querier, dir, id string) error {
 	p := dir + "/" + id
 	lo, hi := sqlstore.Below(p)
 	var taken bool

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/restkit/restkit"
@@ -167,4 +169,51 @@ func BenchmarkWriteRecordParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCreate and BenchmarkCreateParallel are what a POST costs the store: a
+// create of a new key in a table that keeps history, with its change-log event —
+// BEGIN, the key's lock, SELECT … FOR UPDATE (and the history's newest revision) in
+// one round trip; the INSERT, the history row, the event, pg_notify and COMMIT in
+// the other. In parallel the writers' commits may share a WAL flush.
+func BenchmarkCreate(b *testing.B) {
+	s, res := benchCreateStore(b)
+	b.ReportAllocs()
+	var i int64
+	for b.Loop() {
+		i++
+		benchCreate(b, s, res, 100000+i)
+	}
+}
+
+func BenchmarkCreateParallel(b *testing.B) {
+	s, res := benchCreateStore(b)
+	b.ReportAllocs()
+	var next atomic.Int64
+	next.Store(100000)
+	b.SetParallelism(8) // 8 writers per CPU, as a loaded server has
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchCreate(b, s, res, next.Add(1))
+		}
+	})
+}
+
+func benchCreateStore(b *testing.B) (*Store, *restkit.Resource) {
+	b.Helper()
+	s := openTest(b)
+	sc := cars(b, func(r *restkit.Resource) { r.History = true })
+	mustMigrate(b, s, sc)
+	return s, sc.APIs[0].Resources[0]
+}
+
+func benchCreate(b *testing.B, s *Store, res *restkit.Resource, id int64) {
+	if _, err := s.WriteRecord(ctx, res, id, func(cur *restkit.Record) (*restkit.Record, error) {
+		if cur != nil {
+			return nil, fmt.Errorf("car %d exists", id)
+		}
+		return &restkit.Record{Values: map[string]any{"model": "m", "color": "red", "year": int64(1990)}, Created: t0, Updated: t0}, nil
+	}); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -98,7 +98,25 @@
 // 64-bit hash of the schema, table and key — and only then reads the row, FOR UPDATE
 // (which also holds off writers outside restkit). The lock and the SELECT go in one
 // round trip (a pgx batch; in READ COMMITTED each statement takes a fresh snapshot, so
-// the SELECT sees whatever the lock's previous holder committed). Writers of one key,
+// the SELECT sees whatever the lock's previous holder committed).
+//
+// A write is pipelined (pipeline.go): BEGIN waits to go with the lock and the SELECT,
+// and the statements whose results the write does not need — the INSERT or UPDATE,
+// the history row, the join rows, the change log, pg_notify — wait to go with COMMIT.
+// A create is two round trips. A statement that fails aborts the rest of its batch,
+// and its error comes back mapped as it would have been alone: a unique violation is
+// still the Conflict naming the field. For a resource that keeps history, the SELECT
+// also returns, when the record is absent, the newest revision its history holds,
+// which a record created again continues from (SQLite's store folds it into the
+// INSERT; here the statements after the INSERT need it, and a pipeline cannot hand
+// them the INSERT's RETURNING). The values are encoded to JSON once, for the history
+// row and the event alike.
+//
+// The change log (events.go) takes no lock: writers draw Seq from a sequence as they
+// append, and commit in whatever order their flushes finish — commits of concurrent
+// writers share a WAL flush. Readers do the ordering: they deliver a run of
+// consecutive Seqs, and pass a gap only once PostgreSQL's transaction IDs prove that
+// no transaction that could still commit inside it is running. Writers of one key,
 // on any node, run one after the other; writers of different keys never wait for
 // each other, except on a hash collision, which costs a wait and nothing else.
 // WriteRecords takes all its keys' locks first, in lock-key order, so two batches

@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/restkit/restkit"
 )
@@ -81,5 +85,159 @@ func TestEventsWakeEveryNode(t *testing.T) {
 			t.Fatalf("event %+v (seen: %v)", e, seen[e.Key])
 		}
 		seen[e.Key] = true
+	}
+}
+
+// TestEventsCommittedOutOfSeqOrder: writers draw Seq with no lock, so they commit out
+// of Seq order. Three transactions draw a Seq each and stay open while four writers
+// commit a hundred events after them; a reader following the log (as a stream's tail
+// does) must not move past the first open one — it would skip it — and once they
+// end (two commit, one rolls back) it must deliver every committed event exactly
+// once, in Seq order, and step over the rolled-back Seq. EventBounds, asked while
+// they are open, must answer a position below them.
+func TestEventsCommittedOutOfSeqOrder(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	res := &restkit.Resource{Name: "notes", Key: "id", Fields: []*restkit.Field{
+		{Name: "id", Type: restkit.TypeInteger}, {Name: "n", Type: restkit.TypeInteger}}}
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{res}}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	mustMigrate(t, s, sc)
+	_, start, err := s.EventBounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var order []int64
+	var reads atomic.Int64
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		pos := start
+		for {
+			batch, err := s.Events(ctx, pos, 50)
+			if err != nil {
+				t.Errorf("Events: %v", err)
+				return
+			}
+			mu.Lock()
+			for _, e := range batch {
+				seen[e.Seq]++
+				order = append(order, e.Seq)
+				pos = e.Seq
+			}
+			mu.Unlock()
+			reads.Add(1)
+			if len(batch) == 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-readerDone
+	}()
+
+	// The open transactions: each draws its Seq with the writers' own statement.
+	held := make([]pgx.Tx, 3)
+	heldSeq := make([]int64, 3)
+	for i := range held {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, eventInsert, res.StoreName, fmt.Sprint("held", i), "created", int64(1), "2024-05-01T12:00:00.000000000Z", `{"values":{}}`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT currval('_restkit_events_seq')`).Scan(&heldSeq[i]); err != nil {
+			t.Fatal(err)
+		}
+		held[i] = tx
+	}
+
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range int64(25) {
+				if _, err := s.WriteRecord(ctx, res, int64(w)*100+i, func(*restkit.Record) (*restkit.Record, error) {
+					return &restkit.Record{Values: map[string]any{"n": i}}, nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Let the reader read the log many times over while the three are open.
+	for r := reads.Load(); reads.Load() < r+50; {
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	for _, q := range order {
+		if q >= heldSeq[0] {
+			t.Errorf("the reader delivered %d while %d was drawn and not committed", q, heldSeq[0])
+		}
+	}
+	mu.Unlock()
+	if _, newest, err := s.EventBounds(ctx); err != nil || newest >= heldSeq[0] {
+		t.Errorf("EventBounds while %d is open: newest %d, %v; want below it", heldSeq[0], newest, err)
+	}
+
+	// The last one commits first, then the first; the middle one rolls back.
+	if err := held[2].Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := held[0].Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := held[1].Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Events(ctx, start, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 102 {
+		t.Fatalf("%d events in the log after %d, want 102", len(all), start)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		n := len(order)
+		mu.Unlock()
+		if n >= len(all) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range all {
+		if seen[e.Seq] != 1 {
+			t.Errorf("the reader saw event %d %d times", e.Seq, seen[e.Seq])
+		}
+	}
+	if seen[heldSeq[1]] != 0 {
+		t.Errorf("the reader saw the rolled-back %d", heldSeq[1])
+	}
+	if len(order) != len(all) {
+		t.Errorf("the reader saw %d events, want %d", len(order), len(all))
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] <= order[i-1] {
+			t.Fatalf("the reader saw %d after %d", order[i], order[i-1])
+		}
 	}
 }

@@ -17,7 +17,6 @@ type history struct {
 	name, q string
 
 	insert string // one revision, replacing one of the same number
-	last   string // the newest rev of a key, for a record created again
 	prune  string // drop revisions of a key older than the newest N
 	purge  string // drop every revision of a key
 	list   string // revisions of a key below a rev, newest first
@@ -29,7 +28,6 @@ func newHistory(t *table) *history {
 	h := &history{name: t.name + sqlstore.HistorySuffix, q: quote(t.name + sqlstore.HistorySuffix)}
 	h.insert = "INSERT INTO " + h.q + " (key, " + sqlstore.RevisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7)" +
 		" ON CONFLICT (key, rev) DO UPDATE SET deleted = excluded.deleted, actor = excluded.actor, state = excluded.state, created = excluded.created, updated = excluded.updated"
-	h.last = "SELECT coalesce(max(rev), 0) FROM " + h.q + " WHERE key = $1"
 	h.prune = "DELETE FROM " + h.q + " WHERE key = $1 AND rev < (SELECT rev FROM " + h.q + " WHERE key = $1 ORDER BY rev DESC LIMIT 1 OFFSET $2)"
 	h.purge = "DELETE FROM " + h.q + " WHERE key = $1"
 	h.list = "SELECT " + sqlstore.RevisionColumns + " FROM " + h.q + " WHERE key = $1 AND rev < $2 ORDER BY rev DESC LIMIT $3"
@@ -78,36 +76,14 @@ func (m *migration) history(ctx context.Context) error {
 	return m.exec(ctx, historySQL(m.Res))
 }
 
-// continueNumbering gives a record created under key k the revision after the
-// newest one its history holds, if any, so that (key, rev) stays unique in history
-// across a delete and a re-create.
-func (h *history) continueNumbering(ctx context.Context, tx pgx.Tx, k any, rec *restkit.Record) error {
-	var last int64
-	if err := tx.QueryRow(ctx, h.last, k).Scan(&last); err != nil {
-		return err
-	}
-	if last > 0 {
-		rec.Rev = last + 1
-	}
-	return nil
-}
-
-// append writes one revision inside WriteRecord's transaction and prunes the key's
-// history to keep revisions when keep > 0.
-func (h *history) append(ctx context.Context, tx pgx.Tx, k any, rev *restkit.Revision, keep int) error {
-	state, err := restkit.EncodeState(rev.Values)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, h.insert, k, rev.Rev, rev.Deleted, rev.Actor, state, sqlstore.FormatTime(rev.Created), sqlstore.FormatTime(rev.Updated)); err != nil {
-		return err
-	}
+// append queues one revision, whose values encode as state, and the pruning of the
+// key's history to keep revisions when keep > 0, for the transaction's next round
+// trip; fail maps their errors.
+func (h *history) append(tx *writeTx, k any, rev *restkit.Revision, state string, keep int, fail func(error) error) {
+	tx.later(fail, h.insert, k, rev.Rev, rev.Deleted, rev.Actor, state, sqlstore.FormatTime(rev.Created), sqlstore.FormatTime(rev.Updated))
 	if keep > 0 {
-		if _, err := tx.Exec(ctx, h.prune, k, int64(keep-1)); err != nil {
-			return err
-		}
+		tx.later(fail, h.prune, k, int64(keep-1))
 	}
-	return nil
 }
 
 // historyOf returns the table and canonical key for a history call; ok is false

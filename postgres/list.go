@@ -65,11 +65,6 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 	return page, nil
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // queryAll runs the page query and reads every row into records.
 func (t *table) queryAll(ctx context.Context, db querier, lq *listQuery, limit int) ([]*restkit.Record, error) {
 	rows, err := db.Query(ctx, lq.page, lq.args...)

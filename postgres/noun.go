@@ -53,9 +53,7 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 		return nil, wrap(op, err)
 	}
 	defer tx.Rollback(ctx)
-	if err := lock(ctx, tx, s.lockKey("noun", n.StoreName)); err != nil {
-		return nil, wrap(op, err)
-	}
+	tx.lockLater(s.lockKey("noun", n.StoreName)) // sent with the SELECT
 	cur, err := sqlstore.ScanNoun(tx.QueryRow(ctx, nounFind+` FOR UPDATE`, n.StoreName), n)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -71,12 +69,8 @@ func (s *Store) WriteNoun(ctx context.Context, n *restkit.Noun, change restkit.C
 	if err != nil {
 		return nil, restkit.Wrap(op, err)
 	}
-	if _, err := tx.Exec(ctx, nounWrite, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated)); err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := tx.note(n.StoreName, n.Name, cur, rec); err != nil {
-		return nil, wrap(op, err)
-	}
+	tx.later(func(err error) error { return wrap(op, err) }, nounWrite, n.StoreName, data, rec.Rev, sqlstore.FormatTime(rec.Created), sqlstore.FormatTime(rec.Updated))
+	tx.noteState(n.StoreName, n.Name, cur, rec, data)
 	if err := s.commit(ctx, tx); err != nil {
 		return nil, wrap(op, err)
 	}

@@ -43,7 +43,8 @@ type Store struct {
 	notify     *restkit.Notifier // wakes Subscribe's callers (events.go)
 	listenOnce sync.Once         // starts the LISTEN goroutine with the first subscriber
 	stopListen context.CancelFunc
-	noEvents   bool // the benchmarks' baseline: writes append no event
+	noEvents   bool      // the benchmarks' baseline: writes append no event
+	proofs     logProofs // what the change log's readers know to be final (events.go)
 }
 
 var (

@@ -29,9 +29,13 @@ type table struct {
 	selectList string // the columns of a record, as SELECT lists them
 	find       string // SELECT … WHERE key = $1
 	lockFind   string // the same, FOR UPDATE
-	insert     string
-	update     string
-	delete     string
+	// lockFindNumbered (History only) is lockFind returning one row even when the
+	// record is absent: its columns, all NULL then, and the newest revision the
+	// key's history holds, which a record created again continues from (see put).
+	lockFindNumbered string
+	insert           string
+	update           string
+	delete           string
 
 	unique map[string]string // unique index name → field, to name the field of a violation
 	hist   *history          // the history table, when the resource keeps History
@@ -84,8 +88,32 @@ func newTable(s *Store, res *restkit.Resource) *table {
 	t.delete = "DELETE FROM " + t.q + " WHERE " + key + " = $1"
 	if res.History {
 		t.hist = newHistory(t)
+		// The history is read only when the record is absent: a CASE evaluates the
+		// subquery (an InitPlan, run on first use) only in the branch taken.
+		t.lockFindNumbered = "SELECT c.*, CASE WHEN c._rev IS NULL THEN (SELECT coalesce(max(rev), 0) FROM " + t.hist.q +
+			" WHERE key = $1) END FROM (VALUES (1)) AS v(one) LEFT JOIN LATERAL (" + t.lockFind + ") AS c ON true"
 	}
 	return t
+}
+
+// scanNumbered reads a row of lockFindNumbered: the record (nil when absent) and,
+// when it is absent, the newest revision of its history (0: none).
+func (t *table) scanNumbered(row pgx.Row) (*restkit.Record, int64, error) {
+	n := len(t.cols) + 3
+	vals := make([]any, n+1)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := row.Scan(ptrs...); err != nil {
+		return nil, 0, err
+	}
+	if vals[0] == nil { // the key column: NULL only when no row joined
+		last, _ := vals[n].(int64)
+		return nil, last, nil
+	}
+	rec := &restkit.Record{}
+	return rec, 0, t.decodeInto(rec, vals[:n])
 }
 
 // scanRow reads one row into a record.
@@ -136,7 +164,9 @@ func (s *Store) FindRecord(ctx context.Context, res *restkit.Resource, key any) 
 
 // WriteRecord runs change inside a transaction and stores its decision (see
 // restkit.Store): BEGIN; lock the key; SELECT the current row FOR UPDATE; change;
-// INSERT, UPDATE or DELETE; COMMIT. The key's lock is a transaction-level advisory
+// INSERT, UPDATE or DELETE; the change log; COMMIT — in two round trips, the
+// statements before the change in one and those after it in the other
+// (pipeline.go). The key's lock is a transaction-level advisory
 // lock, taken before the row is read, so that writers of one key — in this process
 // or on another node — run one after the other even while the row does not exist
 // yet, and a read-modify-write through change never loses a concurrent update (see
@@ -224,21 +254,33 @@ func (s *Store) WriteRecords(ctx context.Context, res *restkit.Resource, keys []
 			return nil, wrap(op, err)
 		}
 		defer tx.Rollback(ctx)
-		if err := lock(ctx, tx, locks...); err != nil {
-			return nil, wrap(op, err)
-		}
+		tx.lockLater(locks...) // sent with the first key's SELECT
 		out := make([]*restkit.Record, len(keys))
 		for i, k := range canon {
+			// A write's statements go with the next key's read, or the COMMIT: their
+			// errors carry the index of the record they wrote.
+			tx.mapErr = func(err error) error { return batchError(i, err) }
 			out[i], err = t.write(ctx, tx, nil, k, func(cur *restkit.Record) (*restkit.Record, error) { return change(i, cur) }, op)
 			if err != nil {
-				return nil, &restkit.BatchError{Index: i, Err: err}
+				return nil, batchError(i, err)
 			}
 		}
+		tx.mapErr = nil
 		if err := s.commit(ctx, tx); err != nil {
 			return nil, wrap(op, err)
 		}
 		return out, nil
 	})
+}
+
+// batchError is err as the error of the batch's record i, unless it is already the
+// error of one (a pending write of an earlier record that failed).
+func batchError(i int, err error) error {
+	var be *restkit.BatchError
+	if errors.As(err, &be) {
+		return err
+	}
+	return &restkit.BatchError{Index: i, Err: err}
 }
 
 // canonicalKey is Resource.CanonicalKey, and refuses a string key PostgreSQL cannot
@@ -263,7 +305,7 @@ func (s *Store) recordLock(t *table, k any) int64 {
 }
 
 // lock takes transaction-level advisory locks, in the order given, in one round trip.
-func lock(ctx context.Context, tx pgx.Tx, keys ...int64) error {
+func lock(ctx context.Context, tx querier, keys ...int64) error {
 	if len(keys) == 1 {
 		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keys[0])
 		return err
@@ -275,26 +317,46 @@ func lock(ctx context.Context, tx pgx.Tx, keys ...int64) error {
 	return tx.SendBatch(ctx, b).Close()
 }
 
+// lockLater queues transaction-level advisory locks, in the order given, for the
+// transaction's next round trip.
+func (w *writeTx) lockLater(keys ...int64) {
+	for _, k := range keys {
+		w.later(nil, `SELECT pg_advisory_xact_lock($1)`, k)
+	}
+}
+
 // write is one record's read-modify-write inside tx (WriteRecord's rules). With a
 // lock key it first takes that lock, in the same round trip as the SELECT (a batch
 // runs its statements in order, each with a snapshot of its own, so the SELECT sees
 // what the lock's previous holder committed); without one, the caller holds it.
+// The round trip also carries BEGIN and whatever writes are pending; the record's
+// own writes wait for the next one (pipeline.go).
 func (t *table) write(ctx context.Context, tx *writeTx, lockKey *int64, k any, change restkit.Change, op string) (*restkit.Record, error) {
-	var cur *restkit.Record
+	b := &pgx.Batch{}
+	if lockKey != nil {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, *lockKey)
+	}
+	find := t.lockFind
+	if t.lockFindNumbered != "" {
+		find = t.lockFindNumbered
+	}
+	b.Queue(find, k)
+	br := tx.SendBatch(ctx, b)
 	var err error
 	if lockKey != nil {
-		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock($1)`, *lockKey)
-		b.Queue(t.lockFind, k)
-		br := tx.SendBatch(ctx, b)
-		if _, err = br.Exec(); err == nil {
+		_, err = br.Exec()
+	}
+	var cur *restkit.Record
+	var lastRev int64
+	if err == nil {
+		if t.lockFindNumbered != "" {
+			cur, lastRev, err = t.scanNumbered(br.QueryRow())
+		} else {
 			cur, err = t.scanRow(br.QueryRow())
 		}
-		if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
-			err = cerr
-		}
-	} else {
-		cur, err = t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
+	}
+	if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
+		err = cerr
 	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -317,7 +379,7 @@ func (t *table) write(ctx context.Context, tx *writeTx, lockKey *int64, k any, c
 		}
 		return nil, t.s.deleteRecord(ctx, tx, t, k, op)
 	}
-	rec, _, err := t.normalize(next, k, op)
+	rec, err := t.normalize(next, k, op)
 	if err != nil {
 		return nil, err
 	}
@@ -331,11 +393,11 @@ func (t *table) write(ctx context.Context, tx *writeTx, lockKey *int64, k any, c
 			return nil, err
 		}
 	}
-	return t.put(ctx, tx, k, rec, kept, op)
+	return t.put(ctx, tx, k, rec, kept, lastRev, op)
 }
 
 // findIn reads the record with key k inside tx, FOR UPDATE: nil when there is none.
-func (t *table) findIn(ctx context.Context, tx pgx.Tx, k any, op string) (*restkit.Record, error) {
+func (t *table) findIn(ctx context.Context, tx querier, k any, op string) (*restkit.Record, error) {
 	cur, err := t.scanRow(tx.QueryRow(ctx, t.lockFind, k))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -347,18 +409,19 @@ func (t *table) findIn(ctx context.Context, tx pgx.Tx, k any, op string) (*restk
 }
 
 // put stores rec (normalized) as the record with key k over cur (nil when new): the
-// stamps, the row, a many relation's join rows, and the history revision.
-func (t *table) put(ctx context.Context, tx *writeTx, k any, rec, cur *restkit.Record, op string) (*restkit.Record, error) {
+// stamps, the row, a many relation's join rows, the history revision and the event,
+// all queued for the transaction's next round trip. A record created again (cur nil)
+// takes the revision after lastRev, the newest its history holds, so that (key, rev)
+// stays unique in history across a delete and a re-create.
+func (t *table) put(ctx context.Context, tx *writeTx, k any, rec, cur *restkit.Record, lastRev int64, op string) (*restkit.Record, error) {
 	var curRev int64
 	var curCreated time.Time
 	if cur != nil {
 		curRev, curCreated = cur.Rev, cur.Created
 	}
 	rec.Stamp(curRev, curCreated)
-	if t.hist != nil && curRev == 0 {
-		if err := t.hist.continueNumbering(ctx, tx, k, rec); err != nil {
-			return nil, wrap(op, err)
-		}
+	if t.hist != nil && curRev == 0 && lastRev > 0 {
+		rec.Rev = lastRev + 1
 	}
 	args := make([]any, len(t.cols), len(t.cols)+3)
 	for i, c := range t.cols {
@@ -371,21 +434,28 @@ func (t *table) put(ctx context.Context, tx *writeTx, k any, rec, cur *restkit.R
 	if curRev != 0 {
 		stmt = t.update
 	}
-	if _, err := tx.Exec(ctx, stmt, args...); err != nil {
-		return nil, t.writeError(op, err, k)
-	}
-	if err := t.syncJoins(ctx, tx, k, rec, cur); err != nil {
-		return nil, t.writeError(op, err, k)
-	}
-	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, &restkit.Revision{Record: *rec}, t.res.HistoryKeep); err != nil {
-			return nil, wrap(op, err)
-		}
-	}
-	if err := tx.note(t.name, k, cur, rec); err != nil {
+	fail := func(err error) error { return t.writeError(op, err, k) }
+	tx.later(fail, stmt, args...)
+	t.syncJoins(tx, k, rec, cur, fail)
+	// The JSON of the values, for the history and the change log alike.
+	state, err := t.stateOf(tx, rec.Values)
+	if err != nil {
 		return nil, wrap(op, err)
 	}
+	if t.hist != nil {
+		t.hist.append(tx, k, &restkit.Revision{Record: *rec}, state, t.res.HistoryKeep, func(err error) error { return wrap(op, err) })
+	}
+	tx.noteState(t.name, k, cur, rec, state)
 	return rec, nil
+}
+
+// stateOf encodes values once for the history and the event; nothing when neither
+// wants it.
+func (t *table) stateOf(tx *writeTx, values map[string]any) (string, error) {
+	if t.hist == nil && tx.noEvents {
+		return "", nil
+	}
+	return restkit.EncodeState(values)
 }
 
 // remove deletes the record with key k inside tx (its join rows go with it: ON DELETE
@@ -397,38 +467,39 @@ func (t *table) remove(ctx context.Context, tx *writeTx, k any, op string) error
 	if err != nil || cur == nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, t.delete, k); err != nil {
+	tx.later(func(err error) error {
 		if isForeignKey(err) {
 			return &restkit.Error{Kind: restkit.Conflict, Op: op, Err: err,
 				Message: fmt.Sprintf("a record that refers to the %s with %s %s was written meanwhile; try again", t.res.Singular, t.res.Key, restkit.Format(k))}
 		}
 		return wrap(op, err)
+	}, t.delete, k)
+	state, err := t.stateOf(tx, cur.Values)
+	if err != nil {
+		return wrap(op, err)
 	}
 	if t.hist != nil {
-		if err := t.hist.append(ctx, tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), t.res.HistoryKeep); err != nil {
-			return wrap(op, err)
-		}
+		t.hist.append(tx, k, sqlstore.Tombstone(cur.Rev, cur.Created, cur.Values), state, t.res.HistoryKeep, func(err error) error { return wrap(op, err) })
 	}
-	return wrap(op, tx.note(t.name, k, cur, nil))
+	tx.noteState(t.name, k, cur, nil, state)
+	return nil
 }
 
-// normalize returns the record to store — next's values, canonical, without nils,
-// with the key — and the column values in cols order. A value of an undeclared field
-// or of the wrong type is Internal: Build produces canonical values, so it is a
-// programming error, not a client's. A text value PostgreSQL cannot hold (NUL, not
+// normalize returns the record to store: next's values, canonical, without nils,
+// with the key. A value of an undeclared field or of the wrong type is Internal:
+// Build produces canonical values, so it is a programming error, not a client's. A text value PostgreSQL cannot hold (NUL, not
 // UTF-8) is Invalid, naming the field.
-func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Record, []any, error) {
+func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Record, error) {
 	rec := &restkit.Record{Values: make(map[string]any, len(t.cols))}
-	args := make([]any, len(t.cols), len(t.cols)+3)
 	var bad []restkit.FieldError
 	for name, v := range next.Values {
 		i, ok := t.byName[name]
 		if !ok {
-			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
+			return nil, restkit.Wrap(op, fmt.Errorf("resource %s: value for undeclared field %q", t.res.Name, name))
 		}
 		cv, verr := t.cols[i].Field.Canonical(v)
 		if verr != nil {
-			return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
+			return nil, restkit.Wrap(op, fmt.Errorf("resource %s: field %q: %T value %s", t.res.Name, name, v, verr.Message))
 		}
 		if cv == nil {
 			continue
@@ -439,18 +510,16 @@ func (t *table) normalize(next *restkit.Record, k any, op string) (*restkit.Reco
 			}
 		}
 		rec.Values[name] = cv
-		args[i] = encode(cv)
 	}
 	if got, has := rec.Values[t.res.Key]; has && !restkit.Equal(got, k) {
-		return nil, nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
+		return nil, restkit.Wrap(op, fmt.Errorf("resource %s: the change returned key %v for key %v", t.res.Name, got, k))
 	}
 	if len(bad) > 0 {
 		restkit.SortFieldErrors(bad)
-		return nil, nil, &restkit.Error{Kind: restkit.Invalid, Message: "validation failed", Fields: bad}
+		return nil, &restkit.Error{Kind: restkit.Invalid, Message: "validation failed", Fields: bad}
 	}
 	rec.Values[t.res.Key] = k
-	args[0] = k
-	return rec, args, nil
+	return rec, nil
 }
 
 // writeError maps a failed INSERT or UPDATE: a unique violation becomes a Conflict

@@ -115,9 +115,10 @@ func ensureFK(ctx context.Context, tx pgx.Tx, table, constraint, column string, 
 	return err
 }
 
-// syncJoins rewrites the join rows of the many relations whose value changed from
-// cur (nil when new) to rec: one DELETE and one INSERT … unnest per relation.
-func (t *table) syncJoins(ctx context.Context, tx pgx.Tx, k any, rec, cur *restkit.Record) error {
+// syncJoins queues the rewrite of the join rows of the many relations whose value
+// changed from cur (nil when new) to rec: one DELETE and one INSERT … unnest per
+// relation; fail maps their errors.
+func (t *table) syncJoins(tx *writeTx, k any, rec, cur *restkit.Record, fail func(error) error) {
 	for name, j := range t.joins {
 		next, _ := rec.Values[name].([]any)
 		var prev []any
@@ -128,17 +129,12 @@ func (t *table) syncJoins(ctx context.Context, tx pgx.Tx, k any, rec, cur *restk
 			continue
 		}
 		if cur != nil {
-			if _, err := tx.Exec(ctx, j.deleteOwner, k); err != nil {
-				return err
-			}
+			tx.later(fail, j.deleteOwner, k)
 		}
 		if len(next) > 0 {
-			if _, err := tx.Exec(ctx, j.insert, k, encodeList(sqlstore.FieldKind(j.field.Target().KeyField()), next)); err != nil {
-				return err
-			}
+			tx.later(fail, j.insert, k, encodeList(sqlstore.FieldKind(j.field.Target().KeyField()), next))
 		}
 	}
-	return nil
 }
 
 // deleteRecord deletes the record with key k of t and does what its referrers'
@@ -182,7 +178,7 @@ func (s *Store) deleteRecord(ctx context.Context, tx *writeTx, t *table, k any, 
 			continue
 		}
 		rec := &restkit.Record{Values: c.Cleared(cur.Values), Created: cur.Created, Updated: now}
-		if _, err := ct.put(ctx, tx, c.Key, rec, cur, op); err != nil {
+		if _, err := ct.put(ctx, tx, c.Key, rec, cur, 0, op); err != nil {
 			return err
 		}
 	}
@@ -198,7 +194,7 @@ func (s *Store) deleteRecord(ctx context.Context, tx *writeTx, t *table, k any, 
 func (s *Store) table(res *restkit.Resource) *table { return (*s.tables.Load())[res.StoreName] }
 
 // referrers is restkit.Referrers inside tx: one indexed query per relation.
-func (s *Store) referrers(ctx context.Context, tx pgx.Tx) restkit.Referrers {
+func (s *Store) referrers(ctx context.Context, tx querier) restkit.Referrers {
 	return func(ref restkit.Reference, key any) ([]any, error) {
 		rt := s.table(ref.Resource)
 		q := "SELECT " + quote(ref.Resource.Key) + " FROM " + rt.q + " WHERE " + quote(ref.Field.Name) + " = $1 ORDER BY 1"
@@ -210,7 +206,7 @@ func (s *Store) referrers(ctx context.Context, tx pgx.Tx) restkit.Referrers {
 }
 
 // missing is restkit.Missing inside tx: one query per relation value list.
-func (s *Store) missing(ctx context.Context, tx pgx.Tx) restkit.Missing {
+func (s *Store) missing(ctx context.Context, tx querier) restkit.Missing {
 	return func(target *restkit.Resource, want []any) ([]any, error) {
 		tt := s.table(target)
 		if tt == nil {
@@ -227,7 +223,7 @@ func (s *Store) missing(ctx context.Context, tx pgx.Tx) restkit.Missing {
 }
 
 // keys runs a query that selects keys of t and returns them canonical.
-func keys(ctx context.Context, tx pgx.Tx, t *table, q string, args ...any) ([]any, error) {
+func keys(ctx context.Context, tx querier, t *table, q string, args ...any) ([]any, error) {
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,7 @@ func (s *Store) FindUpload(ctx context.Context, id string) (*restkit.PendingUplo
 
 // uploadAt reads and locks an upload in tx: Conflict unless it is at from and not
 // complete.
-func uploadAt(ctx context.Context, tx pgx.Tx, id string, from int64) (*restkit.PendingUpload, error) {
+func uploadAt(ctx context.Context, tx querier, id string, from int64) (*restkit.PendingUpload, error) {
 	u, err := sqlstore.ScanUpload(tx.QueryRow(ctx, `SELECT `+sqlstore.UploadColumns+` FROM _restkit_artefact_uploads WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, sqlstore.UploadNotFound(id)
