@@ -133,15 +133,8 @@ func (s *Store) ExpiredUploads(ctx context.Context, t time.Time, limit int) ([]*
 		return nil, wrap("postgres.ExpiredUploads", err)
 	}
 	defer rows.Close()
-	var out []*restkit.PendingUpload
-	for rows.Next() {
-		u, err := sqlstore.ScanUpload(rows)
-		if err != nil {
-			return nil, wrap("postgres.ExpiredUploads", err)
-		}
-		out = append(out, u)
-	}
-	return out, wrap("postgres.ExpiredUploads", rows.Err())
+	out, err := sqlstore.Collect(rows, nil, sqlstore.ScanUpload)
+	return out, wrap("postgres.ExpiredUploads", err)
 }
 
 // TryLockJob takes the cluster-wide lock of a job (the artefact cleanup) unless

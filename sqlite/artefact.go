@@ -290,18 +290,8 @@ func (s *Store) queryArtefacts(ctx context.Context, op, query string, args ...an
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	out := []*restkit.Artefact{}
-	for rows.Next() {
-		a, err := sqlstore.ScanArtefact(rows)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	return out, nil
+	out, err := sqlstore.Collect(rows, []*restkit.Artefact{}, sqlstore.ScanArtefact)
+	return out, wrap(op, err)
 }
 
 // ListVersions returns every version of an artefact, newest first.
@@ -387,19 +377,8 @@ func (s *Store) ListDirectories(ctx context.Context) ([]*restkit.DirectoryInfo, 
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	out := []*restkit.DirectoryInfo{}
-	for rows.Next() {
-		d := &restkit.DirectoryInfo{}
-		var updated string
-		if err := rows.Scan(&d.Name, &d.Artefacts, &d.Size, &updated); err != nil {
-			return nil, wrap(op, err)
-		}
-		if d.Updated, err = sqlstore.ParseTime(updated); err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlstore.Collect(rows, []*restkit.DirectoryInfo{}, sqlstore.ScanDirectoryInfo)
+	if err != nil {
 		return nil, wrap(op, err)
 	}
 	return sqlstore.TopLevel(out), nil

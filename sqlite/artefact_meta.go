@@ -158,28 +158,6 @@ func (s *Store) WalkVersions(ctx context.Context, after *restkit.VersionKey, lim
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	var out []*restkit.VersionUse
-	for rows.Next() {
-		var downloaded string
-		a, err := sqlstore.ScanArtefact(scanExtra{rows, &downloaded})
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		u := &restkit.VersionUse{Artefact: a}
-		if downloaded != "" {
-			if u.Downloaded, err = sqlstore.ParseTime(downloaded); err != nil {
-				return nil, wrap(op, err)
-			}
-		}
-		out = append(out, u)
-	}
-	return out, wrap(op, rows.Err())
+	out, err := sqlstore.Collect(rows, nil, sqlstore.ScanVersionUse)
+	return out, wrap(op, err)
 }
-
-// scanExtra scans a row of ArtefactColumns followed by more columns.
-type scanExtra struct {
-	row   sqlstore.Scanner
-	extra any
-}
-
-func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra)...) }

@@ -170,15 +170,7 @@ func latestVersions(ctx context.Context, tx *sql.Tx, dir, id string) ([]*restkit
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*restkit.Artefact
-	for rows.Next() {
-		a, err := sqlstore.ScanArtefact(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlstore.Collect(rows, nil, sqlstore.ScanArtefact)
 }
 
 // deletionEvents appends the events of a deletion, after its versions are gone:

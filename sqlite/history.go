@@ -146,15 +146,8 @@ func (s *Store) ListRevisions(ctx context.Context, res *restkit.Resource, key an
 		return nil, false, wrap(op, err)
 	}
 	defer rows.Close()
-	var revs []*restkit.Revision
-	for rows.Next() {
-		rev, err := sqlstore.ScanRevision(rows, t.res)
-		if err != nil {
-			return nil, false, wrap(op, err)
-		}
-		revs = append(revs, rev)
-	}
-	if err := rows.Err(); err != nil {
+	revs, err := sqlstore.Collect(rows, nil, func(row sqlstore.Scanner) (*restkit.Revision, error) { return sqlstore.ScanRevision(row, t.res) })
+	if err != nil {
 		return nil, false, wrap(op, err)
 	}
 	more := false

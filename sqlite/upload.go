@@ -108,13 +108,6 @@ func (s *Store) ExpiredUploads(ctx context.Context, t time.Time, limit int) ([]*
 		return nil, wrap("sqlite.ExpiredUploads", err)
 	}
 	defer rows.Close()
-	var out []*restkit.PendingUpload
-	for rows.Next() {
-		u, err := sqlstore.ScanUpload(rows)
-		if err != nil {
-			return nil, wrap("sqlite.ExpiredUploads", err)
-		}
-		out = append(out, u)
-	}
-	return out, wrap("sqlite.ExpiredUploads", rows.Err())
+	out, err := sqlstore.Collect(rows, nil, sqlstore.ScanUpload)
+	return out, wrap("sqlite.ExpiredUploads", err)
 }
