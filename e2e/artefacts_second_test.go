@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	rkclient "github.com/restkit/restkit/client"
 )
@@ -183,6 +184,52 @@ artefacts:
 	}
 	if r := s.do("GET", "/artefacts/snapshots/app/x.bin/versions", ""); r.Status != 200 || strings.Count(string(r.Body), `"version"`) != 3 {
 		t.Fatalf("versions: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestScheduledCleanup: the server runs the cleanup policies on its own, every
+// cleanup_every (hourly by default): versions past a policy go without anyone
+// asking, the newest keep_latest stay, other directories are untouched, and
+// /metrics counts the runs.
+func TestScheduledCleanup(t *testing.T) {
+	cfg := writeConfig(t, `
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}}}
+artefacts:
+  cleanup_every: 1s
+  cleanup:
+    - {match: "snapshots/**", older_than: 1s, keep_latest: 1}
+`)
+	s := startServer(t, "", "--config", cfg)
+	for _, path := range []string{"snapshots/app/x.bin", "snapshots/app/x.bin", "snapshots/app/x.bin", "releases/app/x.bin", "releases/app/x.bin"} {
+		if r := s.do("PUT", "/artefacts/"+path, "bytes of "+path, "Content-Type", "application/octet-stream"); r.Status >= 300 {
+			t.Fatalf("upload %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	versions := func(path string) int {
+		r := s.do("GET", "/artefacts/"+path+"/versions", "")
+		if r.Status != 200 {
+			t.Fatalf("versions of %s: %d %s", path, r.Status, r.Body)
+		}
+		return strings.Count(string(r.Body), `"version"`)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for versions("snapshots/app/x.bin") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the snapshots still have %d versions after 2 minutes of cleanups every second", versions("snapshots/app/x.bin"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := s.do("GET", "/artefacts/snapshots/app/x.bin", ""); r.Status != 200 || string(r.Body) != "bytes of snapshots/app/x.bin" || r.Header.Get("X-Artefact-Version") != "3" {
+		t.Fatalf("the newest snapshot: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	if n := versions("releases/app/x.bin"); n != 2 {
+		t.Errorf("releases, which no policy matches, have %d versions, want 2", n)
+	}
+	r := s.do("GET", "/metrics", "")
+	if !strings.Contains(string(r.Body), `restkit_artefact_cleanup_runs_total{dry_run="false",outcome="ok"}`) {
+		t.Errorf("/metrics counts no scheduled run: %s", r.Body)
 	}
 }
 
