@@ -148,11 +148,16 @@ func (s *Server) reread() ([]byte, error) {
 	return nil, ErrNoReload
 }
 
+// configName says where the declaration came from, for logs and /_admin/config: its
+// file, the built-in demo (text without a file), or Go code (no text at all).
 func (s *Server) configName() string {
-	if s.cfg.ConfigPath == "" {
-		return "built-in demo"
+	switch {
+	case s.cfg.ConfigPath != "":
+		return s.cfg.ConfigPath
+	case s.cfg.Source == nil:
+		return "declared in Go"
 	}
-	return s.cfg.ConfigPath
+	return "built-in demo"
 }
 
 // parseName is the file name errors are reported against.

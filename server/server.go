@@ -264,11 +264,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.http.TLSConfig != nil {
 		scheme = "https"
 	}
-	configName := s.cfg.ConfigPath
-	if configName == "" {
-		configName = "built-in demo"
-	}
-	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", configName)
+	s.log.Info("restkit serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data, "config", s.configName())
 
 	pruned := s.startPruning(ctx)
 	defer pruned()
