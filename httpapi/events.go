@@ -317,6 +317,12 @@ func (s *Server) follow(r *http.Request, f *feed.Feed, st *streamSpec, out *stre
 		case <-ctx.Done():
 			return
 		case <-heartbeat.C:
+			// A switch that takes the GET away, or a rule that no longer lets the
+			// caller read, sends no event to notice it by: an idle stream (a
+			// switched-off resource takes no writes either) would go on forever.
+			if st.allowed != nil && !st.allowed(r) {
+				return
+			}
 			buf = append(buf[:0], ": ping\n"...)
 			if pos > told {
 				buf = append(append(buf, "id: "...), strconv.FormatInt(pos, 10)...)
@@ -437,8 +443,8 @@ func relationFilter(filters []restkit.Filter) string {
 	return ""
 }
 
-// streamAllowed re-decides a stream's guard before each event it sends: the stream
-// ends when the caller may no longer read.
+// streamAllowed re-decides a stream's guard before each event it sends, and at
+// each heartbeat of an idle one: the stream ends when the caller may no longer read.
 func (s *Server) streamAllowed(g guard) func(r *http.Request) bool {
 	enabled := g.enabled
 	if enabled == nil {

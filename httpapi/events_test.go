@@ -431,3 +431,52 @@ apis:
 		}
 	}
 }
+
+// TestIdleStreamEndsWhenReadIsWithdrawn: a stream with nothing to send ends too when
+// GET of what it shows is switched off. A switched-off resource takes no writes, so
+// no event would ever come to notice it by: the stream re-decides at its heartbeat,
+// and ends, whether the resource's switch or only its GET's went off.
+func TestIdleStreamEndsWhenReadIsWithdrawn(t *testing.T) {
+	var opts httpapi.Options
+	ts, _, _ := eventsServerOf(t, `
+capabilities: {books: true, reads: true}
+apis:
+  - resources:
+      books:
+        key: id
+        capability: books
+        fields: {id: {type: integer}, title: {type: string}}
+      cars:
+        key: id
+        fields: {id: {type: integer}, model: {type: string}}
+        collection: [{verb: GET, capability: reads}, POST]
+        item: [{verb: GET, capability: reads}, PUT]
+`, func(o *httpapi.Options) {
+		o.Events.Heartbeat = 20 * time.Millisecond
+		opts = *o
+	})
+	for _, c := range []struct{ capability, path string }{
+		{"books", "/books/events"}, {"books", "/books/1/events"}, {"reads", "/cars/events"}, {"reads", "/cars/1/events"},
+	} {
+		opts.Schema.Switch(map[string]bool{})
+		s := openStream(t, ts, c.path)
+		if s.resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", c.path, s.resp.StatusCode)
+		}
+		opts.Schema.Switch(map[string]bool{c.capability: false})
+		deadline := time.After(30 * time.Second) // pings come meanwhile: one bound for them all
+	wait:
+		for {
+			select {
+			case e := <-s.got:
+				if e.data != "" {
+					t.Fatalf("%s sent %q after GET was switched off", c.path, e.String())
+				}
+			case <-s.done:
+				break wait // ended, as it must
+			case <-deadline:
+				t.Fatalf("%s: an idle stream did not end within 30s of its GET being switched off", c.path)
+			}
+		}
+	}
+}

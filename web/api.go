@@ -80,7 +80,11 @@ func (c *console) call(r *http.Request, method, target string, body io.Reader, h
 	return &reply{status: rec.status, header: rec.header, body: rec.buf.Bytes()}
 }
 
-// callJSON sends a JSON body (nil: none) with the visit's CSRF token.
+// callJSON sends a JSON body (nil: none) for a form posted to the console (r's form
+// is parsed already), with the CSRF token the form carries, never the session's own:
+// the API, which refuses a cookie write without the right token, is what checks that
+// the form came from a page of the console. Sending v's token instead would let any
+// form posted with the cookie through, the token in it unread.
 func (c *console) callJSON(r *http.Request, v *visit, method, target string, body any, headers ...string) *reply {
 	var rd io.Reader
 	if body != nil {
@@ -88,8 +92,8 @@ func (c *console) callJSON(r *http.Request, v *visit, method, target string, bod
 		rd = bytes.NewReader(b)
 		headers = append(headers, "Content-Type", "application/json")
 	}
-	if tok := v.csrf(); tok != "" {
-		headers = append(headers, httpapi.CSRFHeader, tok)
+	if v.csrf() != "" { // signed in: the cookie authenticates the call
+		headers = append(headers, httpapi.CSRFHeader, r.PostFormValue("csrf"))
 	}
 	return c.call(r, method, target, rd, headers...)
 }

@@ -388,11 +388,20 @@ func (c *console) upload(w http.ResponseWriter, r *http.Request, v *visit) {
 				return
 			}
 		}
+		// The file's name is the artefact's id, checked here as the API checks an id:
+		// a reserved name would otherwise reach the sub-resource of the directory's
+		// path (a file called properties, uploaded "into" an artefact's path, would
+		// set that artefact's properties).
+		id, err := artefact.CheckID(part.FileName())
+		if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
 		ct := part.Header.Get("Content-Type")
 		if _, _, err := mime.ParseMediaType(ct); err != nil {
 			ct = "application/octet-stream"
 		}
-		in := apiRequest(r, http.MethodPut, c.apiPath(append(segs[:len(segs):len(segs)], part.FileName())...), part,
+		in := apiRequest(r, http.MethodPut, c.apiPath(append(segs[:len(segs):len(segs)], id)...), part,
 			"Content-Type", ct, httpapi.CSRFHeader, csrf)
 		in.ContentLength = -1 // streamed: the length is not known before the part ends
 		rec := &recorder{header: http.Header{}}

@@ -334,6 +334,32 @@ func TestNestedUpload(t *testing.T) {
 	}
 }
 
+// TestUploadReservedName: a file called versions, properties or events is refused
+// (400), never sent to the sub-resource of that name: uploaded "into" an artefact's
+// path, a file called properties used to set the artefact's properties.
+func TestUploadReservedName(t *testing.T) {
+	h := newServer(t, config.Demo())
+	put(t, h, "/artefacts/org/app.tgz", "app")
+	for _, name := range []string{"properties", "versions", "events"} {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("csrf", "")
+		_ = mw.WriteField("dir", "org/app.tgz")
+		fw, _ := mw.CreatePart(map[string][]string{
+			"Content-Disposition": {`form-data; name="file"; filename="` + name + `"`},
+			"Content-Type":        {"application/json"}})
+		_, _ = fw.Write([]byte(`{"owned":"yes"}`))
+		_ = mw.Close()
+		r := do(h, "POST", "/ui/a/upload", &buf, "Content-Type", mw.FormDataContentType(), "Sec-Fetch-Site", "same-origin")
+		if r.code != 400 || !strings.Contains(r.body, "must not be versions, properties or events") {
+			t.Fatalf("upload of %s: %d, want 400\n%s", name, r.code, r.body)
+		}
+	}
+	if r := do(h, "GET", "/artefacts/org/app.tgz/properties", nil); r.code != 200 || strings.Contains(r.body, "owned") {
+		t.Fatalf("properties after the uploads: %d %s", r.code, r.body)
+	}
+}
+
 const accessYAML = `
 auth:
   users:

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -299,4 +301,80 @@ func TestSignIn(t *testing.T) {
 	r = form(h, "/ui/sign-out", url.Values{"csrf": {csrf}}, "Cookie", session)
 	must(t, r, 303)
 	must(t, do(h, "GET", "/cars", nil, "Cookie", session), 401)
+}
+
+// TestFormsNeedTheirCSRFToken: a form posted with the session cookie changes nothing
+// unless it carries the session's CSRF token. The console sends the form's token on
+// to the API, which checks it; it used to send the session's own, so a forged form
+// (no token, or a wrong one) that passed the browser checks deleted all the same.
+func TestFormsNeedTheirCSRFToken(t *testing.T) {
+	hash, err := auth.HashPassword("alice-secret", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newServer(t, []byte(`
+auth:
+  users:
+    alice: {password: "`+hash+`", roles: [admin]}
+  access: {read: [admin], write: [admin]}
+  bcrypt_cost: 4
+apis:
+  - resources:
+      cars: {key: id, fields: {id: {type: integer}, model: {type: string}}}
+    nouns:
+      led: {fields: {state: {type: enum, values: ["on", "off"], default: "off"}}, update: toggle state}
+artefacts: {}
+`))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice-secret"))
+	must(t, do(h, "POST", "/cars", strings.NewReader(`{"id":1,"model":"T"}`), "Authorization", basic, "Content-Type", "application/json"), 201)
+	must(t, do(h, "PUT", "/artefacts/org/app/a.txt", strings.NewReader("a"), "Authorization", basic), 201)
+	signIn := do(h, "POST", httpapi.SessionPath, nil, "Authorization", basic)
+	must(t, signIn, 200)
+	var sess struct{ CSRF string }
+	if err := json.Unmarshal([]byte(signIn.body), &sess); err != nil || sess.CSRF == "" {
+		t.Fatalf("session: %v %s", err, signIn.body)
+	}
+	var cookie string
+	for _, c := range (&http.Response{Header: signIn.header}).Cookies() {
+		if c.Name == httpapi.SessionCookie {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	forms := []struct {
+		path   string
+		values url.Values
+		check  string // the API's URL that must still answer 200 after a refused form
+	}{
+		{"/ui/r/cars/k/1/delete", url.Values{"confirm": {"yes"}}, "/cars/1"},
+		{"/ui/a/org/app/a.txt/delete", url.Values{"confirm": {"yes"}}, "/artefacts/org/app/a.txt"},
+		{"/ui/a/org/delete", url.Values{"confirm": {"yes"}}, "/artefacts/org/app/a.txt"},
+		{"/ui/r/cars/new", url.Values{"id": {"2"}, "model": {"forged"}}, ""},
+		{"/ui/n/led", url.Values{"action": {"update"}}, ""},
+	}
+	for _, f := range forms {
+		for _, token := range []string{"", "forged", sess.CSRF + "x"} {
+			vals := url.Values{}
+			for k, v := range f.values {
+				vals[k] = v
+			}
+			if token != "" {
+				vals.Set("csrf", token)
+			}
+			if r := form(h, f.path, vals, "Cookie", cookie); r.code != 403 {
+				t.Fatalf("%s with csrf %q: %d, want 403\n%s", f.path, token, r.code, r.body)
+			}
+			if f.check != "" {
+				must(t, do(h, "GET", f.check, nil, "Authorization", basic), 200)
+			}
+		}
+	}
+	must(t, do(h, "GET", "/cars/2", nil, "Authorization", basic), 404)
+	if r := do(h, "GET", "/led", nil, "Authorization", basic); !strings.Contains(r.body, `"off"`) {
+		t.Fatalf("the led was toggled by a forged form: %s", r.body)
+	}
+	// With the token, the same forms do what they say.
+	must(t, form(h, "/ui/a/org/app/a.txt/delete", url.Values{"confirm": {"yes"}, "csrf": {sess.CSRF}}, "Cookie", cookie), 303)
+	must(t, do(h, "GET", "/artefacts/org/app/a.txt", nil, "Authorization", basic), 404)
+	must(t, form(h, "/ui/r/cars/k/1/delete", url.Values{"confirm": {"yes"}, "csrf": {sess.CSRF}}, "Cookie", cookie), 303)
+	must(t, do(h, "GET", "/cars/1", nil, "Authorization", basic), 404)
 }
