@@ -2,10 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
@@ -146,28 +145,20 @@ func requestID(r *http.Request) string {
 	return newRequestID()
 }
 
-// Request ids are unique, not secret: a random prefix drawn once per process and a
-// counter, 32 hex digits as a random 128-bit id would be. Drawing 16 random bytes per
-// request cost a getrandom system call on every request.
-var (
-	idPrefix  [16]byte // the hex of 8 random bytes
-	idCounter atomic.Uint64
-)
-
-func init() {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	hex.Encode(idPrefix[:], b[:])
-}
-
+// newRequestID is a random 128-bit id in 32 hex digits. Its bits come from the
+// runtime's generator (math/rand/v2: ChaCha8, seeded from the system's entropy at
+// start, per thread, with no system call per id); crypto/rand made a getrandom call
+// on every request. The ids need to be unique and to say nothing (a counter would
+// tell how many requests a process has served), not to resist an attacker who
+// predicts them: nothing is authorised by a request id.
 func newRequestID() string {
 	var b [32]byte
-	copy(b[:16], idPrefix[:])
-	n := idCounter.Add(1)
+	hi, lo := rand.Uint64(), rand.Uint64()
 	const digits = "0123456789abcdef"
-	for i := 31; i >= 16; i-- {
-		b[i] = digits[n&15]
-		n >>= 4
+	for i := 15; i >= 0; i-- {
+		b[i], b[i+16] = digits[hi&15], digits[lo&15]
+		hi >>= 4
+		lo >>= 4
 	}
 	return string(b[:])
 }
