@@ -12,6 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/restkit/restkit/internal/testenv"
+	"github.com/restkit/restkit/postgres"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // sseClient follows one event stream like an EventSource: it reconnects after the
@@ -315,5 +320,92 @@ func TestEventsAcrossNodes(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no write on A reached a stream on B within 60s")
 		}
+	}
+}
+
+// TestEventsResumeOnAnotherNode: a client that read an id on node A and reconnects
+// to node B, whose feed has not reached that id yet, is resumed — B waits for its
+// feed and sends what follows — not told that the id is ahead of B's log and to list
+// again. The feeds of two nodes pass a gap in the log (a Seq drawn by a transaction
+// that rolled back) each when it has proved the gap final, up to a poll apart, so
+// one node is often behind the other by a few events.
+func TestEventsResumeOnAnotherNode(t *testing.T) {
+	pg := testenv.Postgres(t)
+	schemaURL, drop, err := postgres.NewTestSchema(context.Background(), pg)
+	if err != nil {
+		t.Fatalf("a PostgreSQL schema: %v", err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	cfg := writeConfig(t, eventsConfig)
+	a := startServer(t, "", "--config", cfg, "--postgres", schemaURL)
+	b := startServer(t, "", "--config", cfg, "--postgres", schemaURL)
+	conn, err := pgx.Connect(context.Background(), schemaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+
+	// open reads a stream of items from Last-Event-ID after and returns its first
+	// event (id and name) and the id in its data, waiting up to 60 s.
+	open := func(node *server, after int64, write func()) (int64, string, float64) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, node.URL+"/items/events", nil)
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(after, 10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("stream on %s: %v", node.URL, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream on %s: %d", node.URL, resp.StatusCode)
+		}
+		if write != nil {
+			write()
+		}
+		r := bufio.NewReader(resp.Body)
+		var id int64
+		var name string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream on %s after %d: %v", node.URL, after, err)
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id, _ = strconv.ParseInt(line[4:], 10, 64)
+			case strings.HasPrefix(line, "event: "):
+				name = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				var d struct{ ID float64 }
+				_ = json.Unmarshal([]byte(line[6:]), &d)
+				return id, name, d.ID
+			}
+		}
+	}
+	post := func(n int) {
+		if code, err := send(http.DefaultClient, "POST", a.URL+"/items", fmt.Sprintf(`{"id":%d,"n":%d}`, n, n)); err != nil || code != 201 {
+			t.Errorf("POST on A: %d %v", code, err)
+		}
+	}
+	// Each round: a Seq drawn and rolled back (a gap), a write on A read from A's
+	// stream, then B's stream resumed from that id must bring the next write.
+	post(1)
+	last, _, _ := open(a, 0, nil)
+	for i := 1; i <= 8; i++ {
+		if _, err := conn.Exec(context.Background(), `BEGIN; SELECT nextval('_restkit_events_seq'); ROLLBACK`); err != nil {
+			t.Fatal(err)
+		}
+		id, name, key := open(a, last, func() { post(2 * i) })
+		if name != "created" || key != float64(2*i) {
+			t.Fatalf("round %d: A's stream after %d: %d %s of item %v", i, last, id, name, key)
+		}
+		next, name, key := open(b, id, func() { post(2*i + 1) })
+		if name != "created" || key != float64(2*i+1) || next <= id {
+			t.Fatalf("round %d: B's stream resumed from %d (read on A): %d %s of item %v; want the created event of item %d", i, id, next, name, key, 2*i+1)
+		}
+		last = next
 	}
 }

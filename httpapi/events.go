@@ -210,14 +210,17 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 	pos := f.Position()
 	reset, ahead := false, false
 	if resume {
-		switch oldest, err := f.Oldest(r.Context()); {
+		// An id above this feed's position may come from another node whose feed is
+		// ahead (it passed a gap in the log sooner, or heard of a commit first): the
+		// log's newest says whether the id exists; the stream then waits for the feed.
+		switch oldest, newest, err := f.Bounds(r.Context()); {
 		case err != nil:
 			fail(restkit.Wrap("httpapi.serveStream", err))
 			return
-		case since > pos, since < oldest-1:
+		case since > max(pos, newest), since < oldest-1:
 			// Events it has not seen are gone (pruned), or it comes from another
 			// log (a restored backup): it must list again.
-			reset, ahead = true, since > pos
+			reset, ahead = true, since > max(pos, newest)
 		default:
 			pos = since
 		}

@@ -43,6 +43,7 @@ type Feed struct {
 
 	mu      sync.RWMutex
 	ring    []*Entry      // the newest events, oldest first; never changed in place
+	base    int64         // the ring holds every event after base, up to pos
 	size    int           // the entryCost of the ring's entries
 	pos     int64         // the Seq the feed has read up to
 	changed chan struct{} // closed (and replaced) when pos moves or the feed closes
@@ -78,7 +79,7 @@ func Start(ctx context.Context, log restkit.EventLog, opts Options) (*Feed, erro
 		return nil, err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	f := &Feed{log: log, opts: opts, pos: newest, changed: make(chan struct{}), stop: stop, done: make(chan struct{})}
+	f := &Feed{log: log, opts: opts, pos: newest, base: newest, changed: make(chan struct{}), stop: stop, done: make(chan struct{})}
 	go f.run(runCtx, wake, unsubscribe)
 	return f, nil
 }
@@ -153,6 +154,9 @@ func (f *Feed) publish(events []restkit.Event) {
 		f.size -= entryCost(ring[over])
 		over++
 	}
+	if over > 0 {
+		f.base = ring[over-1].Seq
+	}
 	f.ring = ring[over:]
 	f.pos = events[len(events)-1].Seq
 	close(f.changed)
@@ -190,7 +194,7 @@ type Result struct {
 // to return, Wait tells when to ask again.
 func (f *Feed) Read(ctx context.Context, after int64, limit int) (Result, error) {
 	f.mu.RLock()
-	ring, pos, wait, closed := f.ring, f.pos, f.changed, f.closed
+	ring, base, pos, wait, closed := f.ring, f.base, f.pos, f.changed, f.closed
 	f.mu.RUnlock()
 	if closed {
 		return Result{Closed: true}, nil
@@ -198,7 +202,10 @@ func (f *Feed) Read(ctx context.Context, after int64, limit int) (Result, error)
 	if after >= pos {
 		return Result{Wait: wait}, nil
 	}
-	if len(ring) > 0 && after >= ring[0].Seq-1 {
+	// From the ring when it holds every event after after: Seqs have gaps (a
+	// write that rolled back after drawing one), so ring[0].Seq-1 is not where it
+	// starts, and a reader just before a gap would be sent to the store.
+	if after >= base {
 		// The first entry with Seq > after; Seqs grow, so search.
 		lo, hi := 0, len(ring)
 		for lo < hi {
@@ -238,9 +245,10 @@ func (f *Feed) Read(ctx context.Context, after int64, limit int) (Result, error)
 	return Result{Entries: out, Wait: wait, FromStore: true}, nil
 }
 
-// Oldest returns the Seq of the oldest event the log still keeps: a reader whose
-// position is below Oldest-1 has missed events pruned since.
-func (f *Feed) Oldest(ctx context.Context) (int64, error) {
-	oldest, _, err := f.log.EventBounds(ctx)
-	return oldest, err
+// Bounds returns the Seq of the oldest event the log still keeps (a reader whose
+// position is below oldest-1 has missed events pruned since) and the newest Seq
+// the log can vouch for (restkit.EventLog's EventBounds): a position another node
+// gave a client is at most that, even while this feed is still behind it.
+func (f *Feed) Bounds(ctx context.Context) (oldest, newest int64, err error) {
+	return f.log.EventBounds(ctx)
 }
