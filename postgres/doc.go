@@ -112,11 +112,12 @@
 // them the INSERT's RETURNING). The values are encoded to JSON once, for the history
 // row and the event alike.
 //
-// The change log (events.go) takes no lock: writers draw Seq from a sequence as they
-// append, and commit in whatever order their flushes finish — commits of concurrent
-// writers share a WAL flush. Readers do the ordering: they deliver a run of
-// consecutive Seqs, and pass a gap only once PostgreSQL's transaction IDs prove that
-// no transaction that could still commit inside it is running. Writers of one key,
+// The change log (events.go) serialises no writers: each draws Seq from a sequence
+// holding the log's advisory lock in shared mode, and commits in whatever order its
+// flush finishes — commits of concurrent writers share a WAL flush. Readers do the
+// ordering: they deliver a run of consecutive Seqs, and pass a gap only once a proof
+// (the same lock taken exclusively, for an instant) shows that every writer that
+// drew a number up to it has ended. Writers of one key,
 // on any node, run one after the other; writers of different keys never wait for
 // each other, except on a hash collision, which costs a wait and nothing else.
 // WriteRecords takes all its keys' locks first, in lock-key order, so two batches

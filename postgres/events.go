@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/restkit/restkit/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The change log: _restkit_events, one row per record a write changed, inserted in
@@ -30,40 +30,33 @@ import (
 // can prove the gap final: the value was drawn by a transaction that rolled back (or
 // lost to a crash, which skips up to 32 values), and will never appear.
 //
-// The proof (takeProof): in a transaction of its own, read L, the sequence's last
-// value (pg_sequence_last_value, under the sequence's buffer lock), then take a new
-// transaction ID N (pg_current_xact_id assigns one), and roll back. Every writer
-// that drew a value ≤ L drew it before L was read, and had its transaction ID
-// before it drew (the INSERT that draws it runs pg_current_xact_id() first, in a
-// one-time filter), so that ID is below N: IDs are handed out in increasing order.
-// Then any later snapshot whose xmin is ≥ N — "all transaction IDs less than xmin
-// are either committed and visible, or rolled back and dead" (PostgreSQL 15,
-// §9.26, Table 9.80 "Snapshot Components") — sees every event ≤ L that will ever
-// exist: a gap ≤ L in what it reads is final. Each read returns its own snapshot's
-// xmin (pg_snapshot_xmin(pg_current_snapshot()), of the very statement that reads
-// the rows), so the check is exact. A proof stays good for every later snapshot; the
-// store keeps the best one it has confirmed and at most one it is waiting on.
+// The proof (takeProof) is a lock. Every writer draws its Seq in a statement that
+// first takes the log's advisory lock in SHARED mode, held to the end of its
+// transaction (eventInsert; shared locks do not wait for each other, so writers
+// still never wait for one another). A proof takes the same lock in EXCLUSIVE mode,
+// in a transaction of its own, and then reads L, the sequence's last value: holding
+// it means that every transaction that drew a value before has ended — committed
+// (and visible to any snapshot taken from then on: PostgreSQL releases a
+// transaction's locks after marking it committed) or rolled back — and no value can
+// be drawn while it is held. So every gap ≤ L that a read begun after the proof
+// sees is final. The store keeps the highest proven L; a read uses the one proven
+// before the read's statement was sent, never one proven while it ran.
 //
-// Why not the snapshot's xmax, which every reader and writer has for free: xmax is
-// "one past the highest completed transaction ID" (ibid.), not the next ID to be
-// handed out — a transaction running with a higher ID is neither in xip nor below
-// xmax. A writer that stored xmax, taken after its draw, as a horizon for readers
-// would let a reader pass a gap whose writer (a higher ID, still running) commits
-// later.
+// Gaps are rare: a write's event INSERT is in its last round trip, with COMMIT, so
+// a write that fails before it draws nothing; a drawn value is lost only when the
+// transaction dies between the draw and the commit. A reader woken by the commit of
+// 11 may still find 10 flushing; such a gap needs no proof — 10's own commit wakes
+// it again — so a reader takes one only when it stops at the same gap a second time
+// (a rollback sends no NOTIFY; the feeds' and webhooks' polls bring them back).
 //
-// Gaps are not rare: a reader woken by the commit of 11 often reads while 10 is
-// still flushing. Those need no proof — 10's own commit wakes the reader again — so
-// a reader takes one only when it stops at the same gap a second time (a rollback
-// sends no NOTIFY; the feeds' and webhooks' polls bring them back). Proofs cost a
-// round trip and a transaction ID, never a lock or a flush (the transaction rolls
-// back, and an abort record is not flushed).
-//
-// The drawback: a long-running transaction that has a transaction ID (a write, a
-// migration, an import; not a read-only one) keeps every xmin below it, so no proof
-// taken after it began is confirmed until it ends. Runs of consecutive events are
-// still delivered at once; only events behind a rolled-back Seq wait (and
-// EventBounds, which needs a confirmed proof for a fresh position: it waits a while,
-// then answers with the newest position it has confirmed before, or Unavailable).
+// A proof waits for the writers in their last round trip (a flush or so), and new
+// writers wait behind it as long; it gives up after proofLockTimeout (lock_timeout)
+// rather than stall writers behind a stuck one, and the reader tries again at its
+// next poll. It depends on restkit's writers alone: no transaction of another program
+// on the server, however long, holds it back. (A first version proved gaps with
+// transaction IDs — a fresh ID, then a snapshot whose xmin passed it — which any
+// long-running write transaction anywhere on the server held back, to the point that
+// a node with webhooks could not start during one.)
 //
 // Seq order is draw order. The draw happens at the end of the write, while the write
 // holds its records' locks (advisory and FOR UPDATE) until COMMIT, so two writes of
@@ -74,6 +67,12 @@ import (
 // earlier version still read the log naively (every row after the cursor) and may
 // skip an event a new node commits out of order; upgrade every node before relying
 // on their streams and webhooks, or stop the old ones first.
+//
+// Why not a snapshot's xmax as a horizon, which every reader has for free: xmax is
+// "one past the highest completed transaction ID" (PostgreSQL 15, §9.26, Table 9.80
+// "Snapshot Components"), not the next ID to be handed out — a transaction running
+// with a higher ID is neither in xip nor below xmax, so a reader could pass a gap
+// whose writer commits later.
 //
 // The same transaction NOTIFYs the store's channel, delivered on commit: the wake-up
 // of every node's streams (the log stays the truth; a node also polls it).
@@ -91,10 +90,17 @@ CREATE TABLE IF NOT EXISTS _restkit_events (
 );
 `
 
-// eventInsert appends one event. The one-time filter runs before nextval: it gives
-// the transaction its ID first (see above).
+// eventInsert appends one event; $7 is the log's lock key (Store.logLock). The
+// one-time filter runs before nextval (EXPLAIN: "One-Time Filter"): the transaction
+// holds the log's lock, shared, before it draws (see above).
 const eventInsert = `INSERT INTO _restkit_events (seq, source, key, op, rev, time, state)
-	SELECT nextval('_restkit_events_seq'), $1, $2, $3, $4, $5, $6 WHERE pg_current_xact_id() IS NOT NULL`
+	SELECT nextval('_restkit_events_seq'), $1, $2, $3, $4, $5, $6 WHERE pg_advisory_xact_lock_shared($7) IS NOT NULL`
+
+// logLock is the key of the log's advisory lock.
+func (s *Store) logLock() int64 { return s.lockKey("events") }
+
+// proofLockTimeout bounds a proof's wait for the log's lock.
+const proofLockTimeout = "250ms"
 
 // noteState adds the event of one record's write (cur nil: created; next nil:
 // deleted, with cur's values as its state), whose values state holds already
@@ -110,7 +116,7 @@ func (w *writeTx) noteState(source string, key any, cur, next *restkit.Record, s
 // with whatever writes are still pending.
 func (s *Store) commit(ctx context.Context, w *writeTx) error {
 	for _, e := range w.events {
-		w.later(nil, eventInsert, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State)
+		w.later(nil, eventInsert, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State, s.logLock())
 	}
 	if len(w.events) > 0 {
 		w.later(nil, `SELECT pg_notify($1, '')`, s.eventChannel())
@@ -128,42 +134,32 @@ func (s *Store) commit(ctx context.Context, w *writeTx) error {
 // stores in other schemas of the database do not wake each other.
 func (s *Store) eventChannel() string { return shortName("restkit_events_" + s.schema) }
 
-// proof says: every Seq ≤ last is final in any snapshot whose xmin ≥ xid (see above).
-type proof struct{ last, xid int64 }
-
 // logProofs are the store's proofs, shared by its readers.
 type logProofs struct {
-	mu      sync.Mutex
-	proven  proof          // the best confirmed (xid 0: none yet)
-	pending *proof         // taken, not yet confirmed
+	mu     sync.Mutex
+	proven int64 // every Seq up to it is final, when ok
+	ok     bool  // a proof has been taken
+
 	stopped map[int64]bool // gaps a read has stopped at, for the second-time rule
 	taking  sync.Mutex     // one proof taken at a time
 }
 
-// usable returns the highest Seq known final in a snapshot with that xmin,
-// confirming the pending proof when the snapshot allows.
-func (p *logProofs) usable(xmin int64) int64 {
+// last is the highest Seq proven final so far; -1 before the first proof.
+func (p *logProofs) last() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if q := p.pending; q != nil && q.xid <= xmin {
-		if q.last > p.proven.last || p.proven.xid == 0 {
-			p.proven = *q
-		}
-		p.pending = nil
+	if !p.ok {
+		return -1
 	}
-	if p.proven.xid <= xmin {
-		return p.proven.last
-	}
-	return 0
+	return p.proven
 }
 
 // wantProof reports whether a read that stopped at the gap starting at seq should
-// take a proof: the second time a read stops there, unless a pending proof already
-// covers it.
+// take a proof: the second time a read stops there, unless a proof covers it already.
 func (p *logProofs) wantProof(seq int64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pending != nil && p.pending.last >= seq {
+	if p.ok && p.proven >= seq {
 		return false
 	}
 	if p.stopped[seq] {
@@ -177,30 +173,36 @@ func (p *logProofs) wantProof(seq int64) bool {
 	return false
 }
 
-// takeProof takes a proof (see above) and keeps it pending, unless a pending one
-// covers at least seq by the time it may.
-func (s *Store) takeProof(ctx context.Context, seq int64) (proof, error) {
+// errNoProof is a proof that could not be had now: writers held the log's lock
+// past proofLockTimeout.
+var errNoProof = errors.New("the change log's writers hold its lock")
+
+// takeProof takes a proof (see above), unless one taken meanwhile covers seq, and
+// returns the highest Seq proven. errNoProof when the lock was not had in time
+// (with the highest proven before, -1 for none).
+func (s *Store) takeProof(ctx context.Context, seq int64) (int64, error) {
 	s.proofs.taking.Lock()
 	defer s.proofs.taking.Unlock()
-	s.proofs.mu.Lock()
-	q := s.proofs.pending
-	s.proofs.mu.Unlock()
-	if q != nil && q.last >= seq {
-		return *q, nil
+	if last := s.proofs.last(); last >= seq {
+		return last, nil
 	}
-	var p proof
+	var last int64
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL lock_timeout = '` + proofLockTimeout + `'`)
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.logLock())
 	b.Queue(`SELECT coalesce(pg_sequence_last_value('_restkit_events_seq'), 0)`)
-	b.Queue(`SELECT pg_current_xact_id()::text::bigint`)
-	b.Queue(`ROLLBACK`)
+	b.Queue(`COMMIT`)
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
 	if err == nil {
-		err = br.QueryRow().Scan(&p.last)
+		_, err = br.Exec()
 	}
 	if err == nil {
-		err = br.QueryRow().Scan(&p.xid)
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&last)
 	}
 	if err == nil {
 		_, err = br.Exec()
@@ -209,14 +211,19 @@ func (s *Store) takeProof(ctx context.Context, seq int64) (proof, error) {
 		err = cerr
 	}
 	if err != nil {
-		return proof{}, err
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available: lock_timeout
+			return s.proofs.last(), errNoProof
+		}
+		return 0, err
 	}
 	s.proofs.mu.Lock()
-	if s.proofs.pending == nil || s.proofs.pending.last < p.last {
-		s.proofs.pending = &p
+	if !s.proofs.ok || last > s.proofs.proven {
+		s.proofs.proven, s.proofs.ok = last, true
 	}
+	last = s.proofs.proven
 	s.proofs.mu.Unlock()
-	return p, nil
+	return last, nil
 }
 
 var _ restkit.EventLog = (*Store)(nil)
@@ -232,10 +239,12 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]restkit.E
 		return out, wrap(op, err)
 	}
 	if _, err := s.takeProof(ctx, stop); err != nil {
+		if errors.Is(err, errNoProof) {
+			return out, nil // stop at the gap; the next poll tries again
+		}
 		return out, wrap(op, err)
 	}
-	// Read again: a snapshot taken now confirms the proof unless another
-	// transaction older than it is still running.
+	// Read again, past the gap now proven final.
 	from, n := after, limit
 	if len(out) > 0 {
 		from = out[len(out)-1].Seq
@@ -250,8 +259,9 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]restkit.E
 // readEvents reads the events after after and returns those it can deliver, and
 // the first Seq of the gap it stopped before (0: it did not stop).
 func (s *Store) readEvents(ctx context.Context, after int64, limit int) ([]restkit.Event, int64, error) {
-	q := `SELECT seq, source, key, op, rev, time, state, pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-		FROM _restkit_events WHERE seq > $1 ORDER BY seq`
+	// The proofs taken before the statement is sent (see above).
+	final := s.proofs.last()
+	q := `SELECT seq, source, key, op, rev, time, state FROM _restkit_events WHERE seq > $1 ORDER BY seq`
 	args := []any{after}
 	if limit > 0 {
 		q += ` LIMIT $2`
@@ -263,16 +273,12 @@ func (s *Store) readEvents(ctx context.Context, after int64, limit int) ([]restk
 	}
 	defer rows.Close()
 	var out []restkit.Event
-	next, final := after+1, int64(-1) // final: what the proofs cover, read with the first row
+	next := after + 1
 	for rows.Next() {
 		var e restkit.Event
 		var eop, at string
-		var xmin int64
-		if err := rows.Scan(&e.Seq, &e.Source, &e.Key, &eop, &e.Rev, &at, &e.State, &xmin); err != nil {
+		if err := rows.Scan(&e.Seq, &e.Source, &e.Key, &eop, &e.Rev, &at, &e.State); err != nil {
 			return nil, 0, err
-		}
-		if final < 0 {
-			final = s.proofs.usable(xmin)
 		}
 		if e.Seq != next && e.Seq-1 > final {
 			return out, next, nil // a gap not proven final: stop before it
@@ -289,56 +295,45 @@ func (s *Store) readEvents(ctx context.Context, after int64, limit int) ([]restk
 
 // EventBounds returns the oldest and newest Seq kept; an empty log's oldest is the
 // Seq the next event will get. Newest is a position a reader may start from without
-// missing an event: every Seq up to it is final (a proof, confirmed; see above), so
-// it is the last value drawn, which may belong to an event still committing or to
-// one rolled back.
+// missing an event: every Seq up to it is final (a proof; see above), so it is the
+// last value drawn, which may belong to an event still committing or to one rolled
+// back. While writers keep the log's lock from a proof (a stuck commit), it tries
+// for up to eventBoundsWait, then answers with the last proof taken before, if any:
+// Unavailable without one.
 func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	const op = "postgres.EventBounds"
-	p, err := s.takeProof(ctx, math.MaxInt64)
-	if err != nil {
-		return 0, 0, wrap(op, err)
-	}
-	// Wait for a snapshot that confirms it: the writers that drew up to p.last are
-	// committing and take a flush or so; a long-running transaction can take much
-	// longer, and then the answer is the last proof confirmed before, if any.
-	var oldest *int64
-	var xmin int64
 	deadline := time.Now().Add(eventBoundsWait)
-	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
-		if err := s.pool.QueryRow(ctx, `SELECT min(seq), pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM _restkit_events`).Scan(&oldest, &xmin); err != nil {
+	var last int64
+	for {
+		var err error
+		last, err = s.takeProof(ctx, math.MaxInt64)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errNoProof) {
 			return 0, 0, wrap(op, err)
 		}
-		if xmin >= p.xid {
-			s.proofs.usable(xmin)
-			break
-		}
 		if time.Now().After(deadline) {
-			s.proofs.mu.Lock()
-			proven := s.proofs.proven
-			s.proofs.mu.Unlock()
-			if proven.xid == 0 {
-				return 0, 0, &restkit.Error{Kind: restkit.Unavailable, Op: op,
-					Err:     fmt.Errorf("transaction %d is still running below %d", xmin, p.xid),
-					Message: "the change log waits for a long-running transaction; try again"}
+			if last < 0 {
+				return 0, 0, &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err,
+					Message: "the change log's writers hold it; try again"}
 			}
-			p = proven
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return 0, 0, wrap(op, ctx.Err())
-		case <-time.After(pause):
-		}
 	}
-	if oldest != nil && *oldest <= p.last {
-		return *oldest, p.last, nil
+	var oldest *int64
+	if err := s.pool.QueryRow(ctx, `SELECT min(seq) FROM _restkit_events`).Scan(&oldest); err != nil {
+		return 0, 0, wrap(op, err)
 	}
-	return p.last + 1, p.last, nil
+	if oldest != nil && *oldest <= last {
+		return *oldest, last, nil
+	}
+	return last + 1, last, nil
 }
 
-// eventBoundsWait bounds EventBounds' wait for a proof's confirmation.
+// eventBoundsWait bounds EventBounds' tries for a proof.
 const eventBoundsWait = 5 * time.Second
 
 // PruneEvents deletes old events (restkit.EventLog). By age, it deletes up to the
