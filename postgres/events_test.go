@@ -96,19 +96,8 @@ func TestEventsWakeEveryNode(t *testing.T) {
 // once, in Seq order, and step over the rolled-back Seq. EventBounds, asked while
 // they are open, must answer a position below them.
 func TestEventsCommittedOutOfSeqOrder(t *testing.T) {
-	s := openTest(t)
+	s, res, start := notesLog(t)
 	ctx := context.Background()
-	res := &restkit.Resource{Name: "notes", Key: "id", Fields: []*restkit.Field{
-		{Name: "id", Type: restkit.TypeInteger}, {Name: "n", Type: restkit.TypeInteger}}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{res}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	mustMigrate(t, s, sc)
-	_, start, err := s.EventBounds(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -256,19 +245,8 @@ func TestEventsCommittedOutOfSeqOrder(t *testing.T) {
 // of events past a gap a rolled-back write left: proofs depend on restkit's own
 // writers alone.
 func TestLongTransactionHoldsNothingBack(t *testing.T) {
-	s := openTest(t)
+	s, res, start := notesLog(t)
 	ctx := context.Background()
-	res := &restkit.Resource{Name: "notes", Key: "id", Fields: []*restkit.Field{
-		{Name: "id", Type: restkit.TypeInteger}, {Name: "n", Type: restkit.TypeInteger}}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{res}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	mustMigrate(t, s, sc)
-	_, start, err := s.EventBounds(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// The other program's transaction: a write, so it has an ID, and it stays open.
 	long, err := s.pool.Begin(ctx)
@@ -319,4 +297,23 @@ func TestLongTransactionHoldsNothingBack(t *testing.T) {
 	if _, newest, err := s.EventBounds(ctx); err != nil || newest < got[2].Seq {
 		t.Fatalf("EventBounds while another program's transaction is open: newest %d, %v; want at least %d", newest, err, got[2].Seq)
 	}
+}
+
+// notesLog is a store with one resource, notes (id, n), and the change log's newest
+// position before anything is written.
+func notesLog(t *testing.T) (*Store, *restkit.Resource, int64) {
+	t.Helper()
+	s := openTest(t)
+	res := &restkit.Resource{Name: "notes", Key: "id", Fields: []*restkit.Field{
+		{Name: "id", Type: restkit.TypeInteger}, {Name: "n", Type: restkit.TypeInteger}}}
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{res}}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	mustMigrate(t, s, sc)
+	_, start, err := s.EventBounds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, res, start
 }
