@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -88,6 +90,18 @@ CREATE TABLE IF NOT EXISTS _restkit_events (
 	time   text NOT NULL,
 	state  text NOT NULL
 );
+`
+
+// prunedState names the state row that says up to which Seq the log was pruned
+// (decimal text): a reader below it has missed events. Seqs can be missing without a
+// prune (a rolled-back draw), so the lowest Seq kept does not tell it. A log opened
+// empty starts at 0; a log pruned before the row existed has none until its next
+// prune, and is judged by its lowest Seq meanwhile, as it was.
+const prunedState = "events.pruned_through"
+
+const prunedSQL = `
+INSERT INTO _restkit_state (name, value) SELECT '` + prunedState + `', '0'::bytea
+	WHERE NOT EXISTS (SELECT 1 FROM _restkit_events) ON CONFLICT (name) DO NOTHING;
 `
 
 // eventInsert appends one event; $7 is the log's lock key (Store.logLock). The
@@ -323,9 +337,20 @@ func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 			break
 		}
 	}
-	var oldest *int64
-	if err := s.pool.QueryRow(ctx, `SELECT min(seq) FROM _restkit_events`).Scan(&oldest); err != nil {
+	var lowest *int64
+	var pruned []byte
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT min(seq) FROM _restkit_events),
+		(SELECT value FROM _restkit_state WHERE name = $1)`, prunedState).Scan(&lowest, &pruned); err != nil {
 		return 0, 0, wrap(op, err)
+	}
+	oldest := lowest
+	if pruned != nil { // the first Seq that no prune took, kept or never drawn
+		through, err := strconv.ParseInt(string(pruned), 10, 64)
+		if err != nil {
+			return 0, 0, wrap(op, fmt.Errorf("%s: %w", prunedState, err))
+		}
+		oldest = &through
+		*oldest++
 	}
 	if oldest != nil && *oldest <= last {
 		return *oldest, last, nil
@@ -360,11 +385,27 @@ func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, maxCount i
 		limit = max(limit, *newest-maxCount)
 	}
 	limit = min(limit, keepAfter, *newest-1) // the newest stays
-	tag, err := s.pool.Exec(ctx, `DELETE FROM _restkit_events WHERE seq <= $1`, limit)
+	// The delete and the mark of how far it went, in one transaction: never raised
+	// (a smaller limit deletes nothing more), and on a log pruned before the mark
+	// existed, at least below its lowest Seq.
+	var deleted int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM _restkit_events WHERE seq <= $1`, limit)
+		if err != nil {
+			return err
+		}
+		deleted = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `INSERT INTO _restkit_state (name, value)
+			SELECT $1, convert_to(greatest($2::bigint,
+				coalesce((SELECT convert_from(value, 'UTF8')::bigint FROM _restkit_state WHERE name = $1),
+					(SELECT min(seq) - 1 FROM _restkit_events), $2::bigint))::text, 'UTF8')
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, prunedState, limit)
+		return err
+	})
 	if err != nil {
 		return 0, wrap(op, err)
 	}
-	return tag.RowsAffected(), nil
+	return deleted, nil
 }
 
 // Subscribe wakes the caller after each commit that appended events, on any node

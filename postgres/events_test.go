@@ -317,3 +317,57 @@ func notesLog(t *testing.T) (*Store, *restkit.Resource, int64) {
 	}
 	return s, res, start
 }
+
+// TestOldestIsWhatWasPruned: a Seq missing because its draw rolled back is not a
+// pruned one. A log whose first draw rolled back still starts at 1 for a reader
+// (since=0 must not be told it missed events); after a prune it starts just past
+// what the prune took, whatever gaps follow.
+func TestOldestIsWhatWasPruned(t *testing.T) {
+	s, res, start := notesLog(t)
+	ctx := context.Background()
+	if start != 0 {
+		t.Fatalf("a new log's newest is %d", start)
+	}
+	gap := func() {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, eventInsert, res.StoreName, "gone", "created", int64(1), "2024-05-01T12:00:00.000000000Z", `{"values":{}}`, s.logLock()); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(id int64) {
+		if _, err := s.WriteRecord(ctx, res, id, func(*restkit.Record) (*restkit.Record, error) {
+			return &restkit.Record{Values: map[string]any{"n": id}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gap() // Seq 1, rolled back
+	write(1)
+	if oldest, newest, err := s.EventBounds(ctx); err != nil || oldest != 1 || newest != 2 {
+		t.Fatalf("after a rolled-back first draw: oldest %d, newest %d, %v; want 1, 2", oldest, newest, err)
+	}
+	write(2) // 3
+	gap()    // 4, rolled back
+	gap()    // 5, rolled back
+	write(3) // 6
+	write(4) // 7
+	if n, err := s.PruneEvents(ctx, time.Now().Add(time.Hour), 0, 3); err != nil || n != 2 {
+		t.Fatalf("PruneEvents through 3: %d, %v; want the 2 events kept up to 3", n, err)
+	}
+	if oldest, newest, err := s.EventBounds(ctx); err != nil || oldest != 4 || newest != 7 {
+		t.Fatalf("after pruning through 3: oldest %d, newest %d, %v; want 4 (the gap after a prune is not pruned), 7", oldest, newest, err)
+	}
+	// A later prune that reaches less far lowers nothing.
+	if _, err := s.PruneEvents(ctx, time.Now().Add(time.Hour), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if oldest, _, err := s.EventBounds(ctx); err != nil || oldest != 4 {
+		t.Fatalf("after a prune through 1: oldest %d, %v; want 4", oldest, err)
+	}
+}

@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS _restkit_nouns (
 	updated text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS _restkit_secrets (name text PRIMARY KEY, value bytea NOT NULL);
-` + artefactSQL + eventsSQL + stateSQL
+` + artefactSQL + eventsSQL + stateSQL + prunedSQL
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a key=value
 // connection string, as libpq takes; search_path=NAME in it chooses the schema),
