@@ -67,6 +67,14 @@ type EventLog interface {
 	Subscribe() (<-chan struct{}, func())
 }
 
+// EventDrawer is an EventLog whose Seqs are drawn before their events commit, and may
+// commit out of order (PostgreSQL's): EventBounds' newest is then the end of what is
+// final, which can lag what another node has read. LastDrawn is the highest Seq
+// handed out so far, committed or not: a position at most that exists in this log.
+type EventDrawer interface {
+	LastDrawn(ctx context.Context) (int64, error)
+}
+
 // EventOf is the event a store appends for a write of one record: created when there
 // was none (cur nil), updated when there is one after (next not nil), deleted
 // otherwise (its State the last revision).

@@ -213,7 +213,17 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 		// An id above this feed's position may come from another node whose feed is
 		// ahead (it passed a gap in the log sooner, or heard of a commit first): the
 		// log's newest says whether the id exists; the stream then waits for the feed.
-		switch oldest, newest, err := f.Bounds(r.Context()); {
+		oldest, newest, err := f.Bounds(r.Context())
+		if err == nil && since > max(pos, newest) {
+			// Beyond what this node knows final: a log whose numbers may commit out
+			// of order says whether the id was drawn at all.
+			if drawn, ok, derr := f.Drawn(r.Context()); derr != nil {
+				err = derr
+			} else if ok && since <= drawn {
+				newest = since
+			}
+		}
+		switch {
 		case err != nil:
 			fail(restkit.Wrap("httpapi.serveStream", err))
 			return

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -156,6 +157,30 @@ type logProofs struct {
 
 	stopped map[int64]bool // gaps a read has stopped at, for the second-time rule
 	taking  sync.Mutex     // one proof taken at a time
+
+	// After a proof could not be had (a writer stuck in its commit holds the lock),
+	// none is tried again before retryAt, backing off from proofBackoff to
+	// maxProofBackoff: each try makes new writers wait behind it, up to the lock
+	// timeout.
+	retryAt time.Time
+	backoff time.Duration
+
+	tries atomic.Int64 // proofs sent to the server, for the tests
+}
+
+const (
+	proofBackoff    = 500 * time.Millisecond
+	maxProofBackoff = 5 * time.Second
+)
+
+// advance records that every Seq up to seq is final: the end of a run of
+// consecutive Seqs read after a proven position is as final as a proof.
+func (p *logProofs) advance(seq int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ok && seq > p.proven {
+		p.proven = seq
+	}
 }
 
 // last is the highest Seq proven final so far; -1 before the first proof.
@@ -200,7 +225,14 @@ func (s *Store) takeProof(ctx context.Context, seq int64) (int64, error) {
 	if last := s.proofs.last(); last >= seq {
 		return last, nil
 	}
+	s.proofs.mu.Lock()
+	waitOut := time.Now().Before(s.proofs.retryAt)
+	s.proofs.mu.Unlock()
+	if waitOut {
+		return s.proofs.last(), errNoProof
+	}
 	var last int64
+	s.proofs.tries.Add(1)
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL lock_timeout = '` + proofLockTimeout + `'`)
@@ -227,11 +259,16 @@ func (s *Store) takeProof(ctx context.Context, seq int64) (int64, error) {
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available: lock_timeout
+			s.proofs.mu.Lock()
+			s.proofs.backoff = min(max(2*s.proofs.backoff, proofBackoff), maxProofBackoff)
+			s.proofs.retryAt = time.Now().Add(s.proofs.backoff)
+			s.proofs.mu.Unlock()
 			return s.proofs.last(), errNoProof
 		}
 		return 0, err
 	}
 	s.proofs.mu.Lock()
+	s.proofs.backoff = 0
 	if !s.proofs.ok || last > s.proofs.proven {
 		s.proofs.proven, s.proofs.ok = last, true
 	}
@@ -304,23 +341,34 @@ func (s *Store) readEvents(ctx context.Context, after int64, limit int) ([]restk
 		out = append(out, e)
 		next = e.Seq + 1
 	}
-	return out, 0, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if final >= after { // a run from a proven position: final up to its end
+		s.proofs.advance(next - 1)
+	}
+	return out, 0, nil
 }
 
 // EventBounds returns the oldest and newest Seq kept; an empty log's oldest is the
 // Seq the next event will get. Newest is a position a reader may start from without
-// missing an event: every Seq up to it is final (a proof; see above), so it is the
-// last value drawn, which may belong to an event still committing or to one rolled
-// back. While writers keep the log's lock from a proof (a stuck commit), it tries
-// for up to eventBoundsWait, then answers with the last proof taken before, if any:
-// Unavailable without one.
+// missing an event: every Seq up to it is final — the end of the run of
+// consecutive Seqs after the proven position (or after what the prunes took, if
+// further), which takes no lock from the writers. Behind a gap no proof has covered
+// yet, it is the Seq before the gap; the readers' proofs move it on. Only a store
+// that has no proof at all takes one here, trying for up to eventBoundsWait while a
+// writer stuck in its commit keeps the lock: Unavailable after that.
 func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	const op = "postgres.EventBounds"
+	// A proof is taken only by a store that has none yet; after that, the newest
+	// position is the end of the run of consecutive Seqs after the proven one, which
+	// is as final (and takes no lock from the writers). Behind a gap not yet proven,
+	// it is the Seq before the gap: the readers' proofs move it on.
+	last := s.proofs.last()
 	deadline := time.Now().Add(eventBoundsWait)
-	var last int64
-	for {
+	for last < 0 {
 		var err error
 		last, err = s.takeProof(ctx, math.MaxInt64)
 		if err == nil {
@@ -330,11 +378,13 @@ func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 			return 0, 0, wrap(op, err)
 		}
 		if time.Now().After(deadline) {
-			if last < 0 {
-				return 0, 0, &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err,
-					Message: "the change log's writers hold it; try again"}
-			}
-			break
+			return 0, 0, &restkit.Error{Kind: restkit.Unavailable, Op: op, Err: err,
+				Message: "the change log's writers hold it; try again"}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, wrap(op, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	var lowest *int64
@@ -352,10 +402,56 @@ func (s *Store) EventBounds(ctx context.Context) (int64, int64, error) {
 		oldest = &through
 		*oldest++
 	}
-	if oldest != nil && *oldest <= last {
-		return *oldest, last, nil
+	// The run starts at the proven position, or where the prunes left off if that
+	// is further: a reader below it is told it missed events in any case.
+	from := last
+	if oldest != nil && *oldest-1 > from {
+		from = *oldest - 1
 	}
-	return last + 1, last, nil
+	newest, err := s.runEnd(ctx, from)
+	if err != nil {
+		return 0, 0, wrap(op, err)
+	}
+	if from == last {
+		s.proofs.advance(newest)
+	}
+	if oldest != nil && *oldest <= newest {
+		return *oldest, newest, nil
+	}
+	return newest + 1, newest, nil
+}
+
+var _ restkit.EventDrawer = (*Store)(nil)
+
+// LastDrawn returns the sequence's last value: the highest Seq handed out, committed
+// or not (restkit.EventDrawer). It takes no lock.
+func (s *Store) LastDrawn(ctx context.Context) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var last int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(pg_sequence_last_value('_restkit_events_seq'), 0)`).Scan(&last)
+	return last, wrap("postgres.LastDrawn", err)
+}
+
+// runEnd returns the end of the run of consecutive Seqs after from (from itself when
+// the next is missing), reading at most 10,000 of them.
+func (s *Store) runEnd(ctx context.Context, from int64) (int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq FROM _restkit_events WHERE seq > $1 ORDER BY seq LIMIT 10000`, from)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return 0, err
+		}
+		if seq != from+1 {
+			break
+		}
+		from = seq
+	}
+	return from, rows.Err()
 }
 
 // eventBoundsWait bounds EventBounds' tries for a proof.

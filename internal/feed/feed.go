@@ -252,3 +252,14 @@ func (f *Feed) Read(ctx context.Context, after int64, limit int) (Result, error)
 func (f *Feed) Bounds(ctx context.Context) (oldest, newest int64, err error) {
 	return f.log.EventBounds(ctx)
 }
+
+// Drawn returns the highest Seq the log has handed out, committed or not, when the
+// log can tell (restkit.EventDrawer); ok false otherwise.
+func (f *Feed) Drawn(ctx context.Context) (last int64, ok bool, err error) {
+	d, ok := f.log.(restkit.EventDrawer)
+	if !ok {
+		return 0, false, nil
+	}
+	last, err = d.LastDrawn(ctx)
+	return last, err == nil, err
+}
