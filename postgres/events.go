@@ -54,8 +54,12 @@ import (
 //
 // A proof waits for the writers in their last round trip (a flush or so), and new
 // writers wait behind it as long; it gives up after proofLockTimeout (lock_timeout)
-// rather than stall writers behind a stuck one, and the reader tries again at its
-// next poll. It depends on restkit's writers alone: no transaction of another program
+// rather than stall writers behind a stuck one, and none is tried again for a while
+// (proofBackoff, doubling to maxProofBackoff). So proofs are kept rare: a run of
+// consecutive Seqs read after a proven position moves the proven position on with no
+// lock at all, EventBounds answers from such a run (a store takes a proof there only
+// when it has none yet), and a resumed stream's id is checked against the sequence's
+// last value (LastDrawn), not with a proof. It depends on restkit's writers alone: no transaction of another program
 // on the server, however long, holds it back. (A first version proved gaps with
 // transaction IDs — a fresh ID, then a snapshot whose xmin passed it — which any
 // long-running write transaction anywhere on the server held back, to the point that
