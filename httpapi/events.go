@@ -212,7 +212,9 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 	if resume {
 		// An id above this feed's position may come from another node whose feed is
 		// ahead (it passed a gap in the log sooner, or heard of a commit first): the
-		// log's newest says whether the id exists; the stream then waits for the feed.
+		// log's newest final position, or for a log whose numbers commit out of order
+		// the last number drawn, says whether the id exists; the stream then waits
+		// for the feed.
 		oldest, newest, err := f.Bounds(r.Context())
 		if err == nil && since > max(pos, newest) {
 			// Beyond what this node knows final: a log whose numbers may commit out
