@@ -11,6 +11,7 @@ import (
 
 	"github.com/restkit/restkit"
 	"github.com/restkit/restkit/auth"
+	"github.com/restkit/restkit/metrics"
 	"github.com/restkit/restkit/ratelimit"
 )
 
@@ -202,13 +203,14 @@ func (s *Server) guarded(g guard, h http.HandlerFunc) http.HandlerFunc {
 		// The status h answered: the exchange's writer records it when h writes to
 		// it directly (as it does, unless a layer above wrapped w).
 		var status int
-		if x := exchangeOf(r.Context()); x != nil && w == http.ResponseWriter(&x.rec) && x.rec.status == 0 {
+		if x := exchangeOf(r.Context()); x != nil && w == http.ResponseWriter(&x.rec) && x.rec.Status() == 0 {
 			h(w, r)
-			status = x.rec.status
+			status = x.rec.Status()
 		} else {
-			rec := &statusRecorder{ResponseWriter: w}
+			rec := &metrics.Recorder{}
+			rec.Wrap(w)
 			h(rec, r)
-			status = rec.status
+			status = rec.Status()
 		}
 		result := "allowed"
 		if status == http.StatusForbidden { // an owner check refused it

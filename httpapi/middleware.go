@@ -2,12 +2,10 @@ package httpapi
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"github.com/restkit/restkit"
@@ -21,8 +19,8 @@ import (
 // (one per context value) on every request.
 type exchange struct {
 	ctx    exchangeCtx
-	rec    recorder
-	body   countingBody // the request body, counted for /metrics (when collected)
+	rec    metrics.Recorder     // status and bytes, for the request log, /metrics and the audit
+	body   metrics.CountingBody // the request body, counted for /metrics (when collected)
 	start  time.Time
 	id     string
 	caller *caller // set by authenticate; nil without auth
@@ -68,7 +66,7 @@ func exchangeOf(ctx context.Context) *exchange {
 func (s *Server) serve(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := &exchange{start: time.Now()}
-		x.rec.rw = w
+		x.rec.Wrap(w)
 		x.ctx = exchangeCtx{Context: r.Context(), x: x, metered: s.metrics != nil}
 		s.metrics.Begin()
 		x.id = requestID(r)
@@ -95,7 +93,7 @@ func (s *Server) finish(x *exchange, r *http.Request) {
 	p := recover()
 	if p != nil && p != http.ErrAbortHandler {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.Any(keyError, p), slog.String("stack", string(debug.Stack())))
-		if x.rec.status == 0 {
+		if x.rec.Status() == 0 {
 			s.writeError(&x.rec, r, false, restkit.Wrap("httpapi", errPanic))
 		}
 		p = nil
@@ -109,15 +107,15 @@ func (s *Server) finish(x *exchange, r *http.Request) {
 		line.AddAttrs(
 			slog.String(keyMethod, r.Method),
 			slog.String(keyPath, r.URL.RequestURI()),
-			slog.Int(keyStatus, x.rec.status),
-			slog.Int64(keyBytes, x.rec.bytes),
+			slog.Int(keyStatus, x.rec.Status()),
+			slog.Int64(keyBytes, x.rec.Bytes()),
 			slog.Float64(keyDuration, float64(time.Since(x.start).Microseconds())/1000),
 			slog.String(keyRemote, r.RemoteAddr),
 			slog.String(keyRequestID, x.id))
 		_ = s.logh.Handle(ctx, line)
 	}
 	if s.metrics != nil {
-		status := x.rec.final
+		status := x.rec.Final()
 		if status == 0 {
 			status = http.StatusOK // what net/http sends for a handler that wrote nothing
 			if p != nil {
@@ -128,7 +126,7 @@ func (s *Server) finish(x *exchange, r *http.Request) {
 		if route == "" {
 			route = r.Pattern
 		}
-		s.metrics.End(route, r.Method, status, time.Since(x.start), x.body.n.Load(), x.rec.bytes)
+		s.metrics.End(route, r.Method, status, time.Since(x.start), x.body.N(), x.rec.Bytes())
 	}
 	if p != nil {
 		panic(p)
@@ -162,134 +160,6 @@ func newRequestID() string {
 	}
 	return string(b[:])
 }
-
-// recorder is the response writer of every request (exchange.rec): it remembers the
-// status and counts the body bytes written, for the request log, the metrics and the
-// audit of writes. It keeps what the ResponseWriter under it can do: Flush (event
-// streams, CSV exports), ReadFrom (sendfile for an artefact download) and, through
-// Unwrap and http.ResponseController, Hijack, deadlines and full duplex.
-type recorder struct {
-	rw http.ResponseWriter
-	// status is the first status written (200 for a body without one; 0 while
-	// nothing is), as the request log and the audit report it; final is the same
-	// without informational (1xx) answers other than 101, as /metrics counts it.
-	status, final int
-	bytes         int64
-}
-
-var (
-	_ http.Flusher  = (*recorder)(nil)
-	_ io.ReaderFrom = (*recorder)(nil)
-)
-
-func (w *recorder) Header() http.Header { return w.rw.Header() }
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	if w.final == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.final = code
-	}
-	w.rw.WriteHeader(code)
-}
-
-func (w *recorder) wrote() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.final == 0 {
-		w.final = http.StatusOK
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	w.wrote()
-	n, err := w.rw.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// ReadFrom hands src to the ResponseWriter under w when it is an io.ReaderFrom,
-// so that net/http can send a file with sendfile(2).
-func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
-	w.wrote()
-	var n int64
-	var err error
-	if rf, ok := w.rw.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(writerOnly{w.rw}, src)
-	}
-	w.bytes += n
-	return n, err
-}
-
-func (w *recorder) Flush() { _ = w.FlushError() }
-
-// FlushError is what http.ResponseController.Flush calls.
-func (w *recorder) FlushError() error {
-	w.wrote()
-	return http.NewResponseController(w.rw).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the ResponseWriter under w.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.rw }
-
-// writerOnly hides ReadFrom, so io.Copy cannot loop back into it.
-type writerOnly struct{ io.Writer }
-
-// countingBody counts the request body bytes the handlers read, for /metrics.
-type countingBody struct {
-	io.ReadCloser
-	n atomic.Int64 // atomic: a handler may read on a goroutine of its own
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
-}
-
-// statusRecorder remembers what a handler wrote, for the audit of a write that is
-// not served through the exchange's own writer (guarded).
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusRecorder) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(writerOnly{w.ResponseWriter}, src)
-}
-
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type panicError struct{}
 

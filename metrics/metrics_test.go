@@ -326,7 +326,7 @@ func (w *readerFromWriter) ReadFrom(r io.Reader) (int64, error) {
 
 func TestReadFromDelegates(t *testing.T) {
 	under := &readerFromWriter{ResponseRecorder: httptest.NewRecorder()}
-	w := &responseWriter{rw: under}
+	w := &Recorder{rw: under}
 	// (io.Copy from a source without WriteTo, as an *os.File ends up doing.)
 	if n, err := io.Copy(w, struct{ io.Reader }{strings.NewReader("hello")}); n != 5 || err != nil {
 		t.Fatal(n, err)
@@ -336,7 +336,7 @@ func TestReadFromDelegates(t *testing.T) {
 	}
 	// Under a writer without ReadFrom, it copies (and does not recurse).
 	rec := httptest.NewRecorder()
-	w = &responseWriter{rw: struct{ http.ResponseWriter }{rec}}
+	w = &Recorder{rw: struct{ http.ResponseWriter }{rec}}
 	if n, err := w.ReadFrom(strings.NewReader("hello")); n != 5 || err != nil || rec.Body.String() != "hello" || w.bytes != 5 {
 		t.Fatal(n, err, rec.Body.String())
 	}

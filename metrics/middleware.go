@@ -28,15 +28,15 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		m.Begin()
 		h := new(Slot)
 		r = r.WithContext(context.WithValue(r.Context(), SlotKey{}, h))
-		var body *countingBody
+		var body *CountingBody
 		if r.Body != nil && r.Body != http.NoBody {
-			body = &countingBody{ReadCloser: r.Body}
+			body = &CountingBody{ReadCloser: r.Body}
 			r.Body = body
 		}
-		cw := &responseWriter{rw: w}
+		cw := &Recorder{rw: w}
 		defer func() {
 			p := recover()
-			status := cw.status
+			status := cw.final
 			if status == 0 {
 				status = http.StatusOK // what net/http sends for a handler that wrote nothing
 				if p != nil {
@@ -49,7 +49,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			}
 			var in int64
 			if body != nil {
-				in = body.n.Load()
+				in = body.N()
 			}
 			m.End(route, r.Method, status, time.Since(start), in, cw.bytes)
 			if p != nil {
@@ -174,81 +174,108 @@ func Route(next http.Handler) http.Handler {
 	})
 }
 
-// countingBody counts the request body bytes the handlers read.
-type countingBody struct {
+// CountingBody counts the request body bytes the handlers read (for
+// restkit_http_request_size_bytes): set ReadCloser to the request's body.
+type CountingBody struct {
 	io.ReadCloser
-	n atomic.Int64
+	n atomic.Int64 // atomic: a handler may read on a goroutine of its own
 }
 
-func (b *countingBody) Read(p []byte) (int, error) {
+func (b *CountingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err
 }
 
-// responseWriter records the status and counts the body bytes written. It keeps
-// what the ResponseWriter under it can do: Flush (a streaming list), ReadFrom
-// (sendfile for an artefact download) and, through Unwrap and
-// http.ResponseController, Hijack, deadlines and full duplex.
-type responseWriter struct {
-	rw     http.ResponseWriter
-	status int
-	bytes  int64
+// N is how many bytes were read.
+func (b *CountingBody) N() int64 { return b.n.Load() }
+
+// Recorder is a response writer that remembers the status and counts the body bytes
+// written, for a middleware that records requests (Middleware, and package httpapi's
+// own). It keeps what the ResponseWriter under it can do: Flush (event streams,
+// streaming lists), ReadFrom (sendfile for an artefact download) and, through Unwrap
+// and http.ResponseController, Hijack, deadlines and full duplex. Wrap sets the
+// writer under it; the zero Recorder is otherwise ready.
+type Recorder struct {
+	rw http.ResponseWriter
+	// status is the first status written (200 for a body without one; 0 while
+	// nothing is), as a request log reports it; final is the same without
+	// informational (1xx) answers other than 101, as End counts it.
+	status, final int
+	bytes         int64
 }
 
 var (
-	_ http.Flusher  = (*responseWriter)(nil)
-	_ io.ReaderFrom = (*responseWriter)(nil)
+	_ http.Flusher  = (*Recorder)(nil)
+	_ io.ReaderFrom = (*Recorder)(nil)
 )
 
-func (w *responseWriter) Header() http.Header { return w.rw.Header() }
+// Wrap makes w the ResponseWriter under r.
+func (r *Recorder) Wrap(w http.ResponseWriter) { r.rw = w }
 
-func (w *responseWriter) WriteHeader(code int) {
-	// 1xx responses other than 101 are informational: the final status comes later.
-	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
+// Status is the first status written, 1xx included; 0 while nothing is.
+func (r *Recorder) Status() int { return r.status }
+
+// Final is the final status written (not a 1xx other than 101); 0 while none is.
+func (r *Recorder) Final() int { return r.final }
+
+// Bytes is how many body bytes were written.
+func (r *Recorder) Bytes() int64 { return r.bytes }
+
+func (r *Recorder) Header() http.Header { return r.rw.Header() }
+
+func (r *Recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
 	}
-	w.rw.WriteHeader(code)
+	if r.final == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		r.final = code
+	}
+	r.rw.WriteHeader(code)
 }
 
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// wrote notes a body written without a status: net/http sends 200.
+func (r *Recorder) wrote() {
+	if r.status == 0 {
+		r.status = http.StatusOK
 	}
-	n, err := w.rw.Write(p)
-	w.bytes += int64(n)
+	if r.final == 0 {
+		r.final = http.StatusOK
+	}
+}
+
+func (r *Recorder) Write(p []byte) (int, error) {
+	r.wrote()
+	n, err := r.rw.Write(p)
+	r.bytes += int64(n)
 	return n, err
 }
 
-// ReadFrom hands src to the ResponseWriter under w when it is an io.ReaderFrom,
+// ReadFrom hands src to the ResponseWriter under r when it is an io.ReaderFrom,
 // so that net/http can send a file with sendfile(2).
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wrote()
 	var n int64
 	var err error
-	if rf, ok := w.rw.(io.ReaderFrom); ok {
+	if rf, ok := r.rw.(io.ReaderFrom); ok {
 		n, err = rf.ReadFrom(src)
 	} else {
-		n, err = io.Copy(writerOnly{w.rw}, src)
+		n, err = io.Copy(writerOnly{r.rw}, src)
 	}
-	w.bytes += n
+	r.bytes += n
 	return n, err
 }
 
 // writerOnly hides all but Write, so that io.Copy does not call ReadFrom again.
 type writerOnly struct{ io.Writer }
 
-func (w *responseWriter) Flush() { _ = w.FlushError() }
+func (r *Recorder) Flush() { _ = r.FlushError() }
 
 // FlushError is what http.ResponseController.Flush calls.
-func (w *responseWriter) FlushError() error {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return http.NewResponseController(w.rw).Flush()
+func (r *Recorder) FlushError() error {
+	r.wrote()
+	return http.NewResponseController(r.rw).Flush()
 }
 
-// Unwrap lets http.ResponseController reach the ResponseWriter under w.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }
+// Unwrap lets http.ResponseController reach the ResponseWriter under r.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.rw }
