@@ -130,7 +130,7 @@ func (s *Server) checkRelatedFilters(r *http.Request, res *restkit.Resource, fil
 // record without expansions has a nil expanded.
 type expanded []any
 
-// at is the expanded of record i (nil when nothing was expanded).
+// expandedAt is the expanded of record i (nil when nothing was expanded).
 func expandedAt(ex []expanded, i int) expanded {
 	if ex == nil {
 		return nil
@@ -188,11 +188,11 @@ func (s *Server) expand(ctx context.Context, recs []*restkit.Record, exps []*exp
 			return nil, err
 		}
 		if len(e.sub) > 0 {
-			recs := make([]*restkit.Record, len(targets))
+			found := make([]*restkit.Record, len(targets))
 			for i := range targets {
-				recs[i] = targets[i].rec
+				found[i] = targets[i].rec
 			}
-			subs, err := s.expand(ctx, recs, e.sub)
+			subs, err := s.expand(ctx, found, e.sub)
 			if err != nil {
 				return nil, err
 			}
