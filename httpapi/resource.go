@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/restkit/restkit"
+	"github.com/restkit/restkit/internal/recordjson"
 )
 
 // resourceHandler serves one declared collection and its items.
@@ -512,6 +514,11 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 		h.exportCSV(w, r, lr, exps)
 		return
 	}
+	if media == mediaJSON && exps == nil {
+		if jp, ok := h.s.store.(jsonPager); ok && h.listJSON(w, r, lr, jp) {
+			return
+		}
+	}
 	page, err := h.s.store.ListRecords(r.Context(), h.res, &lr.q)
 	if err != nil {
 		h.fail(w, r, err)
@@ -523,17 +530,13 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 		return
 	}
 	if h.s.debug {
-		h.s.log.LogAttrs(r.Context(), slog.LevelDebug, "list", slog.String(keyDecision, fmt.Sprintf("sort=%v filters=%d limit=%d after=%v before=%v last=%v offset=%d -> %d rows, more=%v",
-			lr.q.Sort, len(lr.q.Filters), lr.q.Limit, lr.q.After != nil, lr.q.Before != nil, lr.q.Last, lr.q.Offset, len(page.Records), page.More)))
+		h.logList(r, lr, len(page.Records), page.More)
 	}
-	hdr := w.Header()
-	if links := h.links(lr, page); links != "" {
-		hdr.Add("Link", links) // Add: a deprecated resource has its successor-version link there already
+	var first, last *restkit.Record
+	if n := len(page.Records); n > 0 {
+		first, last = page.Records[0], page.Records[n-1]
 	}
-	if lr.q.Count {
-		hdr.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
-	}
-	hdr.Set("Cache-Control", h.res.CacheControl)
+	h.pageHeaders(w, lr, first, last, page.More, page.Total)
 	switch media {
 	case mediaXML:
 		pb := getBody()
@@ -549,7 +552,7 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 		buf = append(buf, ">\n"...)
 		writePooled(w, http.StatusOK, "application/xml; charset=utf-8", pb, buf)
 	case mediaCSV:
-		hdr.Set("Content-Type", csvType)
+		w.Header().Set("Content-Type", csvType)
 		cw := newCSVWriter(w, lr.view, exps)
 		cw.writeRecords(page.Records, ex)
 		cw.Flush()
@@ -566,18 +569,76 @@ func (h *resourceHandler) listAt(w http.ResponseWriter, r *http.Request, path st
 			}
 			buf = lr.view.appendExpanded(buf, rec, expandedAt(ex, i), exps)
 		}
-		buf = append(buf, ']')
-		if h.api.Envelope {
-			buf = append(buf, '}')
-		}
-		writePooled(w, http.StatusOK, mediaJSON, pb, append(buf, '\n'))
+		h.endJSONList(w, pb, buf)
 	}
+}
+
+// jsonPager is a store that writes a list page's JSON objects straight from the rows
+// it reads, without a Record per row (sqlite.Store); see listJSON.
+type jsonPager interface {
+	AppendJSONPage(ctx context.Context, res *restkit.Resource, q *restkit.Query, view recordjson.View, b []byte) ([]byte, recordjson.Page, bool, error)
+}
+
+// listJSON answers a JSON list page without expansions through a jsonPager: the
+// same body and headers as the Record path of listAt, for less work per row (a
+// deep page of 20 allocates no map). It reports false, having written nothing, when
+// the store cannot write this view; listAt then lists the usual way.
+func (h *resourceHandler) listJSON(w http.ResponseWriter, r *http.Request, lr *listRequest, jp jsonPager) bool {
+	pb := getBody()
+	buf := *pb
+	if h.api.Envelope {
+		buf = append(buf, `{"status":"ok","result":`...)
+	}
+	buf, page, ok, err := jp.AppendJSONPage(r.Context(), h.res, &lr.q, lr.view.View, append(buf, '['))
+	if !ok {
+		bodies.Put(pb)
+		return false
+	}
+	if err != nil {
+		bodies.Put(pb)
+		h.fail(w, r, err)
+		return true
+	}
+	if h.s.debug {
+		h.logList(r, lr, page.N, page.More)
+	}
+	h.pageHeaders(w, lr, page.First, page.Last, page.More, page.Total)
+	h.endJSONList(w, pb, buf)
+	return true
+}
+
+// pageHeaders sets the headers of a list page: Link (see links), X-Total-Count when
+// counted, Cache-Control.
+func (h *resourceHandler) pageHeaders(w http.ResponseWriter, lr *listRequest, first, last *restkit.Record, more bool, total int64) {
+	hdr := w.Header()
+	if links := h.links(lr, first, last, more, total); links != "" {
+		hdr.Add("Link", links) // Add: a deprecated resource has its successor-version link there already
+	}
+	if lr.q.Count {
+		hdr.Set("X-Total-Count", strconv.FormatInt(total, 10))
+	}
+	hdr.Set("Cache-Control", h.res.CacheControl)
+}
+
+// endJSONList closes a JSON list body (array, envelope) and writes it.
+func (h *resourceHandler) endJSONList(w http.ResponseWriter, pb *[]byte, buf []byte) {
+	buf = append(buf, ']')
+	if h.api.Envelope {
+		buf = append(buf, '}')
+	}
+	writePooled(w, http.StatusOK, mediaJSON, pb, append(buf, '\n'))
+}
+
+// logList logs, at debug level, how a list request was read.
+func (h *resourceHandler) logList(r *http.Request, lr *listRequest, n int, more bool) {
+	h.s.log.LogAttrs(r.Context(), slog.LevelDebug, "list", slog.String(keyDecision, fmt.Sprintf("sort=%v filters=%d limit=%d after=%v before=%v last=%v offset=%d -> %d rows, more=%v",
+		lr.q.Sort, len(lr.q.Filters), lr.q.Limit, lr.q.After != nil, lr.q.Before != nil, lr.q.Last, lr.q.Offset, n, more)))
 }
 
 // links builds the RFC 8288 Link header of a list page: next and prev follow cursors
 // from the page's edge rows (or page numbers in offset mode), first drops the cursor,
 // last (when counted) is a cursor that reads backward from the end.
-func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
+func (h *resourceHandler) links(lr *listRequest, first, last *restkit.Record, more bool, total int64) string {
 	// The carried parameters (filters, sort, fields, limit, count) are encoded once;
 	// each link appends its own cursor or page number.
 	base := lr.path
@@ -604,7 +665,7 @@ func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
 		b = append(b, '"')
 	}
 	if lr.page > 0 { // offset paging
-		if page.More {
+		if more {
 			add("next", paramPage, strconv.Itoa(lr.page+1))
 		}
 		if lr.page > 1 {
@@ -612,8 +673,8 @@ func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
 		}
 		add("first", paramPage, "1")
 		if lr.q.Count {
-			last := max(1, int((page.Total+int64(lr.q.Limit)-1)/int64(lr.q.Limit)))
-			add("last", paramPage, strconv.Itoa(last))
+			n := max(1, int((total+int64(lr.q.Limit)-1)/int64(lr.q.Limit)))
+			add("last", paramPage, strconv.Itoa(n))
 		}
 		return string(b)
 	}
@@ -621,13 +682,12 @@ func (h *resourceHandler) links(lr *listRequest, page *restkit.Page) string {
 	cursor := func(dir byte, rec *restkit.Record) string {
 		return h.s.cursors.encode(h.res, sortSpec, dir, rec, lr.q.Sort)
 	}
-	recs := page.Records
 	backward := lr.q.Backward()
-	if (!backward && page.More) || (lr.q.Before != nil && len(recs) > 0) {
-		add("next", paramCursor, cursor(dirAfter, recs[len(recs)-1]))
+	if (!backward && more) || (lr.q.Before != nil && last != nil) {
+		add("next", paramCursor, cursor(dirAfter, last))
 	}
-	if (backward && page.More) || (lr.q.After != nil && len(recs) > 0) {
-		add("prev", paramCursor, cursor(dirBefore, recs[0]))
+	if (backward && more) || (lr.q.After != nil && first != nil) {
+		add("prev", paramCursor, cursor(dirBefore, first))
 	}
 	add("first", "", "")
 	if lr.q.Count {

@@ -28,68 +28,94 @@ func (s *Store) ListRecords(ctx context.Context, res *restkit.Resource, q *restk
 	if err != nil {
 		return nil, err
 	}
+	l, err := s.openList(ctx, t, q)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer l.close()
+	recs, err := t.scanAll(l.rows, rowsExpected(q))
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	page := &restkit.Page{Total: l.total}
+	if q.Limit > 0 && len(recs) > q.Limit {
+		page.More = true
+		recs = recs[:q.Limit]
+	}
+	if l.backward {
+		slices.Reverse(recs)
+	}
+	page.Records = recs
+	return page, nil
+}
+
+// openList is a list query under way: its rows, in the order read (reversed when
+// reading backward), and the count when asked for.
+type openList struct {
+	rows     *sql.Rows
+	total    int64 // -1 when not counted
+	backward bool
+	tx       *sql.Tx // the read transaction of a counted page
+}
+
+func (l *openList) close() {
+	l.rows.Close()
+	if l.tx != nil {
+		l.tx.Rollback()
+	}
+}
+
+// openList checks q, builds its SQL (buildList) and runs it: with a COUNT(*) first
+// in the same read transaction when q.Count, so that the count and the page see the
+// same snapshot. Invalid errors come back as they are; the caller wraps the rest.
+func (s *Store) openList(ctx context.Context, t *table, q *restkit.Query) (*openList, error) {
 	lq, err := t.buildList(q)
 	if err != nil {
 		return nil, err
 	}
 	pageStmt, err := s.listStmt(ctx, t, lq.page)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
-	page := &restkit.Page{Total: -1}
-	var rows *sql.Rows
-	if q.Count {
-		countStmt, err := s.listStmt(ctx, t, lq.count)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		// One read transaction: the count and the page see the same snapshot.
-		tx, err := s.r.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		defer tx.Rollback()
-		var row *sql.Row
-		if countStmt != nil {
-			row = tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, lq.countArgs...)
-		} else {
-			row = tx.QueryRowContext(ctx, lq.count, lq.countArgs...)
-		}
-		if err := row.Scan(&page.Total); err != nil {
-			return nil, wrap(op, err)
-		}
+	l := &openList{total: -1, backward: lq.backward}
+	if !q.Count {
 		if pageStmt != nil {
-			rows, err = tx.StmtContext(ctx, pageStmt).QueryContext(ctx, lq.args...)
+			l.rows, err = pageStmt.QueryContext(ctx, lq.args...)
 		} else {
-			rows, err = tx.QueryContext(ctx, lq.page, lq.args...)
+			l.rows, err = s.r.QueryContext(ctx, lq.page, lq.args...)
 		}
 		if err != nil {
-			return nil, wrap(op, err)
+			return nil, err
 		}
-	} else {
-		if pageStmt != nil {
-			rows, err = pageStmt.QueryContext(ctx, lq.args...)
-		} else {
-			rows, err = s.r.QueryContext(ctx, lq.page, lq.args...)
-		}
-		if err != nil {
-			return nil, wrap(op, err)
-		}
+		return l, nil
 	}
-	defer rows.Close()
-	recs, err := t.scanAll(rows, rowsExpected(q))
+	countStmt, err := s.listStmt(ctx, t, lq.count)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
-	if q.Limit > 0 && len(recs) > q.Limit {
-		page.More = true
-		recs = recs[:q.Limit]
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
-	if lq.backward {
-		slices.Reverse(recs)
+	var row *sql.Row
+	if countStmt != nil {
+		row = tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, lq.countArgs...)
+	} else {
+		row = tx.QueryRowContext(ctx, lq.count, lq.countArgs...)
 	}
-	page.Records = recs
-	return page, nil
+	if err = row.Scan(&l.total); err == nil {
+		if pageStmt != nil {
+			l.rows, err = tx.StmtContext(ctx, pageStmt).QueryContext(ctx, lq.args...)
+		} else {
+			l.rows, err = tx.QueryContext(ctx, lq.page, lq.args...)
+		}
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	l.tx = tx
+	return l, nil
 }
 
 // rowsExpected is how many rows q will likely read, to size its page in one

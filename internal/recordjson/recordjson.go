@@ -23,6 +23,17 @@ func Full(fields []*restkit.Field, timestamps bool) View {
 	return View{Fields: fields, Created: timestamps, Updated: timestamps}
 }
 
+// Page is a list page a store wrote as JSON objects straight from its rows
+// (sqlite.Store.AppendJSONPage): how many, the records at its two ends in the order
+// shown (the same one when it has one, nil when none: the cursors of its links come
+// from them), whether more rows lie past it, and the count (-1 when not counted).
+type Page struct {
+	N           int
+	First, Last *restkit.Record
+	More        bool
+	Total       int64
+}
+
 // Append appends the JSON object of one record.
 func (v View) Append(b []byte, rec *restkit.Record) []byte {
 	b, _ = v.AppendMembers(append(b, '{'), rec)
