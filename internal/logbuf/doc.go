@@ -4,9 +4,11 @@
 // small request's cost (issue 17).
 //
 // Handle clones the record and queues it; one goroutine formats the queued records
-// with the wrapped handler into a buffer and writes the buffer out when the queue
-// runs dry or the buffer fills. Under load many lines go out in one write; an idle
-// server's line is written at once, so nothing lingers in memory for long.
+// with the wrapped handler into a buffer. After the first record of a batch it waits
+// a moment (Options.Linger, 5 ms) for others, then writes the buffer out once the
+// queue runs dry, or sooner when the buffer fills. Under load dozens of lines go out
+// in one write; an idle server's line is written within the linger, so nothing stays
+// in memory for long.
 //
 // The queue is bounded (Options.Queue records): when it is full, Handle waits for
 // room rather than drop a line, so memory stays bounded and the log complete, at the

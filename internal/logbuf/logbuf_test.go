@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the handler's goroutine writes, and
@@ -177,5 +178,32 @@ func BenchmarkRequestLine(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestLingerGathersLines: lines logged while the writer lingers go out in one write,
+// and Flush and Close end the linger (an hour here) rather than wait it out.
+func TestLingerGathersLines(t *testing.T) {
+	var out syncBuffer
+	h := New(&out, text, Options{Linger: time.Hour, Buffer: 1 << 20})
+	log := slog.New(h)
+	for i := range 1000 {
+		log.Info("line", "i", i)
+	}
+	if err := h.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out.mu.Lock()
+	writes, lines := out.writes, strings.Count(out.b.String(), "\n")
+	out.mu.Unlock()
+	if lines != 1000 || writes != 1 {
+		t.Fatalf("%d lines in %d writes, want 1000 in 1", lines, writes)
+	}
+	log.Info("after the flush")
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), "msg=\"after the flush\"\n") {
+		t.Fatalf("Close did not write the last line: %q", out.String()[len(out.String())-40:])
 	}
 }
