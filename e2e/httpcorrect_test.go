@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -134,4 +135,31 @@ func TestEmptyVersionParameter(t *testing.T) {
 				}
 			}},
 	})
+}
+
+// TestEveryBodyDeclaresItsLength: restkit leaves net/http to count a small body
+// (httpapi's writeBody) and declares a large one itself; either way a JSON answer,
+// an error, a list page past net/http's buffer and a HEAD carry Content-Length, never
+// chunked encoding.
+func TestEveryBodyDeclaresItsLength(t *testing.T) {
+	s := startServer(t, "")
+	for i := 1; i <= 60; i++ {
+		s.do("POST", "/cars", fmt.Sprintf(`{"id":%d,"model":"Model number %d, with a name long enough to fill a page","color":"red","year":2000}`, i, i))
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/cars/1"}, {"GET", "/cars?limit=2"}, {"GET", "/cars?limit=60"}, {"GET", "/cars/999"},
+		{"GET", "/cars?limit=60&fields=id"}, {"HEAD", "/cars/1"}, {"HEAD", "/cars?limit=60"}, {"GET", "/led"}, {"GET", "/openapi.json"},
+	} {
+		r := s.do(c.method, c.path, "")
+		n := len(r.Body)
+		if c.method == "HEAD" {
+			n = len(s.do("GET", c.path, "").Body)
+		}
+		if got := r.Header.Get("Content-Length"); got != strconv.Itoa(n) || n == 0 {
+			t.Fatalf("%s %s: %d, Content-Length %q for a body of %d bytes", c.method, c.path, r.Status, got, n)
+		}
+	}
+	if n := len(s.do("GET", "/cars?limit=60", "").Body); n <= 4096 {
+		t.Fatalf("the long page is %d bytes: it no longer tests a body past net/http's buffer", n)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,17 @@ func TestTLS(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != 201 || r2.Proto != "HTTP/2.0" {
 		t.Fatalf("POST over TLS: %s %d", r2.Proto, r2.StatusCode)
+	}
+	// A small body's length is counted by net/http's HTTP/2 server (the handler leaves
+	// it to it): the response still declares it.
+	r3, err := c.Get("https://" + addr + "/cars/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3, _ := io.ReadAll(r3.Body)
+	r3.Body.Close()
+	if r3.StatusCode != 200 || r3.ContentLength != int64(len(b3)) || r3.Header.Get("Content-Length") != strconv.Itoa(len(b3)) {
+		t.Fatalf("GET /cars/1 over HTTP/2: %d, Content-Length %q for %d bytes", r3.StatusCode, r3.Header.Get("Content-Length"), len(b3))
 	}
 	if !strings.Contains(logs.String(), "scheme=https") {
 		t.Errorf("the start line does not say https:\n%s", logs.String())

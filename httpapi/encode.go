@@ -67,10 +67,21 @@ func writePooled(w http.ResponseWriter, status int, contentType string, buf *[]b
 	}
 }
 
+// autoLength is the largest body writeBody leaves net/http to count: a handler that
+// writes its whole body at once and returns gets Content-Length from net/http
+// without declaring it ("if the total size of all written data is under a few KB",
+// http.ResponseWriter; 2048 bytes for HTTP/1.1, 4096 for HTTP/2). Not declaring it
+// keeps the header map of a typical item response (eight headers) within the eight
+// entries of a Go map's first group: one header more made every such response grow
+// its map to a table, and net/http clones the map when the header is written.
+const autoLength = 2048
+
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if len(body) > autoLength {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
