@@ -40,7 +40,7 @@ type queue struct {
 	bw     *bufio.Writer
 	linger time.Duration
 	hurry  chan struct{} // cuts a linger short: a Flush or Close is waiting
-	mu     sync.RWMutex // write-held by Close; read-held by Handle while it queues
+	mu     sync.RWMutex  // write-held by Close; read-held by Handle while it queues
 	done   bool
 	ended  chan struct{} // closed when the goroutine has ended
 
