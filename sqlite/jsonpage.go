@@ -25,21 +25,29 @@ func (s *Store) AppendJSONPage(ctx context.Context, res *restkit.Resource, q *re
 	if err != nil {
 		return b, page, true, err
 	}
-	var small [16]int
+	var small, smallOthers [16]int
 	cols := small[:0]
+	shown := make([]bool, len(t.cols))
 	for _, f := range view.Fields {
 		i, found := t.byName[f.Name]
 		if !found {
 			return b, page, false, nil
 		}
 		cols = append(cols, i)
+		shown[i] = true
+	}
+	others := smallOthers[:0] // checked, not shown: see appendRows
+	for i, on := range shown {
+		if !on {
+			others = append(others, i)
+		}
 	}
 	l, err := s.openList(ctx, t, q)
 	if err != nil {
 		return b, page, true, wrap(op, err)
 	}
 	defer l.close()
-	b, page, err = t.appendRows(b, l, q.Limit, view, cols)
+	b, page, err = t.appendRows(b, l, q.Limit, view, cols, others)
 	if err != nil {
 		return b, page, true, wrap(op, err)
 	}
@@ -48,14 +56,18 @@ func (s *Store) AppendJSONPage(ctx context.Context, res *restkit.Resource, q *re
 }
 
 // appendRows writes the rows of l as JSON objects (see AppendJSONPage); cols are the
-// column indexes of view.Fields.
+// column indexes of view.Fields, others those of the columns view leaves out.
+//
+// The columns left out are still checked (checkCell): ListRecords decodes whole rows,
+// so a stored value that does not decode fails every page holding its row, whatever
+// fields= shows, and this path must fail the same pages.
 //
 // The store reads one row more than a limited page to learn whether there is more,
 // and reads a backward page in reverse. So every row read is written, at an offset
 // remembered, and then the extra row is cut off and, reading backward, the objects
 // are put back in order. The page's edge rows are the first read and the last kept;
 // their scanned values are kept (first, and the last two read) and decoded at the end.
-func (t *table) appendRows(b []byte, l *openList, limit int, view recordjson.View, cols []int) ([]byte, recordjson.Page, error) {
+func (t *table) appendRows(b []byte, l *openList, limit int, view recordjson.View, cols, others []int) ([]byte, recordjson.Page, error) {
 	var page recordjson.Page
 	sb := t.bufs.Get().(*scanBuf)
 	defer func() {
@@ -79,6 +91,9 @@ func (t *table) appendRows(b []byte, l *openList, limit int, view recordjson.Vie
 		}
 		var err error
 		if b, err = t.appendObject(b, sb.vals, view, cols); err != nil {
+			return b, page, err
+		}
+		if err := t.checkRow(sb.vals, view, others); err != nil {
 			return b, page, err
 		}
 		if read == 0 {
@@ -189,6 +204,68 @@ func (t *table) appendObject(b []byte, vals []any, view recordjson.View, cols []
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// checkRow reports whether the values of a row that appendObject did not write — the
+// columns others, _rev, and the timestamps view leaves out — would decode, as
+// sqlstore.DecodeRow requires of every row ListRecords reads.
+func (t *table) checkRow(vals []any, view recordjson.View, others []int) error {
+	for _, i := range others {
+		c := &t.cols[i]
+		if err := checkCell(c, vals[i]); err != nil {
+			return fmt.Errorf("%s.%s: %w", t.name, c.Name, err)
+		}
+	}
+	n := len(t.cols)
+	if _, ok := vals[n].(int64); !ok {
+		return fmt.Errorf("%s: bad _rev", t.name)
+	}
+	for i, on := range [2]bool{view.Created, view.Updated} {
+		if on {
+			continue // appendObject wrote it
+		}
+		s, ok := vals[n+1+i].(string)
+		if !ok {
+			return fmt.Errorf("%s: bad _created or _updated", t.name)
+		}
+		if !canonicalStamp(s) {
+			if _, err := sqlstore.ParseTime(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkCell reports whether decode (or DecodeJSON) would take v, without keeping
+// what it gives for the common kinds.
+func checkCell(c *column, v any) error {
+	if v == nil {
+		return nil
+	}
+	switch c.Kind {
+	case sqlstore.KText:
+		if _, ok := v.(string); ok {
+			return nil
+		}
+	case sqlstore.KInt, sqlstore.KBool:
+		if _, ok := v.(int64); ok {
+			return nil
+		}
+	case sqlstore.KReal:
+		if _, ok := v.(float64); ok {
+			return nil
+		}
+	case sqlstore.KTime:
+		if s, ok := v.(string); ok && canonicalStamp(s) {
+			return nil
+		}
+	case sqlstore.KJSON:
+		_, err := sqlstore.DecodeJSON(c.Field, v)
+		return err
+	}
+	_, err := decode(c.Kind, v)
+	return err
 }
 
 // appendCell appends one column's value as JSON: what recordjson.AppendValue writes
