@@ -139,4 +139,19 @@
 //
 // A cursor is the values of a row, not its position, so rows inserted or deleted
 // while a client pages never make it skip or repeat a row that was there all along.
+//
+// # List pages as JSON
+//
+// ListRecords gives a Record per row, a map of its values, which the API then encodes;
+// on a page of 20 small rows the maps were most of what restkit spent beyond a program
+// scanning into structs. AppendJSONPage runs the same query and writes each row's JSON
+// object straight from the values the driver scanned, column by column in the view's
+// order (jsonpage.go): text escaped, integers and reals formatted, booleans from 0/1,
+// datetimes copied from their fixed-width text with the fraction's trailing zeros cut,
+// JSON columns decoded as ListRecords does. Only the page's two edge rows become
+// Records, for the Link header's cursors; the extra row read to learn whether more
+// exist is cut off, and a backward page's objects are put back in order. Columns the
+// view leaves out are still checked, so both paths fail on the same pages. The API
+// takes this path for JSON without expand= (httpapi's listJSON), and tests hold the
+// two paths to the same bytes.
 package sqlite
