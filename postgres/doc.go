@@ -102,7 +102,8 @@
 //
 // A write is pipelined (pipeline.go): BEGIN waits to go with the lock and the SELECT,
 // and the statements whose results the write does not need — the INSERT or UPDATE,
-// the history row, the join rows, the change log, pg_notify — wait to go with COMMIT.
+// the history row, the join rows, the change log — wait to go with COMMIT, and the
+// change log's pg_notify follows the COMMIT in a transaction of its own (lateNotify).
 // A create is two round trips. A statement that fails aborts the rest of its batch,
 // and its error comes back mapped as it would have been alone: a unique violation is
 // still the Conflict naming the field. For a resource that keeps history, the SELECT

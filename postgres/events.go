@@ -81,8 +81,9 @@ import (
 // with a higher ID is neither in xip nor below xmax, so a reader could pass a gap
 // whose writer commits later.
 //
-// The same transaction NOTIFYs the store's channel, delivered on commit: the wake-up
-// of every node's streams (the log stays the truth; a node also polls it).
+// Right after the commit, in the same round trip, a transaction of its own NOTIFYs
+// the store's channel (lateNotify says why not the write's): the wake-up of every
+// node's streams (the log stays the truth; a node also polls it).
 
 const eventsSQL = `
 CREATE SEQUENCE IF NOT EXISTS _restkit_events_seq;
@@ -131,14 +132,14 @@ func (w *writeTx) noteState(source string, key any, cur, next *restkit.Record, s
 	w.events = append(w.events, restkit.EventOfState(source, restkit.Format(key), cur, next, state, time.Now()))
 }
 
-// commit appends the transaction's events, notifies, and commits, in one round trip
-// with whatever writes are still pending.
+// commit appends the transaction's events and commits, then notifies, in one round
+// trip with whatever writes are still pending.
 func (s *Store) commit(ctx context.Context, w *writeTx) error {
 	for _, e := range w.events {
 		w.later(nil, eventInsert, e.Source, e.Key, string(e.Op), e.Rev, sqlstore.FormatTime(e.Time), e.State, s.logLock())
 	}
 	if len(w.events) > 0 {
-		w.later(nil, `SELECT pg_notify($1, '')`, s.eventChannel())
+		w.notify = s.eventChannel() // after COMMIT: see lateNotify
 	}
 	if err := w.Commit(ctx); err != nil {
 		return err

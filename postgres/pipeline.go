@@ -18,11 +18,11 @@ import (
 // not send BEGIN when it starts, nor each write when the write is made: BEGIN and
 // every statement whose result the write does not need before it goes on (the
 // INSERT or UPDATE of a record, its history row, its join rows, the change log's
-// rows, pg_notify) wait in pending, and go to the server in one pgx batch — one
+// rows) wait in pending, and go to the server in one pgx batch — one
 // pipelined round trip — with the next statement whose result is needed (a read,
 // a lock), or with COMMIT. A create is then two round trips: BEGIN, the key's
-// lock and the SELECT … FOR UPDATE in the first; the INSERTs, pg_notify and
-// COMMIT in the second.
+// lock and the SELECT … FOR UPDATE in the first; the INSERTs, COMMIT and then
+// pg_notify (lateNotify) in the second.
 //
 // PostgreSQL runs the statements of a pipeline one after the other, each (READ
 // COMMITTED) with a fresh snapshot, exactly as if they had been sent one at a
@@ -62,8 +62,20 @@ type writeTx struct {
 	mapErr func(error) error
 
 	events   []restkit.Event
-	noEvents bool // the benchmarks' baseline (Store.noEvents)
+	noEvents bool   // the benchmarks' baseline (Store.noEvents)
+	notify   string // a channel to NOTIFY once committed (events.go): "" for none
 }
+
+// lateNotify wakes the change log's listeners after a write's COMMIT, in the same
+// round trip but a transaction of its own: a NOTIFY inside the write's transaction
+// holds PostgreSQL's one notify lock (an AccessExclusiveLock on "database 0", for
+// every database of the server) from before the commit until the commit's WAL flush,
+// so notifying writes commit one at a time and never share a flush (issue 17,
+// BenchmarkCreateCeiling: one fdatasync per create against about 0.5). The wake-up's
+// own transaction commits asynchronously — a NOTIFY takes a transaction ID, and so
+// a commit record — so it holds that lock for no flush at all. Losing it (a crash
+// between the two) loses nothing: the feeds and the webhooks also poll the log.
+const lateNotify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`
 
 var errTxDone = errors.New("postgres: the write transaction is over")
 
@@ -247,17 +259,25 @@ func (c *closingRows) Err() error {
 	return c.err
 }
 
-// Commit sends the pending statements and COMMIT in one round trip, and gives the
-// connection back.
+// Commit sends the pending statements and COMMIT in one round trip, with the
+// late NOTIFY after it when one is due, and gives the connection back.
 func (w *writeTx) Commit(ctx context.Context) error {
 	if w.done {
 		return errTxDone
 	}
 	b := &pgx.Batch{}
 	b.Queue("COMMIT")
+	if w.notify != "" {
+		b.Queue(lateNotify, w.notify)
+	}
 	br := w.send(ctx, b)
 	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
+	if err == nil && w.notify != "" {
+		// The write has committed: the wake-up's failure is no failure of it (and
+		// the batch's Close reports it again, so that is not read either).
+		_, _ = br.Exec()
+		_ = br.Close()
+	} else if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
