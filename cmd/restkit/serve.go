@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restkit/restkit/config"
+	"github.com/restkit/restkit/internal/gcfloor"
 	"github.com/restkit/restkit/internal/logbuf"
 	"github.com/restkit/restkit/server"
 )
@@ -49,6 +50,11 @@ type serveConfig struct {
 	PostgresStatementTimeout time.Duration
 	RedisFailClosed          bool // refuse requests (503) while Redis is unreachable, instead of serving them unlimited
 }
+
+// gcFloor is the smallest heap target serve lets the collector aim at (see
+// internal/gcfloor): a server whose live heap is a few MiB may hold up to about
+// 32 MiB, the rest garbage waiting for the next collection.
+const gcFloor = 32 << 20
 
 // Defaults: the server's, except the log format, which only the command has.
 const (
@@ -277,6 +283,12 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	defer signal.Stop(hup)
 	log, logs := newLogger(c)
 	defer logs.Close() // last: after the drain's and Close's lines
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// A heap target of at least gcFloor: a small live heap is collected every
+		// few thousand requests, not every few hundred (internal/gcfloor). An
+		// operator's GOGC takes over.
+		defer gcfloor.Start(gcFloor)()
+	}
 	srv, err := server.New(c.serverConfig(cfg, raw, log))
 	if err != nil {
 		return err
