@@ -50,7 +50,8 @@ import (
 // transaction dies between the draw and the commit. A reader woken by the commit of
 // 11 may still find 10 flushing; such a gap needs no proof — 10's own commit wakes
 // it again — so a reader takes one only when it stops at the same gap a second time
-// (a rollback sends no NOTIFY; the feeds' and webhooks' polls bring them back).
+// (a rollback sends no NOTIFY, and a wake-up can be lost: the feeds' and webhooks'
+// polls bring them back).
 //
 // A proof waits for the writers in their last round trip (a flush or so), and new
 // writers wait behind it as long; it gives up after proofLockTimeout (lock_timeout)

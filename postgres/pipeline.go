@@ -73,8 +73,10 @@ type writeTx struct {
 // so notifying writes commit one at a time and never share a flush (issue 17,
 // BenchmarkCreateCeiling: one fdatasync per create against about 0.5). The wake-up's
 // own transaction commits asynchronously — a NOTIFY takes a transaction ID, and so
-// a commit record — so it holds that lock for no flush at all. Losing it (a crash
-// between the two) loses nothing: the feeds and the webhooks also poll the log.
+// a commit record — so it holds that lock for no flush at all. A wake-up that is
+// lost (the connection cut between COMMIT and the end of the batch, a NOTIFY queue
+// that is full) delays events, never loses them: the feeds and the webhooks also
+// poll the log, and a reader stopped at the committed write's Seq passes it then.
 const lateNotify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`
 
 var errTxDone = errors.New("postgres: the write transaction is over")
@@ -273,13 +275,12 @@ func (w *writeTx) Commit(ctx context.Context) error {
 	br := w.send(ctx, b)
 	tag, err := br.Exec()
 	if err == nil && w.notify != "" {
-		// The write has committed: the wake-up's failure is no failure of it (and
-		// the batch's Close reports it again, so that is not read either).
-		_, _ = br.Exec()
-		_ = br.Close()
-	} else if cerr := br.Close(); err == nil {
-		err = cerr
+		_, _ = br.Exec() // the wake-up: see lateNotify
 	}
+	// Once COMMIT has answered, an error after it (the wake-up's, the end of the
+	// batch) is no failure of the write, which has committed; a broken connection is
+	// dropped by the pool on Release.
+	_ = br.Close()
 	if err != nil {
 		return err
 	}

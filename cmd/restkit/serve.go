@@ -283,7 +283,7 @@ func runServe(cmd *cobra.Command, c *serveConfig) error {
 	defer signal.Stop(hup)
 	log, logs := newLogger(c)
 	defer logs.Close() // last: after the drain's and Close's lines
-	if _, set := os.LookupEnv("GOGC"); !set {
+	if os.Getenv("GOGC") == "" {
 		// A heap target of at least gcFloor: a small live heap is collected every
 		// few thousand requests, not every few hundred (internal/gcfloor). An
 		// operator's GOGC takes over.

@@ -11,8 +11,11 @@
 // bytes: with 3 MiB live and a 32 MiB floor, GOGC becomes 800 and a cycle comes
 // every 29 MiB of allocation instead of every 3 or so. Once the live heap passes Floor/2
 // the percentage is back at its base, and the collector behaves as it always does:
-// the floor costs at most Floor bytes of garbage, never a multiple of a large heap.
-// A GOMEMLIMIT still bounds the total, as the runtime applies it on top.
+// in steady state the floor costs at most Floor bytes of garbage, never a multiple
+// of a large heap. (The percentage is set after a cycle, for the next: a live heap
+// that jumps from a few MiB to hundreds within one cycle gets, for that one cycle, a
+// target of up to Floor/4 MiB times itself. A GOMEMLIMIT bounds that too: the runtime
+// applies it on top.)
 //
 // It adjusts after each cycle from a finalizer that re-arms itself (the runtime has
 // no hook for the end of a cycle), reading the live heap from runtime/metrics.
@@ -22,15 +25,16 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync/atomic"
+	"sync"
 )
 
 // tuner is the state of one Start.
 type tuner struct {
 	floor   uint64
-	base    int // the GOGC percentage the floor is raised from
-	set     int // the percentage last set
-	stopped atomic.Bool
+	base    int        // the GOGC percentage the floor is raised from
+	set     int        // the percentage last set
+	mu      sync.Mutex // orders adjust's SetGCPercent with stop's
+	stopped bool
 	sample  []metrics.Sample
 }
 
@@ -51,7 +55,10 @@ func Start(floor uint64) (stop func()) {
 	t.adjust()
 	t.arm()
 	return func() {
-		if !t.stopped.Swap(true) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if !t.stopped {
+			t.stopped = true
 			debug.SetGCPercent(t.base)
 		}
 	}
@@ -60,34 +67,36 @@ func Start(floor uint64) (stop func()) {
 func (t *tuner) arm() {
 	s := &sentinel{t: t}
 	runtime.SetFinalizer(s, func(s *sentinel) {
-		if s.t.stopped.Load() {
-			return
+		if s.t.adjust() {
+			s.t.arm()
 		}
-		s.t.adjust()
-		s.t.arm()
 	})
 }
 
 // adjust sets the percentage that makes the next target Floor (or base's target,
-// when that is larger). Finalizers run one at a time, so adjust is never concurrent
-// with itself.
-func (t *tuner) adjust() {
+// when that is larger), and reports false once stopped.
+func (t *tuner) adjust() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
 	metrics.Read(t.sample)
 	var v [3]uint64
 	for i, s := range t.sample {
 		if s.Value.Kind() != metrics.KindUint64 {
-			return
+			return true
 		}
 		v[i] = s.Value.Uint64()
 	}
 	if v[0] == 0 {
-		return // no collection has measured it yet
+		return true // no collection has measured it yet
 	}
-	p := Percent(v[0], v[0]+v[1]+v[2], t.floor, t.base)
-	if p != t.set && !t.stopped.Load() {
+	if p := Percent(v[0], v[0]+v[1]+v[2], t.floor, t.base); p != t.set {
 		t.set = p
 		debug.SetGCPercent(p)
 	}
+	return true
 }
 
 // Percent is the GOGC percentage whose heap target is floor, never below base, for
