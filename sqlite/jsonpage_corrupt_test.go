@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/restkit/restkit"
@@ -19,15 +18,7 @@ func TestJSONPageFailsWhereTheRecordPathFails(t *testing.T) {
 		{Name: "id", Type: restkit.TypeInteger},
 		{Name: "d", Type: restkit.TypeDatetime, Nullable: true},
 	}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{things}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
-	defer s.Close()
-	if err := s.Migrate(ctx, sc); err != nil {
-		t.Fatal(err)
-	}
+	s := migrated(t, things)
 	ids := []any{int64(1), int64(2), int64(3)}
 	if _, err := s.WriteRecords(ctx, things, ids, func(i int, _ *restkit.Record) (*restkit.Record, error) {
 		return &restkit.Record{Values: map[string]any{"id": ids[i]}}, nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,15 +34,7 @@ func TestJSONPageIsTheRecordPath(t *testing.T) {
 		{Name: "owner", Type: restkit.TypeRelation, To: "owners", Nullable: true},
 		{Name: "friends", Type: restkit.TypeRelation, To: "owners", Many: true},
 	}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{owners, things}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
-	defer s.Close()
-	if err := s.Migrate(ctx, sc); err != nil {
-		t.Fatal(err)
-	}
+	s := migrated(t, owners, things)
 	ownerIDs := []any{int64(1), int64(2), int64(3)}
 	if _, err := s.WriteRecords(ctx, owners, ownerIDs, func(i int, _ *restkit.Record) (*restkit.Record, error) {
 		return &restkit.Record{Values: map[string]any{"id": ownerIDs[i]}}, nil

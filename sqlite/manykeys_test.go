@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,15 +15,7 @@ func TestManyKeysOverTheParameterLimit(t *testing.T) {
 	tags := &restkit.Resource{Name: "tags", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger}}}
 	posts := &restkit.Resource{Name: "posts", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger},
 		{Name: "tags", Type: restkit.TypeRelation, To: "tags", Many: true}}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{tags, posts}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
-	defer s.Close()
-	if err := s.Migrate(ctx, sc); err != nil {
-		t.Fatal(err)
-	}
+	s := migrated(t, tags, posts)
 	const n = 33000
 	keys := make([]any, n)
 	ids := make([]any, n)
@@ -61,15 +52,7 @@ func TestManyKeysOverTheParameterLimit(t *testing.T) {
 func TestDeleteThroughACycle(t *testing.T) {
 	nodes := &restkit.Resource{Name: "nodes", Key: "id", Fields: []*restkit.Field{{Name: "id", Type: restkit.TypeInteger},
 		{Name: "parent", Type: restkit.TypeRelation, To: "nodes", Nullable: true, OnDelete: restkit.Cascade}}}
-	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: []*restkit.Resource{nodes}}}}
-	if err := sc.Prepare(); err != nil {
-		t.Fatal(err)
-	}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
-	defer s.Close()
-	if err := s.Migrate(ctx, sc); err != nil {
-		t.Fatal(err)
-	}
+	s := migrated(t, nodes)
 	put := func(id int64, parent any) {
 		t.Helper()
 		if _, err := s.WriteRecord(ctx, nodes, id, func(*restkit.Record) (*restkit.Record, error) {

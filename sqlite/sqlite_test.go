@@ -35,6 +35,22 @@ func mustOpen(tb testing.TB, path string) *Store {
 
 var ctx = context.Background()
 
+// migrated opens a store in a temporary directory, closed when the test ends, and
+// migrates it to one API of resources.
+func migrated(t *testing.T, resources ...*restkit.Resource) *Store {
+	t.Helper()
+	sc := &restkit.Schema{APIs: []*restkit.API{{Resources: resources}}}
+	if err := sc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "db"))
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)
 
 // The store tests' helpers are storetest's, on this store.
